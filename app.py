@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""ContractorLens CDK app: `-c env=<name>` picks config/<name>.toml (default: production)."""
+
+import sys
+
+import aws_cdk as cdk
+
+from cdk_constructs.compliance import add_compliance_checks
+from config import DEFAULT_ENVIRONMENT, ConfigError, load_environment
+from stacks import build_environment
+
+
+def main() -> int:
+    app = cdk.App()
+    env_name = app.node.try_get_context("env") or DEFAULT_ENVIRONMENT
+    try:
+        cfg = load_environment(str(env_name))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    build_environment(app, cfg)
+    add_compliance_checks(app)
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

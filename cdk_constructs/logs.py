@@ -1,0 +1,51 @@
+"""CloudWatch log groups that outlive their stack and are encrypted with our own key."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+
+def encrypted_log_group(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    retention_days: int,
+    key: kms.IKey,
+) -> logs.LogGroup:
+    """A named log group, KMS-encrypted, retained when its stack is deleted or replaced.
+
+    :param name: the log group's name; the manual's commands use it verbatim.
+    :param retention_days: one of CloudWatch Logs' retention periods (validated in config).
+    :param key: the customer-managed key; its policy is extended so that CloudWatch Logs may
+        use it for this log group only (the encryption context names the group's ARN).
+    """
+    stack = Stack.of(scope)
+    group_arn = stack.format_arn(
+        service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=f"CloudWatchLogs{construct_id}",
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            resources=["*"],
+            conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}},
+        )
+    )
+    group = logs.LogGroup(
+        scope,
+        construct_id,
+        log_group_name=name,
+        encryption_key=key,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    # RetentionDays members carry names, not numbers; the config already holds a valid number.
+    cast(logs.CfnLogGroup, group.node.default_child).retention_in_days = retention_days
+    return group

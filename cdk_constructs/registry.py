@@ -1,0 +1,155 @@
+"""The backend's container repository, its lifecycle, and its replication to the DR region."""
+
+from __future__ import annotations
+
+import json
+from typing import cast
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ecr as ecr
+from constructs import Construct
+
+
+def lifecycle_policy(*, tagged_images_to_keep: int, untagged_image_expiry_days: int) -> str:
+    """The ECR lifecycle policy text shared by the repository and its DR replicas."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Expire untagged images after {untagged_image_expiry_days} days",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": untagged_image_expiry_days,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"Keep the {tagged_images_to_keep} most recent tagged images",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPatternList": ["*"],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": tagged_images_to_keep,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        sort_keys=True,
+    )
+
+
+class ContainerRepository(Construct):
+    """An ECR repository for release images: scanned, immutable, encrypted, retained."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        repository_name: str,
+        tagged_images_to_keep: int,
+        untagged_image_expiry_days: int,
+    ) -> None:
+        """
+        :param repository_name: the repository's name (manual: contractorlens).
+        :param tagged_images_to_keep: how many tagged images the lifecycle keeps; older ones expire.
+        :param untagged_image_expiry_days: days after push when untagged images expire.
+        """
+        super().__init__(scope, construct_id)
+        self.repository = ecr.Repository(
+            self,
+            "Repository",
+            repository_name=repository_name,
+            image_scan_on_push=True,
+            # A tag names one build forever, so a rollback to a tag is a rollback to that build.
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            encryption=ecr.RepositoryEncryption.KMS,
+            removal_policy=RemovalPolicy.RETAIN,
+            empty_on_delete=False,
+        )
+        # The L2 lifecycle rules cannot be shared with the DR template; the policy text can.
+        cast(ecr.CfnRepository, self.repository.node.default_child).lifecycle_policy = ecr.CfnRepository.LifecyclePolicyProperty(
+            lifecycle_policy_text=lifecycle_policy(
+                tagged_images_to_keep=tagged_images_to_keep,
+                untagged_image_expiry_days=untagged_image_expiry_days,
+            )
+        )
+
+
+class RegistryReplication(Construct):
+    """The registry's replication rule: repositories under a prefix are copied to one region.
+
+    The replication configuration is a singleton of the account's registry in this region;
+    two stacks that both declare one overwrite each other.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, destination_region: str, repository_prefix: str) -> None:
+        """
+        :param destination_region: the region that receives the replicas (the DR region).
+        :param repository_prefix: repositories whose names start with this are replicated.
+        """
+        super().__init__(scope, construct_id)
+        ecr.CfnReplicationConfiguration(
+            self,
+            "Configuration",
+            replication_configuration=ecr.CfnReplicationConfiguration.ReplicationConfigurationProperty(
+                rules=[
+                    ecr.CfnReplicationConfiguration.ReplicationRuleProperty(
+                        destinations=[
+                            ecr.CfnReplicationConfiguration.ReplicationDestinationProperty(
+                                region=destination_region, registry_id=Stack.of(self).account
+                            )
+                        ],
+                        repository_filters=[
+                            ecr.CfnReplicationConfiguration.RepositoryFilterProperty(
+                                filter=repository_prefix, filter_type="PREFIX_MATCH"
+                            )
+                        ],
+                    )
+                ]
+            ),
+        )
+
+
+class ReplicaRepositoryTemplate(Construct):
+    """The settings ECR gives the repositories it creates by replication in this region.
+
+    Replicas are created by ECR, not by CloudFormation, so without a creation template they
+    would be mutable and unscanned, and would keep every image. The template's prefix is
+    `ROOT` because a prefix only matches names below it (`contractorlens/...`), never
+    `contractorlens` itself.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        tagged_images_to_keep: int,
+        untagged_image_expiry_days: int,
+    ) -> None:
+        """
+        :param tagged_images_to_keep: as for `ContainerRepository`.
+        :param untagged_image_expiry_days: as for `ContainerRepository`.
+        """
+        super().__init__(scope, construct_id)
+        ecr.CfnRepositoryCreationTemplate(
+            self,
+            "Template",
+            prefix="ROOT",
+            applied_for=["REPLICATION"],
+            description="ContractorLens DR replicas: immutable tags, KMS encryption, same lifecycle as the source",
+            image_tag_mutability="IMMUTABLE",
+            encryption_configuration=ecr.CfnRepositoryCreationTemplate.EncryptionConfigurationProperty(
+                encryption_type="KMS"
+            ),
+            lifecycle_policy=lifecycle_policy(
+                tagged_images_to_keep=tagged_images_to_keep,
+                untagged_image_expiry_days=untagged_image_expiry_days,
+            ),
+        )

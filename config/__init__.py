@@ -1,0 +1,138 @@
+"""Load `config/<env>.toml` into a validated `EnvironmentConfig`.
+
+The app (`app.py`) and the runbook both call `load_environment`; nothing else reads the
+files, so a resource name or region is never typed twice. Every problem becomes a
+`ConfigError` whose message is one line: the file, the key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from pydantic import BaseModel, ValidationError
+
+from config.model import EnvironmentConfig, EnvironmentFile, Names
+
+__all__ = ["CONFIG_DIR", "DEFAULT_ENVIRONMENT", "ConfigError", "EnvironmentConfig", "Names", "available_environments", "load_environment"]
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_ENVIRONMENT = "production"
+
+
+class ConfigError(Exception):
+    """A configuration problem a user can fix; `str()` is the one line to print."""
+
+
+def available_environments(directory: Path = CONFIG_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.toml"))
+
+
+def load_environment(name: str, directory: Path = CONFIG_DIR) -> EnvironmentConfig:
+    """Read, validate and cross-check one environment's file."""
+    allowed = available_environments(directory)
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", name) or name not in allowed:
+        raise ConfigError(
+            f"unknown environment {name!r}: allowed are {', '.join(allowed) or '(none)'} "
+            f"(one file per environment in {_display(directory)}/)"
+        )
+    path = directory / f"{name}.toml"
+    source = _display(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: is not UTF-8 text; save it as UTF-8 TOML") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: is not valid TOML: {exc}") from None
+
+    for reserved in ("name", "source"):
+        if reserved in data:
+            raise ConfigError(f"{source}: {reserved} = {data[reserved]!r} is not allowed: the {reserved} comes from the file")
+    try:
+        cfg = EnvironmentConfig.model_validate({**data, "name": name, "source": source})
+    except ValidationError as exc:
+        raise ConfigError(_describe(source, exc)) from None
+    _cross_check(cfg)
+    return cfg
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _describe(source: str, exc: ValidationError) -> str:
+    """The first validation error as one line; the count of the others after it.
+
+    An unknown key comes first: a misspelt key is also reported as a missing one, and the
+    misspelling is what the user has to fix.
+    """
+    errors = sorted(exc.errors(include_url=False), key=lambda error: error["type"] != "extra_forbidden")
+    first = errors[0]
+    key = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        model = _model_at(EnvironmentFile, first["loc"][:-1])
+        allowed = ", ".join(model.model_fields) if model else "see config/model.py"
+        what = f"unknown key; allowed here: {allowed}"
+    elif first["type"] == "missing":
+        what = "is required but missing"
+    else:
+        what = first["msg"].removeprefix("Value error, ")
+    value = "" if first["type"] == "missing" else f" = {first['input']!r}"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"{source}: {key}{value}: {what}{more}"
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def _cross_check(cfg: EnvironmentConfig) -> None:
+    """Rules that relate two keys, each reported against the key a user would change."""
+
+    def fail(key: str, value: object, allowed: str) -> None:
+        raise ConfigError(f"{cfg.source}: {key} = {value!r}: {allowed}")
+
+    if cfg.dr_region == cfg.region:
+        fail("dr_region", cfg.dr_region, f"must differ from region ({cfg.region})")
+    for zone in cfg.availability_zones:
+        if not re.fullmatch(rf"{re.escape(cfg.region)}[a-z]", zone):
+            fail("availability_zones", zone, f"is not a zone of region {cfg.region}; expected e.g. {cfg.region}a")
+    if len(set(cfg.availability_zones)) != len(cfg.availability_zones):
+        fail("availability_zones", cfg.availability_zones, "lists a zone twice")
+    net = cfg.network
+    if ipaddress.IPv4Network(net.cidr).overlaps(ipaddress.IPv4Network(net.dr_cidr)):
+        fail("network.dr_cidr", net.dr_cidr, f"overlaps network.cidr ({net.cidr}); choose a disjoint block")
+    if net.nat_gateways > len(cfg.availability_zones):
+        fail("network.nat_gateways", net.nat_gateways, f"must be 1 to {len(cfg.availability_zones)} (one per zone at most)")
+    db = cfg.database
+    if db.max_allocated_storage_gib <= db.allocated_storage_gib:
+        fail(
+            "database.max_allocated_storage_gib",
+            db.max_allocated_storage_gib,
+            f"must exceed database.allocated_storage_gib ({db.allocated_storage_gib}) for storage autoscaling",
+        )
+    if db.monitoring_interval_seconds not in (1, 5, 10, 15, 30, 60):
+        fail("database.monitoring_interval_seconds", db.monitoring_interval_seconds, "allowed are 1, 5, 10, 15, 30, 60")
+    pi = db.performance_insights_retention_days
+    if not (pi in (7, 731) or (pi % 31 == 0 and 31 <= pi <= 713)):
+        fail("database.performance_insights_retention_days", pi, "allowed are 7, 731, or a multiple of 31 from 31 to 713")
+    if cfg.is_production and not db.multi_az:
+        fail("database.multi_az", db.multi_az, "production runs Multi-AZ: only true is allowed")
+    if cfg.is_production and db.backup_retention_days < 14:
+        fail("database.backup_retention_days", db.backup_retention_days, "production keeps backups at least 14 days (14 to 35)")
+    if cfg.service.container_port in (3001, 9090):
+        fail("service.container_port", cfg.service.container_port, "3001 is Grafana's and 9090 the metrics port; choose another")
+    if bool(cfg.dns.domain) != bool(cfg.dns.hosted_zone_id):
+        fail("dns.hosted_zone_id", cfg.dns.hosted_zone_id, "set dns.domain and dns.hosted_zone_id together, or leave both empty")

@@ -1,0 +1,259 @@
+"""Typed, validated configuration of one ContractorLens environment.
+
+Each field documents its meaning and what is allowed; `config/<env>.toml` sets them. The
+models are strict (no silent type coercion) and reject unknown keys, so a typo in a config
+file stops synth instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy, `retentionInDays`).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# Regions the installed botocore knows; read once, lazily, because only validation needs it.
+_region_cache: list[str] = []
+
+
+def known_regions() -> list[str]:
+    """The commercial AWS regions listed in botocore's endpoint data (no network call)."""
+    if not _region_cache:
+        from botocore.loaders import Loader
+
+        endpoints = Loader().load_data("endpoints")
+        aws = next(p for p in endpoints["partitions"] if p["partition"] == "aws")
+        _region_cache.extend(sorted(aws["regions"]))
+    return _region_cache
+
+
+def _account(value: str) -> str:
+    if not re.fullmatch(r"\d{12}", value):
+        raise ValueError("expected a 12-digit AWS account id, e.g. 123456789012")
+    return value
+
+
+def _region(value: str) -> str:
+    if value not in known_regions():
+        raise ValueError(f"expected an AWS region: {', '.join(known_regions())}")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        raise ValueError("expected an IPv4 network in CIDR form, e.g. 10.10.0.0/16") from None
+    if not 16 <= network.prefixlen <= 18:
+        raise ValueError("expected a block between /16 and /18 (room for three subnet tiers in up to six zones)")
+    if not network.is_private:
+        raise ValueError("expected a private (RFC 1918) range such as 10.0.0.0/8")
+    return value
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"expected a CloudWatch Logs retention: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    return value
+
+
+def _domain(value: str) -> str:
+    if value and not re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", value):
+        raise ValueError('expected a lower-case DNS domain such as contractorlens.com, or "" for none')
+    return value
+
+
+def _zone_id(value: str) -> str:
+    if value and not re.fullmatch(r"Z[A-Z0-9]{1,31}", value):
+        raise ValueError('expected a Route 53 hosted zone id such as Z0123456789EXAMPLE0AB, or "" for none')
+    return value
+
+
+def _pg15(value: str) -> str:
+    if not re.fullmatch(r"15\.\d{1,2}", value):
+        raise ValueError('expected a PostgreSQL 15 minor version such as "15.17" (the manual: RDS PostgreSQL 15)')
+    return value
+
+
+def _instance_type(value: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", value):
+        raise ValueError('expected an instance type without the "db." prefix, e.g. m7g.large')
+    return value
+
+
+Account = Annotated[str, AfterValidator(_account)]
+Region = Annotated[str, AfterValidator(_region)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+RetentionDays = Annotated[int, AfterValidator(_retention)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class DnsConfig(_Section):
+    domain: Annotated[str, AfterValidator(_domain)] = ""
+    """Apex domain; the API is served at `api.<domain>`. Default: "" (no custom domain)."""
+    hosted_zone_id: Annotated[str, AfterValidator(_zone_id)] = ""
+    """Public Route 53 hosted zone of `domain`. Default: "" (none)."""
+
+
+class NetworkConfig(_Section):
+    cidr: Cidr
+    """The primary VPC's IPv4 block, /16 to /18, private range."""
+    dr_cidr: Cidr
+    """The DR region's VPC block; must not overlap `cidr`."""
+    nat_gateways: int = Field(ge=1)
+    """NAT gateways, 1 to the number of availability zones."""
+    flow_log_retention_days: RetentionDays = 365
+    """Days VPC flow logs are kept. Default: 365."""
+    interface_endpoints: bool = True
+    """Create interface endpoints (ECR, Logs, Secrets Manager, SSM). Default: true."""
+
+
+class RegistryConfig(_Section):
+    tagged_images_to_keep: int = Field(default=30, ge=1, le=1000)
+    """How many tagged images the lifecycle policy keeps. Default: 30."""
+    untagged_image_expiry_days: int = Field(default=7, ge=1, le=365)
+    """Days after which untagged images expire. Default: 7."""
+    replicate_to_dr: bool = False
+    """Replicate the repository to the DR region. Default: false."""
+
+
+class DatabaseConfig(_Section):
+    engine_version: Annotated[str, AfterValidator(_pg15)]
+    """PostgreSQL 15 minor version, e.g. "15.17"."""
+    instance_type: Annotated[str, AfterValidator(_instance_type)]
+    """DB instance class without "db.", e.g. "m7g.large"."""
+    multi_az: bool = True
+    """Standby in a second zone. Default: true."""
+    allocated_storage_gib: int = Field(ge=20, le=65536)
+    """Initial gp3 storage in GiB, 20 to 65536."""
+    max_allocated_storage_gib: int = Field(ge=21, le=65536)
+    """Storage autoscaling ceiling in GiB; above `allocated_storage_gib`."""
+    backup_retention_days: int = Field(ge=1, le=35)
+    """Automated backup retention, 1 to 35 days (production: at least 14)."""
+    replicate_backups_to_dr: bool = False
+    """Replicate automated backups to the DR region. Default: false."""
+    log_retention_days: RetentionDays = 365
+    """Days the exported `postgresql` log is kept. Default: 365."""
+    slow_query_log_ms: int = Field(default=1000, ge=100, le=60000)
+    """`log_min_duration_statement` in ms: slower statements are logged. Default: 1000."""
+    monitoring_interval_seconds: int = 60
+    """Enhanced Monitoring interval: 1, 5, 10, 15, 30 or 60. Default: 60."""
+    performance_insights_retention_days: int = 7
+    """Performance Insights retention: 7 (free tier), whole months of 31 days up to 713, or 731. Default: 7."""
+
+
+class ServiceConfig(_Section):
+    container_port: int = Field(default=3000, ge=1024, le=65535)
+    """The backend's HTTP port, 1024 to 65535; not 9090 (metrics) or 3001 (Grafana). Default: 3000."""
+
+
+class EnvironmentFile(_Section):
+    """The contents of `config/<env>.toml`."""
+
+    account: Account
+    """12-digit AWS account id (placeholder 123456789012 until you set yours)."""
+    region: Region
+    """Primary region, e.g. us-west-2."""
+    dr_region: Region
+    """Disaster-recovery region, e.g. us-east-1; differs from `region`."""
+    availability_zones: list[str] = Field(min_length=2, max_length=6)
+    """Two to six zones of `region`, e.g. ["us-west-2a", "us-west-2b"]."""
+    termination_protection: bool = True
+    """CloudFormation termination protection on every stack. Default: true."""
+    dns: DnsConfig = DnsConfig()
+    network: NetworkConfig
+    registry: RegistryConfig = RegistryConfig()
+    database: DatabaseConfig
+    service: ServiceConfig = ServiceConfig()
+
+
+class Names:
+    """Every resource name the manual and the runbook depend on, derived from the env name.
+
+    Production carries the manual's names verbatim (`contractorlens`, `contractorlens-db`,
+    `/ecs/contractorlens`); any other environment suffixes them, e.g. `contractorlens-staging`,
+    so two environments never collide in one account.
+    """
+
+    def __init__(self, env: str) -> None:
+        self.env = env
+        self.title = env.title()
+        self.prefix = "contractorlens" if env == "production" else f"contractorlens-{env}"
+
+    def stack(self, part: str) -> str:
+        """`ContractorLens-<Env>-<Part>`, e.g. ContractorLens-Production-Network."""
+        return f"ContractorLens-{self.title}-{part}"
+
+    @property
+    def cluster(self) -> str:
+        return self.prefix
+
+    @property
+    def service(self) -> str:
+        return self.prefix
+
+    @property
+    def task_family(self) -> str:
+        return self.prefix
+
+    @property
+    def repository(self) -> str:
+        return self.prefix
+
+    @property
+    def app_log_group(self) -> str:
+        return f"/ecs/{self.prefix}"
+
+    @property
+    def db_instance(self) -> str:
+        return f"{self.prefix}-db"
+
+    @property
+    def db_restored_instance(self) -> str:
+        return f"{self.prefix}-db-restored"
+
+    def security_group(self, role: str) -> str:
+        """`contractorlens-<role>-sg` for role alb, app or db."""
+        return f"{self.prefix}-{role}-sg"
+
+    @property
+    def parameter_prefix(self) -> str:
+        """SSM Parameter Store path of this environment, e.g. /contractorlens/production."""
+        return f"/contractorlens/{self.env}"
+
+    @property
+    def dr_key_alias(self) -> str:
+        """Alias of the DR region's KMS key that encrypts replicated backups and restores."""
+        return f"alias/{self.prefix}-dr-data"
+
+
+class EnvironmentConfig(EnvironmentFile):
+    """One validated environment: the file's values plus where they came from."""
+
+    name: str
+    """The environment's name, i.e. the file's stem (`production`, `staging`)."""
+    source: str
+    """The file the values came from, for messages."""
+
+    @property
+    def is_production(self) -> bool:
+        return self.name == "production"
+
+    @property
+    def names(self) -> Names:
+        return Names(self.name)
+
+    @property
+    def needs_dr_foundation(self) -> bool:
+        """Whether anything of this environment replicates into the DR region."""
+        return self.registry.replicate_to_dr or self.database.replicate_backups_to_dr

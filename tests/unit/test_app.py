@@ -1,0 +1,54 @@
+"""The app as a user runs it: a mistake in config or context ends in one line, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.synth import ROOT
+
+APP_SOURCES = ["app.py", "config", "stacks", "cdk_constructs"]
+
+
+def _run_app(cwd: Path, context: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    # The cdk CLI hands context to the app in CDK_CONTEXT_JSON; this is what `-c env=…` becomes.
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")}
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _assert_one_line_error(result: subprocess.CompletedProcess[str], *parts: str) -> None:
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for part in parts:
+        assert part in lines[0]
+
+
+def test_unknown_environment(tmp_path: Path) -> None:
+    result = _run_app(ROOT, {"env": "prod"}, tmp_path)
+    _assert_one_line_error(result, "unknown environment 'prod'", "production, staging")
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_bad_value_in_a_config_file(tmp_path: Path) -> None:
+    work = tmp_path / "checkout"
+    work.mkdir()
+    for name in APP_SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, work / name)
+    config = work / "config" / "staging.toml"
+    config.write_text(config.read_text().replace('cidr = "10.30.0.0/16"', 'cidr = "10.0.0.0/8"'))
+    result = _run_app(work, {"env": "staging"}, tmp_path)
+    _assert_one_line_error(result, "config/staging.toml", "network.cidr", "'10.0.0.0/8'", "/16 and /18")
+    assert not (tmp_path / "out" / "manifest.json").exists()

@@ -1,0 +1,126 @@
+"""Configuration: the files load, and every bad input ends in one line naming file, key, value, rule."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from config import CONFIG_DIR, ConfigError, load_environment
+
+
+def test_production_defaults_follow_the_manual_and_the_design() -> None:
+    cfg = load_environment("production")
+    assert cfg.account == "123456789012"  # documented placeholder
+    assert cfg.region == "us-west-2"
+    assert cfg.dr_region == "us-east-1"
+    assert cfg.availability_zones == ["us-west-2a", "us-west-2b", "us-west-2c"]
+    assert cfg.dns.domain == "contractorlens.com"
+    assert cfg.database.engine_version.startswith("15.")  # "Amazon RDS PostgreSQL 15"
+
+
+def test_production_names_are_the_manuals() -> None:
+    names = load_environment("production").names
+    assert (names.cluster, names.service, names.task_family) == ("contractorlens",) * 3
+    assert names.db_instance == "contractorlens-db"
+    assert names.db_restored_instance == "contractorlens-db-restored"
+    assert names.app_log_group == "/ecs/contractorlens"
+    assert names.security_group("alb") == "contractorlens-alb-sg"
+    assert names.security_group("app") == "contractorlens-app-sg"
+    assert names.stack("Network") == "ContractorLens-Production-Network"
+
+
+def test_other_environments_suffix_every_name() -> None:
+    names = load_environment("staging").names
+    assert names.cluster == "contractorlens-staging"
+    assert names.db_instance == "contractorlens-staging-db"
+    assert names.app_log_group == "/ecs/contractorlens-staging"
+    assert names.security_group("db") == "contractorlens-staging-db-sg"
+    assert names.stack("Data") == "ContractorLens-Staging-Data"
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    for source in CONFIG_DIR.glob("*.toml"):
+        shutil.copy(source, tmp_path / source.name)
+    return tmp_path
+
+
+def _edit(config_dir: Path, pattern: str, replacement: str) -> None:
+    path = config_dir / "production.toml"
+    text, count = re.subn(pattern, replacement, path.read_text(), count=1, flags=re.MULTILINE)
+    assert count == 1, f"fixture pattern {pattern!r} not found"
+    path.write_text(text)
+
+
+def _error(config_dir: Path, name: str = "production") -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_environment(name, config_dir)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
+    message = _error(config_dir, "prod")
+    assert "'prod'" in message and "production, staging" in message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "replacement", "expected"),
+    [
+        # (what the user wrote, what the line must name)
+        (r'^account = .*', 'account = "12345"', ["account", "'12345'", "12-digit"]),
+        (r'^region = .*', 'region = "us-west-9"', ["region", "'us-west-9'", "us-west-2"]),
+        (r'^dr_region = .*', 'dr_region = "us-west-2"', ["dr_region", "must differ"]),
+        (
+            r'^availability_zones = .*',
+            'availability_zones = ["us-west-2a", "us-east-1b"]',
+            ["availability_zones", "'us-east-1b'", "us-west-2"],
+        ),
+        (r'^cidr = .*', 'cidr = "10.10.0.0/33"', ["network.cidr", "'10.10.0.0/33'", "CIDR"]),
+        (r'^cidr = .*', 'cidr = "10.10.0.1/16"', ["network.cidr", "CIDR"]),
+        (r'^cidr = .*', 'cidr = "8.8.0.0/16"', ["network.cidr", "private"]),
+        (r'^dr_cidr = .*', 'dr_cidr = "10.10.128.0/17"', ["network.dr_cidr", "overlaps network.cidr"]),
+        (r'^nat_gateways = .*', "nat_gateways = -1", ["network.nat_gateways", "-1", "greater than or equal to 1"]),
+        (r'^nat_gateways = .*', "nat_gateways = 4", ["network.nat_gateways", "1 to 3"]),
+        (r'^nat_gateways = .*', 'nat_gateways = "3"', ["network.nat_gateways", "'3'", "integer"]),
+        (r'^flow_log_retention_days = .*', "flow_log_retention_days = 10", ["flow_log_retention_days", "365"]),
+        (r'^backup_retention_days = .*', "backup_retention_days = 7", ["database.backup_retention_days", "14"]),
+        (r'^multi_az = .*', "multi_az = false", ["database.multi_az", "Multi-AZ"]),
+        (r'^engine_version = .*', 'engine_version = "16.4"', ["database.engine_version", "PostgreSQL 15"]),
+        (r'^hosted_zone_id = .*', 'hosted_zone_id = ""', ["dns.hosted_zone_id", "together"]),
+        (r'^container_port = .*', "container_port = 9090", ["service.container_port", "9090"]),
+        (r'^\[network\]', "[network]\nnat_gateway = 1", ["network.nat_gateway", "unknown key", "nat_gateways"]),
+        (r'^account = .*', 'acount = "123456789012"', ["acount", "unknown key", "account"]),
+        (r'^\[database\]', "[databse]", ["databse", "unknown key"]),
+        (r'^account = .*', 'account = "123456789012', ["production.toml", "not valid TOML"]),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_file_key_value_and_rule(
+    config_dir: Path, pattern: str, replacement: str, expected: list[str]
+) -> None:
+    _edit(config_dir, pattern, replacement)
+    message = _error(config_dir)
+    assert message.startswith(str(config_dir / "production.toml"))
+    for part in expected:
+        assert part in message
+
+
+def test_several_problems_are_counted_on_the_same_line(config_dir: Path) -> None:
+    _edit(config_dir, r'^account = .*', 'account = "x"')
+    _edit(config_dir, r'^region = .*', 'region = "nowhere"')
+    assert "(and 1 more problem)" in _error(config_dir)
+
+
+def test_a_missing_key_is_named(config_dir: Path) -> None:
+    _edit(config_dir, r'^engine_version = .*\n', "")
+    message = _error(config_dir)
+    assert "database.engine_version" in message and "required" in message
+
+
+def test_an_unreadable_file_is_reported(config_dir: Path) -> None:
+    (config_dir / "production.toml").write_bytes(b"\xff\xfe")
+    assert "production.toml" in _error(config_dir)

@@ -1,0 +1,143 @@
+"""Data stack: the manual's PostgreSQL 15 database, its key, credentials, logs and parameters."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.synth import Synthesis
+
+
+@pytest.fixture(scope="module")
+def db(production: Synthesis) -> dict[str, Any]:
+    (instance,) = production.resources("Data", "AWS::RDS::DBInstance").values()
+    return instance
+
+
+def test_instance_identifier_is_the_manuals(db: dict[str, Any]) -> None:
+    # aws rds describe-db-instances --db-instance-identifier contractorlens-db
+    assert db["Properties"]["DBInstanceIdentifier"] == "contractorlens-db"
+
+
+def test_postgresql_15_with_a_pinned_minor_that_rds_does_not_move(db: dict[str, Any]) -> None:
+    props = db["Properties"]
+    assert props["Engine"] == "postgres"
+    major, minor = props["EngineVersion"].split(".")
+    assert major == "15" and minor.isdigit()
+    assert props["AutoMinorVersionUpgrade"] is False
+
+
+def test_production_is_multi_az_and_staging_is_not(db: dict[str, Any], staging: Synthesis) -> None:
+    assert db["Properties"]["MultiAZ"] is True
+    (staging_db,) = staging.resources("Data", "AWS::RDS::DBInstance").values()
+    assert staging_db["Properties"]["MultiAZ"] is False
+
+
+def test_gp3_storage_that_grows_on_its_own(db: dict[str, Any]) -> None:
+    props = db["Properties"]
+    assert props["StorageType"] == "gp3"
+    assert int(props["MaxAllocatedStorage"]) > int(props["AllocatedStorage"])
+
+
+def test_storage_and_insights_are_encrypted_with_the_customer_key(production: Synthesis, db: dict[str, Any]) -> None:
+    props = db["Properties"]
+    key = {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert props["StorageEncrypted"] is True
+    assert props["KmsKeyId"] == key
+    assert props["EnablePerformanceInsights"] is True
+    assert props["PerformanceInsightsKMSKeyId"] == key
+    data_key = production.template("Data")["Resources"]["DataKey"]
+    assert data_key["Properties"]["EnableKeyRotation"] is True
+    assert data_key["DeletionPolicy"] == "Retain"
+
+
+def test_in_isolated_subnets_and_never_public(production: Synthesis, db: dict[str, Any]) -> None:
+    assert db["Properties"]["PubliclyAccessible"] is False
+    (group,) = production.resources("Data", "AWS::RDS::DBSubnetGroup").values()
+    imports = json.dumps(group["Properties"]["SubnetIds"])
+    assert imports.count("IsolatedSubnet") == 3
+    assert "PrivateSubnet" not in imports and "PublicSubnet" not in imports
+
+
+def test_guarded_against_deletion(db: dict[str, Any]) -> None:
+    assert db["Properties"]["DeletionProtection"] is True
+    assert db["DeletionPolicy"] == "Snapshot"
+    assert db["UpdateReplacePolicy"] == "Snapshot"
+    assert db["Properties"]["DeleteAutomatedBackups"] is False
+
+
+def test_backups_kept_for_the_configured_days(db: dict[str, Any], staging: Synthesis) -> None:
+    assert db["Properties"]["BackupRetentionPeriod"] >= 14
+    (staging_db,) = staging.resources("Data", "AWS::RDS::DBInstance").values()
+    assert staging_db["Properties"]["BackupRetentionPeriod"] == 7
+
+
+def test_backups_replicate_to_the_dr_region_with_the_dr_key(production: Synthesis, db: dict[str, Any]) -> None:
+    """The manual's 15-minute database RPO must hold in us-east-1, not only in the primary."""
+    props = db["Properties"]
+    assert props["AutomaticBackupReplicationRegion"] == "us-east-1"
+    lookup_id = props["AutomaticBackupReplicationKmsKeyId"]["Fn::GetAtt"][0]
+    lookup = production.template("Data")["Resources"][lookup_id]
+    call = json.loads(lookup["Properties"]["Create"])
+    assert (call["service"], call["action"], call["region"]) == ("KMS", "describeKey", "us-east-1")
+    assert call["parameters"]["KeyId"] == "alias/contractorlens-dr-data"
+    dr_key = production.template("DRFoundation")["Resources"]["DrDataKey"]
+    (alias,) = production.resources("DRFoundation", "AWS::KMS::Alias").values()
+    assert alias["Properties"]["AliasName"] == "alias/contractorlens-dr-data"
+    assert dr_key["DeletionPolicy"] == "Retain" and dr_key["Properties"]["EnableKeyRotation"] is True
+
+
+def test_staging_keeps_its_backups_in_region(staging: Synthesis) -> None:
+    (staging_db,) = staging.resources("Data", "AWS::RDS::DBInstance").values()
+    assert "AutomaticBackupReplicationRegion" not in staging_db["Properties"]
+    assert staging.cfg.names.stack("DRFoundation") not in staging.templates
+
+
+def test_master_password_is_generated_and_rotated_by_rds(production: Synthesis, db: dict[str, Any]) -> None:
+    props = db["Properties"]
+    assert props["ManageMasterUserPassword"] is True
+    assert props["MasterUserSecret"]["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert "MasterUserPassword" not in props
+    assert not production.resources("Data", "AWS::SecretsManager::Secret")
+
+
+def test_monitoring_insights_and_log_export(db: dict[str, Any]) -> None:
+    props = db["Properties"]
+    assert props["MonitoringInterval"] == 60
+    assert "MonitoringRoleArn" in props
+    assert "postgresql" in props["EnableCloudwatchLogsExports"]
+
+
+def test_exported_logs_land_in_our_encrypted_retained_groups(production: Synthesis, db: dict[str, Any]) -> None:
+    groups = production.resources("Data", "AWS::Logs::LogGroup")
+    postgres = groups["PostgresqlLogGroup"]
+    assert postgres["Properties"]["LogGroupName"] == "/aws/rds/instance/contractorlens-db/postgresql"
+    assert postgres["Properties"]["RetentionInDays"] == 365
+    assert postgres["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+    assert postgres["DeletionPolicy"] == "Retain"
+    # Created before the instance, or RDS creates it first, unencrypted and never expiring.
+    assert "PostgresqlLogGroup" in db["DependsOn"]
+
+
+def test_parameter_group_logs_slow_queries_and_forces_tls(production: Synthesis, db: dict[str, Any]) -> None:
+    (group,) = production.resources("Data", "AWS::RDS::DBParameterGroup").values()
+    assert group["Properties"]["Family"] == "postgres15"
+    params = group["Properties"]["Parameters"]
+    assert params["rds.force_ssl"] == "1"
+    assert int(params["log_min_duration_statement"]) > 0  # the manual's "slow query" filter needs these lines
+
+
+def test_connection_details_are_in_parameter_store(production: Synthesis) -> None:
+    """The manual: "Verify database credentials in Parameter Store"."""
+    params = {p["Properties"]["Name"]: p["Properties"] for p in production.resources("Data", "AWS::SSM::Parameter").values()}
+    assert set(params) == {
+        "/contractorlens/production/db/endpoint",
+        "/contractorlens/production/db/port",
+        "/contractorlens/production/db/secret-arn",
+    }
+    assert params["/contractorlens/production/db/endpoint"]["Value"] == {"Fn::GetAtt": ["Database", "Endpoint.Address"]}
+    assert params["/contractorlens/production/db/secret-arn"]["Value"] == {
+        "Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]
+    }

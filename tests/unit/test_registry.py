@@ -1,0 +1,71 @@
+"""Registry stack: the ECR repository, its lifecycle, and replication to the DR region."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.synth import Synthesis
+
+
+@pytest.fixture(scope="module")
+def repository(production: Synthesis) -> dict[str, Any]:
+    return production.template("Registry")["Resources"]["Repository"]
+
+
+def test_repository_name_and_image_hygiene(repository: dict[str, Any]) -> None:
+    props = repository["Properties"]
+    assert props["RepositoryName"] == "contractorlens"
+    assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert props["ImageTagMutability"] == "IMMUTABLE"
+    assert props["EncryptionConfiguration"] == {"EncryptionType": "KMS"}
+
+
+def test_repository_outlives_its_stack(repository: dict[str, Any]) -> None:
+    assert repository["DeletionPolicy"] == "Retain"
+    assert repository["UpdateReplacePolicy"] == "Retain"
+    assert "EmptyOnDelete" not in repository["Properties"] or repository["Properties"]["EmptyOnDelete"] is False
+
+
+def test_lifecycle_expires_untagged_and_keeps_the_last_tagged(repository: dict[str, Any]) -> None:
+    rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    untagged, tagged = sorted(rules, key=lambda r: r["rulePriority"])
+    assert untagged["selection"]["tagStatus"] == "untagged"
+    assert untagged["selection"]["countType"] == "sinceImagePushed"
+    assert untagged["selection"]["countNumber"] == 7
+    assert tagged["selection"]["tagStatus"] == "tagged"
+    assert tagged["selection"]["countType"] == "imageCountMoreThan"
+    assert tagged["selection"]["countNumber"] == 30
+
+
+def test_production_replicates_images_to_the_dr_region(production: Synthesis) -> None:
+    (replication,) = production.resources("Registry", "AWS::ECR::ReplicationConfiguration").values()
+    (rule,) = replication["Properties"]["ReplicationConfiguration"]["Rules"]
+    assert rule["Destinations"] == [{"Region": "us-east-1", "RegistryId": "123456789012"}]
+    assert rule["RepositoryFilters"] == [{"Filter": "contractorlens", "FilterType": "PREFIX_MATCH"}]
+
+
+def test_replicas_get_the_same_settings_from_a_creation_template(production: Synthesis, repository: dict[str, Any]) -> None:
+    (template,) = production.resources("DRFoundation", "AWS::ECR::RepositoryCreationTemplate").values()
+    props = template["Properties"]
+    assert props["AppliedFor"] == ["REPLICATION"]
+    assert props["ImageTagMutability"] == "IMMUTABLE"
+    assert props["EncryptionConfiguration"] == {"EncryptionType": "KMS"}
+    assert props["LifecyclePolicy"] == repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"]
+    manifest = production.manifest["artifacts"][production.cfg.names.stack("DRFoundation")]
+    assert manifest["environment"] == "aws://123456789012/us-east-1"
+
+
+def test_replication_deploys_after_its_dr_foundation(production: Synthesis) -> None:
+    names = production.cfg.names
+    registry = production.manifest["artifacts"][names.stack("Registry")]
+    assert names.stack("DRFoundation") in registry["dependencies"]
+
+
+def test_staging_does_not_replicate(staging: Synthesis) -> None:
+    assert not staging.resources("Registry", "AWS::ECR::ReplicationConfiguration")
+    assert staging.template("Registry")["Resources"]["Repository"]["Properties"]["RepositoryName"] == (
+        "contractorlens-staging"
+    )

@@ -1,0 +1,71 @@
+"""Stateful resources survive `cdk destroy` and replacement, and their logical ids never move."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.synth import Synthesis
+
+# Resource types that hold data or keys to data. A new one in any template must be added
+# here, and to PINNED below, before the suite passes.
+STATEFUL_TYPES = {
+    "AWS::RDS::DBInstance",
+    "AWS::KMS::Key",
+    "AWS::ECR::Repository",
+    "AWS::Logs::LogGroup",
+    "AWS::S3::Bucket",
+    "AWS::SecretsManager::Secret",
+    "AWS::DynamoDB::Table",
+    "AWS::EFS::FileSystem",
+}
+
+# Logical ids are what CloudFormation keys a resource on: if one changes, CloudFormation
+# creates a new resource and deletes (or orphans) the old. Written out, not computed.
+PINNED = {
+    "Network": {"Vpc": "AWS::EC2::VPC", "FlowLogsKey": "AWS::KMS::Key", "FlowLogGroup": "AWS::Logs::LogGroup"},
+    "Registry": {"Repository": "AWS::ECR::Repository"},
+    "Data": {
+        "DataKey": "AWS::KMS::Key",
+        "Database": "AWS::RDS::DBInstance",
+        "PostgresqlLogGroup": "AWS::Logs::LogGroup",
+        "UpgradeLogGroup": "AWS::Logs::LogGroup",
+        # CDK's shared custom-resource function's log group; its id derives from a fixed uuid.
+        "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
+    },
+    "DRFoundation": {"DrDataKey": "AWS::KMS::Key"},
+}
+
+
+@pytest.mark.parametrize("part", sorted(PINNED))
+def test_stateful_logical_ids_are_pinned(production: Synthesis, part: str) -> None:
+    resources = production.template(part)["Resources"]
+    for logical_id, type_name in PINNED[part].items():
+        assert resources.get(logical_id, {}).get("Type") == type_name, f"{part}: {logical_id} moved or vanished"
+    unpinned = {k for k, r in resources.items() if r["Type"] in STATEFUL_TYPES} - set(PINNED[part])
+    assert not unpinned, f"{part}: stateful resources without a pinned logical id: {sorted(unpinned)}"
+
+
+@pytest.mark.parametrize("env", ["production", "staging"])
+def test_stateful_resources_are_retained_or_snapshotted(request: pytest.FixtureRequest, env: str) -> None:
+    synth: Synthesis = request.getfixturevalue(env)
+    checked = 0
+    for stack, template in synth.templates.items():
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] in STATEFUL_TYPES:
+                checked += 1
+                where = f"{stack}/{logical_id}"
+                assert resource.get("DeletionPolicy") in ("Retain", "Snapshot"), where
+                assert resource.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), where
+    assert checked, "no stateful resource found: STATEFUL_TYPES is out of date"
+
+
+def test_the_database_refuses_deletion_itself(production: Synthesis) -> None:
+    (db,) = production.resources("Data", "AWS::RDS::DBInstance").values()
+    assert db["Properties"]["DeletionProtection"] is True
+
+
+def test_production_stacks_have_termination_protection(production: Synthesis, staging: Synthesis) -> None:
+    for name in production.templates:
+        assert production.manifest["artifacts"][name]["properties"].get("terminationProtection") is True, name
+    for name in staging.templates:
+        assert not staging.manifest["artifacts"][name]["properties"].get("terminationProtection"), name
