@@ -232,6 +232,15 @@ class Names:
         return f"/contractorlens/{self.env}"
 
     @property
+    def data_key_alias(self) -> str:
+        """Alias of the primary region's KMS key that encrypts the database and its logs."""
+        return f"alias/{self.prefix}-data"
+
+    @property
+    def flow_log_group(self) -> str:
+        return f"/vpc/{self.prefix}/flow-logs"
+
+    @property
     def dr_key_alias(self) -> str:
         """Alias of the DR region's KMS key that encrypts replicated backups and restores."""
         return f"alias/{self.prefix}-dr-data"

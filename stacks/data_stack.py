@@ -26,7 +26,7 @@ class DataStack(EnvironmentStack):
         self.key = kms.Key(
             self,
             "DataKey",
-            alias=f"alias/{names.prefix}-data",
+            alias=names.data_key_alias,
             description=f"Encrypts {names.db_instance}: storage, backups, Performance Insights, secret, logs",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,

@@ -22,7 +22,7 @@ class NetworkStack(EnvironmentStack):
             cidr=cfg.network.cidr,
             availability_zones=cfg.availability_zones,
             nat_gateways=cfg.network.nat_gateways,
-            flow_log_group_name=f"/vpc/{names.prefix}/flow-logs",
+            flow_log_group_name=names.flow_log_group,
             flow_log_retention_days=cfg.network.flow_log_retention_days,
             interface_endpoints=cfg.network.interface_endpoints,
         )
