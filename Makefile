@@ -17,6 +17,8 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The pinned CLI that `npx cdk` runs, called directly to spare npx its lookup.
+CDK := node_modules/.bin/cdk
 
 .PHONY: help setup synth test snapshots constraints clean
 
@@ -37,7 +39,7 @@ setup: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules from the pinne
 
 synth: setup ## Synthesize every stack of ENVIRONMENT (default production) into cdk.out
 	rm -rf cdk.out
-	npx cdk synth --quiet -c env=$(ENVIRONMENT)
+	$(CDK) synth --quiet -c env=$(ENVIRONMENT)
 	@echo "Synthesized $$(ls cdk.out/*.template.json | wc -l) stacks of '$(ENVIRONMENT)' into cdk.out/"
 
 test: setup ## Run every test and quality gate (cdk-nag, CloudFormation validation, cfn-lint, snapshots)

@@ -1,20 +1,27 @@
 #!/usr/bin/env python3
-"""ContractorLens CDK app: `-c env=<name>` picks config/<name>.toml (default: production)."""
+"""ContractorLens CDK app.
+
+`-c env=<name>` picks config/<name>.toml (default: production); `-c image-tag=<tag>` runs
+another release than the file's `service.image_tag`.
+"""
 
 import sys
 
 import aws_cdk as cdk
 
 from cdk_constructs.compliance import add_compliance_checks
-from config import DEFAULT_ENVIRONMENT, ConfigError, load_environment
+from config import DEFAULT_ENVIRONMENT, ConfigError, load_environment, with_image_tag
 from stacks import build_environment
 
 
 def main() -> int:
     app = cdk.App()
     env_name = app.node.try_get_context("env") or DEFAULT_ENVIRONMENT
+    image_tag = app.node.try_get_context("image-tag")
     try:
         cfg = load_environment(str(env_name))
+        if image_tag is not None:
+            cfg = with_image_tag(cfg, str(image_tag))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

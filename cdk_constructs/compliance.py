@@ -12,6 +12,7 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from constructs import IConstruct
 
 PACKS = {"AwsSolutions-": "AwsSolutions", "NIST.800.53.R5-": "NIST.800.53.R5"}
+BUILT_IN = "CloudFormation-Validate::"
 
 
 def add_compliance_checks(app: App) -> None:
@@ -26,11 +27,11 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     a rule of CDK's built-in CloudFormation validation is written in full
     (`CloudFormation-Validate::W3010`).
     """
-    if "::" in rule:
+    pack = next((name for prefix, name in PACKS.items() if rule.startswith(prefix)), None)
+    if pack is not None:
+        rule_id = f"{pack}::{rule}"
+    elif rule.startswith(BUILT_IN):
         rule_id = rule
     else:
-        pack = next((name for prefix, name in PACKS.items() if rule.startswith(prefix)), None)
-        if pack is None:
-            raise ValueError(f"{rule!r}: expected a rule of {', '.join(PACKS)} or a full 'Plugin::Rule' id")
-        rule_id = f"{pack}::{rule}"
+        raise ValueError(f"{rule!r}: expected a rule of {', '.join(PACKS)} or {BUILT_IN}<rule>")
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))

@@ -53,24 +53,33 @@ class AppNetwork(Construct):
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(cidr),
+            # Dual stack, so the API's AAAA record reaches the load balancer over IPv6 too.
+            ip_protocol=ec2.IpProtocol.DUAL_STACK,
             availability_zones=list(availability_zones),
             nat_gateways=nat_gateways,
             # The default group of a VPC would otherwise allow all traffic between its members.
             restrict_default_security_group=True,
             subnet_configuration=[
-                # Public subnets hold the ALB and the NAT gateways, which have their own
-                # addresses; nothing launched there gets a public IP by default.
+                # The ALB and the NAT gateways get their addresses explicitly; nothing else
+                # launched in any subnet gets a public IPv4 or an (always public) IPv6 address.
                 ec2.SubnetConfiguration(
                     name="Public",
                     subnet_type=ec2.SubnetType.PUBLIC,
                     cidr_mask=prefix + 8,
                     map_public_ip_on_launch=False,
+                    ipv6_assign_address_on_creation=False,
                 ),
                 ec2.SubnetConfiguration(
-                    name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=prefix + 4
+                    name="Private",
+                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                    cidr_mask=prefix + 4,
+                    ipv6_assign_address_on_creation=False,
                 ),
                 ec2.SubnetConfiguration(
-                    name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=prefix + 8
+                    name="Isolated",
+                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                    cidr_mask=prefix + 8,
+                    ipv6_assign_address_on_creation=False,
                 ),
             ],
         )
@@ -152,7 +161,7 @@ class AppNetwork(Construct):
 class TierSecurityGroups(Construct):
     """The manual's three security groups and the only paths between them.
 
-    internet -> ALB on 80/443; ALB -> app on the container port; app -> database on 5432.
+    internet (IPv4 and IPv6) -> ALB on 80/443; ALB -> app on the container port; app -> database on 5432.
     Egress is as narrow as ingress: the ALB only reaches the app, the database nothing.
     """
 
@@ -190,8 +199,10 @@ class TierSecurityGroups(Construct):
         self.app = group("App", app_group_name, "ContractorLens backend tasks: container port from the ALB only")
         self.db = group("Database", db_group_name, "ContractorLens PostgreSQL: 5432 from the backend only")
 
-        self.alb.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS from the internet")
-        self.alb.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "HTTP from the internet, redirected to HTTPS")
+        # The load balancer is dual-stack: the internet is IPv4 and IPv6.
+        for peer in (ec2.Peer.any_ipv4(), ec2.Peer.any_ipv6()):
+            self.alb.add_ingress_rule(peer, ec2.Port.tcp(443), "HTTPS from the internet")
+            self.alb.add_ingress_rule(peer, ec2.Port.tcp(80), "HTTP from the internet, redirected to HTTPS")
         self.alb.add_egress_rule(self.app, ec2.Port.tcp(container_port), "To the backend tasks")
 
         self.app.add_ingress_rule(self.alb, ec2.Port.tcp(container_port), "From the load balancer")

@@ -13,9 +13,19 @@ import tomllib
 from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
-from config.model import EnvironmentConfig, EnvironmentFile, Names
+from config.model import FARGATE_MEMORY, EnvironmentConfig, EnvironmentFile, Names
+from config.thresholds import ECS_CPU, ECS_MEMORY
 
-__all__ = ["CONFIG_DIR", "DEFAULT_ENVIRONMENT", "ConfigError", "EnvironmentConfig", "Names", "available_environments", "load_environment"]
+__all__ = [
+    "CONFIG_DIR",
+    "DEFAULT_ENVIRONMENT",
+    "ConfigError",
+    "EnvironmentConfig",
+    "Names",
+    "available_environments",
+    "load_environment",
+    "with_image_tag",
+]
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_ENVIRONMENT = "production"
@@ -57,6 +67,15 @@ def load_environment(name: str, directory: Path = CONFIG_DIR) -> EnvironmentConf
         raise ConfigError(_describe(source, exc)) from None
     _cross_check(cfg)
     return cfg
+
+
+def with_image_tag(cfg: EnvironmentConfig, tag: str) -> EnvironmentConfig:
+    """`cfg` with `-c image-tag=<tag>` applied, validated like the file's own value."""
+    try:
+        service = type(cfg.service).model_validate({**cfg.service.model_dump(), "image_tag": tag})
+    except ValidationError as exc:
+        raise ConfigError(f"-c image-tag = {tag!r}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+    return cfg.model_copy(update={"service": service})
 
 
 def _display(path: Path) -> str:
@@ -132,6 +151,24 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
         fail("database.multi_az", db.multi_az, "production runs Multi-AZ: only true is allowed")
     if cfg.is_production and db.backup_retention_days < 14:
         fail("database.backup_retention_days", db.backup_retention_days, "production keeps backups at least 14 days (14 to 35)")
+    svc = cfg.service
+    if svc.memory_mib not in FARGATE_MEMORY.get(svc.cpu, ()):
+        if svc.cpu not in FARGATE_MEMORY:
+            fail("service.cpu", svc.cpu, f"allowed are {', '.join(map(str, FARGATE_MEMORY))}")
+        sizes = FARGATE_MEMORY[svc.cpu]
+        fail("service.memory_mib", svc.memory_mib, f"with cpu {svc.cpu}, allowed are {sizes[0]} to {sizes[-1]} in steps of {sizes[1] - sizes[0]}")
+    if svc.max_tasks < svc.min_tasks:
+        fail("service.max_tasks", svc.max_tasks, f"must be at least service.min_tasks ({svc.min_tasks})")
+    if cfg.is_production and svc.max_tasks < 6:
+        fail("service.max_tasks", svc.max_tasks, "production scales to at least 6 tasks (the manual scales up to 4 in an incident)")
+    for key, value, line in (
+        ("cpu_target_percent", svc.cpu_target_percent, ECS_CPU),
+        ("memory_target_percent", svc.memory_target_percent, ECS_MEMORY),
+    ):
+        if value >= line.value:
+            fail(f"service.{key}", value, f"must stay below the manual's {line.value:g} % alarm line, so scaling acts first")
+    if cfg.dns.domain and cfg.dns.certificate_arn:
+        fail("dns.certificate_arn", cfg.dns.certificate_arn, "give either dns.domain (a certificate is issued) or a certificate ARN, not both")
     if cfg.service.container_port in (3001, 9090):
         fail("service.container_port", cfg.service.container_port, "3001 is Grafana's and 9090 the metrics port; choose another")
     if bool(cfg.dns.domain) != bool(cfg.dns.hosted_zone_id):

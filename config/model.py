@@ -76,6 +76,12 @@ def _zone_id(value: str) -> str:
     return value
 
 
+def _certificate_arn(value: str) -> str:
+    if value and not re.fullmatch(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", value):
+        raise ValueError('expected an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<uuid>), or ""')
+    return value
+
+
 def _pg15(value: str) -> str:
     if not re.fullmatch(r"15\.\d{1,2}", value):
         raise ValueError('expected a PostgreSQL 15 minor version such as "15.17" (the manual: RDS PostgreSQL 15)')
@@ -103,6 +109,8 @@ class DnsConfig(_Section):
     """Apex domain; the API is served at `api.<domain>`. Default: "" (no custom domain)."""
     hosted_zone_id: Annotated[str, AfterValidator(_zone_id)] = ""
     """Public Route 53 hosted zone of `domain`. Default: "" (none)."""
+    certificate_arn: Annotated[str, AfterValidator(_certificate_arn)] = ""
+    """An existing ACM certificate for the ALB when there is no `domain`. Default: "" (none)."""
 
 
 class NetworkConfig(_Section):
@@ -152,9 +160,57 @@ class DatabaseConfig(_Section):
     """Performance Insights retention: 7 (free tier), whole months of 31 days up to 713, or 731. Default: 7."""
 
 
+def _image_tag(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", value):
+        raise ValueError("expected an image tag: letters, digits, _ . - (up to 128, not starting with . or -)")
+    return value
+
+
+ImageTag = Annotated[str, AfterValidator(_image_tag)]
+
+# Fargate's task sizes: CPU units -> allowed memory in MiB (AWS ECS developer guide, "Task size").
+FARGATE_MEMORY = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+
 class ServiceConfig(_Section):
     container_port: int = Field(default=3000, ge=1024, le=65535)
     """The backend's HTTP port, 1024 to 65535; not 9090 (metrics) or 3001 (Grafana). Default: 3000."""
+    image_tag: ImageTag
+    """The release to run from the repository; `-c image-tag=<tag>` overrides it for one synth."""
+    cpu: int = 1024
+    """Fargate CPU units per task: 256, 512, 1024, 2048, 4096, 8192 or 16384. Default: 1024."""
+    memory_mib: int = 2048
+    """Fargate memory per task in MiB; must fit `cpu` (see FARGATE_MEMORY). Default: 2048."""
+    min_tasks: int = Field(default=2, ge=2, le=100)
+    """Autoscaling floor; at least 2 (the manual: "Active ECS Tasks: >= 2"). Default: 2."""
+    max_tasks: int = Field(default=6, ge=2, le=100)
+    """Autoscaling ceiling, at least `min_tasks` (production: at least 6). Default: 6."""
+    cpu_target_percent: int = Field(default=60, ge=10, le=90)
+    """Target-tracking CPU, below the manual's 70 % alarm line. Default: 60."""
+    memory_target_percent: int = Field(default=60, ge=10, le=90)
+    """Target-tracking memory, below the manual's 70 % alarm line. Default: 60."""
+    requests_per_target: int = Field(default=600, ge=10, le=100000)
+    """Target-tracking ALB requests per task per minute. Default: 600."""
+    log_retention_days: RetentionDays = 365
+    """Days `/ecs/contractorlens` (and the WAF and ECS Exec logs) are kept. Default: 365."""
+    firebase_project_id: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    """The Firebase project whose ID tokens the API accepts (the manual: Firebase authentication)."""
+    idle_timeout_seconds: int = Field(default=60, ge=15, le=4000)
+    """ALB idle timeout; well above the Gemini calls' 10 s average. Default: 60."""
+    load_balancer_deletion_protection: bool = True
+    """ALB deletion protection. Default: true."""
+    access_log_expiry_days: int = Field(default=90, ge=1, le=3650)
+    """Days ALB access logs are kept in their bucket. Default: 90."""
+    waf_rate_limit: int = Field(default=2000, ge=100, le=2000000000)
+    """Requests one IP may send in 5 minutes before WAF blocks it. Default: 2000."""
 
 
 class EnvironmentFile(_Section):
@@ -174,7 +230,7 @@ class EnvironmentFile(_Section):
     network: NetworkConfig
     registry: RegistryConfig = RegistryConfig()
     database: DatabaseConfig
-    service: ServiceConfig = ServiceConfig()
+    service: ServiceConfig
 
 
 class Names:
@@ -225,6 +281,33 @@ class Names:
     def security_group(self, role: str) -> str:
         """`contractorlens-<role>-sg` for role alb, app or db."""
         return f"{self.prefix}-{role}-sg"
+
+    @property
+    def gemini_secret(self) -> str:
+        """Secrets Manager name of the Gemini API key an operator sets."""
+        return f"{self.prefix}/gemini-api-key"
+
+    @property
+    def exec_log_group(self) -> str:
+        return f"/ecs/{self.prefix}/exec"
+
+    @property
+    def waf_log_group(self) -> str:
+        # WAF only logs to groups whose name starts with aws-waf-logs-.
+        return f"aws-waf-logs-{self.prefix}"
+
+    @property
+    def rollback_alarms(self) -> dict[str, str]:
+        """The alarms an ECS deployment rolls back on: what -> alarm name."""
+        return {what: self.alarm(what) for what in ("api-error-rate", "api-p95-latency")}
+
+    def alarm_topic(self, severity: str) -> str:
+        """SNS topic of the manual's "critical" or "warning" alerting channel."""
+        return f"contractorlens-{self.env}-alerts-{severity}"
+
+    def alarm(self, what: str) -> str:
+        """`contractorlens-<env>-<what>`, e.g. contractorlens-production-api-error-rate."""
+        return f"contractorlens-{self.env}-{what}"
 
     @property
     def parameter_prefix(self) -> str:

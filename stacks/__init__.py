@@ -9,6 +9,7 @@ from stacks.data_stack import DataStack
 from stacks.dr_foundation_stack import DrFoundationStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
+from stacks.service_stack import ServiceStack
 
 __all__ = ["build_environment"]
 
@@ -26,7 +27,16 @@ def build_environment(app: App, cfg: EnvironmentConfig) -> dict[str, Stack]:
     network = NetworkStack(app, cfg=cfg)
     registry = RegistryStack(app, cfg=cfg)
     data = DataStack(app, cfg=cfg, vpc=network.vpc, security_groups=network.security_groups)
-    stacks += [network, registry, data]
+    service = ServiceStack(
+        app,
+        cfg=cfg,
+        vpc=network.vpc,
+        security_groups=network.security_groups,
+        database=data.database,
+        data_key=data.key,
+    )
+    service.add_stack_dependency(registry, "pulls its images from the repository")
+    stacks += [network, registry, data, service]
     if dr_foundation is not None:
         # Deployment order only: replication needs the DR key and template to exist first.
         registry.add_stack_dependency(dr_foundation, "replicas in the DR region use its creation template")

@@ -9,14 +9,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.synth import ROOT
+from tests.synth import CDK_JSON, ROOT
 
 APP_SOURCES = ["app.py", "config", "stacks", "cdk_constructs"]
 
 
 def _run_app(cwd: Path, context: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    # The cdk CLI hands context to the app in CDK_CONTEXT_JSON; this is what `-c env=…` becomes.
-    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path / "out")}
+    # The cdk CLI hands cdk.json's context and `-c key=value` to the app in CDK_CONTEXT_JSON.
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({**CDK_JSON["context"], **context}),
+        "CDK_OUTDIR": str(tmp_path / "out"),
+    }
     return subprocess.run(
         [sys.executable, "app.py"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -52,3 +56,16 @@ def test_bad_value_in_a_config_file(tmp_path: Path) -> None:
     result = _run_app(work, {"env": "staging"}, tmp_path)
     _assert_one_line_error(result, "config/staging.toml", "network.cidr", "'10.0.0.0/8'", "/16 and /18")
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_image_tag_from_context_overrides_the_config(tmp_path: Path) -> None:
+    result = _run_app(ROOT, {"env": "staging", "image-tag": "2.1.0"}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    template = json.loads((tmp_path / "out" / "ContractorLens-Staging-Service.template.json").read_text())
+    (task,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::ECS::TaskDefinition"]
+    assert json.dumps(task["Properties"]["ContainerDefinitions"][0]["Image"]).endswith(':2.1.0"]]}')
+
+
+def test_bad_image_tag_in_context(tmp_path: Path) -> None:
+    result = _run_app(ROOT, {"env": "staging", "image-tag": "-latest"}, tmp_path)
+    _assert_one_line_error(result, "-c image-tag = '-latest'", "image tag")

@@ -97,6 +97,18 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
         (r'^account = .*', 'acount = "123456789012"', ["acount", "unknown key", "account"]),
         (r'^\[database\]', "[databse]", ["databse", "unknown key"]),
         (r'^account = .*', 'account = "123456789012', ["production.toml", "not valid TOML"]),
+        (r'^memory_mib = .*', "memory_mib = 1024", ["service.memory_mib", "1024", "with cpu 1024", "2048 to 8192"]),
+        (r'^cpu = .*', "cpu = 300", ["service.cpu", "300", "256, 512"]),
+        (r'^min_tasks = .*', "min_tasks = 1", ["service.min_tasks", "greater than or equal to 2"]),
+        (r'^max_tasks = .*', "max_tasks = 4", ["service.max_tasks", "at least 6"]),
+        (r'^cpu_target_percent = .*', "cpu_target_percent = 75", ["service.cpu_target_percent", "below", "70"]),
+        (r'^image_tag = .*', 'image_tag = "latest:1"', ["service.image_tag", "'latest:1'", "image tag"]),
+        (
+            r'^certificate_arn = .*',
+            'certificate_arn = "arn:aws:acm:us-west-2:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"',
+            ["dns.certificate_arn", "either dns.domain"],
+        ),
+        (r'^certificate_arn = .*', 'certificate_arn = "my-cert"', ["dns.certificate_arn", "ACM certificate ARN"]),
     ],
 )
 def test_a_bad_value_is_one_line_naming_file_key_value_and_rule(

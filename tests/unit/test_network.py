@@ -105,8 +105,23 @@ def test_the_three_groups_carry_the_manuals_names(production: Synthesis) -> None
 
 def test_alb_accepts_only_443_and_80_from_anywhere(production: Synthesis) -> None:
     alb_id, _ = _groups(production)[ALB_SG]
-    rules = {(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp")) for r in _ingress(production, alb_id)}
-    assert rules == {("tcp", 443, 443, "0.0.0.0/0"), ("tcp", 80, 80, "0.0.0.0/0")}
+    rules = {
+        (r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp") or r.get("CidrIpv6"))
+        for r in _ingress(production, alb_id)
+    }
+    assert rules == {
+        ("tcp", 443, 443, "0.0.0.0/0"),
+        ("tcp", 80, 80, "0.0.0.0/0"),
+        ("tcp", 443, 443, "::/0"),
+        ("tcp", 80, 80, "::/0"),
+    }
+
+
+def test_the_vpc_is_dual_stack_but_hands_out_no_ipv6_addresses(production: Synthesis) -> None:
+    (block,) = production.resources("Network", "AWS::EC2::VPCCidrBlock").values()
+    assert block["Properties"]["AmazonProvidedIpv6CidrBlock"] is True
+    for subnet in production.resources("Network", "AWS::EC2::Subnet").values():
+        assert subnet["Properties"]["AssignIpv6AddressOnCreation"] is False
 
 
 def test_app_accepts_only_the_container_port_from_the_alb(production: Synthesis) -> None:

@@ -33,6 +33,14 @@ PINNED = {
         "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
     },
     "DRFoundation": {"DrDataKey": "AWS::KMS::Key"},
+    "Service": {
+        "ServiceKey": "AWS::KMS::Key",
+        "AppLogGroup": "AWS::Logs::LogGroup",
+        "ExecLogGroup": "AWS::Logs::LogGroup",
+        "WafLogGroup": "AWS::Logs::LogGroup",
+        "AccessLogsBucket": "AWS::S3::Bucket",
+        "GeminiApiKey": "AWS::SecretsManager::Secret",
+    },
 }
 
 

@@ -1,0 +1,221 @@
+"""The backend on ECS Fargate: cluster, task definition, service, logs, ECS Exec, autoscaling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from aws_cdk import CfnElement, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_constructs.compliance import acknowledge
+
+CONTAINER_NAME = "api"
+HEALTH_CHECK_PATH = "/health"  # the manual's health check endpoint
+
+
+@dataclass(frozen=True)
+class TaskSize:
+    """Fargate size of one task and the port its container serves."""
+
+    cpu: int
+    memory_mib: int
+    container_port: int
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Autoscaling bounds and the target-tracking goals."""
+
+    min_tasks: int
+    max_tasks: int
+    cpu_percent: int
+    memory_percent: int
+    requests_per_target: int
+
+
+class ApiService(Construct):
+    """A Fargate service behind an ALB listener, rolled back by ECS when a deployment goes bad.
+
+    Two mechanisms roll back: the deployment circuit breaker (tasks that never get healthy)
+    and deployment alarms (tasks that are healthy but serve errors or slowly). The desired
+    count is left out of the template: autoscaling owns it, and a deploy must not reset a
+    scaled-out service to the floor (aws/aws-cdk#3919). ECS starts the service at the
+    scaling floor because the scalable target's minimum applies at once.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        names: Mapping[str, str],
+        repository: ecr.IRepository,
+        image_tag: str,
+        size: TaskSize,
+        environment: Mapping[str, str],
+        secrets: Mapping[str, ecs.Secret],
+        log_key: kms.IKey,
+        log_group: logs.ILogGroup,
+        exec_log_group: logs.ILogGroup,
+        listener: elbv2.ApplicationListener,
+        deployment_alarms: Sequence[cloudwatch.IAlarm],
+        scaling: Scaling,
+    ) -> None:
+        """
+        :param vpc: the VPC; tasks run in its private subnets, without public IPs.
+        :param security_group: the tasks' group (contractorlens-app-sg).
+        :param names: "cluster", "service" and "family" names (manual: all contractorlens).
+        :param repository: where the image comes from.
+        :param image_tag: the release to run.
+        :param size: CPU, memory and the container's port.
+        :param environment: plain settings for the container.
+        :param secrets: settings injected from Secrets Manager at task start.
+        :param log_key: encrypts ECS Exec sessions.
+        :param log_group: the application's log group (manual: /ecs/contractorlens).
+        :param exec_log_group: where ECS Exec sessions are logged.
+        :param listener: the ALB listener that forwards to the service.
+        :param deployment_alarms: alarms that roll a deployment back; they must exist first.
+        :param scaling: autoscaling bounds and targets.
+        """
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        # As nag names it in a finding; resolved now, so pin the group's logical id before this.
+        self._exec_log_group_id = stack.resolve(cast(CfnElement, exec_log_group.node.default_child).logical_id)
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=vpc,
+            cluster_name=names["cluster"],
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+            # ECS Exec is the Fargate counterpart of the manual's "EC2 Instance Connect, no
+            # persistent keys": sessions are IAM-authorised, encrypted and logged.
+            execute_command_configuration=ecs.ExecuteCommandConfiguration(
+                kms_key=log_key,
+                logging=ecs.ExecuteCommandLogging.OVERRIDE,
+                log_configuration=ecs.ExecuteCommandLogConfiguration(
+                    cloud_watch_log_group=exec_log_group, cloud_watch_encryption_enabled=True
+                ),
+            ),
+        )
+        self.task_definition = ecs.FargateTaskDefinition(
+            self,
+            "Task",
+            family=names["family"],
+            cpu=size.cpu,
+            memory_limit_mib=size.memory_mib,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.X86_64,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+        )
+        self.container = self.task_definition.add_container(
+            "Api",
+            container_name=CONTAINER_NAME,
+            image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
+            port_mappings=[ecs.PortMapping(container_port=size.container_port, name="http")],
+            environment={**environment, "PORT": str(size.container_port)},
+            secrets=dict(secrets),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=names["service"], log_group=log_group),
+            essential=True,
+        )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=self.cluster,
+            service_name=names["service"],
+            task_definition=self.task_definition,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[security_group],
+            assign_public_ip=False,
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            deployment_alarms=ecs.DeploymentAlarmConfig(
+                alarm_names=[alarm.alarm_name for alarm in deployment_alarms],
+                behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
+            ),
+            deployment_controller=ecs.DeploymentController(type=ecs.DeploymentControllerType.ECS),
+            health_check_grace_period=Duration.seconds(60),
+            enable_execute_command=True,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+        )
+        for alarm in deployment_alarms:
+            self.service.node.add_dependency(alarm)
+
+        self.target_group = listener.add_targets(
+            "Api",
+            port=size.container_port,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            targets=[self.service.load_balancer_target(container_name=CONTAINER_NAME, container_port=size.container_port)],
+            # A new task is healthy after 2 checks 10 s apart; a draining one leaves within 30 s.
+            health_check=elbv2.HealthCheck(
+                path=HEALTH_CHECK_PATH,
+                interval=Duration.seconds(10),
+                timeout=Duration.seconds(5),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+                healthy_http_codes="200",
+            ),
+            deregistration_delay=Duration.seconds(30),
+        )
+
+        self.scaling = self.service.auto_scale_task_count(min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks)
+        self.scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=scaling.cpu_percent)
+        self.scaling.scale_on_memory_utilization("Memory", target_utilization_percent=scaling.memory_percent)
+        self.scaling.scale_on_request_count(
+            "Requests", requests_per_target=scaling.requests_per_target, target_group=self.target_group
+        )
+        self._acknowledge_findings()
+
+    def _acknowledge_findings(self) -> None:
+        acknowledge(
+            self.task_definition,
+            "AwsSolutions-ECS2",
+            "The plain environment variables are non-secret settings (port, database host and name, Firebase "
+            "project id); the database credentials and the Gemini key come from Secrets Manager.",
+        )
+        task_role_policy = self.task_definition.task_role.node.try_find_child("DefaultPolicy")
+        if task_role_policy is not None:
+            acknowledge(
+                task_role_policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "ECS Exec's ssmmessages actions (CreateControlChannel, CreateDataChannel, OpenControlChannel, "
+                "OpenDataChannel) have no resource-level permissions; AWS documents Resource '*' for them.",
+            )
+            acknowledge(
+                task_role_policy,
+                f"AwsSolutions-IAM5[Resource::arn:aws:logs:{Stack.of(self).region}:{Stack.of(self).account}:"
+                f"log-group:<{self._exec_log_group_id}>:*]",
+                "ECS Exec writes each session to a new stream of its one log group; stream names are not known "
+                "in advance, so the statement covers the group's streams and nothing else.",
+            )
+            acknowledge(
+                task_role_policy,
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "CDK generates this policy for this task role only, from the grants in this construct.",
+            )
+        execution_policy = self.task_definition.obtain_execution_role().node.try_find_child("DefaultPolicy")
+        if execution_policy is not None:
+            acknowledge(
+                execution_policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "ecr:GetAuthorizationToken has no resource-level permissions (AWS documents Resource '*'); "
+                "image pulls themselves are limited to this repository.",
+            )
+            acknowledge(
+                execution_policy,
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "CDK generates this policy for the execution role only: pull this repository's images, read "
+                "these secrets, write this log group.",
+            )

@@ -1,0 +1,120 @@
+"""The internet-facing Application Load Balancer: listeners, TLS, access logs."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_constructs.compliance import acknowledge
+
+# TLS 1.3 and 1.2 only (ELBSecurityPolicy-TLS13-1-2-2021-06): what the iOS app needs, nothing older.
+TLS_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS
+
+
+class PublicLoadBalancer(Construct):
+    """A dual-stack ALB in the public subnets: HTTPS on 443 and HTTP redirected to it.
+
+    Without a certificate it serves plain HTTP on 80 instead (the caller warns about that).
+    Access logs go to a bucket of their own that is encrypted, versioned, retained, and
+    expires old logs.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        certificate: acm.ICertificate | None,
+        idle_timeout: Duration,
+        deletion_protection: bool,
+        access_log_expiry_days: int,
+    ) -> None:
+        """
+        :param vpc: the VPC; the ALB goes into its public subnets.
+        :param security_group: the ALB's group (contractorlens-alb-sg).
+        :param certificate: the certificate for HTTPS; None serves HTTP only.
+        :param idle_timeout: how long an idle connection is kept, above the slowest request.
+        :param deletion_protection: refuse deletion of the ALB itself.
+        :param access_log_expiry_days: days access logs are kept.
+        """
+        super().__init__(scope, construct_id)
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            # ALB log delivery supports SSE-S3 only, not a customer-managed key.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(access_log_expiry_days),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )
+        self.alb = elbv2.ApplicationLoadBalancer(
+            self,
+            "Alb",
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            internet_facing=True,
+            ip_address_type=elbv2.IpAddressType.DUAL_STACK,
+            security_group=security_group,
+            drop_invalid_header_fields=True,
+            idle_timeout=idle_timeout,
+            deletion_protection=deletion_protection,
+        )
+        self.alb.log_access_logs(self.access_logs)
+
+        self.https = certificate is not None
+        if certificate is not None:
+            self.listener = self.alb.add_listener(
+                "Https",
+                port=443,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
+                ssl_policy=TLS_POLICY,
+                open=False,  # the security group's rules are the network stack's, not the listener's
+            )
+            redirect = self.alb.add_redirect(source_port=80, target_port=443, open=False)
+            acknowledge(
+                redirect,
+                "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+                "Port 80 serves nothing: it answers every request with a permanent redirect to HTTPS on 443.",
+            )
+        else:
+            self.listener = self.alb.add_listener("Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
+            for rule in (
+                "NIST.800.53.R5-ALBHttpToHttpsRedirection",
+                "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+            ):
+                acknowledge(
+                    self.listener,
+                    rule,
+                    "No certificate is configured (neither dns.domain nor dns.certificate_arn), so this "
+                    "environment serves HTTP only; synth prints a warning, and production has a domain.",
+                )
+        self._acknowledge_findings()
+
+    def _acknowledge_findings(self) -> None:
+        for rule, reason in {
+            "AwsSolutions-S1": "This bucket receives the ALB's access logs; logging its own accesses would need "
+            "another bucket that logs into nothing.",
+            "NIST.800.53.R5-S3BucketLoggingEnabled": "This bucket receives the ALB's access logs; logging its own "
+            "accesses would need another bucket that logs into nothing.",
+            "NIST.800.53.R5-S3BucketReplicationEnabled": "Access logs are diagnostic, kept for a limited time; "
+            "they are not part of the data the DR plan recovers.",
+            "NIST.800.53.R5-S3DefaultEncryptionKMS": "ALB access-log delivery supports only SSE-S3 "
+            "(Amazon S3 managed keys); a customer-managed key would stop delivery.",
+        }.items():
+            acknowledge(self.access_logs, rule, reason)

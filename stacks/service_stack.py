@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+from aws_cdk import Annotations, CfnOutput, Duration, RemovalPolicy
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from cdk_constructs.alarms import DeploymentAlarms
+from cdk_constructs.api_domain import ApiDomain
+from cdk_constructs.api_service import ApiService, Scaling, TaskSize
+from cdk_constructs.compliance import acknowledge
+from cdk_constructs.database import DATABASE_NAME, PostgresDatabase
+from cdk_constructs.firewall import ApiFirewall
+from cdk_constructs.load_balancer import PublicLoadBalancer
+from cdk_constructs.logs import encrypted_log_group
+from cdk_constructs.network import TierSecurityGroups
+from config import EnvironmentConfig
+from config.thresholds import Severity
+from stacks.base import EnvironmentStack, pin_logical_id
+
+HTTP_ONLY_WARNING = "ContractorLens:HttpOnly"
+
+
+class ServiceStack(EnvironmentStack):
+    """The public entry point (certificate, DNS, ALB, WAF) and the backend on ECS Fargate."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        cfg: EnvironmentConfig,
+        vpc: ec2.IVpc,
+        security_groups: TierSecurityGroups,
+        database: PostgresDatabase,
+        data_key: kms.IKey,
+    ) -> None:
+        super().__init__(
+            scope,
+            cfg=cfg,
+            part="Service",
+            region=cfg.region,
+            availability_zones=cfg.availability_zones,
+            description="certificate, DNS, load balancer, WAF and the Fargate service",
+        )
+        names, svc = cfg.names, cfg.service
+
+        self.key = kms.Key(
+            self,
+            "ServiceKey",
+            alias=f"alias/{names.prefix}-service",
+            description=f"Encrypts {names.app_log_group}, the WAF and ECS Exec logs and the Gemini API key",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        log_groups = {
+            "AppLogGroup": names.app_log_group,
+            "ExecLogGroup": names.exec_log_group,
+            "WafLogGroup": names.waf_log_group,
+        }
+        groups = {
+            construct_id: encrypted_log_group(
+                self, construct_id, name=name, retention_days=svc.log_retention_days, key=self.key
+            )
+            for construct_id, name in log_groups.items()
+        }
+        for construct_id, group in groups.items():
+            pin_logical_id(group, construct_id)
+
+        # Certificate: issued for api.<domain> when a domain is configured, else an existing ARN.
+        self.domain: ApiDomain | None = None
+        certificate: acm.ICertificate | None = None
+        if cfg.dns.domain:
+            self.domain = ApiDomain(self, "Domain", domain=cfg.dns.domain, hosted_zone_id=cfg.dns.hosted_zone_id)
+            certificate = self.domain.certificate
+        elif cfg.dns.certificate_arn:
+            certificate = acm.Certificate.from_certificate_arn(self, "Certificate", cfg.dns.certificate_arn)
+        else:
+            Annotations.of(self).add_warning_v2(
+                HTTP_ONLY_WARNING,
+                f"{cfg.source} sets neither dns.domain nor dns.certificate_arn: the load balancer serves HTTP only "
+                "on port 80, and the iOS app's traffic is not encrypted. Set one of them for HTTPS.",
+            )
+
+        self.load_balancer = PublicLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=vpc,
+            security_group=security_groups.alb,
+            certificate=certificate,
+            idle_timeout=Duration.seconds(svc.idle_timeout_seconds),
+            deletion_protection=svc.load_balancer_deletion_protection,
+            access_log_expiry_days=svc.access_log_expiry_days,
+        )
+        alb = self.load_balancer.alb
+        if not svc.load_balancer_deletion_protection:
+            acknowledge(
+                alb,
+                "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+                f"{cfg.source} turns ALB deletion protection off for this non-production environment so it can "
+                "be torn down; the ALB holds no data.",
+            )
+
+        self.gemini_key = secretsmanager.Secret(
+            self,
+            "GeminiApiKey",
+            secret_name=names.gemini_secret,
+            description="Google Gemini API key of the backend; an operator sets the value (see README)",
+            encryption_key=self.key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for rule in ("AwsSolutions-SMG4", "NIST.800.53.R5-SecretsManagerRotationEnabled"):
+            acknowledge(
+                self.gemini_key,
+                rule,
+                "Google issues the Gemini API key; AWS cannot rotate it. Operators replace it in Google's console "
+                "and put the new value here (README: Gemini API key).",
+            )
+
+        # Imported here without its key: a grant on the Data stack's key would make the Data
+        # stack refer back to this one's role (a cycle). Decrypt is granted on the role below.
+        db_secret = secretsmanager.Secret.from_secret_complete_arn(
+            self, "DatabaseSecret", database.secret.secret_arn
+        )
+        self.rollback_alarms = DeploymentAlarms(
+            self,
+            "DeploymentAlarms",
+            load_balancer=alb,
+            error_rate_alarm_name=names.rollback_alarms["api-error-rate"],
+            latency_alarm_name=names.rollback_alarms["api-p95-latency"],
+            # By name, not by reference: the topics belong to the Monitoring stack, which is
+            # deployed after this one (it watches this stack's resources).
+            topic_arns={
+                severity: self.format_arn(service="sns", resource=names.alarm_topic(severity.value))
+                for severity in Severity
+            },
+        )
+        self.api = ApiService(
+            self,
+            "Api",
+            vpc=vpc,
+            security_group=security_groups.app,
+            names={"cluster": names.cluster, "service": names.service, "family": names.task_family},
+            # By name: the image URI is then a plain string, not a chain of cross-stack lookups.
+            repository=ecr.Repository.from_repository_name(self, "Repository", names.repository),
+            image_tag=svc.image_tag,
+            size=TaskSize(cpu=svc.cpu, memory_mib=svc.memory_mib, container_port=svc.container_port),
+            environment={
+                "DB_HOST": database.instance.db_instance_endpoint_address,
+                "DB_PORT": database.instance.db_instance_endpoint_port,
+                "DB_NAME": DATABASE_NAME,
+                "FIREBASE_PROJECT_ID": svc.firebase_project_id,
+            },
+            secrets={
+                "DB_USERNAME": ecs.Secret.from_secrets_manager(db_secret, "username"),
+                "DB_PASSWORD": ecs.Secret.from_secrets_manager(db_secret, "password"),
+                "GEMINI_API_KEY": ecs.Secret.from_secrets_manager(self.gemini_key),
+            },
+            log_key=self.key,
+            log_group=groups["AppLogGroup"],
+            exec_log_group=groups["ExecLogGroup"],
+            listener=self.load_balancer.listener,
+            deployment_alarms=[self.rollback_alarms.error_rate, self.rollback_alarms.latency],
+            scaling=Scaling(
+                min_tasks=svc.min_tasks,
+                max_tasks=svc.max_tasks,
+                cpu_percent=svc.cpu_target_percent,
+                memory_percent=svc.memory_target_percent,
+                requests_per_target=svc.requests_per_target,
+            ),
+        )
+        # RDS encrypts the secret it manages with the data key; reading it needs decrypt too.
+        # Granted on the role, not the key's policy, so the Data stack never refers to this one.
+        self.api.task_definition.obtain_execution_role().add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt"], resources=[data_key.key_arn])
+        )
+
+        ApiFirewall(
+            self,
+            "Firewall",
+            name=f"{names.prefix}-api",
+            load_balancer_arn=alb.load_balancer_arn,
+            rate_limit=svc.waf_rate_limit,
+            log_group=groups["WafLogGroup"],
+        )
+        if self.domain is not None:
+            self.domain.point_at(alb)
+
+        scheme = "https" if self.load_balancer.https else "http"
+        host = self.domain.host_name if self.domain else alb.load_balancer_dns_name
+        CfnOutput(self, "ApiUrl", value=f"{scheme}://{host}", description="The API's base URL")
+        CfnOutput(self, "LoadBalancerDnsName", value=alb.load_balancer_dns_name)
+        CfnOutput(self, "ClusterName", value=self.api.cluster.cluster_name)
+        CfnOutput(self, "ServiceName", value=self.api.service.service_name)
+        CfnOutput(self, "TargetGroupArn", value=self.api.target_group.target_group_arn)
+
+        pin_logical_id(self.key, "ServiceKey")
+        pin_logical_id(self.gemini_key, "GeminiApiKey")
+        pin_logical_id(self.load_balancer.access_logs, "AccessLogsBucket")
