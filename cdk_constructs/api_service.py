@@ -48,8 +48,9 @@ class ApiService(Construct):
     Two mechanisms roll back: the deployment circuit breaker (tasks that never get healthy)
     and deployment alarms (tasks that are healthy but serve errors or slowly). The desired
     count is left out of the template: autoscaling owns it, and a deploy must not reset a
-    scaled-out service to the floor (aws/aws-cdk#3919). ECS starts the service at the
-    scaling floor because the scalable target's minimum applies at once.
+    scaled-out service to the floor (aws/aws-cdk#3919). CloudFormation creates the service
+    with one task; the scalable target, registered in the same deployment, raises it to the
+    floor.
     """
 
     def __init__(
