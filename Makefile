@@ -20,7 +20,7 @@ NODE_STAMP := node_modules/.installed
 # The pinned CLI that `npx cdk` runs, called directly to spare npx its lookup.
 CDK := node_modules/.bin/cdk
 
-.PHONY: help setup synth test snapshots constraints clean
+.PHONY: help setup synth test snapshots alarm-table constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ test: setup ## Run every test and quality gate (cdk-nag, CloudFormation validati
 
 snapshots: setup ## Rewrite tests/snapshots/ from the current code; read the diff before committing
 	$(BIN)/python -m pytest tests/unit/test_snapshots.py --snapshot-update -q
+
+alarm-table: setup ## Print the README's alarm table from config/thresholds.py
+	@$(BIN)/python -c 'from config.thresholds import markdown_table; print(markdown_table(), end="")'
 
 constraints: setup ## Re-pin every transitive Python dependency after editing a requirements file
 	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new

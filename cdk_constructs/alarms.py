@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -18,7 +18,24 @@ _COMPARISONS = {
     ">=": cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     "<": cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     "<=": cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+    "outside": cloudwatch.ComparisonOperator.LESS_THAN_LOWER_OR_GREATER_THAN_UPPER_THRESHOLD,
 }
+_MISSING = {
+    "notBreaching": cloudwatch.TreatMissingData.NOT_BREACHING,
+    "breaching": cloudwatch.TreatMissingData.BREACHING,
+    "missing": cloudwatch.TreatMissingData.MISSING,
+    "ignore": cloudwatch.TreatMissingData.IGNORE,
+}
+
+
+def describe(threshold: Threshold, what: str, *, pages_through: str | None = None) -> str:
+    """The alarm text an on-call engineer reads: severity, condition, manual line, runbook section."""
+    severity = threshold.severity.value.upper()
+    routing = f" Pages through {pages_through}; reports to the warning channel itself." if pages_through else ""
+    return (
+        f"[{severity}] {what} {threshold.condition}. Manual: {threshold.manual}. "
+        f"Runbook: {threshold.runbook}. Missing data: {threshold.missing_data} ({threshold.why_missing}).{routing}"
+    )
 
 
 def manual_alarm(
@@ -29,41 +46,89 @@ def manual_alarm(
     threshold: Threshold,
     metric: cloudwatch.IMetric,
     what: str,
-    evaluation_periods: int,
-    datapoints_to_alarm: int | None = None,
-    missing_data: cloudwatch.TreatMissingData,
     topic_arn: str,
+    pages_through: str | None = None,
 ) -> cloudwatch.Alarm:
-    """An alarm on the manual's number, whose description says what to open when it fires.
+    """An alarm on the manual's number: statistic, period, datapoints and missing data from the table.
 
     :param alarm_name: `contractorlens-<env>-<what>`; the runbook and ECS refer to it by name.
-    :param threshold: the manual's line; its value, comparison and severity are used as they are.
-    :param metric: the metric or expression, already in `threshold.unit`.
+    :param threshold: the table's line; everything about the condition comes from it.
+    :param metric: the metric or expression, already in `threshold.unit`; its statistic and
+        period are replaced by the table's.
     :param what: one line for the on-call engineer: what is being measured.
-    :param evaluation_periods: periods considered.
-    :param datapoints_to_alarm: of those, how many must breach. Default: all of them.
-    :param missing_data: chosen per alarm: no traffic is no error, but no data from a task count is.
-    :param topic_arn: the SNS topic of the threshold's severity; notified on ALARM and on OK.
+    :param topic_arn: the SNS topic notified on ALARM and on OK.
+    :param pages_through: the composite alarm that pages for this one, if any. Default: none.
     """
-    alarm = cloudwatch.Alarm(
-        scope,
-        construct_id,
-        alarm_name=alarm_name,
-        alarm_description=(
-            f"[{threshold.severity.value.upper()}] {what} {threshold.comparison} {threshold.value:g} {threshold.unit}. "
-            f"Manual: {threshold.manual}. Runbook: {threshold.runbook}."
-        ),
-        metric=metric,
-        threshold=threshold.value,
-        comparison_operator=_COMPARISONS[threshold.comparison],
-        evaluation_periods=evaluation_periods,
-        datapoints_to_alarm=datapoints_to_alarm or evaluation_periods,
-        treat_missing_data=missing_data,
-    )
-    topic = cloudwatch_actions.SnsAction(sns.Topic.from_topic_arn(scope, f"{construct_id}Topic", topic_arn))
+    period = Duration.minutes(threshold.period_minutes)
+    if isinstance(metric, cloudwatch.Metric):
+        metric = metric.with_(statistic=threshold.statistic, period=period)
+    elif isinstance(metric, cloudwatch.MathExpression):
+        metric = metric.with_(period=period)
+    props = {
+        "alarm_name": alarm_name,
+        "alarm_description": describe(threshold, what, pages_through=pages_through),
+        "metric": metric,
+        "comparison_operator": _COMPARISONS[threshold.comparison],
+        "evaluation_periods": threshold.evaluation_periods,
+        "datapoints_to_alarm": threshold.datapoints_to_alarm,
+        "treat_missing_data": _MISSING[threshold.missing_data],
+    }
+    if threshold.comparison == "outside":
+        alarm: cloudwatch.Alarm = cloudwatch.AnomalyDetectionAlarm(scope, construct_id, std_devs=threshold.value, **props)
+    else:
+        alarm = cloudwatch.Alarm(scope, construct_id, threshold=threshold.value, **props)
+    notify(alarm, topic_arn, f"{construct_id}Topic")
+    return alarm
+
+
+def notify(alarm: cloudwatch.AlarmBase, topic_arn: str, topic_id: str) -> None:
+    """Send ALARM and OK transitions of `alarm` to the topic, so a page is also closed."""
+    topic = cloudwatch_actions.SnsAction(sns.Topic.from_topic_arn(alarm, topic_id, topic_arn))
     alarm.add_alarm_action(topic)
     alarm.add_ok_action(topic)
-    return alarm
+
+
+def during_business_hours(
+    metric: cloudwatch.IMetric,
+    *,
+    days: Iterable[int],
+    start_hour: int,
+    end_hour: int,
+    utc_offset_hours: int,
+    otherwise: float,
+    label: str,
+) -> cloudwatch.MathExpression:
+    """The metric during business hours and `otherwise` outside them, as metric math.
+
+    CloudWatch's HOUR() and DAY() are UTC (DAY: 1 = Monday ... 7 = Sunday), so the local
+    business hours become ranges of the UTC hour of the week, (DAY - 1) * 24 + HOUR.
+    Missing datapoints count as zero (FILL), so an hour without a single event can alarm.
+
+    :param metric: what is counted.
+    :param days: ISO weekdays of business, 1 = Monday.
+    :param start_hour: local hour business starts, 0-23.
+    :param end_hour: local hour business ends, 1-24, after `start_hour`.
+    :param utc_offset_hours: the local time zone's offset from UTC, e.g. -8.
+    :param otherwise: the value outside business hours; a healthy one, so nights do not page.
+    :param label: the expression's label on graphs.
+    """
+    hours = sorted({((day - 1) * 24 + hour - utc_offset_hours) % 168 for day in days for hour in range(start_hour, end_hour)})
+    ranges: list[tuple[int, int]] = []
+    for hour in hours:
+        if ranges and ranges[-1][1] == hour:
+            ranges[-1] = (ranges[-1][0], hour + 1)
+        else:
+            ranges.append((hour, hour + 1))
+    filled = cloudwatch.MathExpression(expression="FILL(m, 0)", using_metrics={"m": metric}, label=f"{label}, gaps as 0")
+    hour_of_week = cloudwatch.MathExpression(
+        expression="(DAY(e) - 1) * 24 + HOUR(e)", using_metrics={"e": filled}, label="UTC hour of the week"
+    )
+    condition = " OR ".join(f"(how >= {low} AND how < {high})" for low, high in ranges)
+    return cloudwatch.MathExpression(
+        expression=f"IF({condition}, e, {otherwise:g})",
+        using_metrics={"e": filled, "how": hour_of_week},
+        label=label,
+    )
 
 
 ONE_MINUTE = Duration.minutes(1)
@@ -94,28 +159,13 @@ class DeploymentAlarms(Construct):
         """
         super().__init__(scope, construct_id)
         metrics = load_balancer.metrics
-        # Target and load-balancer 5xx together: a crashed task shows up as ELB 502/503/504.
-        error_rate = cloudwatch.MathExpression(
-            label="5xx responses, % of requests",
-            expression="100 * (target5xx + elb5xx) / MAX([requests, 1])",
-            using_metrics={
-                "target5xx": metrics.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, statistic="Sum"),
-                "elb5xx": metrics.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, statistic="Sum"),
-                "requests": metrics.request_count(statistic="Sum"),
-            },
-            period=ONE_MINUTE,
-        )
         self.error_rate = manual_alarm(
             self,
             "ErrorRate",
             alarm_name=error_rate_alarm_name,
             threshold=API_ERROR_RATE,
-            metric=error_rate,
+            metric=error_rate_percent(load_balancer),
             what="API 5xx responses (target and load balancer) as a share of all requests",
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
-            # No requests means no errors: a quiet night must not page.
-            missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             topic_arn=topic_arns[API_ERROR_RATE.severity],
         )
         self.latency = manual_alarm(
@@ -123,10 +173,26 @@ class DeploymentAlarms(Construct):
             "Latency",
             alarm_name=latency_alarm_name,
             threshold=API_P95_LATENCY,
-            metric=metrics.target_response_time(statistic="p95", period=ONE_MINUTE),
+            metric=metrics.target_response_time(),
             what="API response time, 95th percentile",
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
-            missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             topic_arn=topic_arns[API_P95_LATENCY.severity],
         )
+
+
+def error_rate_percent(load_balancer: elbv2.IApplicationLoadBalancer) -> cloudwatch.MathExpression:
+    """5xx responses as a percentage of requests.
+
+    Target and load-balancer 5xx together: a crashed or missing task shows up as an ELB
+    502/503/504, not as a target 5xx. An idle minute counts as 0 %, not as a division by zero.
+    """
+    metrics = load_balancer.metrics
+    return cloudwatch.MathExpression(
+        label="5xx responses, % of requests",
+        expression="100 * (target5xx + elb5xx) / MAX([requests, 1])",
+        using_metrics={
+            "target5xx": metrics.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, statistic="Sum"),
+            "elb5xx": metrics.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, statistic="Sum"),
+            "requests": metrics.request_count(statistic="Sum"),
+        },
+        period=ONE_MINUTE,
+    )

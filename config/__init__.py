@@ -169,6 +169,13 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
             fail(f"service.{key}", value, f"must stay below the manual's {line.value:g} % alarm line, so scaling acts first")
     if cfg.dns.domain and cfg.dns.certificate_arn:
         fail("dns.certificate_arn", cfg.dns.certificate_arn, "give either dns.domain (a certificate is issued) or a certificate ARN, not both")
+    alerting = cfg.alerting
+    if alerting.business_hours_end <= alerting.business_hours_start:
+        fail("alerting.business_hours_end", alerting.business_hours_end, f"must be after alerting.business_hours_start ({alerting.business_hours_start})")
+    if len(set(alerting.business_days)) != len(alerting.business_days) or not alerting.business_days:
+        fail("alerting.business_days", alerting.business_days, "list each ISO weekday (1 = Monday ... 7 = Sunday) once")
+    if (alerting.slack_critical_channel_id or alerting.slack_warning_channel_id) and not alerting.slack_workspace_id:
+        fail("alerting.slack_workspace_id", alerting.slack_workspace_id, "Slack channel ids need the workspace id too")
     if cfg.service.container_port in (3001, 9090):
         fail("service.container_port", cfg.service.container_port, "3001 is Grafana's and 9090 the metrics port; choose another")
     if bool(cfg.dns.domain) != bool(cfg.dns.hosted_zone_id):

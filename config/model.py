@@ -213,6 +213,44 @@ class ServiceConfig(_Section):
     """Requests one IP may send in 5 minutes before WAF blocks it. Default: 2000."""
 
 
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
+
+
+def _time_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone such as America/Los_Angeles") from None
+    return value
+
+
+class AlertingConfig(_Section):
+    """The manual's "Alerting Channels". An endpoint left empty is not subscribed (synth says so)."""
+
+    critical_emails: list[Annotated[str, Field(pattern=_EMAIL)]] = []
+    """Critical alerts by e-mail (manual: devops@contractorlens.com)."""
+    warning_emails: list[Annotated[str, Field(pattern=_EMAIL)]] = []
+    """Warning alerts by e-mail (manual: team@contractorlens.com)."""
+    oncall_sms: Annotated[str, Field(pattern=r"^(\+[1-9]\d{6,14})?$")] = ""
+    """The primary on-call engineer's phone, E.164 (+15555550100), for critical alerts by SMS."""
+    slack_workspace_id: Annotated[str, Field(pattern=r"^(T[A-Z0-9]{6,})?$")] = ""
+    """The Slack workspace (team) id authorised in AWS Chatbot, e.g. T0123ABCD."""
+    slack_critical_channel_id: Annotated[str, Field(pattern=r"^([CG][A-Z0-9]{6,})?$")] = ""
+    """The id of Slack channel #alerts-critical, e.g. C0123ABCD."""
+    slack_warning_channel_id: Annotated[str, Field(pattern=r"^([CG][A-Z0-9]{6,})?$")] = ""
+    """The id of Slack channel #alerts-warning."""
+    business_days: list[Annotated[int, Field(ge=1, le=7)]] = [1, 2, 3, 4, 5]
+    """ISO weekdays with business hours, 1 = Monday. Default: Monday to Friday."""
+    business_hours_start: int = Field(default=9, ge=0, le=23)
+    """Local hour business starts. Default: 9."""
+    business_hours_end: int = Field(default=17, ge=1, le=24)
+    """Local hour business ends, after the start. Default: 17."""
+    time_zone: Annotated[str, AfterValidator(_time_zone)] = "America/Los_Angeles"
+    """IANA time zone of the business hours; its standard-time offset is used all year."""
+
+
 class EnvironmentFile(_Section):
     """The contents of `config/<env>.toml`."""
 
@@ -231,6 +269,7 @@ class EnvironmentFile(_Section):
     registry: RegistryConfig = RegistryConfig()
     database: DatabaseConfig
     service: ServiceConfig
+    alerting: AlertingConfig = AlertingConfig()
 
 
 class Names:
@@ -300,6 +339,16 @@ class Names:
     def rollback_alarms(self) -> dict[str, str]:
         """The alarms an ECS deployment rolls back on: what -> alarm name."""
         return {what: self.alarm(what) for what in ("api-error-rate", "api-p95-latency")}
+
+    @property
+    def dashboard(self) -> str:
+        """The CloudWatch dashboard (manual: "Dashboards > ContractorLens")."""
+        return "ContractorLens" if self.env == "production" else f"ContractorLens-{self.title}"
+
+    @property
+    def metric_namespace(self) -> str:
+        """CloudWatch namespace of the backend's own metrics and of the log-pattern counts."""
+        return f"ContractorLens/{self.title}"
 
     def alarm_topic(self, severity: str) -> str:
         """SNS topic of the manual's "critical" or "warning" alerting channel."""

@@ -1,8 +1,10 @@
 """The operations manual's numbers, each once, with the line it comes from.
 
-Alarms, autoscaling targets, dashboards and the README read this table; nothing else writes
-one of these numbers. The manual states what healthy looks like ("< 2 seconds"); an alarm
-fires on the opposite, so `comparison` is the alarm's side of the line.
+Alarms, autoscaling limits, dashboard annotations and the README's alarm table all read
+`THRESHOLDS`; nothing else writes one of these numbers. The manual states what healthy looks
+like ("< 2 seconds"); an alarm fires on the other side of that line, so `comparison` is the
+alarm's side. Where the manual names a check but no number, the number is ours and `manual`
+says so.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from enum import Enum
 
 
 class Severity(str, Enum):
-    """The manual's "Alerting Channels": critical pages, warning is watched closely."""
+    """The manual's "Alerting Channels": critical is immediate response, warning is monitor closely."""
 
     CRITICAL = "critical"
     WARNING = "warning"
@@ -23,57 +25,224 @@ class Threshold:
     """One line of the manual turned into an alarm condition."""
 
     value: float
-    """The manual's number, in `unit`."""
+    """The number, in `unit`."""
     unit: str
-    """"seconds", "percent", "count", ..."""
+    """What `value` counts: "seconds", "percent", "count", "GiB", "days", "std dev"."""
     comparison: str
-    """When the alarm fires: ">", ">=", "<" or "<=" against `value`."""
+    """When the alarm fires: ">", ">=", "<", "<=" against `value`, or "outside" a band."""
     severity: Severity
     manual: str
     """The manual's words, quoted, with the section they stand in."""
     runbook: str
     """The manual's section an on-call engineer opens when it fires."""
+    statistic: str
+    """How datapoints are aggregated: "Average", "Sum", "Maximum", "Minimum", "p95"."""
+    period_minutes: int
+    """Length of one datapoint."""
+    evaluation_periods: int
+    """Datapoints considered."""
+    datapoints_to_alarm: int
+    """Of those, how many must breach."""
+    missing_data: str
+    """"notBreaching", "breaching", "missing" or "ignore": chosen per alarm, see `why_missing`."""
+    why_missing: str
+    """Why missing data is treated that way."""
+
+    @property
+    def condition(self) -> str:
+        """e.g. "> 2 seconds", for descriptions and tables."""
+        return f"{self.comparison} {self.value:g} {self.unit}"
 
 
-# Monitoring & Alerting > Key Metrics to Monitor > Application Metrics
-API_P95_LATENCY = Threshold(
-    value=2,
-    unit="seconds",
-    comparison=">",
-    severity=Severity.WARNING,
-    manual='Key Metrics to Monitor: "API Response Time: < 2 seconds (95th percentile)"',
-    runbook="Troubleshooting Guide > High Response Times",
+_NO_TRAFFIC = "no requests means nothing is failing or slow"
+_NO_EVENTS = "the pattern not appearing in the logs is the healthy case"
+
+THRESHOLDS: dict[str, Threshold] = {
+    # --- Key Metrics to Monitor > Application Metrics -------------------------------------
+    "api-p95-latency": Threshold(
+        value=2, unit="seconds", comparison=">", severity=Severity.WARNING,
+        manual='Key Metrics to Monitor: "API Response Time: < 2 seconds (95th percentile)"',
+        runbook="Troubleshooting Guide > High Response Times",
+        statistic="p95", period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
+        missing_data="notBreaching", why_missing=_NO_TRAFFIC,
+    ),
+    "api-error-rate": Threshold(
+        value=1, unit="percent", comparison=">", severity=Severity.WARNING,
+        manual='Key Metrics to Monitor: "Error Rate: < 1% of total requests"',
+        runbook="Incident Response > Common Incident Types > High Error Rate",
+        statistic="Sum", period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
+        missing_data="notBreaching", why_missing=_NO_TRAFFIC,
+    ),
+    "api-error-rate-critical": Threshold(
+        value=5, unit="percent", comparison=">", severity=Severity.CRITICAL,
+        manual='Severity Levels, P1: "High error rates (>5%)"',
+        runbook="Incident Response > Common Incident Types > High Error Rate",
+        statistic="Sum", period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
+        missing_data="notBreaching", why_missing=_NO_TRAFFIC,
+    ),
+    "request-throughput": Threshold(
+        value=2, unit="std dev", comparison="outside", severity=Severity.WARNING,
+        manual='Key Metrics to Monitor: "Request Throughput: Baseline ~10-50 requests/minute"',
+        runbook="Incident Response > Assessment (identify affected components)",
+        statistic="Sum", period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data="notBreaching",
+        why_missing="the anomaly band learns the daily pattern, so a quiet night is inside it",
+    ),
+    "running-tasks": Threshold(
+        value=2, unit="count", comparison="<", severity=Severity.CRITICAL,
+        manual='Key Metrics to Monitor: "Active ECS Tasks: >= 2 running tasks"',
+        runbook="Incident Response > Common Incident Types > Service Unavailable",
+        statistic="Minimum", period_minutes=1, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data="breaching", why_missing="no task reports when none is running",
+    ),
+    # --- Key Metrics to Monitor > Infrastructure Metrics ----------------------------------
+    "unhealthy-targets": Threshold(
+        value=0, unit="count", comparison=">", severity=Severity.WARNING,
+        manual='Key Metrics to Monitor: "Load Balancer Health: All targets healthy"',
+        runbook="Troubleshooting Guide > \"Service Unavailable\" Error",
+        statistic="Maximum", period_minutes=1, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data="notBreaching", why_missing="no target registered yet is not an unhealthy one",
+    ),
+    "no-healthy-targets": Threshold(
+        value=1, unit="count", comparison="<", severity=Severity.CRITICAL,
+        manual='Severity Levels, P0: "Complete service outage" (no healthy target behind the ALB)',
+        runbook="Incident Response > Common Incident Types > Service Unavailable",
+        statistic="Minimum", period_minutes=1, evaluation_periods=2, datapoints_to_alarm=2,
+        missing_data="breaching", why_missing="the ALB reports no healthy count when nothing is registered",
+    ),
+    "ecs-cpu": Threshold(
+        value=70, unit="percent", comparison=">", severity=Severity.WARNING,
+        manual='Key Metrics to Monitor: "ECS CPU/Memory: < 70% utilization"',
+        runbook="Incident Response > Mitigation Actions (scale up)",
+        statistic="Average", period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data="missing", why_missing="no data means no tasks, which running-tasks reports",
+    ),
+    "ecs-memory": Threshold(
+        value=70, unit="percent", comparison=">", severity=Severity.WARNING,
+        manual='Key Metrics to Monitor: "ECS CPU/Memory: < 70% utilization"',
+        runbook="Incident Response > Mitigation Actions (scale up)",
+        statistic="Average", period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data="missing", why_missing="no data means no tasks, which running-tasks reports",
+    ),
+    "db-cpu": Threshold(
+        value=80, unit="percent", comparison=">", severity=Severity.WARNING,
+        manual='Key Metrics to Monitor: "Database CPU: < 80% utilization"',
+        runbook="Troubleshooting Guide > High Response Times",
+        statistic="Average", period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data="missing", why_missing="RDS always reports; a gap is RDS's, not the database's",
+    ),
+    "db-connections": Threshold(
+        value=15, unit="count", comparison=">=", severity=Severity.WARNING,
+        manual='Key Metrics to Monitor: "Database Connections: < 15 active connections"',
+        runbook="Troubleshooting Guide > Database Connection Issues",
+        statistic="Maximum", period_minutes=5, evaluation_periods=2, datapoints_to_alarm=2,
+        missing_data="missing", why_missing="RDS always reports; a gap is RDS's, not the database's",
+    ),
+    "db-free-storage": Threshold(
+        value=5, unit="GiB", comparison="<", severity=Severity.WARNING,
+        manual='Database Issues: "Storage: Verify available disk space" (no number in the manual: 5 GiB is ours)',
+        runbook="Incident Response > Common Incident Types > Database Issues",
+        statistic="Minimum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data="missing", why_missing="RDS always reports; a gap is RDS's, not the database's",
+    ),
+    "db-free-storage-critical": Threshold(
+        value=2, unit="GiB", comparison="<", severity=Severity.CRITICAL,
+        manual='Severity Levels, P0: "Database failure" is near when storage runs out (2 GiB is ours)',
+        runbook="Incident Response > Common Incident Types > Database Issues",
+        statistic="Minimum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data="missing", why_missing="RDS always reports; a gap is RDS's, not the database's",
+    ),
+    # --- Key Metrics to Monitor > Business Metrics -----------------------------------------
+    "estimates-per-hour": Threshold(
+        value=5, unit="count", comparison="<=", severity=Severity.WARNING,
+        manual='Key Metrics to Monitor: "Estimates Generated: > 5 per hour during business hours"',
+        runbook="Incident Response > Common Incident Types > High Error Rate (Gemini API, key feature outage)",
+        statistic="Sum", period_minutes=60, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data="breaching",
+        why_missing="no estimate in an hour is zero estimates; outside business hours the expression reads 'fine'",
+    ),
+    "gemini-latency": Threshold(
+        value=10, unit="seconds", comparison=">", severity=Severity.WARNING,
+        manual='Key Metrics to Monitor: "Gemini API Latency: < 10 seconds average"',
+        runbook="Troubleshooting Guide > Gemini API Failures",
+        statistic="Average", period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data="notBreaching", why_missing="no Gemini call is no slow Gemini call",
+    ),
+    # --- Log patterns the manual searches for (its numbers are ours) ------------------------
+    "failed-logins": Threshold(
+        value=20, unit="count", comparison=">=", severity=Severity.CRITICAL,
+        manual='Security Monitoring: filter-pattern "FAILED_LOGIN"; Severity Levels, P1: "Authentication failures" '
+        "(20 in 5 minutes is ours)",
+        runbook="Security Procedures > Security Monitoring",
+        statistic="Sum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data="notBreaching", why_missing=_NO_EVENTS,
+    ),
+    "slow-queries": Threshold(
+        value=10, unit="count", comparison=">=", severity=Severity.WARNING,
+        manual='High Response Times: filter-pattern "slow query" (10 in 5 minutes is ours)',
+        runbook="Troubleshooting Guide > High Response Times",
+        statistic="Sum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data="notBreaching", why_missing=_NO_EVENTS,
+    ),
+    "gemini-errors": Threshold(
+        value=5, unit="count", comparison=">=", severity=Severity.WARNING,
+        manual='Gemini API Failures: filter-pattern "GeminiAPI ERROR" (5 in 5 minutes is ours)',
+        runbook="Troubleshooting Guide > Gemini API Failures",
+        statistic="Sum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data="notBreaching", why_missing=_NO_EVENTS,
+    ),
+    "connection-pool-errors": Threshold(
+        value=1, unit="count", comparison=">=", severity=Severity.WARNING,
+        manual='Database Connection Issues: filter-pattern "connection pool" (any is ours)',
+        runbook="Troubleshooting Guide > Database Connection Issues",
+        statistic="Sum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data="notBreaching", why_missing=_NO_EVENTS,
+    ),
+    # --- Security Procedures > Certificate Management -----------------------------------------
+    "certificate-expiry": Threshold(
+        value=30, unit="days", comparison="<", severity=Severity.WARNING,
+        manual='Certificate Management: "Renew certificates (automatic with ACM, but verify)"',
+        runbook="Security Procedures > Certificate Management",
+        statistic="Minimum", period_minutes=1440, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data="missing", why_missing="ACM reports once a day; a gap says nothing about the expiry",
+    ),
+    "certificate-expiry-critical": Threshold(
+        value=7, unit="days", comparison="<", severity=Severity.CRITICAL,
+        manual='Certificate Management: "Renew certificates (automatic with ACM, but verify)"',
+        runbook="Security Procedures > Certificate Management",
+        statistic="Minimum", period_minutes=1440, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data="missing", why_missing="ACM reports once a day; a gap says nothing about the expiry",
+    ),
+}  # fmt: skip
+
+# The ones other code names directly.
+API_P95_LATENCY = THRESHOLDS["api-p95-latency"]
+API_ERROR_RATE = THRESHOLDS["api-error-rate"]
+RUNNING_TASKS = THRESHOLDS["running-tasks"]
+ECS_CPU = THRESHOLDS["ecs-cpu"]
+ECS_MEMORY = THRESHOLDS["ecs-memory"]
+
+# Severity Levels, P0 "Complete service outage": when any of these fire together, the
+# composite `service-down` alarm pages once; they themselves report to the warning channel.
+SERVICE_DOWN_MEMBERS = ("no-healthy-targets", "running-tasks", "api-error-rate-critical")
+SERVICE_DOWN = (
+    'Severity Levels, P0: "Complete service outage"',
+    "Incident Response > Immediate Response (First 5 minutes)",
 )
-API_ERROR_RATE = Threshold(
-    value=1,
-    unit="percent",
-    comparison=">",
-    severity=Severity.WARNING,
-    manual='Key Metrics to Monitor: "Error Rate: < 1% of total requests"',
-    runbook="Incident Response > Common Incident Types > High Error Rate",
-)
-RUNNING_TASKS = Threshold(
-    value=2,
-    unit="count",
-    comparison="<",
-    severity=Severity.CRITICAL,
-    manual='Key Metrics to Monitor: "Active ECS Tasks: >= 2 running tasks"',
-    runbook="Incident Response > Common Incident Types > Service Unavailable",
-)
-# Monitoring & Alerting > Key Metrics to Monitor > Infrastructure Metrics
-ECS_CPU = Threshold(
-    value=70,
-    unit="percent",
-    comparison=">",
-    severity=Severity.WARNING,
-    manual='Key Metrics to Monitor: "ECS CPU/Memory: < 70% utilization"',
-    runbook="Incident Response > Mitigation Actions (scale up)",
-)
-ECS_MEMORY = Threshold(
-    value=70,
-    unit="percent",
-    comparison=">",
-    severity=Severity.WARNING,
-    manual='Key Metrics to Monitor: "ECS CPU/Memory: < 70% utilization"',
-    runbook="Incident Response > Mitigation Actions (scale up)",
-)
+
+
+def markdown_table() -> str:
+    """The README's alarm table, rendered from THRESHOLDS (a test keeps the README in step)."""
+    rows = [
+        "| alarm `contractorlens-<env>-…` | fires when | severity | statistic, period, datapoints | manual | runbook |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, t in THRESHOLDS.items():
+        severity = t.severity.value + (" (pages via `service-down`)" if key in SERVICE_DOWN_MEMBERS else "")
+        mechanics = f"{t.statistic}, {t.period_minutes} min, {t.datapoints_to_alarm} of {t.evaluation_periods}"
+        manual = t.manual.replace("|", "\\|")
+        rows.append(f"| `{key}` | {t.condition} | {severity} | {mechanics} | {manual} | {t.runbook} |")
+    manual_line, runbook = SERVICE_DOWN
+    members = ", ".join(f"`{key}`" for key in SERVICE_DOWN_MEMBERS)
+    rows.append(f"| `service-down` (composite) | any of {members} | critical | composite | {manual_line} | {runbook} |")
+    return "\n".join(rows) + "\n"

@@ -7,6 +7,7 @@ from aws_cdk import App, Stack, Tags
 from config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.dr_foundation_stack import DrFoundationStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
 from stacks.service_stack import ServiceStack
@@ -36,7 +37,8 @@ def build_environment(app: App, cfg: EnvironmentConfig) -> dict[str, Stack]:
         data_key=data.key,
     )
     service.add_stack_dependency(registry, "pulls its images from the repository")
-    stacks += [network, registry, data, service]
+    monitoring = MonitoringStack(app, cfg=cfg, service=service)
+    stacks += [network, registry, data, service, monitoring]
     if dr_foundation is not None:
         # Deployment order only: replication needs the DR key and template to exist first.
         registry.add_stack_dependency(dr_foundation, "replicas in the DR region use its creation template")

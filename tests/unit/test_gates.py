@@ -10,8 +10,16 @@ from cfnlint.api import ManualArgs, lint
 from tests.synth import Synthesis
 
 ENVIRONMENTS = ["production", "staging"]
-# Staging has no domain, so it serves HTTP only; synth says so on purpose (tests/unit/test_service.py).
-EXPECTED = {"staging": {"Construct Annotations Annotation::ContractorLens:HttpOnly at ContractorLens-Staging-Service"}}
+# Warnings synth gives on purpose: staging has no domain, so it serves HTTP only
+# (test_service.py); neither environment has an SMS number or Slack ids yet (test_monitoring.py).
+LEFT_OUT = "Construct Annotations Annotation::ContractorLens:AlertEndpointsLeftOut at ContractorLens-{}-Monitoring"
+EXPECTED = {
+    "production": {LEFT_OUT.format("Production")},
+    "staging": {
+        "Construct Annotations Annotation::ContractorLens:HttpOnly at ContractorLens-Staging-Service",
+        LEFT_OUT.format("Staging"),
+    },
+}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -58,5 +66,11 @@ def test_cfn_lint_finds_no_errors(request: pytest.FixtureRequest, env: str) -> N
     for name, template in synth.templates.items():
         region = synth.manifest["artifacts"][name]["environment"].rsplit("/", 1)[1]
         matches = lint(json.dumps(template), config=ManualArgs(regions=[region]))
-        errors = [str(m) for m in matches if m.rule.id.startswith("E")]
+        errors = [str(m) for m in matches if m.rule.id.startswith("E") and not _is_get_stack_output_gap(m)]
         assert errors == [], name
+
+
+def _is_get_stack_output_gap(match: object) -> bool:
+    """cfn-lint 1.58 does not yet type Fn::GetStackOutput (CDK's weak cross-stack reference)
+    inside Fn::Join and reports it as "not of type 'string'" (E1022). Only that is let through."""
+    return getattr(match, "rule").id == "E1022" and "'Fn::GetStackOutput'" in str(match) and "is not of type 'string'" in str(match)

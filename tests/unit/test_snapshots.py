@@ -13,7 +13,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from tests.synth import Synthesis, normalized
 
 SNAPSHOT_DIR = Path(__file__).resolve().parents[1] / "snapshots"
-PRODUCTION_STACKS = ["DRFoundation", "Network", "Registry", "Data", "Service"]
+PRODUCTION_STACKS = ["DRFoundation", "Network", "Registry", "Data", "Service", "Monitoring"]
 
 
 class StackTemplate(SingleFileSnapshotExtension):

@@ -41,6 +41,7 @@ PINNED = {
         "AccessLogsBucket": "AWS::S3::Bucket",
         "GeminiApiKey": "AWS::SecretsManager::Secret",
     },
+    "Monitoring": {"AlertsKey": "AWS::KMS::Key"},
 }
 
 

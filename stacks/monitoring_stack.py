@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aws_cdk import Annotations, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from cdk_constructs.alarms import error_rate_percent
+from cdk_constructs.alerting import AlertChannels, Endpoints
+from cdk_constructs.dashboard import OperationsDashboard
+from cdk_constructs.monitoring import (
+    ESTIMATES_METRIC,
+    GEMINI_LATENCY_METRIC,
+    USER_SESSIONS_METRIC,
+    ApplicationAlarms,
+    BusinessHours,
+    ServiceHandles,
+)
+from config import EnvironmentConfig
+from config.thresholds import THRESHOLDS, Severity
+from stacks.base import EnvironmentStack, pin_logical_id
+from stacks.service_stack import ServiceStack
+
+ENDPOINTS_LEFT_OUT = "ContractorLens:AlertEndpointsLeftOut"
+
+
+def standard_utc_offset_hours(time_zone: str) -> int:
+    """The zone's offset in standard time (mid-January), so synth gives the same template all year."""
+    offset = ZoneInfo(time_zone).utcoffset(datetime(2026, 1, 15, 12)) or timedelta(0)
+    return int(offset.total_seconds() // 3600)
+
+
+class MonitoringStack(EnvironmentStack):
+    """Alerting channels, the manual's alarms and log metric filters, and the dashboard."""
+
+    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig, service: ServiceStack) -> None:
+        super().__init__(
+            scope,
+            cfg=cfg,
+            part="Monitoring",
+            region=cfg.region,
+            description="alert channels, the manual's alarms and the ContractorLens dashboard",
+        )
+        names, alerting = cfg.names, cfg.alerting
+        self.channels = AlertChannels(
+            self,
+            "Channels",
+            topic_names={severity: names.alarm_topic(severity.value) for severity in Severity},
+            endpoints={
+                Severity.CRITICAL: Endpoints(
+                    emails=alerting.critical_emails,
+                    sms=alerting.oncall_sms,
+                    slack_workspace_id=alerting.slack_workspace_id,
+                    slack_channel_id=alerting.slack_critical_channel_id,
+                    slack_channel_name="#alerts-critical",
+                ),
+                Severity.WARNING: Endpoints(
+                    emails=alerting.warning_emails,
+                    slack_workspace_id=alerting.slack_workspace_id,
+                    slack_channel_id=alerting.slack_warning_channel_id,
+                    slack_channel_name="#alerts-warning",
+                ),
+            },
+        )
+        if self.channels.left_out:
+            Annotations.of(self).add_warning_v2(
+                ENDPOINTS_LEFT_OUT,
+                f"{cfg.source} leaves these alert endpoints empty, so they are not subscribed: "
+                f"{', '.join(self.channels.left_out)} (section [alerting]).",
+            )
+
+        api = service.api
+        alb = service.load_balancer.alb
+        certificate_arn = cfg.dns.certificate_arn or None
+        if service.domain is not None:
+            certificate_arn = service.domain.certificate.certificate_arn
+        # The Service stack owns the deployment-rollback alarms; this stack owns the rest.
+        keys = [k for k in THRESHOLDS if k not in names.rollback_alarms]
+        if certificate_arn is None:
+            keys = [k for k in keys if not k.startswith("certificate-expiry")]
+        self.alarms = ApplicationAlarms(
+            self,
+            "Alarms",
+            handles=ServiceHandles(
+                load_balancer=alb,
+                target_group=api.target_group,
+                service=api.service,
+                cluster_name=names.cluster,
+                service_name=names.service,
+                app_log_group_name=names.app_log_group,
+                db_instance_identifier=names.db_instance,
+                certificate_arn=certificate_arn,
+            ),
+            alarm_names={**{key: names.alarm(key) for key in keys}, "service-down": names.alarm("service-down")},
+            topic_arns={severity: topic.topic_arn for severity, topic in self.channels.topics.items()},
+            metric_namespace=names.metric_namespace,
+            business_hours=BusinessHours(
+                days=tuple(alerting.business_days),
+                start_hour=alerting.business_hours_start,
+                end_hour=alerting.business_hours_end,
+                utc_offset_hours=standard_utc_offset_hours(alerting.time_zone),
+            ),
+        )
+        alarms = self.alarms.alarms
+        rollback = service.rollback_alarms
+
+        def app(name: str, statistic: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(namespace=names.metric_namespace, metric_name=name, statistic=statistic)
+
+        OperationsDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=names.dashboard,
+            alarms=[self.alarms.service_down, rollback.error_rate, rollback.latency, *alarms.values()],
+            graphs=[
+                ("API response time p95 (s)", [alb.metrics.target_response_time(statistic="p95")], ["api-p95-latency"]),
+                ("5xx error rate (%)", [error_rate_percent(alb)], ["api-error-rate", "api-error-rate-critical"]),
+                ("Requests", [alb.metrics.request_count(statistic="Sum")], []),
+                ("Running tasks", [alarms["running-tasks"].metric], ["running-tasks"]),
+                ("ECS CPU (%)", [api.service.metric_cpu_utilization()], ["ecs-cpu"]),
+                ("ECS memory (%)", [api.service.metric_memory_utilization()], ["ecs-memory"]),
+                (
+                    "ALB targets",
+                    [
+                        api.target_group.metrics.healthy_host_count(),
+                        api.target_group.metrics.unhealthy_host_count(),
+                    ],
+                    ["unhealthy-targets"],
+                ),
+                ("Database CPU (%)", [alarms["db-cpu"].metric], ["db-cpu"]),
+                ("Database connections", [alarms["db-connections"].metric], ["db-connections"]),
+                (
+                    "Database free storage (GiB)",
+                    [alarms["db-free-storage"].metric],
+                    ["db-free-storage", "db-free-storage-critical"],
+                ),
+                (
+                    "Estimates generated per hour",
+                    [app(ESTIMATES_METRIC, "Sum").with_(period=Duration.hours(1))],
+                    ["estimates-per-hour"],
+                ),
+                ("Gemini API latency (s, average)", [app(GEMINI_LATENCY_METRIC, "Average")], ["gemini-latency"]),
+                ("User sessions", [app(USER_SESSIONS_METRIC, "Sum")], []),
+                ("Log patterns", list(self.alarms.log_metrics.values()), []),
+            ],
+        )
+        pin_logical_id(self.channels.key, "AlertsKey")
