@@ -2,7 +2,8 @@
 """ContractorLens CDK app.
 
 `-c env=<name>` picks config/<name>.toml (default: production); `-c image-tag=<tag>` runs
-another release than the file's `service.image_tag`.
+another release than the file's `service.image_tag`; `-c dr-mode=standby|active` and
+`-c dr-restore=latest|snapshot:<id>|time:<UTC>` shape the DR stack.
 """
 
 import sys
@@ -11,6 +12,7 @@ import aws_cdk as cdk
 
 from cdk_constructs.compliance import add_compliance_checks
 from config import DEFAULT_ENVIRONMENT, ConfigError, load_environment, with_image_tag
+from config.dr import DrContextError, parse_dr_context
 from stacks import build_environment
 
 
@@ -22,10 +24,13 @@ def main() -> int:
         cfg = load_environment(str(env_name))
         if image_tag is not None:
             cfg = with_image_tag(cfg, str(image_tag))
-    except ConfigError as exc:
+        dr = parse_dr_context(
+            app.node.try_get_context("dr-mode"), app.node.try_get_context("dr-restore"), dr_region=cfg.dr_region
+        )
+    except (ConfigError, DrContextError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    build_environment(app, cfg)
+    build_environment(app, cfg, dr)
     add_compliance_checks(app)
     app.synth()
     return 0

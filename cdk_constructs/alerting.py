@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_chatbot as chatbot
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -27,7 +27,6 @@ class Endpoints:
     slack_channel_id: str = ""
     slack_channel_name: str = ""
     """The manual's channel name (#alerts-critical), for messages only."""
-    left_out: list[str] = field(default_factory=list)
 
 
 class AlertChannels(Construct):
@@ -95,7 +94,8 @@ class AlertChannels(Construct):
             slack = chatbot.SlackChannelConfiguration(
                 self,
                 f"{label.title()}Slack",
-                slack_channel_configuration_name=topic.topic_name,
+                # Chatbot configurations are global to the account: the region keeps them apart.
+                slack_channel_configuration_name=f"{topic.topic_name}-{Stack.of(self).region}",
                 slack_workspace_id=to.slack_workspace_id,
                 slack_channel_id=to.slack_channel_id,
                 notification_topics=[topic],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import jsii
+
+from aws_cdk import Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_route53 as route53
@@ -34,8 +37,46 @@ class ApiDomain(Construct):
             validation=acm.CertificateValidation.from_dns(self.zone),
         )
 
-    def point_at(self, load_balancer: elbv2.IApplicationLoadBalancer) -> None:
-        """A and AAAA alias records `api.<domain>` -> the load balancer (which is dual-stack)."""
-        target = route53.RecordTarget.from_alias(targets.LoadBalancerTarget(load_balancer))
-        route53.ARecord(self, "AliasIpv4", zone=self.zone, record_name=API_HOST_LABEL, target=target)
-        route53.AaaaRecord(self, "AliasIpv6", zone=self.zone, record_name=API_HOST_LABEL, target=target)
+    def point_at(
+        self,
+        load_balancer: elbv2.IApplicationLoadBalancer,
+        *,
+        failover: route53.Failover | None = None,
+        health_check: route53.IHealthCheck | None = None,
+    ) -> None:
+        """A and AAAA alias records `api.<domain>` -> the load balancer (which is dual-stack).
+
+        :param load_balancer: the target.
+        :param failover: PRIMARY or SECONDARY of a failover pair; None for a plain record.
+        :param health_check: decides when a PRIMARY record stops answering. Default: none.
+        """
+        # A failover alias must evaluate the ALB's health: a region with no healthy target then
+        # answers no more than one whose health check fails.
+        target = route53.RecordTarget.from_alias(
+            targets.LoadBalancerTarget(load_balancer, _TargetHealth(evaluate=failover is not None))
+        )
+        routing = {}
+        if failover is not None:
+            routing = {
+                "failover": failover,
+                "set_identifier": f"{failover.value.lower()}-{Stack.of(self).region}",
+                "health_check": health_check,
+            }
+        route53.ARecord(self, "AliasIpv4", zone=self.zone, record_name=API_HOST_LABEL, target=target, **routing)
+        route53.AaaaRecord(self, "AliasIpv6", zone=self.zone, record_name=API_HOST_LABEL, target=target, **routing)
+
+
+@jsii.implements(targets.IAliasRecordTargetProps)
+class _TargetHealth:
+    """`IAliasRecordTargetProps` is a jsii interface, not a struct: Python implements it."""
+
+    def __init__(self, *, evaluate: bool) -> None:
+        self._evaluate = evaluate
+
+    @property
+    def evaluate_target_health(self) -> bool:
+        return self._evaluate
+
+    @property
+    def hosted_zone_id(self) -> None:
+        return None

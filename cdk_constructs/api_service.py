@@ -70,8 +70,8 @@ class ApiService(Construct):
         log_group: logs.ILogGroup,
         exec_log_group: logs.ILogGroup,
         listener: elbv2.ApplicationListener,
-        deployment_alarms: Sequence[cloudwatch.IAlarm],
-        scaling: Scaling,
+        deployment_alarms: Sequence[cloudwatch.IAlarm] = (),
+        scaling: Scaling | None,
     ) -> None:
         """
         :param vpc: the VPC; tasks run in its private subnets, without public IPs.
@@ -87,7 +87,9 @@ class ApiService(Construct):
         :param exec_log_group: where ECS Exec sessions are logged.
         :param listener: the ALB listener that forwards to the service.
         :param deployment_alarms: alarms that roll a deployment back; they must exist first.
-        :param scaling: autoscaling bounds and targets.
+            Default: none (the circuit breaker alone).
+        :param scaling: autoscaling bounds and targets; None keeps the service at zero tasks
+            (a pilot light that a later deploy scales up).
         """
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -145,7 +147,10 @@ class ApiService(Construct):
             deployment_alarms=ecs.DeploymentAlarmConfig(
                 alarm_names=[alarm.alarm_name for alarm in deployment_alarms],
                 behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
-            ),
+            )
+            if deployment_alarms
+            else None,
+            desired_count=0 if scaling is None else None,
             deployment_controller=ecs.DeploymentController(type=ecs.DeploymentControllerType.ECS),
             health_check_grace_period=Duration.seconds(60),
             enable_execute_command=True,
@@ -171,12 +176,13 @@ class ApiService(Construct):
             deregistration_delay=Duration.seconds(30),
         )
 
-        self.scaling = self.service.auto_scale_task_count(min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks)
-        self.scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=scaling.cpu_percent)
-        self.scaling.scale_on_memory_utilization("Memory", target_utilization_percent=scaling.memory_percent)
-        self.scaling.scale_on_request_count(
-            "Requests", requests_per_target=scaling.requests_per_target, target_group=self.target_group
-        )
+        if scaling is not None:
+            capacity = self.service.auto_scale_task_count(min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks)
+            capacity.scale_on_cpu_utilization("Cpu", target_utilization_percent=scaling.cpu_percent)
+            capacity.scale_on_memory_utilization("Memory", target_utilization_percent=scaling.memory_percent)
+            capacity.scale_on_request_count(
+                "Requests", requests_per_target=scaling.requests_per_target, target_group=self.target_group
+            )
         self._acknowledge_findings()
 
     def _acknowledge_findings(self) -> None:

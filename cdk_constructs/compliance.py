@@ -7,7 +7,7 @@ that causes the finding and carries the reason a reviewer needs to accept it.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import Acknowledgment, App, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from constructs import IConstruct
 
@@ -35,3 +35,35 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     else:
         raise ValueError(f"{rule!r}: expected a rule of {', '.join(PACKS)} or {BUILT_IN}<rule>")
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+# aws-cdk-lib's custom_resources.AwsCustomResource runs in one function per stack, a child of
+# the stack with this id ("AWS" + a fixed uuid without dashes).
+AWS_CUSTOM_RESOURCE_FUNCTION_ID = "AWS679f53fac002430cb0da5b7982bd2287"
+
+
+def acknowledge_aws_custom_resource_function(stack: Stack) -> None:
+    """Accept the findings on CDK's AwsCustomResource function of `stack`, once it exists.
+
+    The function runs only when CloudFormation creates, updates or deletes one of the stack's
+    AwsCustomResources; it makes the one AWS API call that resource names and holds no data.
+    """
+    function = stack.node.try_find_child(AWS_CUSTOM_RESOURCE_FUNCTION_ID)
+    if function is None:
+        return
+    deploy_time_only = (
+        "CDK's AwsCustomResource function runs only while CloudFormation deploys this stack, makes one "
+        "AWS API call per custom resource and holds no data"
+    )
+    for rule, reason in {
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": (
+            f"{deploy_time_only}; the AWS-managed basic execution policy only lets it write its own logs."
+        ),
+        "NIST.800.53.R5-LambdaConcurrency": f"{deploy_time_only}; it is invoked a few times per deployment.",
+        "NIST.800.53.R5-LambdaDLQ": f"{deploy_time_only}; CloudFormation receives its failures synchronously.",
+        "NIST.800.53.R5-LambdaInsideVPC": f"{deploy_time_only}; it calls regional AWS APIs, nothing in the VPC.",
+        "NIST.800.53.R5-CloudWatchLogGroupEncrypted": (
+            f"{deploy_time_only}; its log group (created by CDK) holds only the calls' requests and status."
+        ),
+    }.items():
+        acknowledge(function, rule, reason)

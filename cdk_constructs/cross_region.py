@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs.compliance import acknowledge
+from cdk_constructs.compliance import acknowledge, acknowledge_aws_custom_resource_function
 
 
 class RemoteKeyArn(Construct):
@@ -64,27 +64,54 @@ class RemoteKeyArn(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "CDK generates this single-statement policy for this lookup's role only.",
         )
-        # The lookup runs in CDK's shared custom-resource function, a child of the stack.
-        function = stack.node.try_find_child(_AWS_CUSTOM_RESOURCE_FUNCTION_ID)
-        if function is not None:
-            for rule, reason in _FUNCTION_REASONS.items():
-                acknowledge(function, rule, reason)
+        acknowledge_aws_custom_resource_function(stack)
 
 
-# aws-cdk-lib's custom_resources.AwsCustomResource singleton: "AWS" + its uuid without dashes.
-_AWS_CUSTOM_RESOURCE_FUNCTION_ID = "AWS679f53fac002430cb0da5b7982bd2287"
-_DEPLOY_TIME_ONLY = (
-    "CDK's AwsCustomResource function runs only when CloudFormation creates or updates the "
-    "lookup, makes one read-only AWS API call and holds no data"
-)
-_FUNCTION_REASONS = {
-    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": (
-        f"{_DEPLOY_TIME_ONLY}; the AWS-managed basic execution policy only lets it write its own logs."
-    ),
-    "NIST.800.53.R5-LambdaConcurrency": f"{_DEPLOY_TIME_ONLY}; it is invoked once per deployment.",
-    "NIST.800.53.R5-LambdaDLQ": f"{_DEPLOY_TIME_ONLY}; CloudFormation receives its failures synchronously.",
-    "NIST.800.53.R5-LambdaInsideVPC": f"{_DEPLOY_TIME_ONLY}; it calls the KMS API of another region, not the VPC.",
-    "NIST.800.53.R5-CloudWatchLogGroupEncrypted": (
-        f"{_DEPLOY_TIME_ONLY}; its log group (created by CDK) holds only the call's request and status."
-    ),
-}
+class ParameterInRegion(Construct):
+    """An SSM parameter written into another region, so a stack there can read it locally.
+
+    The reader resolves it with an SSM parameter reference in its own region: nothing is
+    exported, and the reader keeps working when this stack's region is gone (the parameter
+    lives in the reader's region). Deleted with this construct.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, region: str, name: str, value: str, description: str) -> None:
+        """
+        :param region: where the parameter is written.
+        :param name: the parameter's name, e.g. /contractorlens/production/dr/primary-health-check-id.
+        :param value: its value; may be a token of this stack (it is resolved at deploy time).
+        :param description: shown in Parameter Store.
+        """
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        parameter_arn = f"arn:{stack.partition}:ssm:{region}:{stack.account}:parameter{name}"
+        put = cr.AwsSdkCall(
+            service="SSM",
+            action="putParameter",
+            parameters={"Name": name, "Value": value, "Type": "String", "Overwrite": True, "Description": description},
+            region=region,
+            physical_resource_id=cr.PhysicalResourceId.of(f"{region}{name}"),
+        )
+        writer = cr.AwsCustomResource(
+            self,
+            "Writer",
+            on_create=put,
+            on_update=put,
+            on_delete=cr.AwsSdkCall(
+                service="SSM",
+                action="deleteParameter",
+                parameters={"Name": name},
+                region=region,
+                ignore_error_codes_matching="ParameterNotFound",
+            ),
+            install_latest_aws_sdk=False,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["ssm:PutParameter", "ssm:DeleteParameter"], resources=[parameter_arn])]
+            ),
+        )
+        acknowledge(
+            writer,
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "CDK generates this single-statement policy, limited to this one parameter, for this writer only.",
+        )
+        acknowledge_aws_custom_resource_function(stack)

@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs.compliance import acknowledge
+from cdk_constructs.compliance import acknowledge, acknowledge_aws_custom_resource_function
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.network import POSTGRES_PORT
 
@@ -21,6 +24,35 @@ MASTER_USERNAME = "contractorlens_admin"
 DATABASE_NAME = "contractorlens"
 # `postgresql` carries the slow-statement log the manual searches; `upgrade` records engine upgrades.
 LOG_EXPORTS = ("postgresql", "upgrade")
+
+
+def postgres_parameters(*, slow_query_log_ms: int) -> dict[str, str]:
+    """The parameter group's settings, the same for the primary and a DR restore."""
+    return {
+        # The manual searches the logs for "slow query"; PostgreSQL logs statements slower than this.
+        "log_min_duration_statement": str(slow_query_log_ms),
+        "rds.force_ssl": "1",
+    }
+
+
+def export_log_groups(
+    scope: Construct, *, instance_identifier: str, retention_days: int, key: kms.IKey
+) -> dict[str, logs.LogGroup]:
+    """The groups RDS exports `postgresql` and `upgrade` into, created before the instance.
+
+    RDS would otherwise create them itself, unencrypted and kept forever; ours have our key,
+    the configured retention, and survive the stack.
+    """
+    return {
+        export: encrypted_log_group(
+            scope,
+            f"{export.title()}Log",
+            name=f"/aws/rds/instance/{instance_identifier}/{export}",
+            retention_days=retention_days,
+            key=key,
+        )
+        for export in LOG_EXPORTS
+    }
 
 
 @dataclass(frozen=True)
@@ -91,23 +123,11 @@ class PostgresDatabase(Construct):
             "Parameters",
             engine=engine,
             description=f"{instance_identifier}: slow statements logged, TLS required",
-            parameters={
-                "log_min_duration_statement": str(slow_query_log_ms),
-                "rds.force_ssl": "1",
-            },
+            parameters=postgres_parameters(slow_query_log_ms=slow_query_log_ms),
         )
-        # RDS would otherwise create each export's log group itself, unencrypted and kept
-        # forever; ours exist first, with our key, retention and removal policy.
-        self.log_groups = {
-            export: encrypted_log_group(
-                self,
-                f"{export.title()}Log",
-                name=f"/aws/rds/instance/{instance_identifier}/{export}",
-                retention_days=log_retention_days,
-                key=key,
-            )
-            for export in LOG_EXPORTS
-        }
+        self.log_groups = export_log_groups(
+            self, instance_identifier=instance_identifier, retention_days=log_retention_days, key=key
+        )
         self.instance = rds.DatabaseInstance(
             self,
             "Instance",
@@ -200,3 +220,195 @@ def _performance_insights_retention(days: int) -> rds.PerformanceInsightRetentio
     if days == 731:
         return rds.PerformanceInsightRetention.LONG_TERM
     return rds.PerformanceInsightRetention[f"MONTHS_{days // 31}"]
+
+
+class RestoredPostgresDatabase(Construct):
+    """A database restored in this region from what the primary replicated here.
+
+    From the replicated automated backups (their latest restorable time, or a point in
+    time) or from a snapshot in this region. RDS generates and manages fresh master
+    credentials in this region's Secrets Manager: the primary's secret does not travel with
+    a restore (aws/aws-cdk#20388), and a restored instance must not depend on the primary
+    region. Otherwise shaped like the primary: same parameters, Multi-AZ, encrypted, isolated,
+    protected, snapshotted on removal.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        key: kms.IKey,
+        instance_identifier: str,
+        source_instance_identifier: str,
+        restore_kind: str,
+        restore_value: str,
+        engine_version: str,
+        instance_type: str,
+        multi_az: bool,
+        max_allocated_storage_gib: int,
+        backup_retention_days: int,
+        log_retention_days: int,
+        slow_query_log_ms: int,
+        monitoring_interval_seconds: int,
+        performance_insights_retention_days: int,
+    ) -> None:
+        """
+        :param vpc: this region's VPC; the instance goes into its isolated subnets.
+        :param security_group: this region's database group.
+        :param key: this region's key (the one backups were replicated with): Performance
+            Insights, the new secret, the logs.
+        :param instance_identifier: the restored instance (manual: contractorlens-db-restored).
+        :param source_instance_identifier: the primary instance whose replicated backups are used.
+        :param restore_kind: "latest", "time" or "snapshot".
+        :param restore_value: the UTC time (time) or snapshot id or ARN (snapshot); "" for latest.
+        :param engine_version: as the primary's.
+        :param instance_type: as the primary's.
+        :param multi_az: as the primary's.
+        :param max_allocated_storage_gib: storage autoscaling ceiling.
+        :param backup_retention_days: backups of the restored instance.
+        :param log_retention_days: retention of the exported logs.
+        :param slow_query_log_ms: as the primary's parameter group.
+        :param monitoring_interval_seconds: Enhanced Monitoring interval.
+        :param performance_insights_retention_days: Performance Insights retention.
+        """
+        super().__init__(scope, construct_id)
+        if restore_kind not in ("latest", "time", "snapshot"):
+            raise ValueError(f"restore_kind {restore_kind!r}: expected latest, time or snapshot")
+        parameters = rds.CfnDBParameterGroup(
+            self,
+            "Parameters",
+            family=f"postgres{engine_version.split('.')[0]}",
+            description=f"{instance_identifier}: slow statements logged, TLS required (as the primary)",
+            parameters=postgres_parameters(slow_query_log_ms=slow_query_log_ms),
+        )
+        self.log_groups = export_log_groups(
+            self, instance_identifier=instance_identifier, retention_days=log_retention_days, key=key
+        )
+        subnets = rds.SubnetGroup(
+            self,
+            "Subnets",
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            description=f"{instance_identifier}: isolated subnets",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        monitoring_role = iam.Role(
+            self,
+            "MonitoringRole",
+            assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")
+            ],
+        )
+        source: dict[str, object] = {}
+        if restore_kind == "snapshot":
+            source["db_snapshot_identifier"] = restore_value
+        else:
+            backups = AutomatedBackupsArn(self, "ReplicatedBackups", instance_identifier=source_instance_identifier)
+            source["source_db_instance_automated_backups_arn"] = backups.arn
+            if restore_kind == "latest":
+                source["use_latest_restorable_time"] = True
+            else:
+                source["restore_time"] = restore_value
+        self.instance = rds.CfnDBInstance(
+            self,
+            "Instance",
+            db_instance_identifier=instance_identifier,
+            db_instance_class=f"db.{instance_type}",
+            engine="postgres",
+            engine_version=engine_version,
+            multi_az=multi_az,
+            db_subnet_group_name=subnets.subnet_group_name,
+            vpc_security_groups=[security_group.security_group_id],
+            db_parameter_group_name=parameters.ref,
+            publicly_accessible=False,
+            storage_type="gp3",
+            max_allocated_storage=max_allocated_storage_gib,
+            # No StorageEncrypted or KmsKeyId: CloudFormation forbids them on a restore, whose
+            # storage keeps the encryption of its source (replicated backups: the key they were
+            # replicated with; a snapshot: the key it was copied into this region with).
+            manage_master_user_password=True,
+            master_user_secret=rds.CfnDBInstance.MasterUserSecretProperty(kms_key_id=key.key_arn),
+            enable_iam_database_authentication=True,
+            auto_minor_version_upgrade=False,
+            backup_retention_period=backup_retention_days,
+            delete_automated_backups=False,
+            copy_tags_to_snapshot=True,
+            deletion_protection=True,
+            enable_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            monitoring_interval=monitoring_interval_seconds,
+            monitoring_role_arn=monitoring_role.role_arn,
+            enable_performance_insights=True,
+            performance_insights_kms_key_id=key.key_arn,
+            performance_insights_retention_period=performance_insights_retention_days,
+            ca_certificate_identifier=rds.CaCertificate.RDS_CA_RSA2048_G1.to_string(),
+            **source,
+        )
+        self.instance.apply_removal_policy(RemovalPolicy.SNAPSHOT)
+        for group in self.log_groups.values():
+            self.instance.node.add_dependency(group)
+        self.secret_arn = self.instance.attr_master_user_secret_secret_arn
+        self.endpoint_address = self.instance.attr_endpoint_address
+        self.endpoint_port = self.instance.attr_endpoint_port
+        acknowledge(
+            monitoring_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+            "Enhanced Monitoring's role uses the AWS-managed policy written for exactly that role; it only "
+            "lets RDS publish OS metrics to CloudWatch Logs.",
+        )
+        inherited = (
+            "A restore inherits its source's encryption and CloudFormation refuses StorageEncrypted on it: the "
+            "replicated backups are encrypted with this region's DR key, and DR snapshots are copied with it."
+        )
+        for rule, reason in {
+            "AwsSolutions-RDS2": inherited,
+            "NIST.800.53.R5-RDSStorageEncrypted": inherited,
+            "AwsSolutions-RDS11": "PostgreSQL keeps its standard port 5432, as the primary: the instance is in "
+            "isolated subnets and admits only the backend's security group.",
+            "NIST.800.53.R5-RDSInBackupPlan": "A DR restore is recovered from, not a source of further copies: its "
+            "automated backups (point-in-time recovery) run as on the primary until failback.",
+        }.items():
+            acknowledge(self.instance, rule, reason)
+
+
+class AutomatedBackupsArn(Construct):
+    """The ARN of the automated backups replicated into this region from an instance elsewhere.
+
+    The ARN carries a random id; RDS keeps the source instance's identifier on the
+    replicated backups, so they are found by that name at deploy time.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, instance_identifier: str) -> None:
+        """
+        :param instance_identifier: the source instance, e.g. contractorlens-db.
+        """
+        super().__init__(scope, construct_id)
+        call = cr.AwsSdkCall(
+            service="RDS",
+            action="describeDBInstanceAutomatedBackups",
+            parameters={"DBInstanceIdentifier": instance_identifier},
+            physical_resource_id=cr.PhysicalResourceId.of(f"replicated-backups-of-{instance_identifier}"),
+            output_paths=["DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn"],
+        )
+        lookup = cr.AwsCustomResource(
+            self,
+            "Lookup",
+            on_create=call,
+            on_update=call,
+            install_latest_aws_sdk=False,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["rds:DescribeDBInstanceAutomatedBackups"], resources=["*"])]
+            ),
+        )
+        self.arn: str = lookup.get_response_field("DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn")
+        acknowledge(
+            lookup,
+            "AwsSolutions-IAM5[Resource::*]",
+            "DescribeDBInstanceAutomatedBackups is a read-only list call filtered by the instance name; the "
+            "backups' ARN is what it looks up, so the statement cannot name it.",
+        )
+        acknowledge(lookup, "NIST.800.53.R5-IAMNoInlinePolicy", "CDK generates this read-only policy for this lookup only.")
+        acknowledge_aws_custom_resource_function(Stack.of(self))

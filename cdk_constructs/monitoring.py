@@ -75,7 +75,8 @@ class ApplicationAlarms(Construct):
     ) -> None:
         """
         :param handles: the resources measured.
-        :param alarm_names: alarm key -> name; every key of the table this construct builds, plus "service-down".
+        :param alarm_names: alarm key -> name for the table's keys to build here, plus "service-down";
+            keys left out are not built (the outage signals are required).
         :param topic_arns: the SNS topic of each severity.
         :param metric_namespace: namespace of the backend's metrics and of the log-pattern counts.
         :param business_hours: when "estimates per hour" is watched.
@@ -140,6 +141,8 @@ class ApplicationAlarms(Construct):
         group = logs.LogGroup.from_log_group_name(self, "AppLogGroup", h.app_log_group_name)
         self.log_metrics: dict[str, cloudwatch.Metric] = {}
         for key, (pattern, metric_name) in LOG_PATTERNS.items():
+            if key not in alarm_names:
+                continue
             metric_filter = logs.MetricFilter(
                 self,
                 f"{metric_name}Filter",
@@ -177,6 +180,8 @@ class ApplicationAlarms(Construct):
         notify(self.service_down, topic_arns[Severity.CRITICAL], "ServiceDownTopic")
 
     def _add(self, key: str, metric: cloudwatch.IMetric, what: str) -> None:
+        if key not in self._names:
+            return  # not asked for here (the DR region watches the critical ones only)
         threshold = THRESHOLDS[key]
         member = key in SERVICE_DOWN_MEMBERS
         self.alarms[key] = manual_alarm(

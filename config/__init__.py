@@ -176,6 +176,19 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
         fail("alerting.business_days", alerting.business_days, "list each ISO weekday (1 = Monday ... 7 = Sunday) once")
     if (alerting.slack_critical_channel_id or alerting.slack_warning_channel_id) and not alerting.slack_workspace_id:
         fail("alerting.slack_workspace_id", alerting.slack_workspace_id, "Slack channel ids need the workspace id too")
+    dr = cfg.dr
+    if dr.enabled:
+        if len(dr.availability_zones) < 2:
+            fail("dr.availability_zones", dr.availability_zones, f"list two to six zones of {cfg.dr_region} when dr.enabled")
+        for zone in dr.availability_zones:
+            if not re.fullmatch(rf"{re.escape(cfg.dr_region)}[a-z]", zone):
+                fail("dr.availability_zones", zone, f"is not a zone of dr_region {cfg.dr_region}; expected e.g. {cfg.dr_region}a")
+        if dr.nat_gateways > len(dr.availability_zones):
+            fail("dr.nat_gateways", dr.nat_gateways, f"must be 1 to {len(dr.availability_zones)} (one per zone at most)")
+        if not cfg.database.replicate_backups_to_dr or not cfg.registry.replicate_to_dr:
+            fail("dr.enabled", True, "needs database.replicate_backups_to_dr and registry.replicate_to_dr: the DR stack restores those")
+    if dr.health_check_interval_seconds not in (10, 30):
+        fail("dr.health_check_interval_seconds", dr.health_check_interval_seconds, "allowed are 10 and 30")
     if cfg.service.container_port in (3001, 9090):
         fail("service.container_port", cfg.service.container_port, "3001 is Grafana's and 9090 the metrics port; choose another")
     if bool(cfg.dns.domain) != bool(cfg.dns.hosted_zone_id):

@@ -251,6 +251,21 @@ class AlertingConfig(_Section):
     """IANA time zone of the business hours; its standard-time offset is used all year."""
 
 
+class DrConfig(_Section):
+    """The disaster-recovery region's pilot light (the region itself is `dr_region`)."""
+
+    enabled: bool = False
+    """Build the DR stack (ContractorLens-<Env>-DR) in `dr_region`. Default: false."""
+    availability_zones: list[str] = Field(default=[], max_length=6)
+    """Zones of `dr_region`, as for the primary; required when enabled."""
+    nat_gateways: int = Field(default=1, ge=1)
+    """NAT gateways of the DR VPC; one keeps the standby cheap. Default: 1."""
+    health_check_interval_seconds: int = 30
+    """Route 53 health check of the primary: 10 or 30 seconds between checks. Default: 30."""
+    health_check_failure_threshold: int = Field(default=3, ge=1, le=10)
+    """Consecutive failures before the primary counts as down and DNS fails over. Default: 3."""
+
+
 class EnvironmentFile(_Section):
     """The contents of `config/<env>.toml`."""
 
@@ -270,6 +285,7 @@ class EnvironmentFile(_Section):
     database: DatabaseConfig
     service: ServiceConfig
     alerting: AlertingConfig = AlertingConfig()
+    dr: DrConfig = DrConfig()
 
 
 class Names:
@@ -339,6 +355,16 @@ class Names:
     def rollback_alarms(self) -> dict[str, str]:
         """The alarms an ECS deployment rolls back on: what -> alarm name."""
         return {what: self.alarm(what) for what in ("api-error-rate", "api-p95-latency")}
+
+    @property
+    def health_check_parameter(self) -> str:
+        """SSM parameter, in the DR region, holding the id of the primary's Route 53 health check."""
+        return f"{self.parameter_prefix}/dr/primary-health-check-id"
+
+    @property
+    def primary_host_label(self) -> str:
+        """`api-primary`: the primary region's own name, which the health check probes."""
+        return "api-primary"
 
     @property
     def dashboard(self) -> str:

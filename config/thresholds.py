@@ -213,7 +213,25 @@ THRESHOLDS: dict[str, Threshold] = {
         statistic="Minimum", period_minutes=1440, evaluation_periods=1, datapoints_to_alarm=1,
         missing_data="missing", why_missing="ACM reports once a day; a gap says nothing about the expiry",
     ),
+    # --- Disaster Recovery ---------------------------------------------------------------------
+    "primary-health": Threshold(
+        value=1, unit="healthy (1) / unhealthy (0)", comparison="<", severity=Severity.CRITICAL,
+        manual='Cross-Region Recovery: "Update DNS to point to DR region"; Severity Levels, P0: "Complete service outage"',
+        runbook="Disaster Recovery > Cross-Region Recovery (README: DR drill)",
+        statistic="Minimum", period_minutes=1, evaluation_periods=2, datapoints_to_alarm=2,
+        missing_data="breaching", why_missing="Route 53 reports every minute; silence is not health",
+    ),
 }  # fmt: skip
+
+# Disaster Recovery > Recovery Time Objectives (RTO) and Recovery Point Objectives (RPO), in minutes.
+RTO_DATABASE_MINUTES = 2 * 60  # "Database Recovery: 2 hours"
+RTO_APPLICATION_MINUTES = 30  # "Application Recovery: 30 minutes"
+RTO_FULL_SYSTEM_MINUTES = 4 * 60  # "Full System Recovery: 4 hours"
+RPO_DATABASE_MINUTES = 15  # "Database: 15 minutes (continuous backups)"
+RPO_CONFIGURATION_MINUTES = 24 * 60  # "Configuration: Daily (Infrastructure as Code)"
+
+# Alarms only the DR stack builds (in the DR region, where Route 53 publishes health checks).
+DR_ONLY = ("primary-health",)
 
 # The ones other code names directly.
 API_P95_LATENCY = THRESHOLDS["api-p95-latency"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from aws_cdk import App, Stack, Tags
 
 from config import EnvironmentConfig
+from config.dr import DrSettings
 from stacks.data_stack import DataStack
 from stacks.dr_foundation_stack import DrFoundationStack
+from stacks.dr_stack import DrStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
@@ -15,8 +17,11 @@ from stacks.service_stack import ServiceStack
 __all__ = ["build_environment"]
 
 
-def build_environment(app: App, cfg: EnvironmentConfig) -> dict[str, Stack]:
-    """Create every stack of `cfg` in `app`; returns them by name, in deployment order."""
+def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings = DrSettings()) -> dict[str, Stack]:
+    """Create every stack of `cfg` in `app`; returns them by name, in deployment order.
+
+    :param dr: what the DR stack is asked to be (`-c dr-mode`, `-c dr-restore`). Default: standby.
+    """
     Tags.of(app).add("Project", "ContractorLens")
     Tags.of(app).add("Environment", cfg.name)
 
@@ -39,6 +44,11 @@ def build_environment(app: App, cfg: EnvironmentConfig) -> dict[str, Stack]:
     service.add_stack_dependency(registry, "pulls its images from the repository")
     monitoring = MonitoringStack(app, cfg=cfg, service=service)
     stacks += [network, registry, data, service, monitoring]
+    if dr_foundation is not None:
+        service.add_stack_dependency(dr_foundation, "the Gemini key's replica is encrypted with its key")
+    if cfg.dr.enabled and dr_foundation is not None:
+        # Depends on nothing in the primary region, so it deploys while that region is down.
+        stacks.append(DrStack(app, cfg=cfg, dr=dr, dr_key=dr_foundation.key))
     if dr_foundation is not None:
         # Deployment order only: replication needs the DR key and template to exist first.
         registry.add_stack_dependency(dr_foundation, "replicas in the DR region use its creation template")

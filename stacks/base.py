@@ -56,4 +56,5 @@ def pin_logical_id(construct: IConstruct, logical_id: str) -> None:
     CloudFormation replaces a resource whose logical id changes; for a database, a key or a
     log group that means data loss, so their ids are fixed here and pinned by a test.
     """
-    cast(CfnElement, construct.node.default_child).override_logical_id(logical_id)
+    element = construct if isinstance(construct, CfnElement) else construct.node.default_child
+    cast(CfnElement, element).override_logical_id(logical_id)

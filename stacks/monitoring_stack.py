@@ -19,7 +19,7 @@ from cdk_constructs.monitoring import (
     ServiceHandles,
 )
 from config import EnvironmentConfig
-from config.thresholds import THRESHOLDS, Severity
+from config.thresholds import DR_ONLY, THRESHOLDS, Severity
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.service_stack import ServiceStack
 
@@ -30,6 +30,26 @@ def standard_utc_offset_hours(time_zone: str) -> int:
     """The zone's offset in standard time (mid-January), so synth gives the same template all year."""
     offset = ZoneInfo(time_zone).utcoffset(datetime(2026, 1, 15, 12)) or timedelta(0)
     return int(offset.total_seconds() // 3600)
+
+
+def alert_endpoints(cfg: EnvironmentConfig) -> dict[Severity, Endpoints]:
+    """The manual's "Alerting Channels" from the config's [alerting] section."""
+    alerting = cfg.alerting
+    return {
+        Severity.CRITICAL: Endpoints(
+            emails=alerting.critical_emails,
+            sms=alerting.oncall_sms,
+            slack_workspace_id=alerting.slack_workspace_id,
+            slack_channel_id=alerting.slack_critical_channel_id,
+            slack_channel_name="#alerts-critical",
+        ),
+        Severity.WARNING: Endpoints(
+            emails=alerting.warning_emails,
+            slack_workspace_id=alerting.slack_workspace_id,
+            slack_channel_id=alerting.slack_warning_channel_id,
+            slack_channel_name="#alerts-warning",
+        ),
+    }
 
 
 class MonitoringStack(EnvironmentStack):
@@ -48,21 +68,7 @@ class MonitoringStack(EnvironmentStack):
             self,
             "Channels",
             topic_names={severity: names.alarm_topic(severity.value) for severity in Severity},
-            endpoints={
-                Severity.CRITICAL: Endpoints(
-                    emails=alerting.critical_emails,
-                    sms=alerting.oncall_sms,
-                    slack_workspace_id=alerting.slack_workspace_id,
-                    slack_channel_id=alerting.slack_critical_channel_id,
-                    slack_channel_name="#alerts-critical",
-                ),
-                Severity.WARNING: Endpoints(
-                    emails=alerting.warning_emails,
-                    slack_workspace_id=alerting.slack_workspace_id,
-                    slack_channel_id=alerting.slack_warning_channel_id,
-                    slack_channel_name="#alerts-warning",
-                ),
-            },
+            endpoints=alert_endpoints(cfg),
         )
         if self.channels.left_out:
             Annotations.of(self).add_warning_v2(
@@ -77,7 +83,7 @@ class MonitoringStack(EnvironmentStack):
         if service.domain is not None:
             certificate_arn = service.domain.certificate.certificate_arn
         # The Service stack owns the deployment-rollback alarms; this stack owns the rest.
-        keys = [k for k in THRESHOLDS if k not in names.rollback_alarms]
+        keys = [k for k in THRESHOLDS if k not in names.rollback_alarms and k not in DR_ONLY]
         if certificate_arn is None:
             keys = [k for k in keys if not k.startswith("certificate-expiry")]
         self.alarms = ApplicationAlarms(

@@ -6,14 +6,17 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cdk_constructs.alarms import DeploymentAlarms
 from cdk_constructs.api_domain import ApiDomain
-from cdk_constructs.api_service import ApiService, Scaling, TaskSize
+from cdk_constructs.api_service import HEALTH_CHECK_PATH, ApiService, Scaling, TaskSize
 from cdk_constructs.compliance import acknowledge
+from cdk_constructs.cross_region import ParameterInRegion
 from cdk_constructs.database import DATABASE_NAME, PostgresDatabase
 from cdk_constructs.firewall import ApiFirewall
 from cdk_constructs.load_balancer import PublicLoadBalancer
@@ -112,6 +115,20 @@ class ServiceStack(EnvironmentStack):
             description="Google Gemini API key of the backend; an operator sets the value (see README)",
             encryption_key=self.key,
             removal_policy=RemovalPolicy.RETAIN,
+            # The DR region's tasks read a replica, so the key is set once and survives the region.
+            replica_regions=[
+                secretsmanager.ReplicaRegion(
+                    region=cfg.dr_region,
+                    # By the alias's ARN in the DR region: the key belongs to the DRFoundation stack there.
+                    encryption_key=kms.Key.from_key_arn(
+                        self,
+                        "DrKey",
+                        f"arn:{self.partition}:kms:{cfg.dr_region}:{self.account}:{names.dr_key_alias}",
+                    ),
+                )
+            ]
+            if cfg.dr.enabled
+            else None,
         )
         for rule in ("AwsSolutions-SMG4", "NIST.800.53.R5-SecretsManagerRotationEnabled"):
             acknowledge(
@@ -187,7 +204,9 @@ class ServiceStack(EnvironmentStack):
             rate_limit=svc.waf_rate_limit,
             log_group=groups["WafLogGroup"],
         )
-        if self.domain is not None:
+        if self.domain is not None and cfg.dr.enabled:
+            self._failover_primary(self.domain, alb)
+        elif self.domain is not None:
             self.domain.point_at(alb)
 
         scheme = "https" if self.load_balancer.https else "http"
@@ -201,3 +220,35 @@ class ServiceStack(EnvironmentStack):
         pin_logical_id(self.key, "ServiceKey")
         pin_logical_id(self.gemini_key, "GeminiApiKey")
         pin_logical_id(self.load_balancer.access_logs, "AccessLogsBucket")
+
+    def _failover_primary(self, domain: ApiDomain, alb: elbv2.IApplicationLoadBalancer) -> None:
+        """`api.<domain>` as the PRIMARY of a failover pair whose SECONDARY is the DR stack's.
+
+        The health check probes this region's load balancer by its own DNS name, not
+        `api.<domain>`: after a failover that name points at the DR region, and a check that
+        followed it would report the primary healthy again and fail straight back. Route 53
+        does not validate the certificate, so the ALB's name is fine for HTTPS.
+        """
+        cfg = self.cfg
+        health_check = route53.HealthCheck(
+            self,
+            "PrimaryHealthCheck",
+            type=route53.HealthCheckType.HTTPS,
+            fqdn=alb.load_balancer_dns_name,
+            port=443,
+            resource_path=HEALTH_CHECK_PATH,
+            request_interval=Duration.seconds(cfg.dr.health_check_interval_seconds),
+            failure_threshold=cfg.dr.health_check_failure_threshold,
+            enable_sni=True,
+        )
+        domain.point_at(alb, failover=route53.Failover.PRIMARY, health_check=health_check)
+        # Route 53 publishes health-check metrics in us-east-1 only; the DR stack, there, alarms
+        # on it and finds it through this parameter in its own region.
+        ParameterInRegion(
+            self,
+            "HealthCheckIdInDrRegion",
+            region=cfg.dr_region,
+            name=cfg.names.health_check_parameter,
+            value=health_check.health_check_id,
+            description=f"Route 53 health check of the {cfg.name} primary region's load balancer",
+        )

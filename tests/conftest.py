@@ -12,6 +12,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 import pytest  # noqa: E402
 
 from config import load_environment  # noqa: E402
+from config.dr import parse_dr_context  # noqa: E402
 from tests.synth import Synthesis, synthesize  # noqa: E402
 
 
@@ -25,3 +26,10 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
 def staging(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     """The staging environment, synthesized once for the whole session."""
     return synthesize(load_environment("staging"), tmp_path_factory.mktemp("staging"))
+
+
+@pytest.fixture(scope="session")
+def dr_active(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """Production with the DR stack active, restoring the latest replicated backup (a drill)."""
+    dr = parse_dr_context("active", "latest", dr_region="us-east-1")
+    return synthesize(load_environment("production"), tmp_path_factory.mktemp("dr-active"), dr)

@@ -14,6 +14,7 @@ from aws_cdk.assertions import Template
 
 from cdk_constructs.compliance import add_compliance_checks
 from config import EnvironmentConfig
+from config.dr import DrSettings
 from stacks import build_environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,13 +54,13 @@ class Synthesis:
         return {k: v for k, v in self.template(part)["Resources"].items() if v["Type"] == type_name}
 
 
-def synthesize(cfg: EnvironmentConfig, outdir: Path, context: dict[str, Any] | None = None) -> Synthesis:
+def synthesize(cfg: EnvironmentConfig, outdir: Path, dr: DrSettings = DrSettings()) -> Synthesis:
     app = cdk.App(
         outdir=str(outdir),
-        context={**CDK_JSON["context"], **(context or {})},
+        context=CDK_JSON["context"],
         analytics_reporting=CDK_JSON.get("versionReporting", True),
     )
-    stacks = build_environment(app, cfg)
+    stacks = build_environment(app, cfg, dr)
     add_compliance_checks(app)
     result = Synthesis(cfg=cfg, outdir=outdir, stacks=stacks)
     try:

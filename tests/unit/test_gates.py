@@ -9,12 +9,13 @@ from cfnlint.api import ManualArgs, lint
 
 from tests.synth import Synthesis
 
-ENVIRONMENTS = ["production", "staging"]
+ENVIRONMENTS = ["production", "staging", "dr_active"]
 # Warnings synth gives on purpose: staging has no domain, so it serves HTTP only
 # (test_service.py); neither environment has an SMS number or Slack ids yet (test_monitoring.py).
 LEFT_OUT = "Construct Annotations Annotation::ContractorLens:AlertEndpointsLeftOut at ContractorLens-{}-Monitoring"
 EXPECTED = {
     "production": {LEFT_OUT.format("Production")},
+    "dr_active": {LEFT_OUT.format("Production")},
     "staging": {
         "Construct Annotations Annotation::ContractorLens:HttpOnly at ContractorLens-Staging-Service",
         LEFT_OUT.format("Staging"),

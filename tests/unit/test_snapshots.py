@@ -13,7 +13,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from tests.synth import Synthesis, normalized
 
 SNAPSHOT_DIR = Path(__file__).resolve().parents[1] / "snapshots"
-PRODUCTION_STACKS = ["DRFoundation", "Network", "Registry", "Data", "Service", "Monitoring"]
+PRODUCTION_STACKS = ["DRFoundation", "Network", "Registry", "Data", "Service", "Monitoring", "DR"]
 
 
 class StackTemplate(SingleFileSnapshotExtension):
@@ -43,6 +43,11 @@ def stack_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 def test_template_matches_its_snapshot(production: Synthesis, stack_snapshot: SnapshotAssertion, part: str) -> None:
     name = production.cfg.names.stack(part)
     assert normalized(production.template(part)) == stack_snapshot(name=name)
+
+
+def test_the_active_dr_stack_matches_its_snapshot(dr_active: Synthesis, stack_snapshot: SnapshotAssertion) -> None:
+    """The DR stack as a drill deploys it (-c dr-mode=active -c dr-restore=latest)."""
+    assert normalized(dr_active.template("DR")) == stack_snapshot(name="ContractorLens-Production-DR-active")
 
 
 def test_every_production_stack_has_a_snapshot(production: Synthesis) -> None:

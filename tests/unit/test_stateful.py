@@ -40,21 +40,48 @@ PINNED = {
         "WafLogGroup": "AWS::Logs::LogGroup",
         "AccessLogsBucket": "AWS::S3::Bucket",
         "GeminiApiKey": "AWS::SecretsManager::Secret",
+        "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
     },
     "Monitoring": {"AlertsKey": "AWS::KMS::Key"},
+    "DR": {
+        "Vpc": "AWS::EC2::VPC",
+        "FlowLogsKey": "AWS::KMS::Key",
+        "FlowLogGroup": "AWS::Logs::LogGroup",
+        "ServiceKey": "AWS::KMS::Key",
+        "AppLogGroup": "AWS::Logs::LogGroup",
+        "ExecLogGroup": "AWS::Logs::LogGroup",
+        "WafLogGroup": "AWS::Logs::LogGroup",
+        "AccessLogsBucket": "AWS::S3::Bucket",
+        "AlertsKey": "AWS::KMS::Key",
+    },
 }
+# What an active DR stack adds to the standby one.
+PINNED_DR_ACTIVE = {
+    **PINNED["DR"],
+    "RestoredDatabase": "AWS::RDS::DBInstance",
+    "RestoredPostgresqlLogGroup": "AWS::Logs::LogGroup",
+    "RestoredUpgradeLogGroup": "AWS::Logs::LogGroup",
+    "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
+}
+
+
+def _assert_pinned(resources: dict, pinned: dict[str, str], part: str) -> None:
+    for logical_id, type_name in pinned.items():
+        assert resources.get(logical_id, {}).get("Type") == type_name, f"{part}: {logical_id} moved or vanished"
+    unpinned = {k for k, r in resources.items() if r["Type"] in STATEFUL_TYPES} - set(pinned)
+    assert not unpinned, f"{part}: stateful resources without a pinned logical id: {sorted(unpinned)}"
 
 
 @pytest.mark.parametrize("part", sorted(PINNED))
 def test_stateful_logical_ids_are_pinned(production: Synthesis, part: str) -> None:
-    resources = production.template(part)["Resources"]
-    for logical_id, type_name in PINNED[part].items():
-        assert resources.get(logical_id, {}).get("Type") == type_name, f"{part}: {logical_id} moved or vanished"
-    unpinned = {k for k, r in resources.items() if r["Type"] in STATEFUL_TYPES} - set(PINNED[part])
-    assert not unpinned, f"{part}: stateful resources without a pinned logical id: {sorted(unpinned)}"
+    _assert_pinned(production.template(part)["Resources"], PINNED[part], part)
 
 
-@pytest.mark.parametrize("env", ["production", "staging"])
+def test_an_active_dr_stack_pins_its_restored_database_too(dr_active: Synthesis) -> None:
+    _assert_pinned(dr_active.template("DR")["Resources"], PINNED_DR_ACTIVE, "DR (active)")
+
+
+@pytest.mark.parametrize("env", ["production", "staging", "dr_active"])
 def test_stateful_resources_are_retained_or_snapshotted(request: pytest.FixtureRequest, env: str) -> None:
     synth: Synthesis = request.getfixturevalue(env)
     checked = 0

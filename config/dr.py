@@ -1,0 +1,75 @@
+"""`-c dr-mode=…` and `-c dr-restore=…`: what the DR stack is asked to be, validated like config."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+MODES = ("standby", "active")
+RESTORE_FORMS = "latest, snapshot:<snapshot id or ARN>, time:<ISO-8601 UTC, e.g. 2026-11-27T18:00:00Z>"
+
+
+class DrContextError(ValueError):
+    """A bad dr-mode or dr-restore; the message is the one line to print."""
+
+
+@dataclass(frozen=True)
+class RestoreSource:
+    """Where an active DR stack's database comes from."""
+
+    kind: str
+    """"latest" (latest restorable time of the replicated backups), "snapshot" or "time"."""
+    value: str = ""
+    """The snapshot id or ARN, or the UTC time as YYYY-MM-DDTHH:MM:SSZ."""
+
+
+@dataclass(frozen=True)
+class DrSettings:
+    mode: str = "standby"
+    """"standby": pilot light, no database, no tasks. "active": restored database, running service."""
+    restore: RestoreSource = RestoreSource("latest")
+
+    @property
+    def active(self) -> bool:
+        return self.mode == "active"
+
+
+def parse_dr_context(mode: object, restore: object, *, dr_region: str) -> DrSettings:
+    """Validate the two context values (None when not given)."""
+    if mode is None:
+        mode = "standby"
+    if mode not in MODES:
+        raise DrContextError(f"-c dr-mode = {mode!r}: allowed are {', '.join(MODES)}")
+    if restore is None:
+        return DrSettings(mode=str(mode))
+    if mode != "active":
+        raise DrContextError(f"-c dr-restore = {restore!r}: only applies with -c dr-mode=active")
+    return DrSettings(mode="active", restore=_restore(str(restore), dr_region))
+
+
+def _restore(text: str, dr_region: str) -> RestoreSource:
+    kind, _, value = text.partition(":")
+    if text == "latest":
+        return RestoreSource("latest")
+    if kind == "snapshot" and value:
+        arn = re.fullmatch(r"arn:aws[a-z-]*:rds:([a-z0-9-]+):\d{12}:snapshot:(rds:)?[a-zA-Z][a-zA-Z0-9-]{0,254}", value)
+        if arn:
+            if arn.group(1) != dr_region:
+                raise DrContextError(
+                    f"-c dr-restore = {text!r}: the snapshot is in {arn.group(1)}; restore from a snapshot in "
+                    f"{dr_region} (copy it there first: aws rds copy-db-snapshot)"
+                )
+            return RestoreSource("snapshot", value)
+        if re.fullmatch(r"(rds:)?[a-zA-Z][a-zA-Z0-9-]{0,254}", value) and "--" not in value:
+            return RestoreSource("snapshot", value)
+        raise DrContextError(f"-c dr-restore = {text!r}: {value!r} is not a DB snapshot identifier or ARN")
+    if kind == "time" and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None or moment.utcoffset() != timedelta(0):
+            raise DrContextError(f"-c dr-restore = {text!r}: expected a UTC time such as time:2026-11-27T18:00:00Z")
+        return RestoreSource("time", moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    raise DrContextError(f"-c dr-restore = {text!r}: allowed are {RESTORE_FORMS}")

@@ -1,0 +1,308 @@
+"""DR stack: pilot light in standby, restored database and running service when active, failover DNS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from config import load_environment
+from config.dr import DrContextError, DrSettings, parse_dr_context
+from stacks.dr_foundation_stack import DrFoundationStack
+from stacks.dr_stack import DrStack
+from tests.synth import CDK_JSON, Synthesis
+
+# The manual: "Restore from backup ... --db-instance-identifier contractorlens-db-restored"
+RESTORED = "contractorlens-db-restored"
+
+
+def _dr(synth: Synthesis, type_name: str) -> dict[str, dict[str, Any]]:
+    return synth.resources("DR", type_name)
+
+
+def _only(synth: Synthesis, type_name: str) -> dict[str, Any]:
+    (resource,) = _dr(synth, type_name).values()
+    return resource
+
+
+def _dr_template_for(restore: str, tmp_path: Path) -> dict[str, Any]:
+    """Only the DR region's stacks, as `npx cdk deploy ContractorLens-Production-DR -c ...` builds them."""
+    cfg = load_environment("production")
+    app = cdk.App(outdir=str(tmp_path), context=CDK_JSON["context"], analytics_reporting=False)
+    foundation = DrFoundationStack(app, cfg=cfg)
+    DrStack(app, cfg=cfg, dr=parse_dr_context("active", restore, dr_region=cfg.dr_region), dr_key=foundation.key)
+    app.synth()
+    return json.loads((tmp_path / "ContractorLens-Production-DR.template.json").read_text())
+
+
+# --- modes and restore sources as context ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "restore", "expected"),
+    [
+        (None, None, DrSettings("standby")),
+        ("standby", None, DrSettings("standby")),
+        ("active", None, DrSettings("active")),
+        ("active", "latest", DrSettings("active")),
+        ("active", "snapshot:contractorlens-db-snapshot-20261127", None),
+        ("active", "time:2026-11-27T18:00:00Z", None),
+        ("active", "time:2026-11-27T18:00:00+00:00", None),
+    ],
+)
+def test_valid_modes(mode: str | None, restore: str | None, expected: DrSettings | None) -> None:
+    settings = parse_dr_context(mode, restore, dr_region="us-east-1")
+    if expected is not None:
+        assert settings == expected
+    else:
+        assert settings.active and settings.restore.kind == restore.split(":")[0]
+    if restore and restore.startswith("time:"):
+        assert settings.restore.value == "2026-11-27T18:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("mode", "restore", "words"),
+    [
+        ("failover", None, ["-c dr-mode = 'failover'", "standby, active"]),
+        ("standby", "latest", ["-c dr-restore = 'latest'", "only applies with -c dr-mode=active"]),
+        ("active", "newest", ["'newest'", "latest, snapshot:", "time:"]),
+        ("active", "snapshot:", ["allowed are"]),
+        ("active", "snapshot:bad_name!", ["not a DB snapshot identifier"]),
+        (
+            "active",
+            "snapshot:arn:aws:rds:us-west-2:123456789012:snapshot:contractorlens-db-snapshot-20261127",
+            ["in us-west-2", "us-east-1", "copy-db-snapshot"],
+        ),
+        ("active", "time:yesterday", ["UTC time"]),
+        ("active", "time:2026-11-27T10:00:00-08:00", ["UTC time"]),
+    ],
+)
+def test_bad_modes_are_one_clear_line(mode: str, restore: str | None, words: list[str]) -> None:
+    with pytest.raises(DrContextError) as caught:
+        parse_dr_context(mode, restore, dr_region="us-east-1")
+    message = str(caught.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message
+
+
+# --- standby: the pilot light ---------------------------------------------------------------
+
+
+def test_the_dr_stack_is_in_the_dr_region(production: Synthesis) -> None:
+    artifact = production.manifest["artifacts"]["ContractorLens-Production-DR"]
+    assert artifact["environment"] == "aws://123456789012/us-east-1"
+
+
+def test_standby_has_no_database_and_no_running_tasks(production: Synthesis) -> None:
+    assert not _dr(production, "AWS::RDS::DBInstance")
+    service = _only(production, "AWS::ECS::Service")["Properties"]
+    assert service["DesiredCount"] == 0
+    assert not _dr(production, "AWS::ApplicationAutoScaling::ScalableTarget")
+
+
+def test_standby_network_is_shaped_like_the_primary(production: Synthesis) -> None:
+    (vpc,) = _dr(production, "AWS::EC2::VPC").values()
+    assert vpc["Properties"]["CidrBlock"] == "10.20.0.0/16"
+    tiers = {
+        next(t["Value"] for t in s["Properties"]["Tags"] if t["Key"] == "aws-cdk:subnet-name")
+        for s in _dr(production, "AWS::EC2::Subnet").values()
+    }
+    assert tiers == {"Public", "Private", "Isolated"}
+    names = {g["Properties"].get("GroupName") for g in _dr(production, "AWS::EC2::SecurityGroup").values()}
+    assert {"contractorlens-alb-sg", "contractorlens-app-sg", "contractorlens-db-sg"} <= names
+
+
+def test_standby_service_uses_the_manuals_names_and_the_replicated_image(production: Synthesis) -> None:
+    assert _only(production, "AWS::ECS::Cluster")["Properties"]["ClusterName"] == "contractorlens"
+    assert _only(production, "AWS::ECS::Service")["Properties"]["ServiceName"] == "contractorlens"
+    (container,) = _only(production, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
+    image = json.dumps(container["Image"])
+    assert ".dkr.ecr.us-east-1." in image and "/contractorlens:1.0.0" in image
+
+
+def test_standby_alb_has_its_own_certificate_for_the_api_name(production: Synthesis) -> None:
+    cert = _only(production, "AWS::CertificateManager::Certificate")["Properties"]
+    assert cert["DomainName"] == "api.contractorlens.com"
+    listeners = {l["Properties"]["Port"]: l["Properties"] for l in _dr(production, "AWS::ElasticLoadBalancingV2::Listener").values()}
+    assert listeners[443]["Certificates"] == [{"CertificateArn": {"Ref": next(iter(_dr(production, "AWS::CertificateManager::Certificate")))}}]
+
+
+# --- failover DNS ----------------------------------------------------------------------------
+
+
+def _records(synth: Synthesis, part: str) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in synth.resources(part, "AWS::Route53::RecordSet").values()]
+
+
+def test_the_primary_record_is_primary_with_a_health_check(production: Synthesis) -> None:
+    records = _records(production, "Service")
+    assert {r["Type"] for r in records} == {"A", "AAAA"}
+    for record in records:
+        assert record["Name"] == "api.contractorlens.com."
+        assert record["Failover"] == "PRIMARY"
+        assert record["AliasTarget"]["EvaluateTargetHealth"] is True
+        assert record["HealthCheckId"] == {"Ref": next(iter(production.resources("Service", "AWS::Route53::HealthCheck")))}
+
+
+def test_the_dr_stack_owns_the_secondary_record(production: Synthesis) -> None:
+    records = _records(production, "DR")
+    assert {r["Type"] for r in records} == {"A", "AAAA"}
+    for record in records:
+        assert record["Name"] == "api.contractorlens.com."
+        assert record["Failover"] == "SECONDARY"
+        assert "HealthCheckId" not in record
+    identifiers = {r["SetIdentifier"] for r in records} | {r["SetIdentifier"] for r in _records(production, "Service")}
+    assert len(identifiers) == 2  # one per region, shared by A and AAAA
+
+
+def test_health_check_probes_the_primary_load_balancers_health_endpoint(production: Synthesis) -> None:
+    (check,) = production.resources("Service", "AWS::Route53::HealthCheck").values()
+    config = check["Properties"]["HealthCheckConfig"]
+    assert config["Type"] == "HTTPS"
+    assert config["ResourcePath"] == "/health"
+    assert config["Port"] == 443
+    # The ALB's own name: a check of api.contractorlens.com would follow the failover and flap back.
+    assert "DNSName" in json.dumps(config["FullyQualifiedDomainName"])
+
+
+def test_health_check_id_reaches_the_dr_region_as_a_parameter(production: Synthesis) -> None:
+    writers = [r for r in production.resources("Service", "Custom::AWS").values() if "putParameter" in json.dumps(r)]
+    (writer,) = writers
+    call = json.loads("".join(p if isinstance(p, str) else "<token>" for p in writer["Properties"]["Create"]["Fn::Join"][1]))
+    assert call["region"] == "us-east-1"
+    assert call["parameters"]["Name"] == "/contractorlens/production/dr/primary-health-check-id"
+
+
+def test_primary_health_alarm_pages_critical_in_the_dr_region(production: Synthesis) -> None:
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in _dr(production, "AWS::CloudWatch::Alarm").values()}
+    alarm = alarms["contractorlens-production-primary-health"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Route53", "HealthCheckStatus")
+    assert alarm["ComparisonOperator"] == "LessThanThreshold" and alarm["Threshold"] == 1
+    (dimension,) = alarm["Dimensions"]
+    parameter = production.template("DR")["Parameters"][dimension["Value"]["Ref"]]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert parameter["Default"] == "/contractorlens/production/dr/primary-health-check-id"
+    topics = {t["Properties"]["TopicName"]: k for k, t in _dr(production, "AWS::SNS::Topic").items()}
+    assert alarm["AlarmActions"] == [{"Ref": topics["contractorlens-production-alerts-critical"]}]
+
+
+def test_the_gemini_key_is_replicated_to_the_dr_region(production: Synthesis) -> None:
+    secret = production.template("Service")["Resources"]["GeminiApiKey"]["Properties"]
+    (replica,) = secret["ReplicaRegions"]
+    assert replica["Region"] == "us-east-1"
+    assert replica["KmsKeyId"] == "arn:aws:kms:us-east-1:123456789012:alias/contractorlens-dr-data"
+
+
+# --- no cross-region CloudFormation references -------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ["production", "dr_active"])
+def test_nothing_imports_across_regions(request: pytest.FixtureRequest, env: str) -> None:
+    synth: Synthesis = request.getfixturevalue(env)
+    for name, template in synth.templates.items():
+        region = synth.manifest["artifacts"][name]["environment"].rsplit("/", 1)[1]
+        text = json.dumps(template)
+        assert "Fn::ImportValue" not in text, name
+        for found in _stack_outputs(template):
+            assert found.get("Region", region) == region, f"{name} reads {found['StackName']} in {found.get('Region')}"
+
+
+def _stack_outputs(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        if "Fn::GetStackOutput" in node:
+            return [node["Fn::GetStackOutput"]]
+        return [found for value in node.values() for found in _stack_outputs(value)]
+    if isinstance(node, list):
+        return [found for value in node for found in _stack_outputs(value)]
+    return []
+
+
+def test_the_dr_stack_depends_on_nothing_in_the_primary_region(production: Synthesis) -> None:
+    artifacts = production.manifest["artifacts"]
+    dependencies = set(artifacts["ContractorLens-Production-DR"].get("dependencies", []))
+    stacks = {d for d in dependencies if d in artifacts and artifacts[d]["type"] == "aws:cloudformation:stack"}
+    assert stacks == {"ContractorLens-Production-DRFoundation"}
+    for stack in production.stacks.values():
+        assert not getattr(stack, "_crossRegionReferences", False)
+
+
+# --- active: the restored database and the running service ------------------------------------
+
+
+def test_active_restores_the_manuals_instance_name_shaped_like_the_primary(dr_active: Synthesis) -> None:
+    db = dr_active.template("DR")["Resources"]["RestoredDatabase"]
+    props = db["Properties"]
+    assert props["DBInstanceIdentifier"] == RESTORED
+    assert props["MultiAZ"] is True
+    assert props["Engine"] == "postgres" and props["EngineVersion"].startswith("15.")
+    assert props["PubliclyAccessible"] is False
+    assert props["DeletionProtection"] is True
+    assert db["DeletionPolicy"] == "Snapshot" and db["UpdateReplacePolicy"] == "Snapshot"
+    (group,) = _dr(dr_active, "AWS::RDS::DBParameterGroup").values()
+    (primary_group,) = dr_active.resources("Data", "AWS::RDS::DBParameterGroup").values()
+    assert group["Properties"]["Parameters"] == primary_group["Properties"]["Parameters"]
+
+
+def test_active_creates_fresh_credentials_in_the_dr_region(dr_active: Synthesis) -> None:
+    props = dr_active.template("DR")["Resources"]["RestoredDatabase"]["Properties"]
+    assert props["ManageMasterUserPassword"] is True
+    assert "DrDataKey" in json.dumps(props["MasterUserSecret"]["KmsKeyId"])
+    (container,) = _only(dr_active, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
+    secrets = {s["Name"]: json.dumps(s["ValueFrom"]) for s in container["Secrets"]}
+    assert "RestoredDatabase" in secrets["DB_PASSWORD"] and "MasterUserSecret.SecretArn" in secrets["DB_PASSWORD"]
+    environment = {e["Name"]: json.dumps(e["Value"]) for e in container["Environment"]}
+    assert "RestoredDatabase" in environment["DB_HOST"] and "Endpoint.Address" in environment["DB_HOST"]
+
+
+def test_active_runs_the_production_count(dr_active: Synthesis) -> None:
+    assert "DesiredCount" not in _only(dr_active, "AWS::ECS::Service")["Properties"]
+    target = _only(dr_active, "AWS::ApplicationAutoScaling::ScalableTarget")["Properties"]
+    assert target["MinCapacity"] >= 2
+    assert target["MaxCapacity"] == dr_active.cfg.service.max_tasks
+
+
+def test_active_has_the_critical_alarms(dr_active: Synthesis) -> None:
+    names = {a["Properties"]["AlarmName"] for a in _dr(dr_active, "AWS::CloudWatch::Alarm").values()}
+    names |= {a["Properties"]["AlarmName"] for a in _dr(dr_active, "AWS::CloudWatch::CompositeAlarm").values()}
+    expected = {
+        f"contractorlens-production-{key}"
+        for key in (
+            "running-tasks",
+            "no-healthy-targets",
+            "api-error-rate-critical",
+            "db-free-storage-critical",
+            "failed-logins",
+            "certificate-expiry-critical",
+            "service-down",
+            "primary-health",
+        )
+    }
+    assert names == expected
+    db_alarms = [a for a in _dr(dr_active, "AWS::CloudWatch::Alarm").values() if "DBInstanceIdentifier" in json.dumps(a)]
+    assert db_alarms and all(RESTORED in json.dumps(a) for a in db_alarms)
+
+
+def test_latest_restores_the_replicated_backups_of_the_primary(dr_active: Synthesis) -> None:
+    props = dr_active.template("DR")["Resources"]["RestoredDatabase"]["Properties"]
+    assert props["UseLatestRestorableTime"] is True
+    lookup_id = props["SourceDBInstanceAutomatedBackupsArn"]["Fn::GetAtt"][0]
+    call = json.loads(dr_active.template("DR")["Resources"][lookup_id]["Properties"]["Create"])
+    assert call["action"] == "describeDBInstanceAutomatedBackups"
+    assert call["parameters"] == {"DBInstanceIdentifier": "contractorlens-db"}
+
+
+def test_a_named_snapshot_is_restored(tmp_path: Path) -> None:
+    props = _dr_template_for("snapshot:contractorlens-db-snapshot-20261127", tmp_path)["Resources"]["RestoredDatabase"]["Properties"]
+    assert props["DBSnapshotIdentifier"] == "contractorlens-db-snapshot-20261127"
+    assert "SourceDBInstanceAutomatedBackupsArn" not in props and "RestoreTime" not in props
+
+
+def test_a_point_in_time_is_restored(tmp_path: Path) -> None:
+    props = _dr_template_for("time:2026-11-27T18:00:00Z", tmp_path)["Resources"]["RestoredDatabase"]["Properties"]
+    assert props["RestoreTime"] == "2026-11-27T18:00:00Z"
+    assert "SourceDBInstanceAutomatedBackupsArn" in props
+    assert "UseLatestRestorableTime" not in props and "DBSnapshotIdentifier" not in props

@@ -1,0 +1,50 @@
+"""The manual's recovery objectives, checked against the settings that carry them (README: Recovery objectives)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.synth import Synthesis
+
+# Disaster Recovery > RTO and RPO, from the manual, in minutes.
+RPO_DATABASE = 15
+RTO_APPLICATION = 30
+RTO_DATABASE = 120
+
+
+def test_database_rpo_continuous_backups_replicated_to_the_dr_region(production: Synthesis) -> None:
+    (db,) = production.resources("Data", "AWS::RDS::DBInstance").values()
+    props = db["Properties"]
+    # Point-in-time recovery (automated backups with transaction logs) is what keeps the RPO
+    # in minutes; the replication keeps it in the DR region.
+    assert props["BackupRetentionPeriod"] >= 1
+    assert props["AutomaticBackupReplicationRegion"] == "us-east-1"
+    assert props["AutomaticBackupReplicationRetentionPeriod"] == props["BackupRetentionPeriod"]
+    assert props["DeleteAutomatedBackups"] is False
+
+
+def test_application_rto_dns_fails_over_well_within_30_minutes(production: Synthesis) -> None:
+    (check,) = production.resources("Service", "AWS::Route53::HealthCheck").values()
+    config = check["Properties"]["HealthCheckConfig"]
+    detection_minutes = config["RequestInterval"] * config["FailureThreshold"] / 60
+    assert detection_minutes <= RTO_APPLICATION / 10
+
+
+def test_application_rto_everything_but_the_tasks_is_already_standing_in_the_dr_region(production: Synthesis) -> None:
+    for type_name in (
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "AWS::CertificateManager::Certificate",
+        "AWS::ECS::Service",
+        "AWS::WAFv2::WebACL",
+        "AWS::Route53::RecordSet",
+    ):
+        assert production.resources("DR", type_name), type_name
+    (replication,) = production.resources("Registry", "AWS::ECR::ReplicationConfiguration").values()
+    assert "us-east-1" in json.dumps(replication)
+
+
+def test_database_rto_restore_needs_no_cross_region_copy(dr_active: Synthesis) -> None:
+    props = dr_active.template("DR")["Resources"]["RestoredDatabase"]["Properties"]
+    # The source is already in the DR region: replicated backups (or a snapshot there).
+    assert "SourceDBInstanceAutomatedBackupsArn" in props or "DBSnapshotIdentifier" in props
+    assert "SourceRegion" not in props
