@@ -69,3 +69,8 @@ def test_image_tag_from_context_overrides_the_config(tmp_path: Path) -> None:
 def test_bad_image_tag_in_context(tmp_path: Path) -> None:
     result = _run_app(ROOT, {"env": "staging", "image-tag": "-latest"}, tmp_path)
     _assert_one_line_error(result, "-c image-tag = '-latest'", "image tag")
+
+
+def test_bad_dr_mode_in_context(tmp_path: Path) -> None:
+    result = _run_app(ROOT, {"dr-mode": "failover"}, tmp_path)
+    _assert_one_line_error(result, "-c dr-mode = 'failover'", "standby, active")
