@@ -222,6 +222,51 @@ def _performance_insights_retention(days: int) -> rds.PerformanceInsightRetentio
     return rds.PerformanceInsightRetention[f"MONTHS_{days // 31}"]
 
 
+class RestorePlacement(Construct):
+    """Where a restore in this region goes: named subnet and parameter groups.
+
+    They exist in standby too, so that the runbook's `dr-restore` (the manual's CLI restore)
+    and the DR stack's active mode put a restored database in the same place.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        subnet_group_name: str,
+        parameter_group_name: str,
+        engine_version: str,
+        slow_query_log_ms: int,
+    ) -> None:
+        """
+        :param vpc: this region's VPC; its isolated subnets.
+        :param subnet_group_name: the DB subnet group's name (a fixed one, for the runbook).
+        :param parameter_group_name: the DB parameter group's name.
+        :param engine_version: PostgreSQL version, for the parameter group's family.
+        :param slow_query_log_ms: as the primary's parameter group.
+        """
+        super().__init__(scope, construct_id)
+        self.subnet_group = rds.SubnetGroup(
+            self,
+            "Subnets",
+            vpc=vpc,
+            subnet_group_name=subnet_group_name,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            description="Restored ContractorLens databases: isolated subnets",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.parameter_group = rds.CfnDBParameterGroup(
+            self,
+            "Parameters",
+            db_parameter_group_name=parameter_group_name,
+            family=f"postgres{engine_version.split('.')[0]}",
+            description="Restored ContractorLens databases: slow statements logged, TLS required (as the primary)",
+            parameters=postgres_parameters(slow_query_log_ms=slow_query_log_ms),
+        )
+
+
 class RestoredPostgresDatabase(Construct):
     """A database restored in this region from what the primary replicated here.
 
@@ -238,7 +283,7 @@ class RestoredPostgresDatabase(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        vpc: ec2.IVpc,
+        placement: RestorePlacement,
         security_group: ec2.ISecurityGroup,
         key: kms.IKey,
         instance_identifier: str,
@@ -251,12 +296,11 @@ class RestoredPostgresDatabase(Construct):
         max_allocated_storage_gib: int,
         backup_retention_days: int,
         log_retention_days: int,
-        slow_query_log_ms: int,
         monitoring_interval_seconds: int,
         performance_insights_retention_days: int,
     ) -> None:
         """
-        :param vpc: this region's VPC; the instance goes into its isolated subnets.
+        :param placement: the subnet and parameter groups restores go into.
         :param security_group: this region's database group.
         :param key: this region's key (the one backups were replicated with): Performance
             Insights, the new secret, the logs.
@@ -270,30 +314,14 @@ class RestoredPostgresDatabase(Construct):
         :param max_allocated_storage_gib: storage autoscaling ceiling.
         :param backup_retention_days: backups of the restored instance.
         :param log_retention_days: retention of the exported logs.
-        :param slow_query_log_ms: as the primary's parameter group.
         :param monitoring_interval_seconds: Enhanced Monitoring interval.
         :param performance_insights_retention_days: Performance Insights retention.
         """
         super().__init__(scope, construct_id)
         if restore_kind not in ("latest", "time", "snapshot"):
             raise ValueError(f"restore_kind {restore_kind!r}: expected latest, time or snapshot")
-        parameters = rds.CfnDBParameterGroup(
-            self,
-            "Parameters",
-            family=f"postgres{engine_version.split('.')[0]}",
-            description=f"{instance_identifier}: slow statements logged, TLS required (as the primary)",
-            parameters=postgres_parameters(slow_query_log_ms=slow_query_log_ms),
-        )
         self.log_groups = export_log_groups(
             self, instance_identifier=instance_identifier, retention_days=log_retention_days, key=key
-        )
-        subnets = rds.SubnetGroup(
-            self,
-            "Subnets",
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-            description=f"{instance_identifier}: isolated subnets",
-            removal_policy=RemovalPolicy.DESTROY,
         )
         monitoring_role = iam.Role(
             self,
@@ -321,9 +349,9 @@ class RestoredPostgresDatabase(Construct):
             engine="postgres",
             engine_version=engine_version,
             multi_az=multi_az,
-            db_subnet_group_name=subnets.subnet_group_name,
+            db_subnet_group_name=placement.subnet_group.subnet_group_name,
             vpc_security_groups=[security_group.security_group_id],
-            db_parameter_group_name=parameters.ref,
+            db_parameter_group_name=placement.parameter_group.ref,
             publicly_accessible=False,
             storage_type="gp3",
             max_allocated_storage=max_allocated_storage_gib,

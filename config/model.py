@@ -357,6 +357,16 @@ class Names:
         return {what: self.alarm(what) for what in ("api-error-rate", "api-p95-latency")}
 
     @property
+    def dr_db_subnet_group(self) -> str:
+        """DB subnet group of the DR region's isolated subnets, where restores go."""
+        return f"{self.prefix}-db-restored"
+
+    @property
+    def dr_db_parameter_group(self) -> str:
+        """DB parameter group of a DR restore (the primary's settings)."""
+        return f"{self.prefix}-db-restored"
+
+    @property
     def health_check_parameter(self) -> str:
         """SSM parameter, in the DR region, holding the id of the primary's Route 53 health check."""
         return f"{self.parameter_prefix}/dr/primary-health-check-id"

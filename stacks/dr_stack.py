@@ -16,7 +16,7 @@ from cdk_constructs.alerting import AlertChannels
 from cdk_constructs.api_domain import ApiDomain
 from cdk_constructs.api_service import ApiService, Scaling, TaskSize
 from cdk_constructs.compliance import acknowledge
-from cdk_constructs.database import DATABASE_NAME, RestoredPostgresDatabase
+from cdk_constructs.database import DATABASE_NAME, RestoredPostgresDatabase, RestorePlacement
 from cdk_constructs.firewall import ApiFirewall
 from cdk_constructs.load_balancer import PublicLoadBalancer
 from cdk_constructs.logs import encrypted_log_group
@@ -112,12 +112,21 @@ class DrStack(EnvironmentStack):
         environment = {"FIREBASE_PROJECT_ID": svc.firebase_project_id}
         gemini = secretsmanager.Secret.from_secret_name_v2(self, "GeminiApiKey", names.gemini_secret)
         secrets = {"GEMINI_API_KEY": ecs.Secret.from_secrets_manager(gemini)}
+        placement = RestorePlacement(
+            self,
+            "RestorePlacement",
+            vpc=self.network.vpc,
+            subnet_group_name=names.dr_db_subnet_group,
+            parameter_group_name=names.dr_db_parameter_group,
+            engine_version=db.engine_version,
+            slow_query_log_ms=db.slow_query_log_ms,
+        )
         self.database: RestoredPostgresDatabase | None = None
         if dr.active:
             self.database = RestoredPostgresDatabase(
                 self,
                 "Database",
-                vpc=self.network.vpc,
+                placement=placement,
                 security_group=groups.db,
                 key=dr_key,
                 instance_identifier=names.db_restored_instance,
@@ -130,7 +139,6 @@ class DrStack(EnvironmentStack):
                 max_allocated_storage_gib=db.max_allocated_storage_gib,
                 backup_retention_days=db.backup_retention_days,
                 log_retention_days=db.log_retention_days,
-                slow_query_log_ms=db.slow_query_log_ms,
                 monitoring_interval_seconds=db.monitoring_interval_seconds,
                 performance_insights_retention_days=db.performance_insights_retention_days,
             )

@@ -1,0 +1,1 @@
+"""The operations manual's procedures as code, behind `scripts/deploy.sh` (`python -m runbook`)."""

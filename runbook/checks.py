@@ -1,0 +1,143 @@
+"""The manual's health checks, shared by `health-check`, `preflight` and the deploy verbs."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from config.thresholds import RUNNING_TASKS
+from runbook.aws import RunbookError, error_code
+from runbook.context import Context
+
+HTTP_TIMEOUT_SECONDS = 5
+
+
+def health_url(ctx: Context, override: str | None = None) -> str | None:
+    """`https://api.<domain>/health`, else the Service stack's ApiUrl output plus /health."""
+    if override:
+        return override
+    if ctx.cfg.dns.domain:
+        return f"https://api.{ctx.cfg.dns.domain}/health"
+    stack = ctx.cfg.names.stack("Service")
+    try:
+        (described,) = ctx.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        if error_code(exc) == "ValidationError":  # the stack does not exist
+            return None
+        raise
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    return f"{outputs['ApiUrl'].rstrip('/')}/health" if "ApiUrl" in outputs else None
+
+
+def check_http(ctx: Context, url: str | None) -> bool:
+    """The manual's `curl -f https://api.contractorlens.com/health`."""
+    if url is None:
+        return ctx.report.check("health endpoint", False, "no URL: no domain in config and no ApiUrl output; pass --url")
+    try:
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310 - operator's URL
+            return ctx.report.check("health endpoint", response.status == 200, f"GET {url} -> {response.status}")
+    except urllib.error.HTTPError as exc:
+        return ctx.report.check("health endpoint", False, f"GET {url} -> {exc.code}")
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return ctx.report.check("health endpoint", False, f"GET {url} failed: {reason}")
+
+
+def describe_service(ctx: Context) -> dict[str, Any]:
+    """The manual's `aws ecs describe-services --cluster contractorlens --services contractorlens`."""
+    names = ctx.cfg.names
+    try:
+        result = ctx.client("ecs").describe_services(cluster=names.cluster, services=[names.service])
+    except ClientError as exc:
+        if error_code(exc) == "ClusterNotFoundException":
+            raise RunbookError(f"ECS cluster {names.cluster} not found in {ctx.region}: is the Service stack deployed?") from None
+        raise
+    services = [s for s in result.get("services", []) if s.get("status") != "INACTIVE"]
+    if not services:
+        raise RunbookError(f"ECS service {names.service} not found in cluster {names.cluster} ({ctx.region})")
+    return services[0]
+
+
+def check_tasks(ctx: Context, service: dict[str, Any]) -> bool:
+    running, desired = service["runningCount"], service["desiredCount"]
+    floor = int(RUNNING_TASKS.value)
+    ok = running >= desired and running >= floor
+    return ctx.report.check(
+        "running tasks", ok, f"{running} running, {desired} desired (the manual: at least {floor} running)"
+    )
+
+
+def check_steady(ctx: Context, service: dict[str, Any]) -> bool:
+    deployments = service.get("deployments", [])
+    steady = len(deployments) == 1 and service["runningCount"] == service["desiredCount"]
+    detail = f"{len(deployments)} deployment(s), {service['runningCount']}/{service['desiredCount']} tasks"
+    return ctx.report.check("service steady", steady, detail)
+
+
+def check_targets(ctx: Context, service: dict[str, Any]) -> bool:
+    """The manual's `aws elbv2 describe-target-health`: every target of the service healthy."""
+    groups = [lb["targetGroupArn"] for lb in service.get("loadBalancers", []) if "targetGroupArn" in lb]
+    if not groups:
+        return ctx.report.check("load balancer targets", False, "the service has no target group")
+    ok = True
+    for arn in groups:
+        health = ctx.client("elbv2").describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+        states = [t["TargetHealth"]["State"] for t in health]
+        unhealthy = [
+            f"{t['Target']['Id']} {t['TargetHealth']['State']}" for t in health if t["TargetHealth"]["State"] != "healthy"
+        ]
+        name = arn.rsplit("/", 2)[-2] if "/" in arn else arn
+        group_ok = bool(states) and not unhealthy
+        detail = f"{states.count('healthy')}/{len(states)} healthy" + (f"; {', '.join(unhealthy)}" if unhealthy else "")
+        ok = ctx.report.check(f"targets of {name}", group_ok, detail) and ok
+    return ok
+
+
+def check_database(ctx: Context, identifier: str | None = None, region: str | None = None) -> bool:
+    """The manual's `aws rds describe-db-instances --db-instance-identifier contractorlens-db`."""
+    names = ctx.cfg.names
+    # In the DR region (AWS_REGION set there during a failover) the database is the restored one.
+    identifier = identifier or (names.db_restored_instance if ctx.region == ctx.cfg.dr_region else names.db_instance)
+    try:
+        (db,) = ctx.client("rds", region).describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+    except ClientError as exc:
+        if error_code(exc) == "DBInstanceNotFound":
+            return ctx.report.check(f"database {identifier}", False, f"not found in {region or ctx.region}")
+        raise
+    status = db["DBInstanceStatus"]
+    return ctx.report.check(f"database {identifier}", status == "available", f"status {status}")
+
+
+def check_alarms(ctx: Context) -> bool:
+    """Alarms of this environment now in ALARM; ECS ignores one already firing when a deploy starts."""
+    prefix = f"contractorlens-{ctx.cfg.name}-"
+    firing = []
+    pages = ctx.client("cloudwatch").get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=prefix, StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    )
+    for page in pages:
+        alarms = page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])
+        firing += [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
+    ctx.report.data["alarms_in_alarm"] = firing
+    return ctx.report.check("alarms", not firing, "none in ALARM" if not firing else f"in ALARM: {', '.join(firing)}")
+
+
+def health_check(ctx: Context, url: str | None = None) -> bool:
+    """The manual's post-deployment verification, every check run even after one fails."""
+    ok = check_http(ctx, health_url(ctx, url))
+    service = describe_service(ctx)
+    ok = check_tasks(ctx, service) and ok
+    ok = check_targets(ctx, service) and ok
+    ok = check_database(ctx) and ok
+    return check_alarms(ctx) and ok
+
+
+def preflight(ctx: Context, url: str | None = None) -> bool:
+    """The manual's pre-deployment checklist, plus the alarms already firing."""
+    ok = check_http(ctx, health_url(ctx, url))
+    ok = check_database(ctx) and ok
+    ok = check_steady(ctx, describe_service(ctx)) and ok
+    return check_alarms(ctx) and ok

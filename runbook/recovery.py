@@ -1,0 +1,154 @@
+"""Backups and their RPO, and the manual's database restore into the DR region."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from config.dr import RestoreSource
+from config.thresholds import RPO_DATABASE_MINUTES
+from runbook.aws import RunbookError, error_code
+from runbook.context import Context
+
+
+def _minutes_since(moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    return (datetime.now(timezone.utc) - moment).total_seconds() / 60
+
+
+def backups(ctx: Context) -> bool:
+    """Snapshots and automated backups in the primary and DR regions, and the RPO they give now."""
+    cfg, names = ctx.cfg, ctx.cfg.names
+    ok = True
+    summary: dict[str, Any] = {}
+    for region in (cfg.region, cfg.dr_region):
+        snapshots = list(
+            ctx.aws.pages("rds", region, "describe_db_snapshots", "DBSnapshots", DBInstanceIdentifier=names.db_instance)
+        )
+        snapshots.sort(key=lambda s: s.get("SnapshotCreateTime") or datetime.min.replace(tzinfo=timezone.utc))
+        automated = list(
+            ctx.aws.pages(
+                "rds",
+                region,
+                "describe_db_instance_automated_backups",
+                "DBInstanceAutomatedBackups",
+                DBInstanceIdentifier=names.db_instance,
+            )
+        )
+        latest: datetime | None = None
+        for backup in automated:
+            moment = backup.get("RestoreWindow", {}).get("LatestTime")
+            latest = max(latest, moment) if latest and moment else (moment or latest)
+        if region == cfg.region:
+            try:
+                (db,) = ctx.client("rds", region).describe_db_instances(DBInstanceIdentifier=names.db_instance)[
+                    "DBInstances"
+                ]
+                latest = db.get("LatestRestorableTime") or latest
+            except ClientError as exc:
+                if error_code(exc) != "DBInstanceNotFound":
+                    raise
+        newest = snapshots[-1]["DBSnapshotIdentifier"] if snapshots else None
+        ctx.report.say(
+            f"{region}: {len(snapshots)} snapshot(s)" + (f", newest {newest}" if newest else "")
+            + f"; {len(automated)} automated backup(s); latest restorable time {latest or 'none'}"
+        )
+        rpo = _minutes_since(latest)
+        where = "primary" if region == cfg.region else "DR"
+        ok = ctx.report.check(
+            f"RPO in {region} ({where})",
+            rpo is not None and rpo <= RPO_DATABASE_MINUTES,
+            f"{rpo:.0f} min behind (the manual: at most {RPO_DATABASE_MINUTES})" if rpo is not None
+            else "no restorable time: no automated backups here",
+        ) and ok
+        summary[region] = {
+            "snapshots": [s["DBSnapshotIdentifier"] for s in snapshots],
+            "automated_backups": [b.get("DBInstanceAutomatedBackupsArn") for b in automated],
+            "latest_restorable_time": latest,
+            "rpo_minutes": None if rpo is None else round(rpo, 1),
+        }
+    ctx.report.data["backups"] = summary
+    return ok
+
+
+def dr_restore(ctx: Context, source: RestoreSource) -> bool:
+    """The manual's `restore-db-instance-from-db-snapshot --db-instance-identifier contractorlens-db-restored`,
+    in the DR region, from its snapshots or replicated backups. Never touches an existing instance."""
+    cfg, names = ctx.cfg, ctx.cfg.names
+    region, target = cfg.dr_region, names.db_restored_instance
+    rds = ctx.client("rds", region)
+    try:
+        rds.describe_db_instances(DBInstanceIdentifier=target)
+    except ClientError as exc:
+        if error_code(exc) != "DBInstanceNotFound":
+            raise
+    else:
+        raise RunbookError(
+            f"{target} already exists in {region}; dr-restore never overwrites it. Delete it first, or restore elsewhere"
+        )
+
+    groups = ctx.client("ec2", region).describe_security_groups(
+        Filters=[
+            {"Name": "group-name", "Values": [names.security_group("db")]},
+            {"Name": "tag:aws:cloudformation:stack-name", "Values": [names.stack("DR")]},
+        ]
+    )["SecurityGroups"]
+    if not groups:
+        raise RunbookError(
+            f"no {names.security_group('db')} of stack {names.stack('DR')} in {region}: deploy the DR stack (standby) first"
+        )
+    placement = {
+        "DBSubnetGroupName": names.dr_db_subnet_group,
+        "VpcSecurityGroupIds": [groups[0]["GroupId"]],
+        "DBParameterGroupName": names.dr_db_parameter_group,
+        "DBInstanceClass": f"db.{cfg.database.instance_type}",
+        "MultiAZ": cfg.database.multi_az,
+        "PubliclyAccessible": False,
+        "ManageMasterUserPassword": True,
+        "MasterUserSecretKmsKeyId": names.dr_key_alias,
+        "DeletionProtection": True,
+        "CopyTagsToSnapshot": True,
+        "EnableIAMDatabaseAuthentication": True,
+        "EnableCloudwatchLogsExports": ["postgresql", "upgrade"],
+        "Tags": [{"Key": "Project", "Value": "ContractorLens"}, {"Key": "Environment", "Value": cfg.name}],
+    }
+    started = time.monotonic()
+    if source.kind == "snapshot":
+        ctx.report.say(f"restoring {target} in {region} from snapshot {source.value} ...")
+        rds.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier=target, DBSnapshotIdentifier=source.value, **placement
+        )
+    else:
+        automated = list(
+            ctx.aws.pages(
+                "rds", region, "describe_db_instance_automated_backups", "DBInstanceAutomatedBackups",
+                DBInstanceIdentifier=names.db_instance,
+            )
+        )
+        if not automated:
+            raise RunbookError(
+                f"no automated backups of {names.db_instance} replicated to {region}; "
+                "restore from a snapshot there instead (--snapshot)"
+            )
+        moment = {"UseLatestRestorableTime": True} if source.kind == "latest" else {
+            "RestoreTime": datetime.strptime(source.value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        }
+        when = "the latest restorable time" if source.kind == "latest" else source.value
+        ctx.report.say(f"restoring {target} in {region} from the replicated backups at {when} ...")
+        rds.restore_db_instance_to_point_in_time(
+            SourceDBInstanceAutomatedBackupsArn=automated[0]["DBInstanceAutomatedBackupsArn"],
+            TargetDBInstanceIdentifier=target,
+            **moment,
+            **placement,
+        )
+    ctx.report.say(f"waiting for {target} to be available (up to {ctx.wait.timeout_minutes} min) ...")
+    rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=target, WaiterConfig=ctx.wait.waiter_config)
+    (db,) = rds.describe_db_instances(DBInstanceIdentifier=target)["DBInstances"]
+    minutes = (time.monotonic() - started) / 60
+    endpoint = db.get("Endpoint", {}).get("Address", "(no endpoint yet)")
+    ctx.report.data["restore"] = {"instance": target, "region": region, "endpoint": endpoint, "minutes": round(minutes, 1)}
+    return ctx.report.check("dr-restore", True, f"{target} available at {endpoint} after {minutes:.1f} min")

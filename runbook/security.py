@@ -1,0 +1,130 @@
+"""Certificates, security groups, and the manual's log searches."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+from botocore.exceptions import ClientError
+
+from config.thresholds import THRESHOLDS
+from runbook.aws import RunbookError, error_code
+from runbook.context import Context
+
+MANUAL_PATTERNS = ("FAILED_LOGIN", "slow query", "GeminiAPI ERROR", "connection pool")
+PUBLIC_CIDRS = ("0.0.0.0/0", "::/0")
+ALB_PUBLIC_PORTS = (80, 443)
+
+
+def parse_since(text: str) -> timedelta:
+    """`10m`, `2h`, `1d`, `30s`."""
+    match = re.fullmatch(r"(\d+)([smhd])", text)
+    if not match:
+        raise RunbookError(f"--since {text!r}: expected a number and a unit, e.g. 30s, 10m, 2h, 1d")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def filter_pattern(pattern: str) -> str:
+    """A phrase such as `slow query` is quoted, as the manual's --filter-pattern needs."""
+    if " " in pattern and not pattern.startswith('"'):
+        return f'"{pattern}"'
+    return pattern
+
+
+def log_events(ctx: Context, *, since: timedelta, pattern: str | None):  # noqa: ANN201 - a generator of dicts
+    """The manual's `aws logs tail /ecs/contractorlens` and `filter-log-events --filter-pattern`."""
+    kwargs = {"logGroupName": ctx.cfg.names.app_log_group, "startTime": int((time.time() - since.total_seconds()) * 1000)}
+    if pattern:
+        kwargs["filterPattern"] = filter_pattern(pattern)
+    try:
+        yield from ctx.aws.pages("logs", ctx.region, "filter_log_events", "events", **kwargs)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            raise RunbookError(f"log group {ctx.cfg.names.app_log_group} not found in {ctx.region}") from None
+        raise
+
+
+def logs(ctx: Context, *, since: str, pattern: str | None) -> bool:
+    count = 0
+    for event in log_events(ctx, since=parse_since(since), pattern=pattern):
+        count += 1
+        stamp = datetime.fromtimestamp(event["timestamp"] / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ctx.report.say(f"{stamp} {event.get('logStreamName', '')} {event['message'].rstrip()}")
+    ctx.report.data["events"] = count
+    what = f"matching {filter_pattern(pattern)}" if pattern else "in total"
+    return ctx.report.check("logs", True, f"{count} event(s) {what} in {ctx.cfg.names.app_log_group} over the last {since}")
+
+
+def certs(ctx: Context) -> bool:
+    """The manual's `aws acm list-certificates --certificate-statuses EXPIRED,PENDING_VALIDATION`, plus
+    certificates that expire within the warning threshold, in the primary and DR regions."""
+    warn_days = int(THRESHOLDS["certificate-expiry"].value)
+    horizon = datetime.now(timezone.utc) + timedelta(days=warn_days)
+    domain = ctx.cfg.dns.domain
+    regions = [ctx.cfg.region] + ([ctx.cfg.dr_region] if ctx.cfg.dr.enabled else [])
+    findings = []
+    checked = 0
+    for region in regions:
+        for summary in ctx.aws.pages("acm", region, "list_certificates", "CertificateSummaryList"):
+            if domain and not summary["DomainName"].endswith(domain):
+                continue
+            checked += 1
+            cert = ctx.client("acm", region).describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"]
+            status, not_after = cert["Status"], cert.get("NotAfter")
+            label = f"{cert['DomainName']} ({region})"
+            if status in ("EXPIRED", "PENDING_VALIDATION", "FAILED", "REVOKED"):
+                findings.append(f"{label} is {status}")
+            elif not_after is not None and not_after < horizon:
+                findings.append(f"{label} expires {not_after:%Y-%m-%d}")
+    ctx.report.data["certificates_checked"] = checked
+    return ctx.report.check(
+        "certificates",
+        not findings,
+        "; ".join(findings) if findings else f"{checked} checked: none expired, pending or expiring within {warn_days} days",
+    )
+
+
+def security_review(ctx: Context) -> bool:
+    """The manual's security-group review (by group-name filter: `--group-names` only works in a
+    default VPC) and its failed-login search over the last 24 hours."""
+    names = ctx.cfg.names
+    alb_group = names.security_group("alb")
+    regions = [ctx.cfg.region] + ([ctx.cfg.dr_region] if ctx.cfg.dr.enabled else [])
+    open_rules = []
+    groups_seen = 0
+    for region in regions:
+        for group in ctx.aws.pages(
+            "ec2", region, "describe_security_groups", "SecurityGroups",
+            Filters=[{"Name": "group-name", "Values": [f"{names.prefix}-*"]}],
+        ):
+            if not re.fullmatch(rf"{re.escape(names.prefix)}-(alb|app|db)-sg", group["GroupName"]):
+                continue
+            groups_seen += 1
+            for rule in group.get("IpPermissions", []):
+                cidrs = [r["CidrIp"] for r in rule.get("IpRanges", [])] + [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])]
+                public = [c for c in cidrs if c in PUBLIC_CIDRS]
+                if not public:
+                    continue
+                port = rule.get("FromPort")
+                allowed = (
+                    group["GroupName"] == alb_group
+                    and rule.get("IpProtocol") == "tcp"
+                    and port == rule.get("ToPort")
+                    and port in ALB_PUBLIC_PORTS
+                )
+                if not allowed:
+                    ports = "all" if rule.get("IpProtocol") == "-1" else f"{rule.get('FromPort')}-{rule.get('ToPort')}"
+                    open_rules.append(f"{group['GroupName']} ({region}) {rule.get('IpProtocol')} {ports} from {', '.join(public)}")
+    if not groups_seen:
+        detail = f"none of {names.prefix}-alb-sg, -app-sg, -db-sg found in {', '.join(regions)}: is the environment deployed?"
+    elif open_rules:
+        detail = "open to the internet: " + "; ".join(open_rules)
+    else:
+        detail = f"{groups_seen} checked; only the ALB's 80/443 are open to the internet"
+    groups_ok = ctx.report.check("security groups", bool(groups_seen) and not open_rules, detail)
+    failed_logins = sum(1 for _ in log_events(ctx, since=timedelta(days=1), pattern="FAILED_LOGIN"))
+    ctx.report.data["failed_logins_24h"] = failed_logins
+    ctx.report.say(f"FAILED_LOGIN events in the last 24 h: {failed_logins}")
+    return groups_ok

@@ -1,0 +1,158 @@
+"""moto stands in for AWS (in-process `mock_aws`); the health endpoint is a server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from runbook.cli import main
+
+PRIMARY, DR = "us-west-2", "us-east-1"
+# Fast waits: moto answers at once, so one poll a second is plenty.
+FAST = ["--poll-seconds", "1", "--timeout-minutes", "1"]
+
+
+@dataclass
+class HealthServer:
+    url: str
+    status: int = 200
+
+
+@pytest.fixture
+def health_server() -> Iterator[HealthServer]:
+    server_state = HealthServer(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(server_state.status if self.path == "/health" else 404)
+            self.end_headers()
+            self.wfile.write(b'{"status": "ok"}')
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server_state.url = f"http://127.0.0.1:{server.server_port}/health"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server_state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials, no profile or endpoint from the developer's shell, and moto."""
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE", "AWS_MAX_ATTEMPTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", PRIMARY)
+    # moto reports this many running tasks for a service, so that waiters see it steady.
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
+    with mock_aws():
+        yield
+
+
+@dataclass
+class World:
+    """Production as the stacks leave it, in moto."""
+
+    target_group_arn: str
+    vpc_id: str
+
+
+def _client(service: str, region: str = PRIMARY) -> Any:
+    return boto3.client(service, region_name=region)
+
+
+def register_revision(image_tag: str) -> None:
+    _client("ecs").register_task_definition(
+        family="contractorlens",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="1024",
+        memory="2048",
+        containerDefinitions=[{"name": "api", "image": f"123456789012.dkr.ecr.us-west-2.amazonaws.com/contractorlens:{image_tag}"}],
+    )
+
+
+@pytest.fixture
+def world(aws: None) -> World:
+    ec2, elbv2, ecs = _client("ec2"), _client("elbv2"), _client("ecs")
+    vpc_id = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
+    group = elbv2.create_target_group(
+        Name="contractorlens-api", Protocol="HTTP", Port=3000, VpcId=vpc_id, TargetType="ip", HealthCheckPath="/health"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "10.10.16.10", "Port": 3000}, {"Id": "10.10.32.10", "Port": 3000}])
+    ecs.create_cluster(clusterName="contractorlens")
+    register_revision("1.0.0")
+    register_revision("1.1.0")
+    ecs.create_service(
+        cluster="contractorlens",
+        serviceName="contractorlens",
+        taskDefinition="contractorlens:2",
+        desiredCount=2,
+        launchType="FARGATE",
+        loadBalancers=[{"targetGroupArn": group, "containerName": "api", "containerPort": 3000}],
+    )
+    _client("rds").create_db_instance(
+        DBInstanceIdentifier="contractorlens-db",
+        DBInstanceClass="db.m7g.large",
+        Engine="postgres",
+        EngineVersion="15.17",
+        MasterUsername="contractorlens_admin",
+        MasterUserPassword="not-a-real-password-1",
+        AllocatedStorage=100,
+    )
+    logs = _client("logs")
+    logs.create_log_group(logGroupName="/ecs/contractorlens")
+    logs.create_log_stream(logGroupName="/ecs/contractorlens", logStreamName="contractorlens/api/1")
+    now = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName="/ecs/contractorlens",
+        logStreamName="contractorlens/api/1",
+        logEvents=[
+            {"timestamp": now - 60_000, "message": "FAILED_LOGIN user=a@example.com"},
+            {"timestamp": now - 50_000, "message": "slow query 2300 ms: SELECT ..."},
+            {"timestamp": now - 40_000, "message": "GET /api/v1/estimates 200"},
+            {"timestamp": now - 30_000, "message": "FAILED_LOGIN user=b@example.com"},
+        ],
+    )
+    _client("cloudwatch").put_metric_alarm(
+        AlarmName="contractorlens-production-api-error-rate",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    return World(target_group_arn=group, vpc_id=vpc_id)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]):  # noqa: ANN201 - returns the runner
+    def _run(*argv: str, **kwargs: Any) -> Result:
+        code = main(list(argv), **kwargs)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return _run

@@ -1,0 +1,77 @@
+"""AWS faults and user mistakes end in one line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from botocore.stub import Stubber
+
+from runbook.aws import Aws
+from tests.runbook.conftest import FAST, PRIMARY
+
+
+def _stub_error(code: str, message: str, times: int = 1) -> Aws:
+    aws = Aws()
+    stubber = Stubber(aws.client("ecs", PRIMARY))
+    for _ in range(times):
+        stubber.add_client_error("describe_services", service_error_code=code, service_message=message, http_status_code=400)
+    stubber.activate()
+    return aws
+
+
+@pytest.mark.parametrize(
+    ("code", "times", "words"),
+    [
+        ("AccessDeniedException", 1, ["AWS denied DescribeServices", "AWS_PROFILE"]),
+        ("ExpiredTokenException", 1, ["rejected the credentials", "aws sso login"]),
+        # Standard retry mode makes 3 attempts before it gives up on throttling.
+        ("ThrottlingException", 3, ["kept throttling DescribeServices after retries"]),
+    ],
+)
+def test_aws_faults_are_one_line(aws: None, run, code: str, times: int, words: list[str]) -> None:
+    result = run("health-check", "--url", "http://127.0.0.1:9/health", *FAST, aws=_stub_error(code, "no", times))
+    assert result.code == 2
+    assert "Traceback" not in result.err
+    assert result.err.count("\n") == 1 and result.err.startswith("error: health-check: ")
+    for word in words:
+        assert word in result.err
+
+
+def test_an_endpoint_that_does_not_answer(monkeypatch: pytest.MonkeyPatch, run) -> None:
+    with socket.socket() as probe:  # a free port on loopback, closed again: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    result = run("scale", "--count", "3", *FAST)
+    assert result.code == 2
+    assert "cannot reach AWS" in result.err and "AWS_ENDPOINT_URL" in result.err and result.err.count("\n") == 1
+
+
+def test_no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path, run) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    result = run("scale", "--count", "3", *FAST)
+    assert result.code == 2 and "no usable AWS credentials" in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["health-check", "--env", "prod"], ["unknown environment 'prod'", "production, staging"]),
+        (["scale", "--count", "-1"], ["a task count is 0 or more"]),
+        (["logs", "--poll-seconds", "0"], ["--poll-seconds"]),
+    ],
+)
+def test_bad_input_is_one_line(aws: None, run, argv: list[str], words: list[str]) -> None:
+    result = run(*argv)
+    assert result.code == 2 and result.err.count("\n") == 1
+    for word in words:
+        assert word in result.err

@@ -1,0 +1,136 @@
+"""backups and dr-restore against moto (and stubbed answers where moto has no RestoreWindow)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from runbook.aws import Aws
+from tests.runbook.conftest import DR, FAST, PRIMARY, World
+
+
+def _stub_dr_backups(aws: Aws, latest: datetime) -> Stubber:
+    """The DR region's replicated backups as RDS describes them (moto has no RestoreWindow)."""
+    stubber = Stubber(aws.client("rds", DR))
+    stubber.add_response("describe_db_snapshots", {"DBSnapshots": []}, {"DBInstanceIdentifier": "contractorlens-db"})
+    stubber.add_response(
+        "describe_db_instance_automated_backups",
+        {
+            "DBInstanceAutomatedBackups": [
+                {
+                    "DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-abcdefghijklmnop",
+                    "DBInstanceIdentifier": "contractorlens-db",
+                    "Region": PRIMARY,
+                    "RestoreWindow": {"EarliestTime": latest - timedelta(days=14), "LatestTime": latest},
+                }
+            ]
+        },
+        {"DBInstanceIdentifier": "contractorlens-db"},
+    )
+    stubber.activate()
+    return stubber
+
+
+def test_backups_report_both_regions_and_the_rpo(world: World, run) -> None:
+    boto3.client("rds", region_name=PRIMARY).create_db_snapshot(
+        DBInstanceIdentifier="contractorlens-db", DBSnapshotIdentifier="contractorlens-db-snapshot-20261127"
+    )
+    aws = Aws()
+    stubber = _stub_dr_backups(aws, datetime.now(timezone.utc) - timedelta(minutes=6))
+    result = run("backups", "--json", *FAST, aws=aws)
+    stubber.assert_no_pending_responses()
+    assert result.code == 0, result.out + result.err
+    document = json.loads(result.out)
+    primary, dr = document["data"]["backups"][PRIMARY], document["data"]["backups"][DR]
+    assert "contractorlens-db-snapshot-20261127" in primary["snapshots"]
+    assert primary["rpo_minutes"] < 15
+    assert 5 < dr["rpo_minutes"] < 15
+
+
+def test_a_dr_copy_older_than_15_minutes_fails_the_rpo(world: World, run) -> None:
+    aws = Aws()
+    _stub_dr_backups(aws, datetime.now(timezone.utc) - timedelta(minutes=40))
+    result = run("backups", *FAST, aws=aws)
+    assert result.code == 1
+    assert f"FAIL  RPO in {DR} (DR): 40 min behind (the manual: at most 15)" in result.out
+
+
+def test_no_replicated_backups_fails_the_dr_rpo(world: World, run) -> None:
+    result = run("backups", *FAST)
+    assert result.code == 1
+    assert f"FAIL  RPO in {DR} (DR): no restorable time" in result.out
+
+
+@pytest.fixture
+def dr_standby(world: World) -> str:
+    """What the DR stack leaves in us-east-1 in standby, and a snapshot copied there."""
+    ec2, rds = boto3.client("ec2", region_name=DR), boto3.client("rds", region_name=DR)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
+        for i, zone in enumerate("ab")
+    ]
+    group = ec2.create_security_group(
+        GroupName="contractorlens-db-sg",
+        Description="db",
+        VpcId=vpc,
+        TagSpecifications=[
+            {"ResourceType": "security-group", "Tags": [{"Key": "aws:cloudformation:stack-name", "Value": "ContractorLens-Production-DR"}]}
+        ],
+    )["GroupId"]
+    rds.create_db_subnet_group(DBSubnetGroupName="contractorlens-db-restored", DBSubnetGroupDescription="dr", SubnetIds=subnets)
+    rds.create_db_parameter_group(DBParameterGroupName="contractorlens-db-restored", DBParameterGroupFamily="postgres15", Description="dr")
+    rds.create_db_instance(
+        DBInstanceIdentifier="snapshot-source",
+        DBInstanceClass="db.m7g.large",
+        Engine="postgres",
+        MasterUsername="contractorlens_admin",
+        MasterUserPassword="not-a-real-password-1",
+        AllocatedStorage=100,
+    )
+    rds.create_db_snapshot(DBInstanceIdentifier="snapshot-source", DBSnapshotIdentifier="contractorlens-db-snapshot-20261127")
+    return group
+
+
+def test_dr_restore_from_a_snapshot(dr_standby: str, run) -> None:
+    result = run("dr-restore", "--snapshot", "contractorlens-db-snapshot-20261127", "--json", *FAST)
+    assert result.code == 0, result.out + result.err
+    restore = json.loads(result.out)["data"]["restore"]
+    assert restore["instance"] == "contractorlens-db-restored" and restore["region"] == DR
+    (db,) = boto3.client("rds", region_name=DR).describe_db_instances(DBInstanceIdentifier="contractorlens-db-restored")["DBInstances"]
+    assert db["DBSubnetGroup"]["DBSubnetGroupName"] == "contractorlens-db-restored"
+    assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [dr_standby]
+    assert db["DeletionProtection"] is True
+    assert restore["endpoint"] == db["Endpoint"]["Address"]
+
+
+def test_dr_restore_never_touches_an_existing_instance(dr_standby: str, run) -> None:
+    assert run("dr-restore", "--snapshot", "contractorlens-db-snapshot-20261127", *FAST).code == 0
+    result = run("dr-restore", "--snapshot", "contractorlens-db-snapshot-20261127", *FAST)
+    assert result.code == 2 and "already exists in us-east-1" in result.err and "never overwrites" in result.err
+
+
+def test_dr_restore_latest_needs_replicated_backups(dr_standby: str, run) -> None:
+    result = run("dr-restore", "--latest", *FAST)
+    assert result.code == 2 and "no automated backups of contractorlens-db replicated to us-east-1" in result.err
+
+
+def test_dr_restore_needs_the_dr_stack(world: World, run) -> None:
+    result = run("dr-restore", "--latest", *FAST)
+    assert result.code == 2 and "deploy the DR stack (standby) first" in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--time", "2026-11-27 18:00"], "UTC time"),
+        (["--snapshot", "arn:aws:rds:us-west-2:123456789012:snapshot:contractorlens-db-snapshot-1"], "copy-db-snapshot"),
+    ],
+)
+def test_dr_restore_rejects_a_bad_source_in_one_line(world: World, run, argv: list[str], words: str) -> None:
+    result = run("dr-restore", *argv, *FAST)
+    assert result.code == 2 and words in result.err and result.err.count("\n") == 1

@@ -1,0 +1,119 @@
+"""logs, certs and security-review against moto."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.runbook.conftest import FAST, PRIMARY, World
+
+
+def test_logs_filter_the_manuals_failed_logins(world: World, run) -> None:
+    result = run("logs", "--filter", "FAILED_LOGIN", "--since", "10m", "--json", *FAST)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["data"]["events"] == 2
+
+
+def test_logs_quote_a_phrase_as_the_manual_does(world: World, run) -> None:
+    result = run("logs", "--filter", "slow query", *FAST)
+    assert result.code == 0 and "slow query 2300 ms" in result.out and '"slow query"' in result.out
+
+
+def test_logs_tail_everything_recent(world: World, run) -> None:
+    result = run("logs", "--json", *FAST)
+    assert json.loads(result.out)["data"]["events"] == 4
+
+
+def test_logs_reject_a_bad_since(world: World, run) -> None:
+    result = run("logs", "--since", "ten minutes", *FAST)
+    assert result.code == 2 and "e.g. 30s, 10m, 2h, 1d" in result.err
+
+
+def _certificate(domain: str, days: int) -> tuple[bytes, bytes]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), private
+
+
+@pytest.mark.parametrize("region", ["us-west-2", "us-east-1"])
+def test_certs_pass_when_valid_for_long(aws: None, run, region: str) -> None:
+    cert, key = _certificate("api.contractorlens.com", 300)
+    boto3.client("acm", region_name=region).import_certificate(Certificate=cert, PrivateKey=key)
+    result = run("certs", *FAST)
+    assert result.code == 0, result.out + result.err
+    assert "1 checked" in result.out
+
+
+def test_certs_flag_one_expiring_within_30_days(aws: None, run) -> None:
+    cert, key = _certificate("api.contractorlens.com", 10)
+    boto3.client("acm", region_name="us-east-1").import_certificate(Certificate=cert, PrivateKey=key)
+    result = run("certs", *FAST)
+    assert result.code == 1 and "api.contractorlens.com (us-east-1) expires" in result.out
+
+
+def test_certs_flag_pending_validation(aws: None, run) -> None:
+    boto3.client("acm", region_name=PRIMARY).request_certificate(DomainName="api.contractorlens.com", ValidationMethod="DNS")
+    result = run("certs", *FAST)
+    assert result.code == 1 and "PENDING_VALIDATION" in result.out
+
+
+def _groups(vpc: str, *, app_ssh_open: bool) -> None:
+    ec2 = boto3.client("ec2", region_name=PRIMARY)
+    ids = {
+        role: ec2.create_security_group(GroupName=f"contractorlens-{role}-sg", Description=role, VpcId=vpc)["GroupId"]
+        for role in ("alb", "app", "db")
+    }
+    for port in (80, 443):
+        ec2.authorize_security_group_ingress(
+            GroupId=ids["alb"],
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}],
+        )
+    ec2.authorize_security_group_ingress(
+        GroupId=ids["app"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 3000, "ToPort": 3000, "UserIdGroupPairs": [{"GroupId": ids["alb"]}]}],
+    )
+    if app_ssh_open:
+        ec2.authorize_security_group_ingress(
+            GroupId=ids["app"], IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        )
+
+
+def test_security_review_passes_the_manuals_groups(world: World, run) -> None:
+    _groups(world.vpc_id, app_ssh_open=False)
+    result = run("security-review", "--json", *FAST)
+    assert result.code == 0, result.out + result.err
+    document = json.loads(result.out)
+    assert document["data"]["failed_logins_24h"] == 2
+
+
+def test_security_review_flags_a_group_open_to_the_internet(world: World, run) -> None:
+    _groups(world.vpc_id, app_ssh_open=True)
+    result = run("security-review", *FAST)
+    assert result.code == 1
+    assert "contractorlens-app-sg (us-west-2) tcp 22-22 from 0.0.0.0/0" in result.out
+    assert "alb-sg" not in result.out.split("open to the internet:")[1]
+
+
+def test_security_review_fails_when_no_group_is_found(world: World, run) -> None:
+    result = run("security-review", *FAST)
+    assert result.code == 1 and "is the environment deployed?" in result.out
