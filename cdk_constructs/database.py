@@ -19,11 +19,10 @@ from constructs import Construct
 from cdk_constructs.compliance import acknowledge, acknowledge_aws_custom_resource_function
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.network import POSTGRES_PORT
+from config.model import DB_LOG_EXPORTS
 
 MASTER_USERNAME = "contractorlens_admin"
 DATABASE_NAME = "contractorlens"
-# `postgresql` carries the slow-statement log the manual searches; `upgrade` records engine upgrades.
-LOG_EXPORTS = ("postgresql", "upgrade")
 
 
 def postgres_parameters(*, slow_query_log_ms: int) -> dict[str, str]:
@@ -51,7 +50,7 @@ def export_log_groups(
             retention_days=retention_days,
             key=key,
         )
-        for export in LOG_EXPORTS
+        for export in DB_LOG_EXPORTS
     }
 
 
@@ -156,7 +155,7 @@ class PostgresDatabase(Construct):
             copy_tags_to_snapshot=True,
             deletion_protection=True,
             removal_policy=RemovalPolicy.SNAPSHOT,
-            cloudwatch_logs_exports=list(LOG_EXPORTS),
+            cloudwatch_logs_exports=list(DB_LOG_EXPORTS),
             monitoring_interval=Duration.seconds(monitoring_interval_seconds),
             enable_performance_insights=True,
             performance_insight_encryption_key=key,
@@ -366,7 +365,7 @@ class RestoredPostgresDatabase(Construct):
             delete_automated_backups=False,
             copy_tags_to_snapshot=True,
             deletion_protection=True,
-            enable_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            enable_cloudwatch_logs_exports=list(DB_LOG_EXPORTS),
             monitoring_interval=monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.role_arn,
             enable_performance_insights=True,

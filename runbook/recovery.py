@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config.dr import RestoreSource
+from config.model import DB_LOG_EXPORTS
 from config.thresholds import RPO_DATABASE_MINUTES
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
@@ -113,7 +114,7 @@ def dr_restore(ctx: Context, source: RestoreSource) -> bool:
         "DeletionProtection": True,
         "CopyTagsToSnapshot": True,
         "EnableIAMDatabaseAuthentication": True,
-        "EnableCloudwatchLogsExports": ["postgresql", "upgrade"],
+        "EnableCloudwatchLogsExports": list(DB_LOG_EXPORTS),
         "Tags": [{"Key": "Project", "Value": "ContractorLens"}, {"Key": "Environment", "Value": cfg.name}],
     }
     started = time.monotonic()
