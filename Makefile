@@ -20,7 +20,7 @@ NODE_STAMP := node_modules/.installed
 # The pinned CLI that `npx cdk` runs, called directly to spare npx its lookup.
 CDK := node_modules/.bin/cdk
 
-.PHONY: help setup synth test snapshots alarm-table constraints clean
+.PHONY: help setup synth test snapshots alarm-table grafana-dashboard constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ snapshots: setup ## Rewrite tests/snapshots/ from the current code; read the dif
 
 alarm-table: setup ## Print the README's alarm table from config/thresholds.py
 	@$(BIN)/python -c 'from config.thresholds import markdown_table; print(markdown_table(), end="")'
+
+grafana-dashboard: setup ## Rewrite grafana/dashboards/contractorlens-prod.json from the code and the thresholds table
+	$(BIN)/python -c 'from config import load_environment; from cdk_constructs.grafana import DASHBOARD_DIR, dashboard_json, environment_dashboard; (DASHBOARD_DIR / "contractorlens-prod.json").write_text(dashboard_json(environment_dashboard(load_environment("production"))))'
 
 constraints: setup ## Re-pin every transitive Python dependency after editing a requirements file
 	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new

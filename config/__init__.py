@@ -189,6 +189,11 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
             fail("dr.enabled", True, "needs database.replicate_backups_to_dr and registry.replicate_to_dr: the DR stack restores those")
     if dr.health_check_interval_seconds not in (10, 30):
         fail("dr.health_check_interval_seconds", dr.health_check_interval_seconds, "allowed are 10 and 30")
+    obs = cfg.observability
+    if obs.grafana and not obs.grafana_allowed_cidrs:
+        fail("observability.grafana_allowed_cidrs", [], "list the VPN or office ranges allowed to open Grafana")
+    if obs.grafana and not obs.prometheus:
+        fail("observability.grafana", True, "Grafana's dashboard reads Prometheus: set observability.prometheus = true")
     if cfg.service.container_port in (3001, 9090):
         fail("service.container_port", cfg.service.container_port, "3001 is Grafana's and 9090 the metrics port; choose another")
     if bool(cfg.dns.domain) != bool(cfg.dns.hosted_zone_id):

@@ -255,6 +255,42 @@ class AlertingConfig(_Section):
     """IANA time zone of the business hours; its standard-time offset is used all year."""
 
 
+def _pinned_image(value: str) -> str:
+    name, _, tag = value.rpartition(":")
+    if not name or "/" not in name or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag) or tag == "latest":
+        raise ValueError('expected a pinned image, registry/name:tag with a tag other than "latest"')
+    return value
+
+
+def _allowed_cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError("expected a network in CIDR form, e.g. 10.99.0.0/16") from None
+    if network.prefixlen == 0:
+        raise ValueError("Grafana is never open to the whole internet; name the VPN or office ranges")
+    return value
+
+
+class ObservabilityConfig(_Section):
+    """The manual's "Prometheus + Grafana": metrics on port 9090, Grafana on port 3001."""
+
+    prometheus: bool = True
+    """Collect the backend's Prometheus metrics (port 9090) into Amazon Managed Service for Prometheus. Default: true."""
+    collector_image: Annotated[str, AfterValidator(_pinned_image)] = (
+        "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+    )
+    """The ADOT collector beside each backend task, pinned."""
+    scrape_interval_seconds: int = Field(default=30, ge=10, le=300)
+    """How often the collector scrapes port 9090. Default: 30."""
+    grafana: bool = False
+    """Run Grafana on port 3001 behind an internal load balancer. Default: false."""
+    grafana_image: Annotated[str, AfterValidator(_pinned_image)] = "docker.io/grafana/grafana-oss:11.6.3"
+    """The Grafana image, pinned."""
+    grafana_allowed_cidrs: list[Annotated[str, AfterValidator(_allowed_cidr)]] = []
+    """VPN or office ranges that may open Grafana (port 3001); never 0.0.0.0/0."""
+
+
 class DrConfig(_Section):
     """The disaster-recovery region's pilot light (the region itself is `dr_region`)."""
 
@@ -290,6 +326,7 @@ class EnvironmentFile(_Section):
     service: ServiceConfig
     alerting: AlertingConfig = AlertingConfig()
     dr: DrConfig = DrConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
 
 
 class Names:
@@ -379,6 +416,24 @@ class Names:
     def primary_host_label(self) -> str:
         """`api-primary`: the primary region's own name, which the health check probes."""
         return "api-primary"
+
+    @property
+    def grafana_dashboard_uid(self) -> str:
+        """The manual's dashboard at http://grafana-server:3001/d/contractorlens-prod."""
+        return "contractorlens-prod" if self.env == "production" else f"contractorlens-{self.env}"
+
+    @property
+    def grafana_admin_secret(self) -> str:
+        return f"{self.prefix}/grafana-admin"
+
+    @property
+    def grafana_log_group(self) -> str:
+        return f"/ecs/{self.prefix}/grafana"
+
+    @property
+    def private_zone(self) -> str:
+        """Private DNS zone of the VPC, where `grafana-server` is."""
+        return f"{self.prefix}.internal"
 
     @property
     def dashboard(self) -> str:

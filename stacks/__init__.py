@@ -42,7 +42,7 @@ def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings = DrSetti
         data_key=data.key,
     )
     service.add_stack_dependency(registry, "pulls its images from the repository")
-    monitoring = MonitoringStack(app, cfg=cfg, service=service)
+    monitoring = MonitoringStack(app, cfg=cfg, service=service, vpc=network.vpc)
     stacks += [network, registry, data, service, monitoring]
     if dr_foundation is not None:
         service.add_stack_dependency(dr_foundation, "the Gemini key's replica is encrypted with its key")

@@ -3,13 +3,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, CfnOutput, Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from cdk_constructs.alarms import error_rate_percent
 from cdk_constructs.alerting import AlertChannels, Endpoints
 from cdk_constructs.dashboard import OperationsDashboard
+from cdk_constructs.grafana import GrafanaService, environment_dashboard
+from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.monitoring import (
     ESTIMATES_METRIC,
     GEMINI_LATENCY_METRIC,
@@ -55,7 +59,7 @@ def alert_endpoints(cfg: EnvironmentConfig) -> dict[Severity, Endpoints]:
 class MonitoringStack(EnvironmentStack):
     """Alerting channels, the manual's alarms and log metric filters, and the dashboard."""
 
-    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig, service: ServiceStack) -> None:
+    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig, service: ServiceStack, vpc: ec2.IVpc) -> None:
         super().__init__(
             scope,
             cfg=cfg,
@@ -153,3 +157,43 @@ class MonitoringStack(EnvironmentStack):
             ],
         )
         pin_logical_id(self.channels.key, "AlertsKey")
+        if cfg.observability.grafana and service.prometheus is not None:
+            self._grafana(service, vpc)
+
+    def _grafana(self, service: ServiceStack, vpc: ec2.IVpc) -> None:
+        cfg, names = self.cfg, self.cfg.names
+        prometheus = service.prometheus
+        if prometheus is None:
+            raise ValueError("Grafana needs the Prometheus workspace (the config loader requires observability.prometheus)")
+        key = kms.Key(
+            self,
+            "LogsKey",
+            description=f"Encrypts {names.grafana_log_group} and the Grafana admin password",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        log_group = encrypted_log_group(
+            self, "GrafanaLogGroup", name=names.grafana_log_group, retention_days=cfg.service.log_retention_days, key=key
+        )
+        pin_logical_id(key, "LogsKey")
+        pin_logical_id(log_group, "GrafanaLogGroup")
+        self.grafana = GrafanaService(
+            self,
+            "Grafana",
+            vpc=vpc,
+            cluster=service.api.cluster,
+            image=cfg.observability.grafana_image,
+            allowed_cidrs=list(cfg.observability.grafana_allowed_cidrs),
+            prometheus_endpoint=prometheus.endpoint,
+            prometheus_arn=prometheus.arn,
+            region=self.region,
+            dashboard_body=environment_dashboard(cfg),
+            admin_secret_name=names.grafana_admin_secret,
+            key=key,
+            log_group=log_group,
+            private_zone_name=names.private_zone,
+            deletion_protection=cfg.service.load_balancer_deletion_protection,
+        )
+        pin_logical_id(self.grafana.file_system, "GrafanaState")
+        pin_logical_id(self.grafana.admin_secret, "GrafanaAdminPassword")
+        CfnOutput(self, "GrafanaUrl", value=self.grafana.url, description="Grafana, from the VPN or office")

@@ -22,6 +22,7 @@ from cdk_constructs.firewall import ApiFirewall
 from cdk_constructs.load_balancer import PublicLoadBalancer
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.network import TierSecurityGroups
+from cdk_constructs.prometheus import PrometheusWorkspace, add_collector
 from config import EnvironmentConfig
 from config.thresholds import Severity
 from stacks.base import EnvironmentStack, pin_logical_id
@@ -190,6 +191,19 @@ class ServiceStack(EnvironmentStack):
                 requests_per_target=svc.requests_per_target,
             ),
         )
+        self.prometheus: PrometheusWorkspace | None = None
+        if cfg.observability.prometheus:
+            self.prometheus = PrometheusWorkspace(self, "Prometheus", alias=names.prefix)
+            pin_logical_id(self.prometheus.workspace, "PrometheusWorkspace")
+            add_collector(
+                self.api.task_definition,
+                image=cfg.observability.collector_image,
+                workspace=self.prometheus,
+                region=self.region,
+                scrape_interval_seconds=cfg.observability.scrape_interval_seconds,
+                job=names.service,
+                log_group=groups["AppLogGroup"],
+            )
         # RDS encrypts the secret it manages with the data key; reading it needs decrypt too.
         # Granted on the role, not the key's policy, so the Data stack never refers to this one.
         self.api.task_definition.obtain_execution_role().add_to_principal_policy(

@@ -16,6 +16,13 @@ def _one(synth: Synthesis, type_name: str) -> dict[str, Any]:
     return resource
 
 
+def _api_container(synth: Synthesis) -> dict[str, Any]:
+    """The backend's container (the task also runs the metrics collector)."""
+    containers = _one(synth, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
+    (api,) = [c for c in containers if c["Name"] == "api"]
+    return api
+
+
 def _attributes(resource: dict[str, Any], key: str) -> dict[str, str]:
     return {a["Key"]: a["Value"] for a in resource["Properties"][key]}
 
@@ -54,7 +61,7 @@ def test_application_logs_go_to_ecs_contractorlens(production: Synthesis) -> Non
     assert group["Properties"]["RetentionInDays"] == 365
     assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["ServiceKey", "Arn"]}
     assert group["DeletionPolicy"] == "Retain"
-    (container,) = _one(production, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
+    container = _api_container(production)
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "AppLogGroup"}
 
@@ -205,7 +212,7 @@ def test_tasks_run_privately_with_the_app_group(production: Synthesis) -> None:
 
 
 def test_image_is_the_configured_tag_of_the_registry_repository(production: Synthesis) -> None:
-    (container,) = _one(production, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
+    container = _api_container(production)
     image = json.dumps(container["Image"])
     assert "/contractorlens:1.0.0" in image
     assert ".dkr.ecr.us-west-2." in image
@@ -214,7 +221,7 @@ def test_image_is_the_configured_tag_of_the_registry_repository(production: Synt
 def test_size_and_port_come_from_config(production: Synthesis) -> None:
     task = _one(production, "AWS::ECS::TaskDefinition")["Properties"]
     assert (task["Cpu"], task["Memory"]) == ("1024", "2048")
-    (container,) = task["ContainerDefinitions"]
+    container = _api_container(production)
     assert container["PortMappings"][0]["ContainerPort"] == 3000
 
 
@@ -256,7 +263,7 @@ def test_rollback_alarms_carry_the_manuals_numbers(production: Synthesis) -> Non
 
 
 def test_secrets_are_injected_never_written(production: Synthesis) -> None:
-    (container,) = _one(production, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
+    container = _api_container(production)
     secrets = {s["Name"]: json.dumps(s["ValueFrom"]) for s in container["Secrets"]}
     assert set(secrets) == {"DB_USERNAME", "DB_PASSWORD", "GEMINI_API_KEY"}
     assert "MasterUserSecret" in secrets["DB_USERNAME"] and ":username::" in secrets["DB_USERNAME"]

@@ -17,6 +17,7 @@ STATEFUL_TYPES = {
     "AWS::SecretsManager::Secret",
     "AWS::DynamoDB::Table",
     "AWS::EFS::FileSystem",
+    "AWS::APS::Workspace",
 }
 
 # Logical ids are what CloudFormation keys a resource on: if one changes, CloudFormation
@@ -41,8 +42,15 @@ PINNED = {
         "AccessLogsBucket": "AWS::S3::Bucket",
         "GeminiApiKey": "AWS::SecretsManager::Secret",
         "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
+        "PrometheusWorkspace": "AWS::APS::Workspace",
     },
-    "Monitoring": {"AlertsKey": "AWS::KMS::Key"},
+    "Monitoring": {
+        "AlertsKey": "AWS::KMS::Key",
+        "LogsKey": "AWS::KMS::Key",
+        "GrafanaLogGroup": "AWS::Logs::LogGroup",
+        "GrafanaState": "AWS::EFS::FileSystem",
+        "GrafanaAdminPassword": "AWS::SecretsManager::Secret",
+    },
     "DR": {
         "Vpc": "AWS::EC2::VPC",
         "FlowLogsKey": "AWS::KMS::Key",

@@ -1,0 +1,119 @@
+"""Prometheus metrics of the backend (port 9090) into Amazon Managed Service for Prometheus."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_aps as aps
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+METRICS_PORT = 9090  # the manual: "Prometheus Metrics: Port 9090"
+
+# The backend's Prometheus metrics that the dashboard reads (README: metric contract).
+HTTP_REQUESTS = "http_requests_total"  # counter, label `status` (HTTP status code)
+HTTP_DURATION = "http_request_duration_seconds"  # histogram
+GEMINI_DURATION = "gemini_request_duration_seconds"  # histogram
+ESTIMATES = "estimates_generated_total"  # counter
+
+
+class PrometheusWorkspace(Construct):
+    """An Amazon Managed Service for Prometheus workspace: durable, managed metric storage.
+
+    Retained on delete: its metrics are the history the Grafana dashboard shows.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, alias: str) -> None:
+        """
+        :param alias: the workspace's alias, e.g. contractorlens-production.
+        """
+        super().__init__(scope, construct_id)
+        self.workspace = aps.CfnWorkspace(self, "Workspace", alias=alias)
+        self.workspace.apply_removal_policy(RemovalPolicy.RETAIN)
+        self.arn = self.workspace.attr_arn
+        # attr_prometheus_endpoint ends with "/": .../workspaces/ws-.../
+        self.endpoint = self.workspace.attr_prometheus_endpoint
+
+
+def collector_config(*, remote_write_url: str, region: str, scrape_interval_seconds: int, job: str) -> str:
+    """The ADOT collector's configuration: scrape localhost:9090, remote-write with SigV4.
+
+    The collector runs in the backend's task, so it reaches the metrics port over the task's
+    loopback: no security group admits 9090, from anywhere.
+    """
+    config = {
+        "extensions": {"sigv4auth": {"region": region, "service": "aps"}},
+        "receivers": {
+            "prometheus": {
+                "config": {
+                    "global": {"scrape_interval": f"{scrape_interval_seconds}s"},
+                    "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [f"localhost:{METRICS_PORT}"]}]}],
+                }
+            }
+        },
+        # Each task's metrics carry its task id, so two tasks never overwrite each other's series.
+        "processors": {"resourcedetection": {"detectors": ["env", "ecs"]}, "batch": {}},
+        "exporters": {
+            "prometheusremotewrite": {
+                "endpoint": remote_write_url,
+                "auth": {"authenticator": "sigv4auth"},
+                "resource_to_telemetry_conversion": {"enabled": True},
+            }
+        },
+        "service": {
+            "extensions": ["sigv4auth"],
+            "pipelines": {
+                "metrics": {
+                    "receivers": ["prometheus"],
+                    "processors": ["resourcedetection", "batch"],
+                    "exporters": ["prometheusremotewrite"],
+                }
+            },
+        },
+    }
+    # JSON is YAML, and the collector reads YAML from AOT_CONFIG_CONTENT.
+    return json.dumps(config, sort_keys=True)
+
+
+def add_collector(
+    task_definition: ecs.TaskDefinition,
+    *,
+    image: str,
+    workspace: PrometheusWorkspace,
+    region: str,
+    scrape_interval_seconds: int,
+    job: str,
+    log_group: logs.ILogGroup,
+) -> ecs.ContainerDefinition:
+    """The ADOT collector as a sidecar of the backend's task, allowed to write to the workspace only.
+
+    :param task_definition: the backend's task.
+    :param image: the collector image, pinned.
+    :param workspace: where the metrics go.
+    :param region: the workspace's region.
+    :param scrape_interval_seconds: how often port 9090 is scraped.
+    :param job: the Prometheus job label, e.g. contractorlens.
+    :param log_group: where the collector logs (beside the backend, stream prefix "collector").
+    """
+    remote_write = f"{workspace.endpoint}api/v1/remote_write"
+    container = task_definition.add_container(
+        "MetricsCollector",
+        container_name="metrics-collector",
+        image=ecs.ContainerImage.from_registry(image),
+        # The API keeps serving if metrics collection fails.
+        essential=False,
+        memory_reservation_mib=128,
+        environment={
+            "AOT_CONFIG_CONTENT": collector_config(
+                remote_write_url=remote_write, region=region, scrape_interval_seconds=scrape_interval_seconds, job=job
+            )
+        },
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="collector", log_group=log_group),
+    )
+    task_definition.add_to_task_role_policy(
+        iam.PolicyStatement(actions=["aps:RemoteWrite"], resources=[workspace.arn])
+    )
+    return container
