@@ -20,7 +20,7 @@ NODE_STAMP := node_modules/.installed
 # The pinned CLI that `npx cdk` runs, called directly to spare npx its lookup.
 CDK := node_modules/.bin/cdk
 
-.PHONY: help setup synth test snapshots alarm-table grafana-dashboard constraints clean
+.PHONY: help setup synth test diff snapshots alarm-table grafana-dashboard constraints clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ synth: setup ## Synthesize every stack of ENVIRONMENT (default production) into 
 
 test: setup ## Run every test and quality gate (cdk-nag, CloudFormation validation, cfn-lint, snapshots)
 	$(BIN)/python -m pytest
+
+diff: setup ## Compare every synthesized stack with its committed snapshot, grouped by risk (BASE=<git ref> to compare with another revision's)
+	$(BIN)/python -m review $(if $(BASE),--base $(BASE)) $(if $(REPORT),--report $(REPORT))
 
 snapshots: setup ## Rewrite tests/snapshots/ from the current code; read the diff before committing
 	$(BIN)/python -m pytest tests/unit/test_snapshots.py --snapshot-update -q

@@ -64,7 +64,10 @@ def test_every_acknowledgement_gives_a_reason(request: pytest.FixtureRequest, en
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_cfn_lint_finds_no_errors(request: pytest.FixtureRequest, env: str) -> None:
     synth: Synthesis = request.getfixturevalue(env)
-    for name, template in synth.templates.items():
+    # An active DR synth differs from production in its DR stack only; the rest is linted there.
+    names = [synth.cfg.names.stack("DR")] if env == "dr_active" else list(synth.templates)
+    for name in names:
+        template = synth.templates[name]
         region = synth.manifest["artifacts"][name]["environment"].rsplit("/", 1)[1]
         matches = lint(json.dumps(template), config=ManualArgs(regions=[region]))
         errors = [str(m) for m in matches if m.rule.id.startswith("E") and not _is_get_stack_output_gap(m)]

@@ -1,0 +1,1 @@
+"""Reviewer tooling: the offline template diff behind `make diff`."""
