@@ -49,3 +49,41 @@ def encrypted_log_group(
     # RetentionDays members carry names, not numbers; the config already holds a valid number.
     cast(logs.CfnLogGroup, group.node.default_child).retention_in_days = retention_days
     return group
+
+
+class ServiceLogs(Construct):
+    """The backend's log groups, the manual's `/ecs/contractorlens` first, and their key.
+
+    One key for the application log, the ECS Exec session log and the WAF log, all retained.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key_alias: str,
+        app_log_group: str,
+        exec_log_group: str,
+        waf_log_group: str,
+        retention_days: int,
+    ) -> None:
+        """
+        :param key_alias: the key's alias, e.g. alias/contractorlens-service.
+        :param app_log_group: the application's group (manual: /ecs/contractorlens).
+        :param exec_log_group: where ECS Exec sessions are logged.
+        :param waf_log_group: WAF's log group; its name starts with aws-waf-logs-.
+        :param retention_days: retention of all three.
+        """
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=key_alias,
+            description=f"Encrypts {app_log_group}, the ECS Exec and WAF logs and the service's secrets",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.app = encrypted_log_group(self, "App", name=app_log_group, retention_days=retention_days, key=self.key)
+        self.exec = encrypted_log_group(self, "Exec", name=exec_log_group, retention_days=retention_days, key=self.key)
+        self.waf = encrypted_log_group(self, "Waf", name=waf_log_group, retention_days=retention_days, key=self.key)

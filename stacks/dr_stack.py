@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
@@ -19,7 +19,7 @@ from cdk_constructs.compliance import acknowledge
 from cdk_constructs.database import DATABASE_NAME, RestoredPostgresDatabase, RestorePlacement
 from cdk_constructs.firewall import ApiFirewall
 from cdk_constructs.load_balancer import PublicLoadBalancer
-from cdk_constructs.logs import encrypted_log_group
+from cdk_constructs.logs import ServiceLogs
 from cdk_constructs.monitoring import ApplicationAlarms, BusinessHours, ServiceHandles
 from cdk_constructs.network import AppNetwork, TierSecurityGroups
 from config import EnvironmentConfig
@@ -74,24 +74,19 @@ class DrStack(EnvironmentStack):
             db_group_name=names.security_group("db"),
             container_port=svc.container_port,
         )
-        self.key = kms.Key(
+        logs = ServiceLogs(
             self,
-            "ServiceKey",
-            alias=f"alias/{names.prefix}-service",
-            description=f"Encrypts {names.app_log_group} and the WAF and ECS Exec logs in {cfg.dr_region}",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            "Logs",
+            key_alias=f"alias/{names.prefix}-service",
+            app_log_group=names.app_log_group,
+            exec_log_group=names.exec_log_group,
+            waf_log_group=names.waf_log_group,
+            retention_days=svc.log_retention_days,
         )
-        log_groups = {
-            construct_id: encrypted_log_group(
-                self, construct_id, name=name, retention_days=svc.log_retention_days, key=self.key
-            )
-            for construct_id, name in {
-                "AppLogGroup": names.app_log_group,
-                "ExecLogGroup": names.exec_log_group,
-                "WafLogGroup": names.waf_log_group,
-            }.items()
-        }
+        self.key = logs.key
+        # Pinned before the service is built: it names the exec log group's id in a finding.
+        pin_logical_id(self.key, "ServiceKey")
+        log_groups = {"AppLogGroup": logs.app, "ExecLogGroup": logs.exec, "WafLogGroup": logs.waf}
         for construct_id, group in log_groups.items():
             pin_logical_id(group, construct_id)
 
@@ -258,7 +253,6 @@ class DrStack(EnvironmentStack):
         pin_logical_id(self.network.vpc, "Vpc")
         pin_logical_id(self.network.logs_key, "FlowLogsKey")
         pin_logical_id(self.network.flow_log_group, "FlowLogGroup")
-        pin_logical_id(self.key, "ServiceKey")
         pin_logical_id(self.load_balancer.access_logs, "AccessLogsBucket")
         pin_logical_id(self.channels.key, "AlertsKey")
         if not svc.load_balancer_deletion_protection:

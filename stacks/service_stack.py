@@ -20,7 +20,7 @@ from cdk_constructs.cross_region import ParameterInRegion
 from cdk_constructs.database import DATABASE_NAME, PostgresDatabase
 from cdk_constructs.firewall import ApiFirewall
 from cdk_constructs.load_balancer import PublicLoadBalancer
-from cdk_constructs.logs import encrypted_log_group
+from cdk_constructs.logs import ServiceLogs
 from cdk_constructs.network import TierSecurityGroups
 from cdk_constructs.prometheus import PrometheusWorkspace, add_collector
 from config import EnvironmentConfig
@@ -53,26 +53,20 @@ class ServiceStack(EnvironmentStack):
         )
         names, svc = cfg.names, cfg.service
 
-        self.key = kms.Key(
+        logs = ServiceLogs(
             self,
-            "ServiceKey",
-            alias=f"alias/{names.prefix}-service",
-            description=f"Encrypts {names.app_log_group}, the WAF and ECS Exec logs and the Gemini API key",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            "Logs",
+            key_alias=f"alias/{names.prefix}-service",
+            app_log_group=names.app_log_group,
+            exec_log_group=names.exec_log_group,
+            waf_log_group=names.waf_log_group,
+            retention_days=svc.log_retention_days,
         )
-        log_groups = {
-            "AppLogGroup": names.app_log_group,
-            "ExecLogGroup": names.exec_log_group,
-            "WafLogGroup": names.waf_log_group,
-        }
-        groups = {
-            construct_id: encrypted_log_group(
-                self, construct_id, name=name, retention_days=svc.log_retention_days, key=self.key
-            )
-            for construct_id, name in log_groups.items()
-        }
-        for construct_id, group in groups.items():
+        self.key = logs.key
+        # Pinned before the service is built: it names the exec log group's id in a finding.
+        pin_logical_id(self.key, "ServiceKey")
+        log_groups = {"AppLogGroup": logs.app, "ExecLogGroup": logs.exec, "WafLogGroup": logs.waf}
+        for construct_id, group in log_groups.items():
             pin_logical_id(group, construct_id)
 
         # Certificate: issued for api.<domain> when a domain is configured, else an existing ARN.
@@ -179,8 +173,8 @@ class ServiceStack(EnvironmentStack):
                 "GEMINI_API_KEY": ecs.Secret.from_secrets_manager(self.gemini_key),
             },
             log_key=self.key,
-            log_group=groups["AppLogGroup"],
-            exec_log_group=groups["ExecLogGroup"],
+            log_group=log_groups["AppLogGroup"],
+            exec_log_group=log_groups["ExecLogGroup"],
             listener=self.load_balancer.listener,
             deployment_alarms=[self.rollback_alarms.error_rate, self.rollback_alarms.latency],
             scaling=Scaling(
@@ -202,7 +196,7 @@ class ServiceStack(EnvironmentStack):
                 region=self.region,
                 scrape_interval_seconds=cfg.observability.scrape_interval_seconds,
                 job=names.service,
-                log_group=groups["AppLogGroup"],
+                log_group=log_groups["AppLogGroup"],
             )
         # RDS encrypts the secret it manages with the data key; reading it needs decrypt too.
         # Granted on the role, not the key's policy, so the Data stack never refers to this one.
@@ -216,7 +210,7 @@ class ServiceStack(EnvironmentStack):
             name=f"{names.prefix}-api",
             load_balancer_arn=alb.load_balancer_arn,
             rate_limit=svc.waf_rate_limit,
-            log_group=groups["WafLogGroup"],
+            log_group=log_groups["WafLogGroup"],
         )
         if self.domain is not None and cfg.dr.enabled:
             self._failover_primary(self.domain, alb)
@@ -231,7 +225,6 @@ class ServiceStack(EnvironmentStack):
         CfnOutput(self, "ServiceName", value=self.api.service.service_name)
         CfnOutput(self, "TargetGroupArn", value=self.api.target_group.target_group_arn)
 
-        pin_logical_id(self.key, "ServiceKey")
         pin_logical_id(self.gemini_key, "GeminiApiKey")
         pin_logical_id(self.load_balancer.access_logs, "AccessLogsBucket")
 
