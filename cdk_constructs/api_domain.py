@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import jsii
-
 from aws_cdk import Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2

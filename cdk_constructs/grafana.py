@@ -254,11 +254,14 @@ class GrafanaService(Construct):
             # sources and the dashboard are always the ones in this repository.
             entry_point=["sh", "-c"],
             command=[
-                "mkdir -p /tmp/grafana/provisioning/datasources /tmp/grafana/provisioning/dashboards /tmp/grafana/dashboards"
-                ' && printf "%s" "$DATASOURCES" > /tmp/grafana/provisioning/datasources/contractorlens.yaml'
-                ' && printf "%s" "$PROVIDERS" > /tmp/grafana/provisioning/dashboards/contractorlens.yaml'
-                ' && printf "%s" "$DASHBOARD" > /tmp/grafana/dashboards/contractorlens.json'
-                " && exec /run.sh"
+                (
+                    "mkdir -p /tmp/grafana/provisioning/datasources /tmp/grafana/provisioning/dashboards"
+                    " /tmp/grafana/dashboards"
+                    ' && printf "%s" "$DATASOURCES" > /tmp/grafana/provisioning/datasources/contractorlens.yaml'
+                    ' && printf "%s" "$PROVIDERS" > /tmp/grafana/provisioning/dashboards/contractorlens.yaml'
+                    ' && printf "%s" "$DASHBOARD" > /tmp/grafana/dashboards/contractorlens.json'
+                    " && exec /run.sh"
+                )
             ],
             environment={
                 "GF_SERVER_HTTP_PORT": str(GRAFANA_PORT),

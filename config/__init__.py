@@ -11,6 +11,7 @@ import ipaddress
 import re
 import tomllib
 from pathlib import Path
+
 from pydantic import BaseModel, ValidationError
 
 from config.model import FARGATE_MEMORY, EnvironmentConfig, EnvironmentFile, Names

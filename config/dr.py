@@ -66,7 +66,7 @@ def _restore(text: str, dr_region: str) -> RestoreSource:
         raise DrContextError(f"-c dr-restore = {text!r}: {value!r} is not a DB snapshot identifier or ARN")
     if kind == "time" and value:
         try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(value)
         except ValueError:
             moment = None
         if moment is None or moment.utcoffset() != timedelta(0):

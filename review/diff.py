@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
@@ -131,7 +131,7 @@ class Change:
         return f"{mark} {self.logical_id} ({self.type}){': ' + detail if detail else ''}{why}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def create_only(resource_type: str, region: str) -> tuple[tuple[str, ...], ...]:
     """The property paths whose change replaces a resource of this type (provider schema)."""
     try:

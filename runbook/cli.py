@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import ClassVar
 
 from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, load_environment
 from config.dr import DrContextError, RestoreSource, parse_dr_context
@@ -47,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 class _TopLevel(_Parser):
     """The top-level --help: every command on one line of its own."""
 
-    commands: dict[str, str] = {}
+    commands: ClassVar[dict[str, str]] = {}
 
     def format_help(self) -> str:
         width = max(map(len, self.commands)) + 2

@@ -18,5 +18,5 @@ class Context:
     region: str
     """Where the service runs now: the config's primary region, or AWS_REGION during a failover."""
 
-    def client(self, service: str, region: str | None = None):  # noqa: ANN201 - boto3 clients are untyped
+    def client(self, service: str, region: str | None = None):
         return self.aws.client(service, region or self.region)

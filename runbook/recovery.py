@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,7 +18,7 @@ from runbook.context import Context
 def _minutes_since(moment: datetime | None) -> float | None:
     if moment is None:
         return None
-    return (datetime.now(timezone.utc) - moment).total_seconds() / 60
+    return (datetime.now(UTC) - moment).total_seconds() / 60
 
 
 def backups(ctx: Context) -> bool:
@@ -30,7 +30,7 @@ def backups(ctx: Context) -> bool:
         snapshots = list(
             ctx.aws.pages("rds", region, "describe_db_snapshots", "DBSnapshots", DBInstanceIdentifier=names.db_instance)
         )
-        snapshots.sort(key=lambda s: s.get("SnapshotCreateTime") or datetime.min.replace(tzinfo=timezone.utc))
+        snapshots.sort(key=lambda s: s.get("SnapshotCreateTime") or datetime.min.replace(tzinfo=UTC))
         automated = list(
             ctx.aws.pages(
                 "rds",
@@ -136,7 +136,7 @@ def dr_restore(ctx: Context, source: RestoreSource) -> bool:
                 "restore from a snapshot there instead (--snapshot)"
             )
         moment = {"UseLatestRestorableTime": True} if source.kind == "latest" else {
-            "RestoreTime": datetime.strptime(source.value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            "RestoreTime": datetime.strptime(source.value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         }
         when = "the latest restorable time" if source.kind == "latest" else source.value
         ctx.report.say(f"restoring {target} in {region} from the replicated backups at {when} ...")

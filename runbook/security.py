@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
@@ -33,7 +33,7 @@ def filter_pattern(pattern: str) -> str:
     return pattern
 
 
-def log_events(ctx: Context, *, since: timedelta, pattern: str | None):  # noqa: ANN201 - a generator of dicts
+def log_events(ctx: Context, *, since: timedelta, pattern: str | None):
     """The manual's `aws logs tail /ecs/contractorlens` and `filter-log-events --filter-pattern`."""
     kwargs = {"logGroupName": ctx.cfg.names.app_log_group, "startTime": int((time.time() - since.total_seconds()) * 1000)}
     if pattern:
@@ -50,7 +50,7 @@ def logs(ctx: Context, *, since: str, pattern: str | None) -> bool:
     count = 0
     for event in log_events(ctx, since=parse_since(since), pattern=pattern):
         count += 1
-        stamp = datetime.fromtimestamp(event["timestamp"] / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         ctx.report.say(f"{stamp} {event.get('logStreamName', '')} {event['message'].rstrip()}")
     ctx.report.data["events"] = count
     what = f"matching {filter_pattern(pattern)}" if pattern else "in total"
@@ -61,7 +61,7 @@ def certs(ctx: Context) -> bool:
     """The manual's `aws acm list-certificates --certificate-statuses EXPIRED,PENDING_VALIDATION`, plus
     certificates that expire within the warning threshold, in the primary and DR regions."""
     warn_days = int(THRESHOLDS["certificate-expiry"].value)
-    horizon = datetime.now(timezone.utc) + timedelta(days=warn_days)
+    horizon = datetime.now(UTC) + timedelta(days=warn_days)
     domain = ctx.cfg.dns.domain
     regions = [ctx.cfg.region] + ([ctx.cfg.dr_region] if ctx.cfg.dr.enabled else [])
     findings = []

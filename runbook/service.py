@@ -6,7 +6,7 @@ import json
 import shlex
 import subprocess
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from config.thresholds import RUNNING_TASKS
@@ -110,7 +110,7 @@ def rollback(ctx: Context, *, to_revision: int | None, url: str | None) -> bool:
         "to": f"{family}:{target}",
         "from_image": bad_image,
         "to_image": good_image,
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "region": ctx.region,
     }
     parameter = f"{names.parameter_prefix}/runbook/last-rollback"

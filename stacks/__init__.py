@@ -17,7 +17,7 @@ from stacks.service_stack import ServiceStack
 __all__ = ["build_environment"]
 
 
-def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings = DrSettings()) -> dict[str, Stack]:
+def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings | None = None) -> dict[str, Stack]:
     """Create every stack of `cfg` in `app`; returns them by name, in deployment order.
 
     :param dr: what the DR stack is asked to be (`-c dr-mode`, `-c dr-restore`). Default: standby.
@@ -48,7 +48,7 @@ def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings = DrSetti
         service.add_stack_dependency(dr_foundation, "the Gemini key's replica is encrypted with its key")
     if cfg.dr.enabled and dr_foundation is not None:
         # Depends on nothing in the primary region, so it deploys while that region is down.
-        stacks.append(DrStack(app, cfg=cfg, dr=dr, dr_key=dr_foundation.key))
+        stacks.append(DrStack(app, cfg=cfg, dr=dr or DrSettings(), dr_key=dr_foundation.key))
     if dr_foundation is not None:
         # Deployment order only: replication needs the DR key and template to exist first.
         registry.add_stack_dependency(dr_foundation, "replicas in the DR region use its creation template")

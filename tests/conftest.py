@@ -9,11 +9,11 @@ from pathlib import Path
 # when pytest is run directly rather than through `make test`.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
-import pytest  # noqa: E402
+import pytest
 
-from config import load_environment  # noqa: E402
-from config.dr import parse_dr_context  # noqa: E402
-from tests.synth import Synthesis, synthesize  # noqa: E402
+from config import load_environment
+from config.dr import parse_dr_context
+from tests.synth import Synthesis, synthesize
 
 
 @pytest.fixture(scope="session")

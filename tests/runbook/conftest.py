@@ -31,7 +31,7 @@ def health_server() -> Iterator[HealthServer]:
     server_state = HealthServer(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self.send_response(server_state.status if self.path == "/health" else 404)
             self.end_headers()
             self.wfile.write(b'{"status": "ok"}')
@@ -149,7 +149,7 @@ class Result:
 
 
 @pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]):  # noqa: ANN201 - returns the runner
+def run(capsys: pytest.CaptureFixture[str]):
     def _run(*argv: str, **kwargs: Any) -> Result:
         code = main(list(argv), **kwargs)
         captured = capsys.readouterr()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -40,7 +40,7 @@ def test_backups_report_both_regions_and_the_rpo(world: World, run) -> None:
         DBInstanceIdentifier="contractorlens-db", DBSnapshotIdentifier="contractorlens-db-snapshot-20261127"
     )
     aws = Aws()
-    stubber = _stub_dr_backups(aws, datetime.now(timezone.utc) - timedelta(minutes=6))
+    stubber = _stub_dr_backups(aws, datetime.now(UTC) - timedelta(minutes=6))
     result = run("backups", "--json", *FAST, aws=aws)
     stubber.assert_no_pending_responses()
     assert result.code == 0, result.out + result.err
@@ -53,7 +53,7 @@ def test_backups_report_both_regions_and_the_rpo(world: World, run) -> None:
 
 def test_a_dr_copy_older_than_15_minutes_fails_the_rpo(world: World, run) -> None:
     aws = Aws()
-    _stub_dr_backups(aws, datetime.now(timezone.utc) - timedelta(minutes=40))
+    _stub_dr_backups(aws, datetime.now(UTC) - timedelta(minutes=40))
     result = run("backups", *FAST, aws=aws)
     assert result.code == 1
     assert f"FAIL  RPO in {DR} (DR): 40 min behind (the manual: at most 15)" in result.out

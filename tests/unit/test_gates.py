@@ -77,4 +77,4 @@ def test_cfn_lint_finds_no_errors(request: pytest.FixtureRequest, env: str) -> N
 def _is_get_stack_output_gap(match: object) -> bool:
     """cfn-lint 1.58 does not yet type Fn::GetStackOutput (CDK's weak cross-stack reference)
     inside Fn::Join and reports it as "not of type 'string'" (E1022). Only that is let through."""
-    return getattr(match, "rule").id == "E1022" and "'Fn::GetStackOutput'" in str(match) and "is not of type 'string'" in str(match)
+    return match.rule.id == "E1022" and "'Fn::GetStackOutput'" in str(match) and "is not of type 'string'" in str(match)

@@ -23,7 +23,7 @@ def _snapshot(stack: str) -> dict[str, Any]:
     return json.loads((SNAPSHOTS / f"{stack}.json").read_text())
 
 
-def _by_id(changes: list, logical_id: str):  # noqa: ANN202
+def _by_id(changes: list, logical_id: str):
     (change,) = [c for c in changes if c.logical_id == logical_id]
     return change
 
