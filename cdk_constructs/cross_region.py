@@ -1,4 +1,4 @@
-"""Read a value that lives in another region at deploy time, without CloudFormation exports."""
+"""Values across regions at deploy time, without CloudFormation exports: look a key up, write a parameter."""
 
 from __future__ import annotations
 
