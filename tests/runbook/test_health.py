@@ -83,3 +83,12 @@ def test_preflight_reports_an_alarm_already_firing(world: World, health_server: 
     )
     result = run("preflight", "--url", health_server.url, *FAST)
     assert result.code == 1 and "in ALARM: contractorlens-production-api-error-rate" in result.out
+
+
+def test_aws_region_points_the_checks_at_the_dr_region(world: World, health_server: HealthServer, run, monkeypatch) -> None:
+    """The manual's failover step is `export AWS_REGION=us-east-1`; the runbook follows it."""
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    result = run("health-check", "--url", health_server.url, *FAST)
+    assert result.code == 2
+    assert "production · us-east-1" in result.out
+    assert "cluster contractorlens not found in us-east-1" in result.err
