@@ -186,6 +186,8 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
                 fail("dr.availability_zones", zone, f"is not a zone of dr_region {cfg.dr_region}; expected e.g. {cfg.dr_region}a")
         if dr.nat_gateways > len(dr.availability_zones):
             fail("dr.nat_gateways", dr.nat_gateways, f"must be 1 to {len(dr.availability_zones)} (one per zone at most)")
+        if not cfg.dns.domain:
+            fail("dr.enabled", True, "DNS failover needs dns.domain and dns.hosted_zone_id; set them or dr.enabled = false")
         if not cfg.database.replicate_backups_to_dr or not cfg.registry.replicate_to_dr:
             fail("dr.enabled", True, "needs database.replicate_backups_to_dr and registry.replicate_to_dr: the DR stack restores those")
     if dr.health_check_interval_seconds not in (10, 30):

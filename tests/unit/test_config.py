@@ -109,6 +109,17 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
             ["dns.certificate_arn", "either dns.domain"],
         ),
         (r'^certificate_arn = .*', 'certificate_arn = "my-cert"', ["dns.certificate_arn", "ACM certificate ARN"]),
+        (
+            r'^domain = .*\n(# .*\n)hosted_zone_id = .*',
+            'domain = ""\nhosted_zone_id = ""',
+            ["dr.enabled", "DNS failover needs dns.domain"],
+        ),
+        (r'^availability_zones = \["us-east-1a".*', 'availability_zones = ["us-west-2a", "us-west-2b"]', ["dr.availability_zones", "us-east-1"]),
+        (r'^grafana_allowed_cidrs = .*', 'grafana_allowed_cidrs = ["0.0.0.0/0"]', ["grafana_allowed_cidrs", "never open to the whole internet"]),
+        (r'^grafana_image = .*', 'grafana_image = "grafana/grafana-oss:latest"', ["grafana_image", "pinned"]),
+        (r'^oncall_sms = .*', 'oncall_sms = "555-0100"', ["alerting.oncall_sms", "'555-0100'"]),
+        (r'^time_zone = .*', 'time_zone = "Pacific/Nowhere"', ["alerting.time_zone", "IANA"]),
+        (r'^business_hours_end = .*', "business_hours_end = 8", ["alerting.business_hours_end", "after"]),
     ],
 )
 def test_a_bad_value_is_one_line_naming_file_key_value_and_rule(
