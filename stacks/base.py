@@ -8,6 +8,7 @@ from typing import cast
 from aws_cdk import CfnElement, Environment, Stack
 from constructs import Construct, IConstruct
 
+from cdk_constructs.logs import ServiceLogs
 from config import EnvironmentConfig
 
 
@@ -58,3 +59,25 @@ def pin_logical_id(construct: IConstruct, logical_id: str) -> None:
     """
     element = construct if isinstance(construct, CfnElement) else construct.node.default_child
     cast(CfnElement, element).override_logical_id(logical_id)
+
+
+def service_logs(stack: Stack, cfg: EnvironmentConfig) -> ServiceLogs:
+    """The service's key and log groups, with pinned logical ids, for the primary and DR stacks.
+
+    Pinned here, before the service is built: the service names the exec log group's logical
+    id in a compliance acknowledgement.
+    """
+    names = cfg.names
+    logs = ServiceLogs(
+        stack,
+        "Logs",
+        key_alias=f"alias/{names.prefix}-service",
+        app_log_group=names.app_log_group,
+        exec_log_group=names.exec_log_group,
+        waf_log_group=names.waf_log_group,
+        retention_days=cfg.service.log_retention_days,
+    )
+    pin_logical_id(logs.key, "ServiceKey")
+    for logical_id, group in {"AppLogGroup": logs.app, "ExecLogGroup": logs.exec, "WafLogGroup": logs.waf}.items():
+        pin_logical_id(group, logical_id)
+    return logs

@@ -19,13 +19,12 @@ from cdk_constructs.compliance import acknowledge
 from cdk_constructs.database import DATABASE_NAME, RestoredPostgresDatabase, RestorePlacement
 from cdk_constructs.firewall import ApiFirewall
 from cdk_constructs.load_balancer import PublicLoadBalancer
-from cdk_constructs.logs import ServiceLogs
 from cdk_constructs.monitoring import ApplicationAlarms, BusinessHours, ServiceHandles
 from cdk_constructs.network import AppNetwork, TierSecurityGroups
 from config import EnvironmentConfig
 from config.dr import DrSettings
 from config.thresholds import SERVICE_DOWN_MEMBERS, THRESHOLDS, Severity
-from stacks.base import EnvironmentStack, pin_logical_id
+from stacks.base import EnvironmentStack, pin_logical_id, service_logs
 from stacks.monitoring_stack import alert_endpoints, standard_utc_offset_hours
 
 
@@ -74,21 +73,9 @@ class DrStack(EnvironmentStack):
             db_group_name=names.security_group("db"),
             container_port=svc.container_port,
         )
-        logs = ServiceLogs(
-            self,
-            "Logs",
-            key_alias=f"alias/{names.prefix}-service",
-            app_log_group=names.app_log_group,
-            exec_log_group=names.exec_log_group,
-            waf_log_group=names.waf_log_group,
-            retention_days=svc.log_retention_days,
-        )
+        logs = service_logs(self, cfg)
         self.key = logs.key
-        # Pinned before the service is built: it names the exec log group's id in a finding.
-        pin_logical_id(self.key, "ServiceKey")
         log_groups = {"AppLogGroup": logs.app, "ExecLogGroup": logs.exec, "WafLogGroup": logs.waf}
-        for construct_id, group in log_groups.items():
-            pin_logical_id(group, construct_id)
 
         # The same API name, with a certificate of this region (ACM certificates are regional).
         self.domain = ApiDomain(self, "Domain", domain=cfg.dns.domain, hosted_zone_id=cfg.dns.hosted_zone_id)

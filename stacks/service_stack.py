@@ -20,12 +20,11 @@ from cdk_constructs.cross_region import ParameterInRegion
 from cdk_constructs.database import DATABASE_NAME, PostgresDatabase
 from cdk_constructs.firewall import ApiFirewall
 from cdk_constructs.load_balancer import PublicLoadBalancer
-from cdk_constructs.logs import ServiceLogs
 from cdk_constructs.network import TierSecurityGroups
 from cdk_constructs.prometheus import PrometheusWorkspace, add_collector
 from config import EnvironmentConfig
 from config.thresholds import Severity
-from stacks.base import EnvironmentStack, pin_logical_id
+from stacks.base import EnvironmentStack, pin_logical_id, service_logs
 
 HTTP_ONLY_WARNING = "ContractorLens:HttpOnly"
 
@@ -53,21 +52,9 @@ class ServiceStack(EnvironmentStack):
         )
         names, svc = cfg.names, cfg.service
 
-        logs = ServiceLogs(
-            self,
-            "Logs",
-            key_alias=f"alias/{names.prefix}-service",
-            app_log_group=names.app_log_group,
-            exec_log_group=names.exec_log_group,
-            waf_log_group=names.waf_log_group,
-            retention_days=svc.log_retention_days,
-        )
+        logs = service_logs(self, cfg)
         self.key = logs.key
-        # Pinned before the service is built: it names the exec log group's id in a finding.
-        pin_logical_id(self.key, "ServiceKey")
         log_groups = {"AppLogGroup": logs.app, "ExecLogGroup": logs.exec, "WafLogGroup": logs.waf}
-        for construct_id, group in log_groups.items():
-            pin_logical_id(group, construct_id)
 
         # Certificate: issued for api.<domain> when a domain is configured, else an existing ARN.
         self.domain: ApiDomain | None = None
