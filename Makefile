@@ -44,7 +44,7 @@ synth: setup ## Synthesize every stack of ENVIRONMENT (default production) into 
 
 test: setup ## Run every test and quality gate (ruff, cdk-nag, CloudFormation validation, cfn-lint, snapshots)
 	$(BIN)/ruff check --quiet .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 diff: setup ## Compare every synthesized stack with its committed snapshot, grouped by risk (BASE=<git ref> to compare with another revision's)
 	$(BIN)/python -m review $(if $(BASE),--base $(BASE)) $(if $(REPORT),--report $(REPORT))

@@ -33,3 +33,11 @@ def dr_active(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     """Production with the DR stack active, restoring the latest replicated backup (a drill)."""
     dr = parse_dr_context("active", "latest", dr_region="us-east-1")
     return synthesize(load_environment("production"), tmp_path_factory.mktemp("dr-active"), dr)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With `-n 2`, the CDK tests share one worker (one synth of each environment) and the
+    runbook's moto tests the other, instead of both workers synthesizing everything."""
+    for item in items:
+        group = "runbook" if "tests/runbook/" in item.nodeid else "cdk"
+        item.add_marker(pytest.mark.xdist_group(group))
