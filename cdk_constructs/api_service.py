@@ -12,6 +12,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -70,6 +71,7 @@ class ApiService(Construct):
         log_group: logs.ILogGroup,
         exec_log_group: logs.ILogGroup,
         listener: elbv2.ApplicationListener,
+        secret_keys: Sequence[kms.IKey] = (),
         deployment_alarms: Sequence[cloudwatch.IAlarm] = (),
         scaling: Scaling | None,
     ) -> None:
@@ -86,6 +88,9 @@ class ApiService(Construct):
         :param log_group: the application's log group (manual: /ecs/contractorlens).
         :param exec_log_group: where ECS Exec sessions are logged.
         :param listener: the ALB listener that forwards to the service.
+        :param secret_keys: keys of other stacks that encrypt `secrets`; decrypt is granted on the
+            execution role, so those stacks' key policies never name this one's role (a cycle).
+            Default: none.
         :param deployment_alarms: alarms that roll a deployment back; they must exist first.
             Default: none (the circuit breaker alone).
         :param scaling: autoscaling bounds and targets; None keeps the service at zero tasks
@@ -158,6 +163,10 @@ class ApiService(Construct):
         )
         for alarm in deployment_alarms:
             self.service.node.add_dependency(alarm)
+        if secret_keys:
+            self.task_definition.obtain_execution_role().add_to_principal_policy(
+                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn for key in secret_keys])
+            )
 
         self.target_group = listener.add_targets(
             "Api",

@@ -4,7 +4,6 @@ from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -154,6 +153,8 @@ class DrStack(EnvironmentStack):
             log_group=log_groups["AppLogGroup"],
             exec_log_group=log_groups["ExecLogGroup"],
             listener=self.load_balancer.listener,
+            # The Gemini key's replica and the restored database's secret use the DR key.
+            secret_keys=[dr_key],
             scaling=Scaling(
                 min_tasks=svc.min_tasks,
                 max_tasks=svc.max_tasks,
@@ -163,10 +164,6 @@ class DrStack(EnvironmentStack):
             )
             if dr.active
             else None,
-        )
-        # Both secrets are encrypted with keys of this region's own; decrypt is granted on the role.
-        self.api.task_definition.obtain_execution_role().add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:Decrypt"], resources=[dr_key.key_arn])
         )
         ApiFirewall(
             self,

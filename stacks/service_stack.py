@@ -6,7 +6,6 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -163,6 +162,8 @@ class ServiceStack(EnvironmentStack):
             log_group=log_groups["AppLogGroup"],
             exec_log_group=log_groups["ExecLogGroup"],
             listener=self.load_balancer.listener,
+            # RDS encrypts the secret it manages with the data key.
+            secret_keys=[data_key],
             deployment_alarms=[self.rollback_alarms.error_rate, self.rollback_alarms.latency],
             scaling=Scaling(
                 min_tasks=svc.min_tasks,
@@ -185,12 +186,6 @@ class ServiceStack(EnvironmentStack):
                 job=names.service,
                 log_group=log_groups["AppLogGroup"],
             )
-        # RDS encrypts the secret it manages with the data key; reading it needs decrypt too.
-        # Granted on the role, not the key's policy, so the Data stack never refers to this one.
-        self.api.task_definition.obtain_execution_role().add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:Decrypt"], resources=[data_key.key_arn])
-        )
-
         ApiFirewall(
             self,
             "Firewall",
