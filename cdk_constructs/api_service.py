@@ -18,9 +18,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
+from config.manual import HEALTH_CHECK_PATH
 
 CONTAINER_NAME = "api"
-HEALTH_CHECK_PATH = "/health"  # the manual's health check endpoint
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class ApiService(Construct):
         size: TaskSize,
         environment: Mapping[str, str],
         secrets: Mapping[str, ecs.Secret],
-        log_key: kms.IKey,
+        exec_key: kms.IKey,
         log_group: logs.ILogGroup,
         exec_log_group: logs.ILogGroup,
         listener: elbv2.ApplicationListener,
@@ -84,7 +84,9 @@ class ApiService(Construct):
         :param size: CPU, memory and the container's port.
         :param environment: plain settings for the container.
         :param secrets: settings injected from Secrets Manager at task start.
-        :param log_key: encrypts ECS Exec sessions.
+        :param exec_key: encrypts ECS Exec sessions. CDK lets CloudWatch Logs use this key for
+            any log group of the account (its ECS Exec logging support does), so it should be a
+            key of its own, not one that protects other data.
         :param log_group: the application's log group (manual: /ecs/contractorlens).
         :param exec_log_group: where ECS Exec sessions are logged.
         :param listener: the ALB listener that forwards to the service.
@@ -109,7 +111,7 @@ class ApiService(Construct):
             # ECS Exec is the Fargate counterpart of the manual's "EC2 Instance Connect, no
             # persistent keys": sessions are IAM-authorised, encrypted and logged.
             execute_command_configuration=ecs.ExecuteCommandConfiguration(
-                kms_key=log_key,
+                kms_key=exec_key,
                 logging=ecs.ExecuteCommandLogging.OVERRIDE,
                 log_configuration=ecs.ExecuteCommandLogConfiguration(
                     cloud_watch_log_group=exec_log_group, cloud_watch_encryption_enabled=True
@@ -207,7 +209,8 @@ class ApiService(Construct):
                 task_role_policy,
                 "AwsSolutions-IAM5[Resource::*]",
                 "ECS Exec's ssmmessages actions (CreateControlChannel, CreateDataChannel, OpenControlChannel, "
-                "OpenDataChannel) have no resource-level permissions; AWS documents Resource '*' for them.",
+                "OpenDataChannel) and logs:DescribeLogGroups, which it calls before logging a session, have no "
+                "resource-level permissions; AWS documents Resource '*' for them.",
             )
             acknowledge(
                 task_role_policy,

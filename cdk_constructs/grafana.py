@@ -22,10 +22,9 @@ from constructs import Construct
 from cdk_constructs.compliance import acknowledge
 from cdk_constructs.prometheus import ESTIMATES, GEMINI_DURATION, HTTP_DURATION, HTTP_REQUESTS
 from config import EnvironmentConfig
+from config.manual import GRAFANA_HOST, GRAFANA_PORT
 from config.thresholds import THRESHOLDS
 
-GRAFANA_PORT = 3001  # the manual: "Monitoring Dashboard: Grafana on port 3001"
-GRAFANA_HOST = "grafana-server"  # the manual: http://grafana-server:3001/d/contractorlens-prod
 DASHBOARD_DIR = Path(__file__).resolve().parents[1] / "grafana" / "dashboards"
 PROMETHEUS_UID, CLOUDWATCH_UID = "prometheus", "cloudwatch"
 GRAFANA_UID = 472  # the grafana user of the official image
@@ -171,11 +170,11 @@ class GrafanaService(Construct):
         """
         super().__init__(scope, construct_id)
         alb_group = ec2.SecurityGroup(
-            self, "LoadBalancerSecurityGroup", vpc=vpc, description="Grafana internal ALB: 3001 from VPN or office only",
+            self, "LoadBalancerSecurityGroup", vpc=vpc, description=f"Grafana internal ALB: {GRAFANA_PORT} from VPN or office only",
             allow_all_outbound=False,
         )  # fmt: skip
         task_group = ec2.SecurityGroup(
-            self, "TaskSecurityGroup", vpc=vpc, description="Grafana: 3001 from its ALB; out to AWS APIs and EFS",
+            self, "TaskSecurityGroup", vpc=vpc, description=f"Grafana: {GRAFANA_PORT} from its ALB; out to AWS APIs and EFS",
             allow_all_outbound=False,
         )  # fmt: skip
         fs_group = ec2.SecurityGroup(
@@ -338,8 +337,8 @@ class GrafanaService(Construct):
 
     def _acknowledge_findings(self, task: ecs.TaskDefinition, listener: elbv2.ApplicationListener) -> None:
         internal = (
-            "Grafana's load balancer is internal, in private subnets, and admits port 3001 only from the configured "
-            "VPN/office ranges; the manual's address is http://grafana-server:3001"
+            f"Grafana's load balancer is internal, in private subnets, and admits port {GRAFANA_PORT} only from the "
+            f"configured VPN/office ranges; the manual's address is http://{GRAFANA_HOST}:{GRAFANA_PORT}"
         )
         for rule, reason in {
             "AwsSolutions-ELB2": f"{internal}; Grafana logs every request itself.",

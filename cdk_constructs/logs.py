@@ -52,9 +52,10 @@ def encrypted_log_group(
 
 
 class ServiceLogs(Construct):
-    """The backend's log groups, the manual's `/ecs/contractorlens` first, and their key.
+    """The backend's log groups, the manual's `/ecs/contractorlens` first, and their keys.
 
-    One key for the application log, the ECS Exec session log and the WAF log, all retained.
+    One key for the application log, the ECS Exec session log, the WAF log and the service's
+    secrets; another for ECS Exec sessions themselves. All retained.
     """
 
     def __init__(
@@ -81,6 +82,15 @@ class ServiceLogs(Construct):
             "Key",
             alias=key_alias,
             description=f"Encrypts {app_log_group}, the ECS Exec and WAF logs and the service's secrets",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        # ECS Exec's session key is separate: CDK grants CloudWatch Logs the use of that key for
+        # every log group of the account, which must not reach the key of the app's logs and secrets.
+        self.exec_session_key = kms.Key(
+            self,
+            "ExecSessionKey",
+            description="Encrypts ECS Exec sessions of the ContractorLens backend",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )

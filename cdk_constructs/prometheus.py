@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-METRICS_PORT = 9090  # the manual: "Prometheus Metrics: Port 9090"
+from config.manual import METRICS_PORT
 
 # The backend's Prometheus metrics that the dashboard reads (README: metric contract).
 HTTP_REQUESTS = "http_requests_total"  # counter, label `status` (HTTP status code)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from config.manual import GRAFANA_PORT, METRICS_PORT
 from config.model import FARGATE_MEMORY, EnvironmentConfig, EnvironmentFile, Names
 from config.thresholds import ECS_CPU, ECS_MEMORY
 
@@ -197,7 +198,11 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
         fail("observability.grafana_allowed_cidrs", [], "list the VPN or office ranges allowed to open Grafana")
     if obs.grafana and not obs.prometheus:
         fail("observability.grafana", True, "Grafana's dashboard reads Prometheus: set observability.prometheus = true")
-    if cfg.service.container_port in (3001, 9090):
-        fail("service.container_port", cfg.service.container_port, "3001 is Grafana's and 9090 the metrics port; choose another")
+    if cfg.service.container_port in (GRAFANA_PORT, METRICS_PORT):
+        fail(
+            "service.container_port",
+            cfg.service.container_port,
+            f"{GRAFANA_PORT} is Grafana's and {METRICS_PORT} the metrics port; choose another",
+        )
     if bool(cfg.dns.domain) != bool(cfg.dns.hosted_zone_id):
         fail("dns.hosted_zone_id", cfg.dns.hosted_zone_id, "set dns.domain and dns.hosted_zone_id together, or leave both empty")

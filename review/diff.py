@@ -166,7 +166,8 @@ def _replaces(paths: list[tuple[str, ...]], create_only_paths: tuple[tuple[str, 
 
 def _groups_of(resource_type: str, paths: list[tuple[str, ...]], policy_changes: list[str]) -> list[str]:
     groups = []
-    names = {p[1] for p in paths if len(p) > 1 and p[0] == "Properties"}
+    # Any level counts: a key id deep in a configuration block is still an encryption change.
+    names = {part for p in paths if len(p) > 1 and p[0] == "Properties" for part in p[1:]}
     if policy_changes or names & DATA_PROTECTION_PROPERTIES:
         groups.append("data protection")
     if resource_type in SECURITY_TYPES or names & SECURITY_PROPERTIES:

@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from config.manual import HEALTH_CHECK_PATH
 from config.thresholds import RUNNING_TASKS
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
@@ -20,7 +21,7 @@ def health_url(ctx: Context, override: str | None = None) -> str | None:
     if override:
         return override
     if ctx.cfg.dns.domain:
-        return f"https://api.{ctx.cfg.dns.domain}/health"
+        return f"https://api.{ctx.cfg.dns.domain}{HEALTH_CHECK_PATH}"
     stack = ctx.cfg.names.stack("Service")
     try:
         (described,) = ctx.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
@@ -29,7 +30,7 @@ def health_url(ctx: Context, override: str | None = None) -> str | None:
             return None
         raise
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-    return f"{outputs['ApiUrl'].rstrip('/')}/health" if "ApiUrl" in outputs else None
+    return f"{outputs['ApiUrl'].rstrip('/')}{HEALTH_CHECK_PATH}" if "ApiUrl" in outputs else None
 
 
 def check_http(ctx: Context, url: str | None) -> bool:
@@ -113,7 +114,7 @@ def check_database(ctx: Context, identifier: str | None = None, region: str | No
 
 def check_alarms(ctx: Context) -> bool:
     """Alarms of this environment now in ALARM; ECS ignores one already firing when a deploy starts."""
-    prefix = f"contractorlens-{ctx.cfg.name}-"
+    prefix = ctx.cfg.names.alarm("")
     firing = []
     pages = ctx.client("cloudwatch").get_paginator("describe_alarms").paginate(
         AlarmNamePrefix=prefix, StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"]

@@ -78,6 +78,7 @@ def service_logs(stack: Stack, cfg: EnvironmentConfig) -> ServiceLogs:
         retention_days=cfg.service.log_retention_days,
     )
     pin_logical_id(logs.key, "ServiceKey")
+    pin_logical_id(logs.exec_session_key, "ExecSessionKey")
     for logical_id, group in {"AppLogGroup": logs.app, "ExecLogGroup": logs.exec, "WafLogGroup": logs.waf}.items():
         pin_logical_id(group, logical_id)
     return logs

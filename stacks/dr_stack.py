@@ -149,7 +149,7 @@ class DrStack(EnvironmentStack):
             size=TaskSize(cpu=svc.cpu, memory_mib=svc.memory_mib, container_port=svc.container_port),
             environment=environment,
             secrets=secrets,
-            log_key=self.key,
+            exec_key=logs.exec_session_key,
             log_group=log_groups["AppLogGroup"],
             exec_log_group=log_groups["ExecLogGroup"],
             listener=self.load_balancer.listener,

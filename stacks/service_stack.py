@@ -13,7 +13,7 @@ from constructs import Construct
 
 from cdk_constructs.alarms import DeploymentAlarms
 from cdk_constructs.api_domain import ApiDomain
-from cdk_constructs.api_service import HEALTH_CHECK_PATH, ApiService, Scaling, TaskSize
+from cdk_constructs.api_service import ApiService, Scaling, TaskSize
 from cdk_constructs.compliance import acknowledge
 from cdk_constructs.cross_region import ParameterInRegion
 from cdk_constructs.database import DATABASE_NAME, PostgresDatabase
@@ -22,6 +22,7 @@ from cdk_constructs.load_balancer import PublicLoadBalancer
 from cdk_constructs.network import TierSecurityGroups
 from cdk_constructs.prometheus import PrometheusWorkspace, add_collector
 from config import EnvironmentConfig
+from config.manual import HEALTH_CHECK_PATH
 from config.thresholds import Severity
 from stacks.base import EnvironmentStack, pin_logical_id, service_logs
 
@@ -158,7 +159,7 @@ class ServiceStack(EnvironmentStack):
                 "DB_PASSWORD": ecs.Secret.from_secrets_manager(db_secret, "password"),
                 "GEMINI_API_KEY": ecs.Secret.from_secrets_manager(self.gemini_key),
             },
-            log_key=self.key,
+            exec_key=logs.exec_session_key,
             log_group=log_groups["AppLogGroup"],
             exec_log_group=log_groups["ExecLogGroup"],
             listener=self.load_balancer.listener,

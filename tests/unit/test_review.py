@@ -141,3 +141,13 @@ def test_the_workflow_runs_the_readmes_commands_and_the_diff() -> None:
     text = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
     for step in ("make test", "make synth", "make diff", "GITHUB_STEP_SUMMARY", "actions/upload-artifact", "cdk.out"):
         assert step in text
+
+
+def test_a_key_deep_in_a_configuration_block_is_data_protection() -> None:
+    old = _snapshot("ContractorLens-Production-Service")
+    new = copy.deepcopy(old)
+    (cluster_id,) = [k for k, r in new["Resources"].items() if r["Type"] == "AWS::ECS::Cluster"]
+    config = new["Resources"][cluster_id]["Properties"]["Configuration"]["ExecuteCommandConfiguration"]
+    config["KmsKeyId"] = {"Fn::GetAtt": ["ServiceKey", "Arn"]}
+    change = _by_id(diff_stack(old, new, region="us-west-2"), cluster_id)
+    assert change.action == "modify" and "data protection" in change.groups

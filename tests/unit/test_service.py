@@ -297,7 +297,8 @@ def test_ecs_exec_is_on_encrypted_and_logged(production: Synthesis) -> None:
     assert _one(production, "AWS::ECS::Service")["Properties"]["EnableExecuteCommand"] is True
     config = _one(production, "AWS::ECS::Cluster")["Properties"]["Configuration"]["ExecuteCommandConfiguration"]
     assert config["Logging"] == "OVERRIDE"
-    assert config["KmsKeyId"] == {"Fn::GetAtt": ["ServiceKey", "Arn"]}
+    assert config["KmsKeyId"] == {"Fn::GetAtt": ["ExecSessionKey", "Arn"]}
+    assert production.template("Service")["Resources"]["ExecSessionKey"]["DeletionPolicy"] == "Retain"
     assert config["LogConfiguration"]["CloudWatchEncryptionEnabled"] is True
     assert config["LogConfiguration"]["CloudWatchLogGroupName"] == {"Ref": "ExecLogGroup"}
 
@@ -338,3 +339,17 @@ def test_outputs_for_people_and_the_runbook(production: Synthesis, staging: Synt
     assert {"LoadBalancerDnsName", "ClusterName", "ServiceName", "TargetGroupArn"} <= set(outputs)
     staging_url = staging.template("Service")["Outputs"]["ApiUrl"]["Value"]
     assert json.dumps(staging_url).startswith('{"Fn::Join": ["", ["http://"')
+
+
+def test_logs_may_use_the_service_key_for_its_own_log_groups_only(production: Synthesis) -> None:
+    """CDK's ECS Exec support grants CloudWatch Logs a key for every log group of the account;
+    that grant must not reach the key of /ecs/contractorlens and the Gemini API key."""
+    statements = production.template("Service")["Resources"]["ServiceKey"]["Properties"]["KeyPolicy"]["Statement"]
+    for statement in statements:
+        if "logs." in json.dumps(statement.get("Principal")):
+            arn = statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+            assert arn.rsplit(":log-group:", 1)[1] in (
+                "/ecs/contractorlens",
+                "/ecs/contractorlens/exec",
+                "aws-waf-logs-contractorlens",
+            )

@@ -36,6 +36,7 @@ PINNED = {
     "DRFoundation": {"DrDataKey": "AWS::KMS::Key"},
     "Service": {
         "ServiceKey": "AWS::KMS::Key",
+        "ExecSessionKey": "AWS::KMS::Key",
         "AppLogGroup": "AWS::Logs::LogGroup",
         "ExecLogGroup": "AWS::Logs::LogGroup",
         "WafLogGroup": "AWS::Logs::LogGroup",
@@ -56,6 +57,7 @@ PINNED = {
         "FlowLogsKey": "AWS::KMS::Key",
         "FlowLogGroup": "AWS::Logs::LogGroup",
         "ServiceKey": "AWS::KMS::Key",
+        "ExecSessionKey": "AWS::KMS::Key",
         "AppLogGroup": "AWS::Logs::LogGroup",
         "ExecLogGroup": "AWS::Logs::LogGroup",
         "WafLogGroup": "AWS::Logs::LogGroup",

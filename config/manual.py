@@ -1,0 +1,10 @@
+"""Fixed names and ports the operations manual gives, each written once.
+
+(The resource names that vary by environment are `config.model.Names`; the numbers behind
+alarms are `config.thresholds`.)
+"""
+
+HEALTH_CHECK_PATH = "/health"  # "Health Check: /health"
+METRICS_PORT = 9090  # "Prometheus Metrics: Port 9090"
+GRAFANA_PORT = 3001  # "Monitoring Dashboard: Grafana on port 3001"
+GRAFANA_HOST = "grafana-server"  # "http://grafana-server:3001/d/contractorlens-prod"
