@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_chatbot as chatbot
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
+from cdk_constructs.keys import customer_key
 from config.thresholds import Severity
 
 
@@ -50,12 +50,10 @@ class AlertChannels(Construct):
         :param endpoints: the subscribers of each severity.
         """
         super().__init__(scope, construct_id)
-        self.key = kms.Key(
+        self.key = customer_key(
             self,
             "Key",
             description="Encrypts the ContractorLens alert topics",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         # CloudWatch publishes alarm notifications into the encrypted topics.
         self.key.add_to_resource_policy(

@@ -10,6 +10,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cdk_constructs.keys import customer_key
+
 
 def encrypted_log_group(
     scope: Construct,
@@ -77,22 +79,18 @@ class ServiceLogs(Construct):
         :param retention_days: retention of all three.
         """
         super().__init__(scope, construct_id)
-        self.key = kms.Key(
+        self.key = customer_key(
             self,
             "Key",
             alias=key_alias,
             description=f"Encrypts {app_log_group}, the ECS Exec and WAF logs and the service's secrets",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         # ECS Exec's session key is separate: CDK grants CloudWatch Logs the use of that key for
         # every log group of the account, which must not reach the key of the app's logs and secrets.
-        self.exec_session_key = kms.Key(
+        self.exec_session_key = customer_key(
             self,
             "ExecSessionKey",
             description="Encrypts ECS Exec sessions of the ContractorLens backend",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         self.app = encrypted_log_group(self, "App", name=app_log_group, retention_days=retention_days, key=self.key)
         self.exec = encrypted_log_group(self, "Exec", name=exec_log_group, retention_days=retention_days, key=self.key)

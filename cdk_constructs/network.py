@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
+from cdk_constructs.keys import customer_key
 from cdk_constructs.logs import encrypted_log_group
 
 POSTGRES_PORT = 5432
@@ -84,12 +83,10 @@ class AppNetwork(Construct):
             ],
         )
 
-        self.logs_key = kms.Key(
+        self.logs_key = customer_key(
             self,
             "LogsKey",
             description=f"Encrypts the VPC flow logs in {flow_log_group_name}",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         self.flow_log_group = encrypted_log_group(
             self,

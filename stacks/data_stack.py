@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
 from cdk_constructs.cross_region import RemoteKeyArn
 from cdk_constructs.database import BackupReplication, PostgresDatabase
+from cdk_constructs.keys import customer_key
 from cdk_constructs.network import TierSecurityGroups
 from config import EnvironmentConfig
 from stacks.base import EnvironmentStack, pin_logical_id
@@ -23,13 +22,11 @@ class DataStack(EnvironmentStack):
             availability_zones=cfg.availability_zones, description="PostgreSQL database and its key")
         names = cfg.names
         db = cfg.database
-        self.key = kms.Key(
+        self.key = customer_key(
             self,
             "DataKey",
             alias=names.data_key_alias,
             description=f"Encrypts {names.db_instance}: storage, backups, Performance Insights, secret, logs",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         replication = None
         if db.replicate_backups_to_dr:

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from cdk_constructs.keys import customer_key
 from cdk_constructs.registry import ReplicaRepositoryTemplate
 from config import EnvironmentConfig
 from stacks.base import EnvironmentStack, pin_logical_id
@@ -22,13 +21,11 @@ class DrFoundationStack(EnvironmentStack):
         super().__init__(
             scope, cfg=cfg, part="DRFoundation", region=cfg.dr_region, description="DR-region key and replica settings"
         )
-        self.key = kms.Key(
+        self.key = customer_key(
             self,
             "DrDataKey",
             alias=cfg.names.dr_key_alias,
             description=f"Encrypts {cfg.names.db_instance} backups replicated to {cfg.dr_region} and DR restores",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         pin_logical_id(self.key, "DrDataKey")
         if cfg.registry.replicate_to_dr:

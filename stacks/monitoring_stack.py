@@ -3,16 +3,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from aws_cdk import Annotations, CfnOutput, Duration, RemovalPolicy
+from aws_cdk import Annotations, CfnOutput, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_constructs.alarms import error_rate_percent
 from cdk_constructs.alerting import AlertChannels, Endpoints
 from cdk_constructs.dashboard import OperationsDashboard
 from cdk_constructs.grafana import GrafanaService, environment_dashboard
+from cdk_constructs.keys import customer_key
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.monitoring import (
     ESTIMATES_METRIC,
@@ -165,12 +165,10 @@ class MonitoringStack(EnvironmentStack):
         prometheus = service.prometheus
         if prometheus is None:
             raise ValueError("Grafana needs the Prometheus workspace (the config loader requires observability.prometheus)")
-        key = kms.Key(
+        key = customer_key(
             self,
             "LogsKey",
             description=f"Encrypts {names.grafana_log_group} and the Grafana admin password",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
         )
         log_group = encrypted_log_group(
             self, "GrafanaLogGroup", name=names.grafana_log_group, retention_days=cfg.service.log_retention_days, key=key
