@@ -10,7 +10,7 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from constructs import Construct
 
-API_HOST_LABEL = "api"
+from config.manual import API_HOST_LABEL
 
 
 class ApiDomain(Construct):

@@ -4,6 +4,7 @@
 alarms are `config.thresholds`.)
 """
 
+API_HOST_LABEL = "api"  # "Production API: https://api.contractorlens.com"
 HEALTH_CHECK_PATH = "/health"  # "Health Check: /health"
 METRICS_PORT = 9090  # "Prometheus Metrics: Port 9090"
 GRAFANA_PORT = 3001  # "Monitoring Dashboard: Grafana on port 3001"

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from config.manual import HEALTH_CHECK_PATH
+from config.manual import API_HOST_LABEL, HEALTH_CHECK_PATH
 from config.thresholds import RUNNING_TASKS
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
@@ -21,7 +21,7 @@ def health_url(ctx: Context, override: str | None = None) -> str | None:
     if override:
         return override
     if ctx.cfg.dns.domain:
-        return f"https://api.{ctx.cfg.dns.domain}{HEALTH_CHECK_PATH}"
+        return f"https://{API_HOST_LABEL}.{ctx.cfg.dns.domain}{HEALTH_CHECK_PATH}"
     stack = ctx.cfg.names.stack("Service")
     try:
         (described,) = ctx.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
