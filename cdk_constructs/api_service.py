@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import CfnElement, Duration, Stack
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -129,6 +129,11 @@ class ApiService(Construct):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
+        # A release replaces the task definition, and CloudFormation then deregisters the old
+        # revision (aws/aws-cdk#24372): `deploy.sh rollback` would find nothing ACTIVE to go back
+        # to (the sandbox's bad-release rehearsal showed it). Retain keeps earlier revisions
+        # ACTIVE; on deletion too, as cfn-lint's W3011 asks: a revision costs nothing.
+        self.task_definition.apply_removal_policy(RemovalPolicy.RETAIN)
         self.container = self.task_definition.add_container(
             "Api",
             container_name=CONTAINER_NAME,

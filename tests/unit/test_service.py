@@ -240,6 +240,17 @@ def test_deployments_keep_capacity_and_roll_back(production: Synthesis) -> None:
     assert {a["Ref"] for a in alarms["AlarmNames"]} <= set(service["DependsOn"])
 
 
+def test_a_release_leaves_the_previous_revision_active_for_rollback(production: Synthesis, dr_active: Synthesis) -> None:
+    """The manual's `deploy.sh rollback` goes back to the previous task definition revision; a
+    CloudFormation update replaces the task definition and deregisters the old revision unless
+    the replacement policy retains it (aws/aws-cdk#24372). The sandbox's rehearsal of a bad
+    release and its rollback exercises this end to end."""
+    for synthesis, part in ((production, "Service"), (dr_active, "DR")):
+        (task,) = synthesis.resources(part, "AWS::ECS::TaskDefinition").values()
+        assert task.get("UpdateReplacePolicy") == "Retain", part
+        assert task.get("DeletionPolicy") == "Retain", part  # cfn-lint W3011: both, or neither protects
+
+
 def test_rollback_alarms_carry_the_manuals_numbers(production: Synthesis) -> None:
     alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in production.resources("Service", "AWS::CloudWatch::Alarm").values()}
     error_rate = alarms["contractorlens-production-api-error-rate"]
