@@ -35,6 +35,7 @@ def dr_active(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     return synthesize(load_environment("production"), tmp_path_factory.mktemp("dr-active"), dr)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group into the node id
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With `-n 2`, the CDK tests share one worker (one synth of each environment) and the
     runbook's moto tests the other, instead of both workers synthesizing everything."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from cfnlint.api import ManualArgs, lint
@@ -78,3 +79,11 @@ def _is_get_stack_output_gap(match: object) -> bool:
     """cfn-lint 1.58 does not yet type Fn::GetStackOutput (CDK's weak cross-stack reference)
     inside Fn::Join and reports it as "not of type 'string'" (E1022). Only that is let through."""
     return match.rule.id == "E1022" and "'Fn::GetStackOutput'" in str(match) and "is not of type 'string'" in str(match)
+
+
+def test_the_cdk_tests_share_one_worker(request: pytest.FixtureRequest) -> None:
+    """Under `make test` (pytest-xdist, --dist loadgroup) every CDK test is in group `cdk`, so one
+    worker synthesizes each environment once; xdist shows the group as a node id suffix."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.skip("not under pytest-xdist: everything runs in one process anyway")
+    assert request.node.nodeid.endswith("@cdk"), f"xdist groups do not take effect: {request.node.nodeid}"
