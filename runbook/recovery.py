@@ -22,11 +22,17 @@ def _minutes_since(moment: datetime | None) -> float | None:
 
 
 def backups(ctx: Context) -> bool:
-    """Snapshots and automated backups in the primary and DR regions, and the RPO they give now."""
+    """Snapshots and automated backups in the primary region, and in the DR region when the
+    environment replicates them there, and the RPO they give now."""
     cfg, names = ctx.cfg, ctx.cfg.names
     ok = True
     summary: dict[str, Any] = {}
-    for region in (cfg.region, cfg.dr_region):
+    regions = [cfg.region]
+    if cfg.database.replicate_backups_to_dr:
+        regions.append(cfg.dr_region)
+    else:
+        ctx.report.say(f"{cfg.dr_region}: not checked, {cfg.name} does not replicate backups there (database.replicate_backups_to_dr)")
+    for region in regions:
         snapshots = list(
             ctx.aws.pages("rds", region, "describe_db_snapshots", "DBSnapshots", DBInstanceIdentifier=names.db_instance)
         )
