@@ -20,7 +20,7 @@ NODE_STAMP := node_modules/.installed
 # The pinned CLI that `npx cdk` runs, called directly to spare npx its lookup.
 CDK := node_modules/.bin/cdk
 
-.PHONY: help setup synth test diff snapshots alarm-table grafana-dashboard constraints clean
+.PHONY: help setup synth test diff snapshots alarm-table grafana-dashboard constraints clean sandbox sandbox-up sandbox-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,15 @@ test: setup ## Run every test and quality gate (ruff, cdk-nag, CloudFormation va
 
 diff: setup ## Compare every synthesized stack with its committed snapshot, grouped by risk (BASE=<git ref> to compare with another revision's)
 	$(BIN)/python -m review $(if $(BASE),--base $(BASE)) $(if $(REPORT),--report $(REPORT))
+
+sandbox: setup ## Deploy ENVIRONMENT into an AWS emulator on 127.0.0.1, rehearse the runbook, report, stop the emulator
+	$(BIN)/python -m sandbox run --env $(ENVIRONMENT)
+
+sandbox-up: setup ## Start an emulator with ENVIRONMENT deployed and leave it running (prints the AWS_ENDPOINT_URL line)
+	$(BIN)/python -m sandbox up --env $(ENVIRONMENT)
+
+sandbox-down: ## Stop the emulator that `make sandbox-up` started
+	@test -x $(BIN)/python || { echo "no .venv, so no sandbox is running"; exit 0; }; $(BIN)/python -m sandbox down
 
 snapshots: setup ## Rewrite tests/snapshots/ from the current code; read the diff before committing
 	$(BIN)/python -m pytest tests/unit/test_snapshots.py --snapshot-update -q

@@ -1,0 +1,272 @@
+"""Resource types moto's CloudFormation lacks or gets wrong, made through the emulator's API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sandbox.emulation.common import PhysicalId, camel, client
+from sandbox.emulation.ecs import sync_targets
+
+EXTENSIONS = {
+    "AWS::EC2::VPCCidrBlock": "associates an Amazon-provided IPv6 /56 with the VPC",
+    "AWS::EC2::EgressOnlyInternetGateway": "creates the gateway through the EC2 API",
+    "AWS::EC2::SecurityGroupEgress": "adds the egress rule through the EC2 API",
+    "AWS::ECR::ReplicationConfiguration": "sets the registry's replication rules (no image is copied)",
+    "AWS::CloudWatch::Alarm": "creates the alarm through the API (it is never evaluated: no metrics)",
+    "AWS::CloudWatch::CompositeAlarm": "creates the composite alarm (never evaluated)",
+    "AWS::SecretsManager::Secret": "creates the secret through the API, with its generated value and replicas",
+    "AWS::ApplicationAutoScaling::ScalableTarget": "registers the target and raises the service to its minimum at once, as AWS does",
+    "AWS::ApplicationAutoScaling::ScalingPolicy": "puts the policy (it never scales: no metrics)",
+    "AWS::CertificateManager::Certificate": "requests the certificate (no DNS validation happens)",
+    "AWS::KMS::Key": "takes the template's Key/Value tags and policy object (moto wants TagKey/TagValue and a string)",
+    "AWS::SSM::Parameter": "takes the template's tag map (moto wants the API's list)",
+}
+
+def install_kms() -> None:
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        props = cloudformation_json.get("Properties", {})
+        props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
+        if isinstance(props.get("KeyPolicy"), dict):  # the API stores the policy as a JSON string
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        return original(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
+class _ApiModel(PhysicalId):
+    """A resource type moto's CloudFormation lacks, created through the emulator's own API, so
+    botocore checks the template's properties against the real API's shapes on the way."""
+
+    NAME_PROPERTY = ""
+    ARN = ""  # the Arn attribute from the physical id, when that is not an ARN itself
+
+    def __init__(self, physical_id: str, region: str) -> None:
+        self.physical_id, self.region = physical_id, region
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Arn",)
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "Arn" and self.physical_id.startswith("arn:"):
+            return self.physical_id
+        if attribute_name == "Arn" and self.ARN:
+            return self.ARN.format(region=self.region, id=self.physical_id)
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+        props = dict(cloudformation_json.get("Properties", {}))
+        if cls.NAME_PROPERTY and not props.get(cls.NAME_PROPERTY):
+            props[cls.NAME_PROPERTY] = resource_name
+        return cls(cls.create(props, region_name), region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> None:
+        cls.delete(resource_name, region_name)
+
+    @classmethod
+    def create(cls, props: dict[str, Any], region: str) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def delete(cls, physical_id: str, region: str) -> None:
+        """Nothing by default."""
+
+
+def define_models() -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.common_models import CloudFormationModel
+
+    class VpcCidrBlock(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::EC2::VPCCidrBlock"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            kwargs = {"VpcId": props["VpcId"]}
+            if props.get("AmazonProvidedIpv6CidrBlock"):
+                kwargs["AmazonProvidedIpv6CidrBlock"] = True
+            else:
+                kwargs["CidrBlock"] = props["CidrBlock"]
+            result = client("ec2", region).associate_vpc_cidr_block(**kwargs)
+            association = result.get("Ipv6CidrBlockAssociation") or result["CidrBlockAssociation"]
+            return association["AssociationId"]
+
+    class Alarm(_ApiModel, CloudFormationModel):
+        NAME_PROPERTY = "AlarmName"
+        ARN = "arn:aws:cloudwatch:{region}:" + DEFAULT_ACCOUNT_ID + ":alarm:{id}"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CloudWatch::Alarm"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            client("cloudwatch", region).put_metric_alarm(**props)
+            return props["AlarmName"]
+
+        @classmethod
+        def delete(cls, physical_id: str, region: str) -> None:
+            client("cloudwatch", region).delete_alarms(AlarmNames=[physical_id])
+
+    class CompositeAlarm(Alarm, CloudFormationModel):  # a direct subclass, or moto would not list it
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CloudWatch::CompositeAlarm"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            # moto's server has no PutCompositeAlarm; its backend stores a composite as an alarm with a rule.
+            cloudwatch_backends[DEFAULT_ACCOUNT_ID][region].put_metric_alarm(
+                name=props["AlarmName"], namespace=None, metric_name=None,  # type: ignore[arg-type]
+                comparison_operator=None, evaluation_periods=None, period=None, threshold=None,  # type: ignore[arg-type]
+                statistic=None, description=props.get("AlarmDescription"), dimensions=[],  # type: ignore[arg-type]
+                alarm_actions=props.get("AlarmActions", []), ok_actions=props.get("OKActions", []),
+                insufficient_data_actions=props.get("InsufficientDataActions", []),
+                actions_enabled=props.get("ActionsEnabled", True), rule=props["AlarmRule"],
+            )
+            return props["AlarmName"]
+
+
+    class EgressOnlyInternetGateway(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::EC2::EgressOnlyInternetGateway"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            result = client("ec2", region).create_egress_only_internet_gateway(VpcId=props["VpcId"])
+            return result["EgressOnlyInternetGateway"]["EgressOnlyInternetGatewayId"]
+
+    class SecurityGroupEgress(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::EC2::SecurityGroupEgress"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            rule: dict[str, Any] = {"IpProtocol": str(props["IpProtocol"])}
+            for key in ("FromPort", "ToPort"):
+                if key in props:
+                    rule[key] = int(props[key])
+            description = {"Description": props["Description"]} if props.get("Description") else {}
+            if props.get("CidrIp"):
+                rule["IpRanges"] = [{"CidrIp": props["CidrIp"], **description}]
+            if props.get("CidrIpv6"):
+                rule["Ipv6Ranges"] = [{"CidrIpv6": props["CidrIpv6"], **description}]
+            if props.get("DestinationSecurityGroupId"):
+                rule["UserIdGroupPairs"] = [{"GroupId": props["DestinationSecurityGroupId"], **description}]
+            result = client("ec2", region).authorize_security_group_egress(GroupId=props["GroupId"], IpPermissions=[rule])
+            return result["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+
+    class ReplicationConfiguration(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ECR::ReplicationConfiguration"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            client("ecr", region).put_replication_configuration(replicationConfiguration=camel(props["ReplicationConfiguration"]))
+            return f"replication-{region}"
+
+    class Secret(_ApiModel, CloudFormationModel):
+        NAME_PROPERTY = "Name"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SecretsManager::Secret"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            secrets = client("secretsmanager", region)
+            kwargs = {k: props[k] for k in ("Name", "Description", "KmsKeyId", "SecretString", "Tags") if props.get(k)}
+            generate = props.get("GenerateSecretString")
+            if generate is not None and "SecretString" not in kwargs:
+                options = {k: v for k, v in generate.items() if k not in ("SecretStringTemplate", "GenerateStringKey")}
+                password = secrets.get_random_password(**options)["RandomPassword"]
+                if generate.get("SecretStringTemplate"):
+                    password = json.dumps({**json.loads(generate["SecretStringTemplate"]), generate["GenerateStringKey"]: password})
+                kwargs["SecretString"] = password
+            if props.get("ReplicaRegions"):
+                kwargs["AddReplicaRegions"] = props["ReplicaRegions"]
+            return secrets.create_secret(**kwargs)["ARN"]
+
+        @classmethod
+        def delete(cls, physical_id: str, region: str) -> None:
+            client("secretsmanager", region).delete_secret(SecretId=physical_id, ForceDeleteWithoutRecovery=True)
+
+    class ScalableTarget(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApplicationAutoScaling::ScalableTarget"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            keys = ("ServiceNamespace", "ResourceId", "ScalableDimension", "MinCapacity", "MaxCapacity", "RoleARN", "SuspendedState")
+            client("application-autoscaling", region).register_scalable_target(**{k: props[k] for k in keys if k in props})
+            # Application Auto Scaling raises a service below its minimum to the minimum at once.
+            _, cluster, service = props["ResourceId"].split("/")
+            ecs = client("ecs", region)
+            (described,) = ecs.describe_services(cluster=cluster, services=[service])["services"]
+            if described["desiredCount"] < int(props["MinCapacity"]):
+                ecs.update_service(cluster=cluster, service=service, desiredCount=int(props["MinCapacity"]))
+                sync_targets(DEFAULT_ACCOUNT_ID, region, cluster, service)
+            return "|".join((props["ResourceId"], props["ScalableDimension"], props["ServiceNamespace"]))
+
+    class ScalingPolicy(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            kwargs = {k: v for k, v in props.items() if k != "ScalingTargetId"}
+            if props.get("ScalingTargetId"):
+                resource_id, dimension, namespace = props["ScalingTargetId"].split("|")
+                kwargs.update(ResourceId=resource_id, ScalableDimension=dimension, ServiceNamespace=namespace)
+            return client("application-autoscaling", region).put_scaling_policy(**kwargs)["PolicyARN"]
+
+    class Certificate(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::CertificateManager::Certificate"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            acm = client("acm", region)
+            kwargs = {k: props[k] for k in ("DomainName", "SubjectAlternativeNames", "ValidationMethod") if props.get(k)}
+            if props.get("Tags"):
+                kwargs["Tags"] = props["Tags"]
+            return acm.request_certificate(**kwargs)["CertificateArn"]
+
+
+
+def install_tag_maps() -> None:
+    """AWS::SSM::Parameter takes its Tags as a map; moto reads them as the API's list."""
+    from moto.ssm.models import Parameter
+
+    original = Parameter.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        props = cloudformation_json.get("Properties", {})
+        if isinstance(props.get("Tags"), dict):
+            props["Tags"] = [{"Key": k, "Value": v} for k, v in props["Tags"].items()]
+        return original(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+    Parameter.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
