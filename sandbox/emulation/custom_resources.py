@@ -25,6 +25,8 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, str]:
         items = value.items()
     elif isinstance(value, list):
         items = ((str(i), v) for i, v in enumerate(value))
+    elif isinstance(value, bool):
+        return {prefix: str(value).lower()}  # as JavaScript writes it, in the provider's Lambda
     else:
         return {prefix: value.isoformat() if isinstance(value, datetime) else str(value)}
     flat: dict[str, str] = {}
@@ -86,18 +88,25 @@ def install() -> None:
     from moto.cloudformation.custom_model import CustomModel
     from moto.moto_api._internal import mock_random
 
-    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
-        resource_type, logical_id = kwargs["ResourceType"], kwargs["LogicalId"]
+    def run(request: str, resource_type: str, logical_id: str, properties: dict[str, Any], region_name: str) -> Any:
         handler = CUSTOM_HANDLERS.get(resource_type)
         if handler is None:
             raise ResourceFailed(
                 logical_id, resource_type,
                 f"the sandbox runs only {', '.join(CUSTOM_HANDLERS)} in-process; moto would need Docker for this Lambda",
             )
-        physical_id, data = handler("Create", cloudformation_json["Properties"], region_name, logical_id)
+        physical_id, data = handler(request, properties, region_name, logical_id)
         resource = CustomModel(region_name, str(mock_random.uuid4()), logical_id, physical_id)
         resource.set_data(data)
         return resource
 
+    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+        return run("Create", kwargs["ResourceType"], kwargs["LogicalId"], cloudformation_json["Properties"], region_name)
+
+    def update(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+        # moto has no update for custom resources and would drop the resource from the stack.
+        return run("Update", cloudformation_json["Type"], original_resource.logical_id, cloudformation_json["Properties"], region_name)
+
     CustomModel.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    CustomModel.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign,assignment]
 

@@ -246,3 +246,27 @@ def test_the_dr_stack_deploys_after_every_primary_stack(production: Synthesis) -
     assert order[-1] == names.stack("DR")
     assert order.index(names.stack("DRFoundation")) < order.index(names.stack("Data"))
     assert order.index(names.stack("Service")) < order.index(names.stack("Monitoring"))
+
+
+def test_fn_cidr_splits_as_cloudformation_documents() -> None:
+    """The documentation's example: `!Cidr [192.168.0.0/24, 6, 5]` gives six /27 blocks."""
+    from sandbox.emulation.cloudformation import _cidr
+
+    assert _cidr("192.168.0.0/24", 6, 5) == [f"192.168.0.{32 * i}/27" for i in range(6)]
+    assert _cidr("2600:1f14:abc:de00::/56", 2, 64) == ["2600:1f14:abc:de00::/64", "2600:1f14:abc:de01::/64"]
+
+
+def test_custom_resource_answers_are_flattened_as_aws_custom_resource_does() -> None:
+    """`Fn::GetAtt [Lookup, KeyMetadata.Arn]` and `DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn`."""
+    from sandbox.emulation.custom_resources import _flatten
+
+    flat = _flatten({
+        "KeyMetadata": {"Arn": "arn:aws:kms:us-east-1:123456789012:key/k", "Enabled": True},
+        "DBInstanceAutomatedBackups": [{"DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1"}],
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    })
+    assert flat == {
+        "KeyMetadata.Arn": "arn:aws:kms:us-east-1:123456789012:key/k",
+        "KeyMetadata.Enabled": "true",
+        "DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1",
+    }
