@@ -19,6 +19,7 @@ from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
 from config.manual import HEALTH_CHECK_PATH
+from config.model import ServiceConfig
 
 CONTAINER_NAME = "api"
 
@@ -41,6 +42,17 @@ class Scaling:
     cpu_percent: int
     memory_percent: int
     requests_per_target: int
+
+    @classmethod
+    def of(cls, service: ServiceConfig) -> Scaling:
+        """The bounds and goals of an environment's `[service]` section."""
+        return cls(
+            min_tasks=service.min_tasks,
+            max_tasks=service.max_tasks,
+            cpu_percent=service.cpu_target_percent,
+            memory_percent=service.memory_target_percent,
+            requests_per_target=service.requests_per_target,
+        )
 
 
 class ApiService(Construct):

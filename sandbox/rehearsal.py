@@ -231,10 +231,10 @@ def report(outcome: Outcome, extensions: dict[str, str]) -> str:
     """The closing report: stacks, resources, what the emulator skipped or stood in for, the steps."""
     lines = [f"Sandbox report · {outcome.env}", "", "Stacks deployed:"]
     for d in outcome.deployed:
-        lines.append(f"  {d.action:<6} {d.stack:<45} {d.region:<10} {sum(d.created.values()):>4} created"
-                     f" {sum(d.skipped.values()):>3} skipped  {d.seconds:5.1f} s")
-    lines += ["", "Resources created, by type:"]
-    lines += [f"  {count:>4}  {type_name}" for type_name, count in sorted(outcome.created().items())]
+        lines.append(f"  {d.action:<6} {d.stack:<45} {d.region:<10} {sum(d.created.values()):>4} resources,"
+                     f" {sum(d.skipped.values()):>2} skipped  {d.seconds:5.1f} s")
+    lines += ["", "Resources created, by type (each stack as its last deploy left it):"]
+    lines += _columns([f"{count:>4}  {type_name}" for type_name, count in sorted(outcome.created().items())])
     skipped = outcome.skipped()
     lines += ["", "Skipped by the emulator (not modelled: created as nothing, references answered with placeholders):"]
     lines += [f"  {count:>4}  {type_name}" for type_name, count in sorted(skipped.items())] or ["  none"]
@@ -251,6 +251,14 @@ def report(outcome: Outcome, extensions: dict[str, str]) -> str:
     verdict = "every step passed" if outcome.ok else f"FAILED: {outcome.error or 'a rehearsal step failed (above)'}"
     lines += ["", f"Result: {verdict}"]
     return "\n".join(lines)
+
+
+def _columns(cells: list[str], count: int = 2) -> list[str]:
+    """Cells in `count` columns, down then across, so that long lists stay short."""
+    rows = -(-len(cells) // count)
+    width = max((len(c) for c in cells), default=0) + 2
+    return ["  " + "".join(cells[i + r].ljust(width) for i in range(0, len(cells), rows) if i + r < len(cells)).rstrip()
+            for r in range(rows)]
 
 
 def synthesize(cfg: EnvironmentConfig, outdir: Path, *, only: Sequence[str] = ("base", "bad_release", "dr_active")) -> Assemblies:

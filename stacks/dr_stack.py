@@ -155,15 +155,7 @@ class DrStack(EnvironmentStack):
             listener=self.load_balancer.listener,
             # The Gemini key's replica and the restored database's secret use the DR key.
             secret_keys=[dr_key],
-            scaling=Scaling(
-                min_tasks=svc.min_tasks,
-                max_tasks=svc.max_tasks,
-                cpu_percent=svc.cpu_target_percent,
-                memory_percent=svc.memory_target_percent,
-                requests_per_target=svc.requests_per_target,
-            )
-            if dr.active
-            else None,
+            scaling=Scaling.of(svc) if dr.active else None,
         )
         ApiFirewall(
             self,

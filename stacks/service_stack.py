@@ -166,13 +166,7 @@ class ServiceStack(EnvironmentStack):
             # RDS encrypts the secret it manages with the data key.
             secret_keys=[data_key],
             deployment_alarms=[self.rollback_alarms.error_rate, self.rollback_alarms.latency],
-            scaling=Scaling(
-                min_tasks=svc.min_tasks,
-                max_tasks=svc.max_tasks,
-                cpu_percent=svc.cpu_target_percent,
-                memory_percent=svc.memory_target_percent,
-                requests_per_target=svc.requests_per_target,
-            ),
+            scaling=Scaling.of(svc),
         )
         self.prometheus: PrometheusWorkspace | None = None
         if cfg.observability.prometheus:
