@@ -1,8 +1,9 @@
 """`make sandbox`: deploy an environment into the emulator and rehearse the runbook against it.
 
 The order is the manual's: the primary stacks, the DR stack in standby, then on-call work
-(health-check; a bad release and its rollback; backups; a database restore in the DR region;
-the security review), and last the DR drill's switch of the DR stack to active.
+(health-check and preflight; a bad release and its rollback; restart and scale; the log
+search; certificates; backups; a database restore in the DR region; the security review),
+and last the DR drill's switch of the DR stack to active.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ def rehearse(running: Running, cfg: EnvironmentConfig, assemblies: Assemblies, o
 
     say("rehearse the runbook")
     r.command("health-check", ["health-check", *url])
+    r.command("preflight", ["preflight", *url])
 
     def bad_release() -> tuple[bool, str]:
         result = deployer.deploy(read_assembly(assemblies.bad_release)[names.stack("Service")])
@@ -172,6 +174,12 @@ def rehearse(running: Running, cfg: EnvironmentConfig, assemblies: Assemblies, o
     r.step(f"deploy a bad release ({BAD_RELEASE_TAG})", "stack updated", bad_release)
     r.command("health-check sees the bad release", ["health-check", *url], expect=1)
     r.command("rollback", ["rollback", *url])
+    r.command("restart", ["restart", *url])
+    floor = cfg.service.min_tasks
+    r.command(f"scale --count {floor + 1}", ["scale", "--count", str(floor + 1)])
+    r.command(f"scale --count {floor}", ["scale", "--count", str(floor)])
+    r.command("logs --filter FAILED_LOGIN", ["logs", "--since", "1h", "--filter", "FAILED_LOGIN"])
+    r.command("certs", ["certs"])
     r.command("backups", ["backups"])
     # Both restores need the DR stack's placement and backups replicated into its region.
     restorable = cfg.dr.enabled and cfg.database.replicate_backups_to_dr

@@ -99,7 +99,17 @@ def install_target_health() -> None:
 
 
 def install() -> None:
-    from moto.ecs.models import Service, TaskDefinition, ecs_backends
+    from moto.ecs.models import EC2ContainerServiceBackend, Service, TaskDefinition, ecs_backends
+
+    backend_update = EC2ContainerServiceBackend.update_service
+
+    def update_service_api(self: Any, service_properties: dict[str, Any]) -> Any:
+        # A scale or a new deployment through the API moves the tasks in the target groups too.
+        service = backend_update(self, service_properties)
+        sync_targets(self.account_id, self.region_name, service.cluster_name, service.name)
+        return service
+
+    EC2ContainerServiceBackend.update_service = update_service_api  # type: ignore[method-assign]
 
     def create_task_definition(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
         arn = _register_task_definition(cloudformation_json["Properties"], region_name)
@@ -130,7 +140,6 @@ def install() -> None:
         ecs = client("ecs", region_name)
         kwargs = _ecs_kwargs(ecs, "UpdateService", props)
         ecs.update_service(cluster=original_resource.cluster_name, service=original_resource.name, **kwargs)
-        sync_targets(account_id, region_name, original_resource.cluster_name, original_resource.name)
         return _service(account_id, region_name, original_resource.cluster_name, original_resource.name)
 
     TaskDefinition.create_from_cloudformation_json = classmethod(create_task_definition)  # type: ignore[method-assign,assignment]

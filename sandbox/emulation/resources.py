@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from sandbox.emulation.common import PhysicalId, camel, client
-from sandbox.emulation.ecs import sync_targets
 
 EXTENSIONS = {
     "AWS::EC2::VPCCidrBlock": "associates an Amazon-provided IPv6 /56 with the VPC",
@@ -18,7 +17,7 @@ EXTENSIONS = {
     "AWS::SecretsManager::Secret": "creates the secret through the API, with its generated value and replicas",
     "AWS::ApplicationAutoScaling::ScalableTarget": "registers the target and raises the service to its minimum at once, as AWS does",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "puts the policy (it never scales: no metrics)",
-    "AWS::CertificateManager::Certificate": "requests the certificate (no DNS validation happens)",
+    "AWS::CertificateManager::Certificate": "requests the certificate; moto issues it at once (no DNS validation happens)",
     "AWS::KMS::Key": "takes the template's Key/Value tags and policy object (moto wants TagKey/TagValue and a string)",
     "AWS::SSM::Parameter": "takes the template's tag map (moto wants the API's list)",
 }
@@ -225,7 +224,6 @@ def define_models() -> None:
             (described,) = ecs.describe_services(cluster=cluster, services=[service])["services"]
             if described["desiredCount"] < int(props["MinCapacity"]):
                 ecs.update_service(cluster=cluster, service=service, desiredCount=int(props["MinCapacity"]))
-                sync_targets(DEFAULT_ACCOUNT_ID, region, cluster, service)
             return "|".join((props["ResourceId"], props["ScalableDimension"], props["ServiceNamespace"]))
 
     class ScalingPolicy(_ApiModel, CloudFormationModel):
