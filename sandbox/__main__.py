@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -37,8 +38,15 @@ def _run(env: str, keep: Path | None) -> int:
         print(f"synthesizing {cfg.name} (as configured, with a bad release, and with the DR stack active) ...", flush=True)
         assemblies = rehearsal.synthesize(cfg, workdir)
         outcome = rehearsal.run(cfg, assemblies, workdir=workdir, say=lambda line: print(line, flush=True))
+        kept = ""
+        if not outcome.ok and keep is None:
+            # The temporary directory goes; the emulator's log, with moto's side of a failure, stays.
+            emulator.STATE_DIR.mkdir(exist_ok=True)
+            kept = str(shutil.copy(workdir / "emulator.log", emulator.STATE_DIR / "last-run-emulator.log"))
     print()
     print(rehearsal.report(outcome, emulation.EXTENSIONS))
+    if kept:
+        print(f"The emulator's log of this run: {kept}")
     return 0 if outcome.ok else 1
 
 

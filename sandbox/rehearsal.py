@@ -228,8 +228,8 @@ def run(cfg: EnvironmentConfig, assemblies: Assemblies, *, workdir: Path, say: S
         rehearse(running, cfg, assemblies, outcome, say)
     except (DeployError, SandboxError) as exc:
         outcome.error = str(exc)
-    except AWS_ERRORS as exc:  # the emulator failed a call outside any stack (see its log)
-        outcome.error = f"{describe(exc)} (emulator log: {running.log})"
+    except AWS_ERRORS as exc:  # the emulator failed a call outside any stack: its log says why
+        outcome.error = describe(exc)
     finally:
         emulator.stop(running.pid)
     return outcome

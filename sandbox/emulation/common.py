@@ -54,8 +54,12 @@ def api_kwargs(api: Any, operation: str, props: dict[str, Any], renames: dict[st
     renamed = {(renames or {}).get(k, k): v for k, v in props.items()}
     kwargs = {k: v for k, v in renamed.items() if k in members}
     for key, shape in members.items():
-        if key in kwargs and shape.type_name == "integer" and isinstance(kwargs[key], str):
-            kwargs[key] = int(kwargs[key])  # CloudFormation takes "100" where the API wants 100
+        if key in kwargs and shape.type_name in ("integer", "double") and isinstance(kwargs[key], str):
+            # CloudFormation takes "100" where the API wants 100.
+            try:
+                kwargs[key] = (int if shape.type_name == "integer" else float)(kwargs[key])
+            except ValueError:
+                raise ValueError(f"{key}: {kwargs[key]!r} is not a number") from None
     return kwargs
 
 

@@ -128,7 +128,9 @@ def install() -> None:
         return backend.services[f"{backend._get_cluster(cluster).name}:{name}"]
 
     def create_service(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
-        props = {"ServiceName": resource_name, **cloudformation_json["Properties"]}
+        # CloudFormation starts a service without DesiredCount at one task (autoscaling then
+        # raises it to its minimum); the API would start it at none.
+        props = {"ServiceName": resource_name, "DesiredCount": 1, **cloudformation_json["Properties"]}
         ecs = client("ecs", region_name)
         created = ecs.create_service(**_ecs_kwargs(ecs, "CreateService", props))["service"]
         service = _service(account_id, region_name, created["clusterArn"], created["serviceName"])

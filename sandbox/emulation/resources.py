@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sandbox.emulation.common import PhysicalId, camel, client
+from sandbox.emulation.common import PhysicalId, api_kwargs, camel, client
 
 EXTENSIONS = {
     "AWS::EC2::VPCCidrBlock": "associates an Amazon-provided IPv6 /56 with the VPC",
@@ -114,7 +114,8 @@ def define_models() -> None:
 
         @classmethod
         def create(cls, props: dict[str, Any], region: str) -> str:
-            client("cloudwatch", region).put_metric_alarm(**props)
+            cloudwatch = client("cloudwatch", region)
+            cloudwatch.put_metric_alarm(**api_kwargs(cloudwatch, "PutMetricAlarm", props))
             return props["AlarmName"]
 
         @classmethod
