@@ -15,9 +15,16 @@ from sandbox.deploy import DeployError
 from sandbox.emulator import SandboxError
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake is one line on stderr and exit 2, as in the runbook."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
-    verbs = parser.add_subparsers(dest="verb", required=True)
+    parser = _Parser(prog="python -m sandbox", description=__doc__)
+    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     environments = ", ".join(available_environments())
     for verb, text in (
         ("run", "deploy into a fresh emulator, rehearse the runbook, report, stop the emulator"),

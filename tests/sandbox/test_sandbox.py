@@ -215,6 +215,12 @@ def test_an_unknown_environment_is_one_line_and_exit_2(capsys: pytest.CaptureFix
     assert err.startswith("error: sandbox run: unknown environment 'nope': allowed are production, staging")
     assert len(err.splitlines()) == 1
 
+    with pytest.raises(SystemExit) as exited:
+        main(["rehearse"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: python -m sandbox: argument verb: invalid choice: 'rehearse'") and len(err.splitlines()) == 1
+
 
 def _task_definition_template(image: str, retain: bool) -> dict[str, Any]:
     task: dict[str, Any] = {
