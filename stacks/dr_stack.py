@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from aws_cdk import CfnOutput, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
@@ -13,17 +12,16 @@ from constructs import Construct
 from cdk_constructs.alarms import manual_alarm
 from cdk_constructs.alerting import AlertChannels
 from cdk_constructs.api_domain import ApiDomain
-from cdk_constructs.api_service import ApiService, Scaling, TaskSize
+from cdk_constructs.api_service import Scaling
 from cdk_constructs.compliance import acknowledge
 from cdk_constructs.database import DATABASE_NAME, RestoredPostgresDatabase, RestorePlacement
-from cdk_constructs.firewall import ApiFirewall
 from cdk_constructs.load_balancer import PublicLoadBalancer
 from cdk_constructs.monitoring import ApplicationAlarms, BusinessHours, ServiceHandles
 from cdk_constructs.network import AppNetwork, TierSecurityGroups
 from config import EnvironmentConfig
 from config.dr import DrSettings
 from config.thresholds import SERVICE_DOWN_MEMBERS, THRESHOLDS, Severity
-from stacks.base import EnvironmentStack, pin_logical_id, service_logs
+from stacks.base import EnvironmentStack, pin_logical_id, regional_api, service_logs
 from stacks.monitoring_stack import alert_endpoints, standard_utc_offset_hours
 
 
@@ -74,7 +72,6 @@ class DrStack(EnvironmentStack):
         )
         logs = service_logs(self, cfg)
         self.key = logs.key
-        log_groups = {"AppLogGroup": logs.app, "ExecLogGroup": logs.exec, "WafLogGroup": logs.waf}
 
         # The same API name, with a certificate of this region (ACM certificates are regional).
         self.domain = ApiDomain(self, "Domain", domain=cfg.dns.domain, hosted_zone_id=cfg.dns.hosted_zone_id)
@@ -137,33 +134,18 @@ class DrStack(EnvironmentStack):
                 "DB_PASSWORD": ecs.Secret.from_secrets_manager(db_secret, "password"),
             }
 
-        self.api = ApiService(
+        self.api = regional_api(
             self,
-            "Api",
+            cfg,
+            logs=logs,
             vpc=self.network.vpc,
             security_group=groups.app,
-            names={"cluster": names.cluster, "service": names.service, "family": names.task_family},
-            # The repository ECR replicated here: same name, this region.
-            repository=ecr.Repository.from_repository_name(self, "Repository", names.repository),
-            image_tag=svc.image_tag,
-            size=TaskSize(cpu=svc.cpu, memory_mib=svc.memory_mib, container_port=svc.container_port),
+            load_balancer=self.load_balancer,
             environment=environment,
             secrets=secrets,
-            exec_key=logs.exec_session_key,
-            log_group=log_groups["AppLogGroup"],
-            exec_log_group=log_groups["ExecLogGroup"],
-            listener=self.load_balancer.listener,
             # The Gemini key's replica and the restored database's secret use the DR key.
             secret_keys=[dr_key],
             scaling=Scaling.of(svc) if dr.active else None,
-        )
-        ApiFirewall(
-            self,
-            "Firewall",
-            name=f"{names.prefix}-api",
-            load_balancer_arn=alb.load_balancer_arn,
-            rate_limit=svc.waf_rate_limit,
-            log_group=log_groups["WafLogGroup"],
         )
         self.domain.point_at(alb, failover=route53.Failover.SECONDARY)
 

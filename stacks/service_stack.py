@@ -3,7 +3,6 @@ from __future__ import annotations
 from aws_cdk import Annotations, CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_kms as kms
@@ -13,18 +12,17 @@ from constructs import Construct
 
 from cdk_constructs.alarms import DeploymentAlarms
 from cdk_constructs.api_domain import ApiDomain
-from cdk_constructs.api_service import ApiService, Scaling, TaskSize
+from cdk_constructs.api_service import Scaling
 from cdk_constructs.compliance import acknowledge
 from cdk_constructs.cross_region import ParameterInRegion
 from cdk_constructs.database import DATABASE_NAME, PostgresDatabase
-from cdk_constructs.firewall import ApiFirewall
 from cdk_constructs.load_balancer import PublicLoadBalancer
 from cdk_constructs.network import TierSecurityGroups
 from cdk_constructs.prometheus import PrometheusWorkspace, add_collector
 from config import EnvironmentConfig
 from config.manual import HEALTH_CHECK_PATH
 from config.thresholds import Severity
-from stacks.base import EnvironmentStack, pin_logical_id, service_logs
+from stacks.base import EnvironmentStack, pin_logical_id, regional_api, service_logs
 
 HTTP_ONLY_WARNING = "ContractorLens:HttpOnly"
 
@@ -54,7 +52,6 @@ class ServiceStack(EnvironmentStack):
 
         logs = service_logs(self, cfg)
         self.key = logs.key
-        log_groups = {"AppLogGroup": logs.app, "ExecLogGroup": logs.exec, "WafLogGroup": logs.waf}
 
         # Certificate: issued for api.<domain> when a domain is configured, else an existing ARN.
         self.domain: ApiDomain | None = None
@@ -138,16 +135,13 @@ class ServiceStack(EnvironmentStack):
                 for severity in Severity
             },
         )
-        self.api = ApiService(
+        self.api = regional_api(
             self,
-            "Api",
+            cfg,
+            logs=logs,
             vpc=vpc,
             security_group=security_groups.app,
-            names={"cluster": names.cluster, "service": names.service, "family": names.task_family},
-            # By name: the image URI is then a plain string, not a chain of cross-stack lookups.
-            repository=ecr.Repository.from_repository_name(self, "Repository", names.repository),
-            image_tag=svc.image_tag,
-            size=TaskSize(cpu=svc.cpu, memory_mib=svc.memory_mib, container_port=svc.container_port),
+            load_balancer=self.load_balancer,
             environment={
                 "DB_HOST": database.instance.db_instance_endpoint_address,
                 "DB_PORT": database.instance.db_instance_endpoint_port,
@@ -159,10 +153,6 @@ class ServiceStack(EnvironmentStack):
                 "DB_PASSWORD": ecs.Secret.from_secrets_manager(db_secret, "password"),
                 "GEMINI_API_KEY": ecs.Secret.from_secrets_manager(self.gemini_key),
             },
-            exec_key=logs.exec_session_key,
-            log_group=log_groups["AppLogGroup"],
-            exec_log_group=log_groups["ExecLogGroup"],
-            listener=self.load_balancer.listener,
             # RDS encrypts the secret it manages with the data key.
             secret_keys=[data_key],
             deployment_alarms=[self.rollback_alarms.error_rate, self.rollback_alarms.latency],
@@ -179,16 +169,8 @@ class ServiceStack(EnvironmentStack):
                 region=self.region,
                 scrape_interval_seconds=cfg.observability.scrape_interval_seconds,
                 job=names.service,
-                log_group=log_groups["AppLogGroup"],
+                log_group=logs.app,
             )
-        ApiFirewall(
-            self,
-            "Firewall",
-            name=f"{names.prefix}-api",
-            load_balancer_arn=alb.load_balancer_arn,
-            rate_limit=svc.waf_rate_limit,
-            log_group=log_groups["WafLogGroup"],
-        )
         if self.domain is not None and cfg.dr.enabled:
             self._failover_primary(self.domain, alb)
         elif self.domain is not None:
