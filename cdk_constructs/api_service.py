@@ -143,9 +143,10 @@ class ApiService(Construct):
         )
         # A release replaces the task definition, and CloudFormation then deregisters the old
         # revision (aws/aws-cdk#24372): `deploy.sh rollback` would find nothing ACTIVE to go back
-        # to (the sandbox's bad-release rehearsal showed it). Retain keeps earlier revisions
-        # ACTIVE; on deletion too, as cfn-lint's W3011 asks: a revision costs nothing.
-        self.task_definition.apply_removal_policy(RemovalPolicy.RETAIN)
+        # to (the sandbox's bad-release rehearsal showed it). UpdateReplacePolicy Retain keeps
+        # earlier revisions ACTIVE, and so does the deletion policy, as cfn-lint's W3011 asks (a
+        # revision costs nothing), except in a failed first create, which leaves none behind.
+        self.task_definition.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         self.container = self.task_definition.add_container(
             "Api",
             container_name=CONTAINER_NAME,

@@ -7,7 +7,9 @@ that causes the finding and carries the reason a reviewer needs to accept it.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Stack, Validations
+from typing import cast
+
+from aws_cdk import Acknowledgment, App, CfnResource, RemovalPolicy, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from constructs import IConstruct
 
@@ -42,8 +44,9 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
 AWS_CUSTOM_RESOURCE_FUNCTION_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 
 
-def acknowledge_aws_custom_resource_function(stack: Stack) -> None:
-    """Accept the findings on CDK's AwsCustomResource function of `stack`, once it exists.
+def settle_aws_custom_resource_function(stack: Stack) -> None:
+    """Accept the findings on CDK's AwsCustomResource function of `stack`, once it exists, and
+    keep its log group on a delete except in a failed first create, like every retained resource.
 
     The function runs only when CloudFormation creates, updates or deletes one of the stack's
     AwsCustomResources; it makes the one AWS API call that resource names and holds no data.
@@ -51,6 +54,9 @@ def acknowledge_aws_custom_resource_function(stack: Stack) -> None:
     function = stack.node.try_find_child(AWS_CUSTOM_RESOURCE_FUNCTION_ID)
     if function is None:
         return
+    log_group = function.node.try_find_child("LogGroup")
+    if log_group is not None:
+        cast(CfnResource, log_group.node.default_child).apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
     deploy_time_only = (
         "CDK's AwsCustomResource function runs only while CloudFormation deploys this stack, makes one "
         "AWS API call per custom resource and holds no data"

@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs.compliance import acknowledge, acknowledge_aws_custom_resource_function
+from cdk_constructs.compliance import acknowledge, settle_aws_custom_resource_function
 
 
 class RemoteKeyArn(Construct):
@@ -64,7 +64,7 @@ class RemoteKeyArn(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "CDK generates this single-statement policy for this lookup's role only.",
         )
-        acknowledge_aws_custom_resource_function(stack)
+        settle_aws_custom_resource_function(stack)
 
 
 class ParameterInRegion(Construct):
@@ -114,4 +114,4 @@ class ParameterInRegion(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "CDK generates this single-statement policy, limited to this one parameter, for this writer only.",
         )
-        acknowledge_aws_custom_resource_function(stack)
+        settle_aws_custom_resource_function(stack)

@@ -16,9 +16,10 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs.compliance import acknowledge, acknowledge_aws_custom_resource_function
+from cdk_constructs.compliance import acknowledge, settle_aws_custom_resource_function
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.network import POSTGRES_PORT
+from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
 from config.model import DB_LOG_EXPORTS
 
 MASTER_USERNAME = "contractorlens_admin"
@@ -93,6 +94,7 @@ class PostgresDatabase(Construct):
         performance_insights_retention_days: int,
         parameter_prefix: str,
         backup_replication: BackupReplication | None = None,
+        deletion_protection: bool = True,
     ) -> None:
         """
         :param vpc: the VPC; the instance goes into its isolated subnets.
@@ -112,6 +114,8 @@ class PostgresDatabase(Construct):
         :param performance_insights_retention_days: Performance Insights retention.
         :param parameter_prefix: SSM path; endpoint, port and secret ARN go under `<prefix>/db/`.
         :param backup_replication: copy automated backups to another region. Default: none.
+        :param deletion_protection: refuse deletion of the instance (outside CloudFormation too),
+            switched on as the stack's last step (cdk_constructs/protection.py). Default: true.
         """
         super().__init__(scope, construct_id)
         engine = rds.DatabaseInstanceEngine.postgres(
@@ -153,7 +157,8 @@ class PostgresDatabase(Construct):
             backup_retention=Duration.days(backup_retention_days),
             delete_automated_backups=False,
             copy_tags_to_snapshot=True,
-            deletion_protection=True,
+            # Not in the template: turned on as the stack's last step (below), so that a failed
+            # first create can still delete the instance.
             removal_policy=RemovalPolicy.SNAPSHOT,
             cloudwatch_logs_exports=list(DB_LOG_EXPORTS),
             monitoring_interval=Duration.seconds(monitoring_interval_seconds),
@@ -164,7 +169,12 @@ class PostgresDatabase(Construct):
         )
         for group in self.log_groups.values():
             self.instance.node.add_dependency(group)
-        self._acknowledge_findings()
+        self.deletion_protection = (
+            DeletionProtection.of_database(self, "DeletionProtection", instance_identifier=instance_identifier)
+            if deletion_protection
+            else None
+        )
+        self._acknowledge_findings(protected=deletion_protection)
 
         if backup_replication is not None:
             cfn = cast(rds.CfnDBInstance, self.instance.node.default_child)
@@ -190,7 +200,10 @@ class PostgresDatabase(Construct):
             )
 
 
-    def _acknowledge_findings(self) -> None:
+    def _acknowledge_findings(self, *, protected: bool) -> None:
+        if protected:
+            for rule in ("AwsSolutions-RDS10", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled"):
+                acknowledge(self.instance, rule, LATE_PROTECTION)
         acknowledge(
             self.instance,
             "AwsSolutions-RDS11",
@@ -364,7 +377,7 @@ class RestoredPostgresDatabase(Construct):
             backup_retention_period=backup_retention_days,
             delete_automated_backups=False,
             copy_tags_to_snapshot=True,
-            deletion_protection=True,
+            # Deletion protection: turned on as the stack operation's last step (below).
             enable_cloudwatch_logs_exports=list(DB_LOG_EXPORTS),
             monitoring_interval=monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.role_arn,
@@ -377,6 +390,9 @@ class RestoredPostgresDatabase(Construct):
         self.instance.apply_removal_policy(RemovalPolicy.SNAPSHOT)
         for group in self.log_groups.values():
             self.instance.node.add_dependency(group)
+        self.deletion_protection = DeletionProtection.of_database(
+            self, "DeletionProtection", instance_identifier=instance_identifier
+        )
         self.secret_arn = self.instance.attr_master_user_secret_secret_arn
         self.endpoint_address = self.instance.attr_endpoint_address
         self.endpoint_port = self.instance.attr_endpoint_port
@@ -397,6 +413,8 @@ class RestoredPostgresDatabase(Construct):
             "isolated subnets and admits only the backend's security group.",
             "NIST.800.53.R5-RDSInBackupPlan": "A DR restore is recovered from, not a source of further copies: its "
             "automated backups (point-in-time recovery) run as on the primary until failback.",
+            "AwsSolutions-RDS10": LATE_PROTECTION,
+            "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled": LATE_PROTECTION,
         }.items():
             acknowledge(self.instance, rule, reason)
 
@@ -438,4 +456,4 @@ class AutomatedBackupsArn(Construct):
             "backups' ARN is what it looks up, so the statement cannot name it.",
         )
         acknowledge(lookup, "NIST.800.53.R5-IAMNoInlinePolicy", "CDK generates this read-only policy for this lookup only.")
-        acknowledge_aws_custom_resource_function(Stack.of(self))
+        settle_aws_custom_resource_function(Stack.of(self))

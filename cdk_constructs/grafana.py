@@ -21,6 +21,7 @@ from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
 from cdk_constructs.prometheus import ESTIMATES, GEMINI_DURATION, HTTP_DURATION, HTTP_REQUESTS
+from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
 from config import EnvironmentConfig
 from config.manual import GRAFANA_HOST, GRAFANA_PORT
 from config.thresholds import THRESHOLDS
@@ -198,7 +199,7 @@ class GrafanaService(Construct):
             security_group=fs_group,
             encrypted=True,
             enable_automatic_backups=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
             file_system_policy=None,
         )
         access_point = self.file_system.add_access_point(
@@ -214,7 +215,7 @@ class GrafanaService(Construct):
             description="Grafana admin password (user admin); generated, change it in Grafana after first login",
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=32),
             encryption_key=key,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
 
         task = ecs.FargateTaskDefinition(self, "Task", cpu=512, memory_limit_mib=1024)
@@ -316,8 +317,12 @@ class GrafanaService(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_group=alb_group,
             drop_invalid_header_fields=True,
-            deletion_protection=deletion_protection,
         )
+        # CDK writes the attribute as false; left in, an update of the attributes would turn it off again.
+        self.load_balancer.remove_attribute("deletion_protection.enabled")
+        if deletion_protection:
+            DeletionProtection.of_load_balancer(self, "DeletionProtection", load_balancer_arn=self.load_balancer.load_balancer_arn)
+            acknowledge(self.load_balancer, "NIST.800.53.R5-ELBDeletionProtectionEnabled", LATE_PROTECTION)
         listener = self.load_balancer.add_listener("Http", port=GRAFANA_PORT, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
         listener.add_targets(
             "Grafana",

@@ -20,5 +20,5 @@ def customer_key(scope: Construct, construct_id: str, *, description: str, alias
         alias=alias,
         description=description,
         enable_key_rotation=True,
-        removal_policy=RemovalPolicy.RETAIN,
+        removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     )

@@ -10,6 +10,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
+from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
 
 # TLS 1.3 and 1.2 only (ELBSecurityPolicy-TLS13-1-2-2021-06): what the iOS app needs, nothing older.
 TLS_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS
@@ -40,7 +41,8 @@ class PublicLoadBalancer(Construct):
         :param security_group: the ALB's group (contractorlens-alb-sg).
         :param certificate: the certificate for HTTPS; None serves HTTP only.
         :param idle_timeout: how long an idle connection is kept, above the slowest request.
-        :param deletion_protection: refuse deletion of the ALB itself.
+        :param deletion_protection: refuse deletion of the ALB itself, switched on as the stack's
+            last step (cdk_constructs/protection.py).
         :param access_log_expiry_days: days access logs are kept.
         """
         super().__init__(scope, construct_id)
@@ -53,6 +55,10 @@ class PublicLoadBalancer(Construct):
             enforce_ssl=True,
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # Retain, not RetainExceptOnCreate: ELB writes a test object into the bucket as soon as
+            # access logging is on, and S3 refuses to delete a bucket that is not empty, so the
+            # rollback of a failed first create could not delete it. The bucket's name is generated,
+            # so the one left behind never blocks the retry.
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 s3.LifecycleRule(
@@ -72,9 +78,14 @@ class PublicLoadBalancer(Construct):
             security_group=security_group,
             drop_invalid_header_fields=True,
             idle_timeout=idle_timeout,
-            deletion_protection=deletion_protection,
         )
         self.alb.log_access_logs(self.access_logs)
+        # CDK writes the attribute as false; left in, an update of the attributes would turn it off again.
+        self.alb.remove_attribute("deletion_protection.enabled")
+        if deletion_protection:
+            DeletionProtection.of_load_balancer(self, "DeletionProtection", load_balancer_arn=self.alb.load_balancer_arn)
+            for rule in ("NIST.800.53.R5-ELBDeletionProtectionEnabled",):
+                acknowledge(self.alb, rule, LATE_PROTECTION)
 
         self.https = certificate is not None
         if certificate is not None:

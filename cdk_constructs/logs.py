@@ -46,7 +46,7 @@ def encrypted_log_group(
         construct_id,
         log_group_name=name,
         encryption_key=key,
-        removal_policy=RemovalPolicy.RETAIN,
+        removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     )
     # RetentionDays members carry names, not numbers; the config already holds a valid number.
     cast(logs.CfnLogGroup, group.node.default_child).retention_in_days = retention_days

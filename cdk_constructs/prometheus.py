@@ -32,7 +32,7 @@ class PrometheusWorkspace(Construct):
         """
         super().__init__(scope, construct_id)
         self.workspace = aps.CfnWorkspace(self, "Workspace", alias=alias)
-        self.workspace.apply_removal_policy(RemovalPolicy.RETAIN)
+        self.workspace.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         self.arn = self.workspace.attr_arn
         # attr_prometheus_endpoint ends with "/": .../workspaces/ws-.../
         self.endpoint = self.workspace.attr_prometheus_endpoint

@@ -69,7 +69,7 @@ class ContainerRepository(Construct):
             # A tag names one build forever, so a rollback to a tag is a rollback to that build.
             image_tag_mutability=ecr.TagMutability.IMMUTABLE,
             encryption=ecr.RepositoryEncryption.KMS,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
             empty_on_delete=False,
         )
         # The L2 lifecycle rules cannot be shared with the DR template; the policy text can.

@@ -151,6 +151,8 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
         fail("database.performance_insights_retention_days", pi, "allowed are 7, 731, or a multiple of 31 from 31 to 713")
     if cfg.is_production and not db.multi_az:
         fail("database.multi_az", db.multi_az, "production runs Multi-AZ: only true is allowed")
+    if cfg.is_production and not db.deletion_protection:
+        fail("database.deletion_protection", db.deletion_protection, "production's database keeps deletion protection: only true is allowed")
     if cfg.is_production and db.backup_retention_days < 14:
         fail("database.backup_retention_days", db.backup_retention_days, "production keeps backups at least 14 days (14 to 35)")
     svc = cfg.service

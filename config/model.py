@@ -162,11 +162,18 @@ class DatabaseConfig(_Section):
     """Enhanced Monitoring interval: 1, 5, 10, 15, 30 or 60. Default: 60."""
     performance_insights_retention_days: int = 7
     """Performance Insights retention: 7 (free tier), whole months of 31 days up to 713, or 731. Default: 7."""
+    deletion_protection: bool = True
+    """Refuse deletion of the instance, also outside CloudFormation (production: true only). With
+    false, `cdk destroy` deletes it after a final snapshot. Default: true."""
+
+
+IMAGE_TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+IMAGE_TAG_RULE = "letters, digits, _ . - (up to 128, not starting with . or -)"
 
 
 def _image_tag(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", value):
-        raise ValueError("expected an image tag: letters, digits, _ . - (up to 128, not starting with . or -)")
+    if not re.fullmatch(IMAGE_TAG_PATTERN, value):
+        raise ValueError(f"expected an image tag: {IMAGE_TAG_RULE}")
     return value
 
 

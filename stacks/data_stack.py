@@ -53,6 +53,7 @@ class DataStack(EnvironmentStack):
             performance_insights_retention_days=db.performance_insights_retention_days,
             parameter_prefix=names.parameter_prefix,
             backup_replication=replication,
+            deletion_protection=db.deletion_protection,
         )
         if not db.multi_az:
             for rule in ("AwsSolutions-RDS3", "NIST.800.53.R5-RDSMultiAZSupport"):
@@ -61,6 +62,14 @@ class DataStack(EnvironmentStack):
                     rule,
                     f"{cfg.source} sets database.multi_az = false for this non-production environment to halve "
                     "its cost; production's config cannot (the loader refuses it).",
+                )
+        if not db.deletion_protection:
+            for rule in ("AwsSolutions-RDS10", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled"):
+                acknowledge(
+                    self.database.instance,
+                    rule,
+                    f"{cfg.source} sets database.deletion_protection = false for this non-production environment, "
+                    "so that `cdk destroy` removes it after a final snapshot; production's config cannot.",
                 )
         pin_logical_id(self.key, "DataKey")
         pin_logical_id(self.database.instance, "Database")

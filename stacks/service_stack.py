@@ -93,7 +93,7 @@ class ServiceStack(EnvironmentStack):
             secret_name=names.gemini_secret,
             description="Google Gemini API key of the backend; an operator sets the value (see README)",
             encryption_key=self.key,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
             # The DR region's tasks read a replica, so the key is set once and survives the region.
             replica_regions=[
                 secretsmanager.ReplicaRegion(

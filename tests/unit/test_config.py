@@ -90,6 +90,7 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
         (r'^flow_log_retention_days = .*', "flow_log_retention_days = 10", ["flow_log_retention_days", "365"]),
         (r'^backup_retention_days = .*', "backup_retention_days = 7", ["database.backup_retention_days", "14"]),
         (r'^multi_az = .*', "multi_az = false", ["database.multi_az", "Multi-AZ"]),
+        (r'^deletion_protection = .*', "deletion_protection = false", ["database.deletion_protection", "only true"]),
         (r'^engine_version = .*', 'engine_version = "16.4"', ["database.engine_version", "PostgreSQL 15"]),
         (r'^hosted_zone_id = .*', 'hosted_zone_id = ""', ["dns.hosted_zone_id", "together"]),
         (r'^container_port = .*', "container_port = 9090", ["service.container_port", "9090"]),

@@ -50,7 +50,7 @@ def test_storage_and_insights_are_encrypted_with_the_customer_key(production: Sy
     assert props["PerformanceInsightsKMSKeyId"] == key
     data_key = production.template("Data")["Resources"]["DataKey"]
     assert data_key["Properties"]["EnableKeyRotation"] is True
-    assert data_key["DeletionPolicy"] == "Retain"
+    assert data_key["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_in_isolated_subnets_and_never_public(production: Synthesis, db: dict[str, Any]) -> None:
@@ -61,8 +61,11 @@ def test_in_isolated_subnets_and_never_public(production: Synthesis, db: dict[st
     assert "PrivateSubnet" not in imports and "PublicSubnet" not in imports
 
 
-def test_guarded_against_deletion(db: dict[str, Any]) -> None:
-    assert db["Properties"]["DeletionProtection"] is True
+def test_guarded_against_deletion(production: Synthesis, db: dict[str, Any]) -> None:
+    # Deletion protection is switched on by the stack's last step (tests/unit/test_lifecycle.py).
+    assert "DeletionProtection" not in db["Properties"]
+    (protection,) = [r for k, r in production.template("Data")["Resources"].items() if k.startswith("DatabaseDeletionProtection") and r["Type"] == "Custom::AWS"]
+    assert '"DeletionProtection":true' in protection["Properties"]["Create"]
     assert db["DeletionPolicy"] == "Snapshot"
     assert db["UpdateReplacePolicy"] == "Snapshot"
     assert db["Properties"]["DeleteAutomatedBackups"] is False
@@ -86,7 +89,7 @@ def test_backups_replicate_to_the_dr_region_with_the_dr_key(production: Synthesi
     dr_key = production.template("DRFoundation")["Resources"]["DrDataKey"]
     (alias,) = production.resources("DRFoundation", "AWS::KMS::Alias").values()
     assert alias["Properties"]["AliasName"] == "alias/contractorlens-dr-data"
-    assert dr_key["DeletionPolicy"] == "Retain" and dr_key["Properties"]["EnableKeyRotation"] is True
+    assert dr_key["DeletionPolicy"] == "RetainExceptOnCreate" and dr_key["Properties"]["EnableKeyRotation"] is True
 
 
 def test_staging_keeps_its_backups_in_region(staging: Synthesis) -> None:
@@ -116,7 +119,7 @@ def test_exported_logs_land_in_our_encrypted_retained_groups(production: Synthes
     assert postgres["Properties"]["LogGroupName"] == "/aws/rds/instance/contractorlens-db/postgresql"
     assert postgres["Properties"]["RetentionInDays"] == 365
     assert postgres["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
-    assert postgres["DeletionPolicy"] == "Retain"
+    assert postgres["DeletionPolicy"] == "RetainExceptOnCreate"
     # Created before the instance, or RDS creates it first, unencrypted and never expiring.
     assert "PostgresqlLogGroup" in db["DependsOn"]
 

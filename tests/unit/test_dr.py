@@ -240,7 +240,7 @@ def test_active_restores_the_manuals_instance_name_shaped_like_the_primary(dr_ac
     assert props["MultiAZ"] is True
     assert props["Engine"] == "postgres" and props["EngineVersion"].startswith("15.")
     assert props["PubliclyAccessible"] is False
-    assert props["DeletionProtection"] is True
+    assert "DeletionProtection" not in props  # switched on last (tests/unit/test_lifecycle.py)
     assert db["DeletionPolicy"] == "Snapshot" and db["UpdateReplacePolicy"] == "Snapshot"
     (group,) = _dr(dr_active, "AWS::RDS::DBParameterGroup").values()
     (primary_group,) = dr_active.resources("Data", "AWS::RDS::DBParameterGroup").values()

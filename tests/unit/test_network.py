@@ -74,7 +74,7 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_retained_group(producti
     assert flow_log["Properties"]["LogGroupName"] == {"Ref": "FlowLogGroup"}
     assert group["Properties"]["RetentionInDays"] == 365
     assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["FlowLogsKey", "Arn"]}
-    assert group["DeletionPolicy"] == "Retain"
+    assert group["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_fargate_tasks_reach_aws_apis_through_endpoints(production: Synthesis) -> None:

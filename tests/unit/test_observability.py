@@ -102,7 +102,7 @@ def test_the_collector_may_only_write_to_its_workspace(production: Synthesis) ->
 
 def test_metrics_are_stored_durably_and_never_page(production: Synthesis) -> None:
     workspace = production.template("Service")["Resources"]["PrometheusWorkspace"]
-    assert workspace["DeletionPolicy"] == "Retain"
+    assert workspace["DeletionPolicy"] == "RetainExceptOnCreate"
     assert "AlertManagerDefinition" not in workspace["Properties"]
     for template in production.templates.values():
         assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::APS::RuleGroupsNamespace"]
@@ -179,7 +179,7 @@ def test_grafana_data_sources_are_provisioned_as_code(production: Synthesis) -> 
 def test_grafana_state_persists_on_encrypted_retained_efs(production: Synthesis) -> None:
     fs = production.template("Monitoring")["Resources"]["GrafanaState"]
     assert fs["Properties"]["Encrypted"] is True
-    assert fs["DeletionPolicy"] == "Retain"
+    assert fs["DeletionPolicy"] == "RetainExceptOnCreate"
     assert fs["Properties"]["BackupPolicy"] == {"Status": "ENABLED"}
     grafana = _container(production, "Monitoring", "grafana")
     assert grafana["MountPoints"][0]["ContainerPath"] == "/var/lib/grafana"

@@ -24,7 +24,7 @@ def test_repository_name_and_image_hygiene(repository: dict[str, Any]) -> None:
 
 
 def test_repository_outlives_its_stack(repository: dict[str, Any]) -> None:
-    assert repository["DeletionPolicy"] == "Retain"
+    assert repository["DeletionPolicy"] == "RetainExceptOnCreate"
     assert repository["UpdateReplacePolicy"] == "Retain"
     assert "EmptyOnDelete" not in repository["Properties"] or repository["Properties"]["EmptyOnDelete"] is False
 

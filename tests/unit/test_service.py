@@ -60,7 +60,7 @@ def test_application_logs_go_to_ecs_contractorlens(production: Synthesis) -> Non
     assert group["Properties"]["LogGroupName"] == "/ecs/contractorlens"
     assert group["Properties"]["RetentionInDays"] == 365
     assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["ServiceKey", "Arn"]}
-    assert group["DeletionPolicy"] == "Retain"
+    assert group["DeletionPolicy"] == "RetainExceptOnCreate"
     container = _api_container(production)
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "AppLogGroup"}
@@ -135,13 +135,14 @@ def test_https_with_tls_12_or_13_and_http_redirected(production: Synthesis) -> N
 def test_alb_attributes(production: Synthesis, staging: Synthesis) -> None:
     prod = _attributes(_one(production, "AWS::ElasticLoadBalancingV2::LoadBalancer"), "LoadBalancerAttributes")
     assert prod["routing.http.drop_invalid_header_fields.enabled"] == "true"
-    assert prod["deletion_protection.enabled"] == "true"
+    # Switched on by the stack's last step, never written by the template (tests/unit/test_lifecycle.py).
+    assert "deletion_protection.enabled" not in prod
     # The manual's Gemini calls average up to 10 s; the idle timeout must comfortably exceed that.
     assert int(prod["idle_timeout.timeout_seconds"]) >= 30
     assert prod["access_logs.s3.enabled"] == "true"
     assert prod["access_logs.s3.bucket"] == {"Ref": "AccessLogsBucket"}
     stage = _attributes(_one(staging, "AWS::ElasticLoadBalancingV2::LoadBalancer"), "LoadBalancerAttributes")
-    assert stage["deletion_protection.enabled"] == "false"
+    assert "deletion_protection.enabled" not in stage
 
 
 def test_access_log_bucket_is_private_encrypted_retained_and_expiring(production: Synthesis) -> None:
@@ -248,7 +249,7 @@ def test_a_release_leaves_the_previous_revision_active_for_rollback(production: 
     for synthesis, part in ((production, "Service"), (dr_active, "DR")):
         (task,) = synthesis.resources(part, "AWS::ECS::TaskDefinition").values()
         assert task.get("UpdateReplacePolicy") == "Retain", part
-        assert task.get("DeletionPolicy") == "Retain", part  # cfn-lint W3011: both, or neither protects
+        assert task.get("DeletionPolicy") == "RetainExceptOnCreate", part  # cfn-lint W3011: both, or neither protects
 
 
 def test_rollback_alarms_carry_the_manuals_numbers(production: Synthesis) -> None:
@@ -282,7 +283,7 @@ def test_secrets_are_injected_never_written(production: Synthesis) -> None:
     assert secrets["GEMINI_API_KEY"] == json.dumps({"Ref": "GeminiApiKey"})
     gemini = production.template("Service")["Resources"]["GeminiApiKey"]
     assert gemini["Properties"]["Name"] == "contractorlens/gemini-api-key"
-    assert gemini["DeletionPolicy"] == "Retain"
+    assert gemini["DeletionPolicy"] == "RetainExceptOnCreate"
     environment = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert environment["FIREBASE_PROJECT_ID"] == "contractorlens-prod"
     assert not {"DB_PASSWORD", "GEMINI_API_KEY"} & set(environment)
@@ -309,7 +310,7 @@ def test_ecs_exec_is_on_encrypted_and_logged(production: Synthesis) -> None:
     config = _one(production, "AWS::ECS::Cluster")["Properties"]["Configuration"]["ExecuteCommandConfiguration"]
     assert config["Logging"] == "OVERRIDE"
     assert config["KmsKeyId"] == {"Fn::GetAtt": ["ExecSessionKey", "Arn"]}
-    assert production.template("Service")["Resources"]["ExecSessionKey"]["DeletionPolicy"] == "Retain"
+    assert production.template("Service")["Resources"]["ExecSessionKey"]["DeletionPolicy"] == "RetainExceptOnCreate"
     assert config["LogConfiguration"]["CloudWatchEncryptionEnabled"] is True
     assert config["LogConfiguration"]["CloudWatchLogGroupName"] == {"Ref": "ExecLogGroup"}
 

@@ -51,6 +51,7 @@ PINNED = {
         "GrafanaLogGroup": "AWS::Logs::LogGroup",
         "GrafanaState": "AWS::EFS::FileSystem",
         "GrafanaAdminPassword": "AWS::SecretsManager::Secret",
+        "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
     },
     "DR": {
         "Vpc": "AWS::EC2::VPC",
@@ -63,6 +64,7 @@ PINNED = {
         "WafLogGroup": "AWS::Logs::LogGroup",
         "AccessLogsBucket": "AWS::S3::Bucket",
         "AlertsKey": "AWS::KMS::Key",
+        "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
     },
 }
 # What an active DR stack adds to the standby one.
@@ -71,7 +73,6 @@ PINNED_DR_ACTIVE = {
     "RestoredDatabase": "AWS::RDS::DBInstance",
     "RestoredPostgresqlLogGroup": "AWS::Logs::LogGroup",
     "RestoredUpgradeLogGroup": "AWS::Logs::LogGroup",
-    "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
 }
 
 
@@ -100,14 +101,10 @@ def test_stateful_resources_are_retained_or_snapshotted(request: pytest.FixtureR
             if resource["Type"] in STATEFUL_TYPES:
                 checked += 1
                 where = f"{stack}/{logical_id}"
-                assert resource.get("DeletionPolicy") in ("Retain", "Snapshot"), where
+                # RetainExceptOnCreate: kept, except by the rollback of a failed first create (test_lifecycle.py).
+                assert resource.get("DeletionPolicy") in ("RetainExceptOnCreate", "Retain", "Snapshot"), where
                 assert resource.get("UpdateReplacePolicy") in ("Retain", "Snapshot"), where
     assert checked, "no stateful resource found: STATEFUL_TYPES is out of date"
-
-
-def test_the_database_refuses_deletion_itself(production: Synthesis) -> None:
-    (db,) = production.resources("Data", "AWS::RDS::DBInstance").values()
-    assert db["Properties"]["DeletionProtection"] is True
 
 
 def test_production_stacks_have_termination_protection(production: Synthesis, staging: Synthesis) -> None:
