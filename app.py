@@ -3,7 +3,8 @@
 
 `-c env=<name>` picks config/<name>.toml (default: production); `-c image-tag=<tag>` runs
 another release than the file's `service.image_tag`; `-c dr-mode=standby|active` and
-`-c dr-restore=latest|snapshot:<id>|time:<UTC>` shape the DR stack.
+`-c dr-restore=latest|snapshot:<id>|time:<UTC>` shape the DR stack. Any other key that is not
+CDK's own stops synth (config/context.py).
 """
 
 import sys
@@ -12,6 +13,7 @@ import aws_cdk as cdk
 
 from cdk_constructs.compliance import add_compliance_checks
 from config import DEFAULT_ENVIRONMENT, ConfigError, load_environment, with_image_tag
+from config.context import ContextError, check_keys
 from config.dr import DrContextError, parse_dr_context
 from stacks import build_environment
 
@@ -21,13 +23,17 @@ def main() -> int:
     env_name = app.node.try_get_context("env") or DEFAULT_ENVIRONMENT
     image_tag = app.node.try_get_context("image-tag")
     try:
+        check_keys(app.node.get_all_context())
         cfg = load_environment(str(env_name))
         if image_tag is not None:
             cfg = with_image_tag(cfg, str(image_tag))
         dr = parse_dr_context(
-            app.node.try_get_context("dr-mode"), app.node.try_get_context("dr-restore"), dr_region=cfg.dr_region
+            app.node.try_get_context("dr-mode"),
+            app.node.try_get_context("dr-restore"),
+            dr_region=cfg.dr_region,
+            without_dr_stack="" if cfg.dr.enabled else f"{cfg.name} has no DR stack (dr.enabled = false in {cfg.source})",
         )
-    except (ConfigError, DrContextError) as exc:
+    except (ConfigError, ContextError, DrContextError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     build_environment(app, cfg, dr)

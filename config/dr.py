@@ -35,8 +35,12 @@ class DrSettings:
         return self.mode == "active"
 
 
-def parse_dr_context(mode: object, restore: object, *, dr_region: str) -> DrSettings:
-    """Validate the two context values (None when not given)."""
+def parse_dr_context(mode: object, restore: object, *, dr_region: str, without_dr_stack: str = "") -> DrSettings:
+    """Validate the two context values (None when not given). `without_dr_stack` says why the
+    environment has no DR stack, when it has none: then neither key is allowed."""
+    if without_dr_stack and (mode is not None or restore is not None):
+        key, value = ("dr-mode", mode) if mode is not None else ("dr-restore", restore)
+        raise DrContextError(f"-c {key} = {value!r}: {without_dr_stack}; drop -c {key}")
     if mode is None:
         mode = "standby"
     if mode not in MODES:

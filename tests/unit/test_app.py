@@ -74,3 +74,24 @@ def test_bad_image_tag_in_context(tmp_path: Path) -> None:
 def test_bad_dr_mode_in_context(tmp_path: Path) -> None:
     result = _run_app(ROOT, {"dr-mode": "failover"}, tmp_path)
     _assert_one_line_error(result, "-c dr-mode = 'failover'", "standby, active")
+
+
+def test_a_misspelt_context_key_stops_synth(tmp_path: Path) -> None:
+    """`-c environment=staging` used to synthesize production, `-c imagetag=1.4.2` the file's tag."""
+    for key, value in (("environment", "staging"), ("imagetag", "1.4.2")):
+        result = _run_app(ROOT, {key: value}, tmp_path)
+        _assert_one_line_error(result, f"-c {key}: unknown context key", "allowed are env, image-tag, dr-mode, dr-restore")
+        assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_the_clis_own_context_keys_pass(tmp_path: Path) -> None:
+    cli_keys = {"aws:cdk:enable-path-metadata": True, "aws:cdk:bundling-stacks": ["**"],
+                "availability-zones:account=123456789012:region=us-west-2": ["us-west-2a"]}
+    result = _run_app(ROOT, {"env": "staging", **cli_keys}, tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_dr_context_for_an_environment_without_a_dr_stack(tmp_path: Path) -> None:
+    for key, value in (("dr-mode", "active"), ("dr-restore", "latest")):
+        result = _run_app(ROOT, {"env": "staging", key: value}, tmp_path)
+        _assert_one_line_error(result, f"-c {key} = '{value}'", "staging has no DR stack", "dr.enabled = false")
