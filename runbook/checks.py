@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from config.manual import API_HOST_LABEL, HEALTH_CHECK_PATH
 from config.thresholds import RUNNING_TASKS
+from runbook import account
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 
@@ -136,9 +137,12 @@ def health_check(ctx: Context, url: str | None = None) -> bool:
     return check_alarms(ctx) and ok
 
 
-def preflight(ctx: Context, url: str | None = None) -> bool:
-    """The manual's pre-deployment checklist, plus the alarms already firing."""
+def preflight(ctx: Context, url: str | None = None, image_tag: str | None = None) -> bool:
+    """The manual's pre-deployment checklist, plus what a deploy needs that the manual takes for
+    granted: the release image in the repository, the service-linked roles, no alarm firing."""
     ok = check_http(ctx, health_url(ctx, url))
     ok = check_database(ctx) and ok
     ok = check_steady(ctx, describe_service(ctx)) and ok
+    ok = account.check_image(ctx, image_tag or ctx.cfg.service.image_tag) and ok
+    ok = account.check_service_linked_roles(ctx) and ok
     return check_alarms(ctx) and ok

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, load_environment
 from config.dr import DrContextError, RestoreSource, parse_dr_context
+from config.model import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
 from config.thresholds import RUNNING_TASKS, THRESHOLDS
 from runbook import checks, recovery, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe
@@ -25,7 +28,8 @@ from runbook.report import Report
 FLOOR = int(RUNNING_TASKS.value)
 CERT_WARNING_DAYS = int(THRESHOLDS["certificate-expiry"].value)
 COMMANDS = {
-    "preflight": "the manual's pre-deployment checklist: /health, database available, service steady, no alarm firing",
+    "first-deploy": "a new account's first deploy: service-linked roles, the stacks in an order that works, the image checked",
+    "preflight": "the manual's pre-deployment checklist: /health, database, service steady, image pushed, roles, no alarm firing",
     "health-check": f"/health, running tasks >= desired and >= {FLOOR}, every ALB target healthy, database, alarms",
     "rollback": "put the service back on the previous ACTIVE task revision (or --to-revision N), wait, health-check",
     "scale": f"set the service's desired count (--count N); below {FLOOR} in production only with --force",
@@ -70,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False, parents=[base])
     common.add_argument("--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {', '.join(environments)} (default: %(default)s)")
     url = argparse.ArgumentParser(add_help=False)
-    url.add_argument("--url", help="the health URL (default: https://api.<domain>/health, or the stack's ApiUrl)")
+    url.add_argument("--url", type=_health_url, help="the health URL (default: https://api.<domain>/health, or the stack's ApiUrl)")
 
     parser = _TopLevel(
         prog="deploy.sh",
@@ -84,14 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser, required=True)
     for env in environments:
         deploy = verbs.add_parser(env, parents=[base, url], help=parser.commands[env])
-        deploy.add_argument("--image-tag", help="release to deploy (default: service.image_tag of the config file)")
+        deploy.add_argument("--image-tag", type=_image_tag, help="release to deploy (default: service.image_tag of the config file)")
         deploy.set_defaults(env=env)
-    verbs.add_parser("preflight", parents=[common, url], help=COMMANDS["preflight"])
+    verbs.add_parser("first-deploy", parents=[common, url], help=COMMANDS["first-deploy"])
+    preflight = verbs.add_parser("preflight", parents=[common, url], help=COMMANDS["preflight"])
+    preflight.add_argument("--image-tag", type=_image_tag, help="the release to check for (default: service.image_tag)")
     verbs.add_parser("health-check", parents=[common, url], help=COMMANDS["health-check"])
     rollback = verbs.add_parser("rollback", parents=[common, url], help=COMMANDS["rollback"])
-    rollback.add_argument("--to-revision", type=int, metavar="N", help="this revision instead of the previous one")
+    rollback.add_argument("--to-revision", type=_positive, metavar="N", help="this revision instead of the previous one")
     scale = verbs.add_parser("scale", parents=[common], help=COMMANDS["scale"])
-    scale.add_argument("--count", type=int, required=True, metavar="N")
+    scale.add_argument("--count", type=_count, required=True, metavar="N")
     scale.add_argument("--force", action="store_true", help=f"allow fewer than {FLOOR} tasks in production")
     verbs.add_parser("restart", parents=[common, url], help=COMMANDS["restart"])
     logs = verbs.add_parser("logs", parents=[common], help=COMMANDS["logs"])
@@ -108,6 +114,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _health_url(text: str) -> str:
+    """--url: checked before anything runs, so no command changes something and then fails on it."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL; e.g. https://api.contractorlens.com/health")
+    return text
+
+
+def _image_tag(text: str) -> str:
+    if not re.fullmatch(IMAGE_TAG_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an image tag ECR accepts: {IMAGE_TAG_RULE}")
+    return text
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a revision number, 1 or more")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a task count, 0 or more")
+    return int(text)
+
+
 def _restore_source(args: argparse.Namespace, dr_region: str) -> RestoreSource:
     text = "latest" if args.latest else f"snapshot:{args.snapshot}" if args.snapshot else f"time:{args.time}"
     return parse_dr_context("active", text, dr_region=dr_region).restore
@@ -115,8 +147,10 @@ def _restore_source(args: argparse.Namespace, dr_region: str) -> RestoreSource:
 
 def run(args: argparse.Namespace, ctx: Context) -> bool:
     command = args.command
+    if command == "first-deploy":
+        return service.first_deploy(ctx, url=args.url)
     if command == "preflight":
-        return checks.preflight(ctx, args.url)
+        return checks.preflight(ctx, args.url, args.image_tag)
     if command == "health-check":
         return checks.health_check(ctx, args.url)
     if command == "rollback":
@@ -140,7 +174,10 @@ def run(args: argparse.Namespace, ctx: Context) -> bool:
 
 def main(argv: Sequence[str] | None = None, aws: Aws | None = None) -> int:
     """Run one command; `aws` lets tests hand in a session whose clients they stub."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a usage mistake (one line already printed) or --help
+        return int(exc.code or 0)
     report = Report(command=args.command, env=args.env, as_json=args.json)
     try:
         cfg = load_environment(args.env)

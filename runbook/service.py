@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from config.thresholds import RUNNING_TASKS
-from runbook import checks
-from runbook.aws import RunbookError
+from runbook import account, checks
+from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,10 +43,11 @@ def deploy(ctx: Context, *, image_tag: str | None, url: str | None, run: Runner 
     names = ctx.cfg.names
     step = "preflight"
     ctx.report.say(f"[1/4] {step}")
-    if not checks.preflight(ctx, url):
+    if not checks.preflight(ctx, url, image_tag):
         ctx.report.check("deploy", False, f"stopped at step '{step}': fix what failed above, then deploy again")
         return False
     step = "cdk deploy"
+    clear_failed_creates(ctx, PRIMARY_STACKS)
     stacks = [names.stack(part) for part in PRIMARY_STACKS]
     argv = ["npx", "cdk", "deploy", *stacks, "-c", f"env={ctx.cfg.name}", "--require-approval", "never"]
     if image_tag:
@@ -153,5 +157,93 @@ def restart(ctx: Context, *, url: str | None) -> bool:
     checks.describe_service(ctx)
     ctx.client("ecs").update_service(cluster=names.cluster, service=names.service, forceNewDeployment=True)
     ctx.report.check("restart", True, f"new deployment of {names.service} started")
+    wait_until_stable(ctx)
+    return checks.health_check(ctx, url)
+
+
+DR_REGION_PARTS = ("DRFoundation", "DR")
+
+
+def clear_failed_creates(ctx: Context, parts: Sequence[str]) -> None:
+    """Let the cdk CLI delete and re-create a stack whose first create rolled back.
+
+    The CLI turns termination protection on before it runs a new stack's change set; when the
+    create then fails, the stack is left ROLLBACK_COMPLETE and protected, and the CLI's own
+    delete-and-retry is refused (aws-samples/aws-secure-environment-accelerator#253). A stack in
+    ROLLBACK_COMPLETE holds nothing, so its protection is turned off here; the CLI turns it on
+    again once the new stack is created.
+    """
+    for part in parts:
+        name = ctx.cfg.names.stack(part)
+        region = ctx.cfg.dr_region if part in DR_REGION_PARTS else ctx.cfg.region
+        try:
+            (stack,) = ctx.client("cloudformation", region).describe_stacks(StackName=name)["Stacks"]
+        except ClientError as exc:
+            if error_code(exc) == "ValidationError":  # no such stack
+                continue
+            raise
+        status = stack["StackStatus"]
+        if status == "ROLLBACK_FAILED":
+            raise RunbookError(
+                f"{name} is ROLLBACK_FAILED: its failed create could not delete everything it made; "
+                f"read its events (aws cloudformation describe-stack-events --stack-name {name} --region {region})"
+            )
+        if status == "ROLLBACK_COMPLETE" and stack.get("EnableTerminationProtection"):
+            ctx.client("cloudformation", region).update_termination_protection(
+                StackName=name, EnableTerminationProtection=False
+            )
+            ctx.report.say(f"  {name}: its first create rolled back; termination protection off so that cdk can re-create it")
+
+
+def _cdk_deploy(ctx: Context, parts: Sequence[str], run: Runner, app: str | None = None) -> None:
+    clear_failed_creates(ctx, parts)
+    stacks = [ctx.cfg.names.stack(part) for part in parts]
+    source = ["--app", app] if app else ["-c", f"env={ctx.cfg.name}"]
+    argv = ["npx", "cdk", "deploy", *stacks, *source, "--require-approval", "never"]
+    ctx.report.say(f"  {shlex.join(argv)}")
+    code = run(argv)
+    if code != 0:
+        raise RunbookError(f"npx cdk deploy of {', '.join(stacks)} exited {code}; see its output above, fix it, run first-deploy again")
+    ctx.report.check("cdk deploy", True, ", ".join(stacks))
+
+
+def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) -> bool:
+    """`./scripts/deploy.sh first-deploy`: a new account's first deploy, in the order that works.
+
+    Bootstrap checked, service-linked roles created, the stacks that hold the repository
+    deployed, the release image checked (if it is missing, the push commands are printed and
+    the command stops: run it again after the push), then the database, service and
+    monitoring, the DR stack last (it reads what the Service stack writes), and a health-check.
+    Every step can be run again: a deployed stack is left as it is.
+    """
+    cfg = ctx.cfg
+    regions = [cfg.region] + ([cfg.dr_region] if cfg.needs_dr_foundation else [])
+    missing = [region for region in regions if not account.bootstrapped(ctx, region)]
+    if missing:
+        targets = " ".join(f"aws://{cfg.account}/{region}" for region in missing)
+        raise RunbookError(f"not bootstrapped for the CDK: {', '.join(missing)}; run: npx cdk bootstrap {targets}")
+    ctx.report.check("cdk bootstrap", True, ", ".join(regions))
+    ctx.report.say("[1/5] service-linked roles")
+    account.create_service_linked_roles(ctx)
+    ctx.report.say("[2/5] synthesize once")
+    with tempfile.TemporaryDirectory(prefix="contractorlens-first-deploy-") as assembly:
+        argv = ["npx", "cdk", "synth", "-c", f"env={cfg.name}", "--quiet", "--output", assembly]
+        ctx.report.say(f"  {shlex.join(argv)}")
+        if run(argv) != 0:
+            raise RunbookError("npx cdk synth failed; see its output above")
+        ctx.report.say("[3/5] the stacks the repository needs")
+        _cdk_deploy(ctx, [*(["DRFoundation"] if cfg.needs_dr_foundation else []), "Network", "Registry"], run, assembly)
+        ctx.report.say("[4/5] the release image")
+        tag = cfg.service.image_tag
+        if not account.check_image(ctx, tag):
+            ctx.report.say(f"Push {cfg.names.repository}:{tag} (service.image_tag in {cfg.source}), then run first-deploy again:")
+            for line in account.push_instructions(ctx, tag):
+                ctx.report.say(f"  {line}")
+            return False
+        ctx.report.say("[5/5] database, service, monitoring" + (", then the DR stack" if cfg.dr.enabled else ""))
+        _cdk_deploy(ctx, ["Data", "Service", "Monitoring"], run, assembly)
+        if cfg.dr.enabled:
+            # After the Service stack: the DR stack reads the health check id it writes.
+            _cdk_deploy(ctx, ["DR"], run, assembly)
     wait_until_stable(ctx)
     return checks.health_check(ctx, url)

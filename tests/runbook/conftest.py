@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from runbook.account import SERVICE_LINKED_ROLES
 from runbook.cli import main
 
 PRIMARY, DR = "us-west-2", "us-east-1"
@@ -75,6 +77,17 @@ def _client(service: str, region: str = PRIMARY) -> Any:
     return boto3.client(service, region_name=region)
 
 
+def push_image(tag: str) -> None:
+    """What `docker push` leaves in ECR: an image manifest under the tag."""
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": f"sha256:{tag.encode().hex():0<64}"[:71]},
+        "layers": [],
+    }
+    _client("ecr").put_image(repositoryName="contractorlens", imageTag=tag, imageManifest=json.dumps(manifest))
+
+
 def register_revision(image_tag: str) -> None:
     _client("ecs").register_task_definition(
         family="contractorlens",
@@ -95,6 +108,11 @@ def world(aws: None) -> World:
     )["TargetGroups"][0]["TargetGroupArn"]
     elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "10.10.16.10", "Port": 3000}, {"Id": "10.10.32.10", "Port": 3000}])
     ecs.create_cluster(clusterName="contractorlens")
+    _client("ecr").create_repository(repositoryName="contractorlens", imageTagMutability="IMMUTABLE")
+    for tag in ("1.0.0", "1.1.0"):
+        push_image(tag)
+    for service in SERVICE_LINKED_ROLES:  # a service creates its role on first use
+        _client("iam").create_service_linked_role(AWSServiceName=service)
     register_revision("1.0.0")
     register_revision("1.1.0")
     ecs.create_service(

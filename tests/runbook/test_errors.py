@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import socket
 
+import boto3
 import pytest
 from botocore.stub import Stubber
 
 from runbook.aws import Aws
-from tests.runbook.conftest import FAST, PRIMARY
+from tests.runbook.conftest import FAST, PRIMARY, World
 
 
 def _stub_error(code: str, message: str, times: int = 1) -> Aws:
@@ -66,8 +67,10 @@ def test_no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path, run) -> None:
     ("argv", "words"),
     [
         (["health-check", "--env", "prod"], ["unknown environment 'prod'", "production, staging"]),
-        (["scale", "--count", "-1"], ["a task count is 0 or more"]),
+        (["scale", "--count", "-1"], ["--count", "expected a task count, 0 or more"]),
         (["logs", "--poll-seconds", "0"], ["--poll-seconds"]),
+        (["rollback", "--to-revision", "two"], ["--to-revision", "expected a revision number"]),
+        (["production", "--image-tag", "release/1"], ["--image-tag", "not an image tag"]),
     ],
 )
 def test_bad_input_is_one_line(aws: None, run, argv: list[str], words: list[str]) -> None:
@@ -75,3 +78,15 @@ def test_bad_input_is_one_line(aws: None, run, argv: list[str], words: list[str]
     assert result.code == 2 and result.err.count("\n") == 1
     for word in words:
         assert word in result.err
+
+
+@pytest.mark.parametrize("command", ["restart", "rollback", "preflight", "health-check", "first-deploy", "production"])
+def test_a_bad_url_is_refused_before_anything_changes(world: World, run, command: str) -> None:
+    """`restart --url not-a-url` used to restart the service, then die with a traceback."""
+    ecs = boto3.client("ecs", region_name=PRIMARY)
+    before = ecs.describe_services(cluster="contractorlens", services=["contractorlens"])["services"][0]
+    result = run(command, "--url", "not-a-url", *FAST)
+    assert result.code == 2 and result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert "--url" in result.err and "'not-a-url' is not an http(s) URL" in result.err
+    after = ecs.describe_services(cluster="contractorlens", services=["contractorlens"])["services"][0]
+    assert after["deployments"] == before["deployments"] and after["taskDefinition"] == before["taskDefinition"]

@@ -13,7 +13,7 @@ from runbook import service
 from runbook.aws import Aws, WaitPolicy
 from runbook.context import Context
 from runbook.report import Report
-from tests.runbook.conftest import FAST, PRIMARY, HealthServer, World, register_revision
+from tests.runbook.conftest import FAST, PRIMARY, HealthServer, World, push_image, register_revision
 
 
 def _service() -> dict:
@@ -116,6 +116,7 @@ class Recorder:
 
 
 def test_deploy_runs_preflight_cdk_deploy_wait_and_health_check(world: World, health_server: HealthServer, capsys) -> None:
+    push_image("1.2.0")
     recorder = Recorder(0)
     assert service.deploy(_context(capsys), image_tag="1.2.0", url=health_server.url, run=recorder)
     (argv,) = recorder.calls

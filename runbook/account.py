@@ -1,0 +1,97 @@
+"""What an account needs before the stacks deploy: the service-linked roles, the CDK bootstrap of
+each region, and the release image in the repository (checked by preflight, done or explained
+by first-deploy)."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from runbook.aws import error_code
+from runbook.context import Context
+
+# The roles ECS, Application Auto Scaling, RDS and Elastic Load Balancing act through. A service
+# creates its own on first use, but not always in time for a CloudFormation create on a new
+# account (aws/aws-cdk#4108: "Unable to assume the service linked role").
+SERVICE_LINKED_ROLES = {
+    "ecs.amazonaws.com": "ECS",
+    "ecs.application-autoscaling.amazonaws.com": "Application Auto Scaling for ECS",
+    "rds.amazonaws.com": "RDS",
+    "elasticloadbalancing.amazonaws.com": "Elastic Load Balancing",
+}
+BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+
+
+def _has_role(ctx: Context, service: str) -> bool:
+    roles = ctx.aws.pages("iam", ctx.region, "list_roles", "Roles", PathPrefix=f"/aws-service-role/{service}/")
+    return any(True for _ in roles)
+
+
+def check_service_linked_roles(ctx: Context) -> bool:
+    missing = [service for service in SERVICE_LINKED_ROLES if not _has_role(ctx, service)]
+    detail = "all present" if not missing else "missing for " + ", ".join(
+        f"{SERVICE_LINKED_ROLES[s]} (aws iam create-service-linked-role --aws-service-name {s})" for s in missing
+    )
+    return ctx.report.check("service-linked roles", not missing, detail)
+
+
+def create_service_linked_roles(ctx: Context) -> None:
+    """Create each missing role; one that exists already is left as it is."""
+    made = []
+    for service, label in SERVICE_LINKED_ROLES.items():
+        if _has_role(ctx, service):
+            continue
+        try:
+            ctx.client("iam").create_service_linked_role(AWSServiceName=service)
+        except ClientError as exc:
+            # "...has been taken in this account": created meanwhile, by the service itself.
+            if error_code(exc) not in ("InvalidInput", "EntityAlreadyExists"):
+                raise
+        made.append(label)
+    ctx.report.check("service-linked roles", True, f"created for {', '.join(made)}" if made else "all present")
+
+
+def bootstrapped(ctx: Context, region: str) -> bool:
+    """Whether `cdk bootstrap` has run in the region (its version parameter exists)."""
+    try:
+        ctx.client("ssm", region).get_parameter(Name=BOOTSTRAP_VERSION_PARAMETER)
+    except ClientError as exc:
+        if error_code(exc) == "ParameterNotFound":
+            return False
+        raise
+    return True
+
+
+def image_uri(ctx: Context, tag: str, region: str | None = None) -> str:
+    region = region or ctx.region
+    return f"{ctx.cfg.account}.dkr.ecr.{region}.amazonaws.com/{ctx.cfg.names.repository}:{tag}"
+
+
+def check_image(ctx: Context, tag: str) -> bool:
+    """The release image is in the repository: ECS could not start a task without it."""
+    repository = ctx.cfg.names.repository
+    try:
+        ctx.client("ecr").describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    except ClientError as exc:
+        code = error_code(exc)
+        if code == "ImageNotFoundException":
+            return ctx.report.check(
+                "release image", False,
+                f"{repository}:{tag} is not in the repository ({ctx.region}); push it first: docker push {image_uri(ctx, tag)}",
+            )
+        if code == "RepositoryNotFoundException":
+            return ctx.report.check(
+                "release image", False,
+                f"no repository {repository} in {ctx.region}: deploy {ctx.cfg.names.stack('Registry')} first",
+            )
+        raise
+    return ctx.report.check("release image", True, f"{repository}:{tag} is in the repository ({ctx.region})")
+
+
+def push_instructions(ctx: Context, tag: str) -> list[str]:
+    """The commands that push the first image, as the README gives them."""
+    registry = f"{ctx.cfg.account}.dkr.ecr.{ctx.region}.amazonaws.com"
+    return [
+        f"aws ecr get-login-password --region {ctx.region} | docker login --username AWS --password-stdin {registry}",
+        f"docker build -t {image_uri(ctx, tag)} .   # in the backend's repository",
+        f"docker push {image_uri(ctx, tag)}",
+    ]

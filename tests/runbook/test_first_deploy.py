@@ -1,0 +1,142 @@
+"""A new account's first deploy, and what preflight checks before any deploy: the release image in
+the repository and the service-linked roles (against moto; `npx cdk` is recorded, not run)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from config import load_environment
+from runbook import service
+from runbook.account import BOOTSTRAP_VERSION_PARAMETER, SERVICE_LINKED_ROLES
+from runbook.aws import Aws, RunbookError, WaitPolicy
+from runbook.context import Context
+from runbook.report import Report
+from tests.runbook.conftest import DR, FAST, PRIMARY, HealthServer, World
+
+STACK = "ContractorLens-Production-{}"
+
+
+def _context() -> Context:
+    return Context(
+        cfg=load_environment("production"), aws=Aws(), report=Report("first-deploy", "production"),
+        wait=WaitPolicy(1, 1), region=PRIMARY,
+    )
+
+
+class Cdk:
+    """Stands in for `npx cdk`, which has no account here: records each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: Sequence[str]) -> int:
+        self.calls.append(list(argv))
+        return 0
+
+    def deployed(self) -> list[list[str]]:
+        return [[a for a in call if a.startswith("ContractorLens-")] for call in self.calls if call[2] == "deploy"]
+
+
+def _bootstrap(*regions: str) -> None:
+    for region in regions:
+        boto3.client("ssm", region_name=region).put_parameter(Name=BOOTSTRAP_VERSION_PARAMETER, Value="30", Type="String")
+
+
+def test_preflight_refuses_a_release_that_is_not_in_the_repository(world: World, health_server: HealthServer, run) -> None:
+    result = run("preflight", "--url", health_server.url, "--image-tag", "9.9.9", *FAST)
+    assert result.code == 1
+    (line,) = [ln for ln in result.out.splitlines() if "FAIL" in ln]
+    assert "contractorlens:9.9.9 is not in the repository (us-west-2)" in line and "docker push" in line
+
+
+def test_deploy_stops_at_preflight_when_the_release_is_not_pushed(world: World, health_server: HealthServer, run) -> None:
+    result = run("production", "--image-tag", "9.9.9", "--url", health_server.url, *FAST)
+    assert result.code == 1
+    assert "release image: contractorlens:9.9.9 is not in the repository" in result.out
+    assert "stopped at step 'preflight'" in result.out and "npx cdk deploy" not in result.out
+
+
+def test_preflight_names_a_missing_service_linked_role_and_how_to_create_it(world: World, health_server: HealthServer, run) -> None:
+    iam = boto3.client("iam")
+    (role,) = iam.list_roles(PathPrefix="/aws-service-role/ecs.application-autoscaling.amazonaws.com/")["Roles"]
+    iam.delete_service_linked_role(RoleName=role["RoleName"])
+    result = run("preflight", "--url", health_server.url, *FAST)
+    assert result.code == 1
+    assert "Application Auto Scaling for ECS (aws iam create-service-linked-role --aws-service-name ecs.application-autoscaling.amazonaws.com)" in result.out
+
+
+def test_first_deploy_refuses_an_account_that_is_not_bootstrapped(aws: None, run) -> None:
+    _bootstrap(PRIMARY)
+    result = run("first-deploy", *FAST)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "not bootstrapped for the CDK: us-east-1; run: npx cdk bootstrap aws://123456789012/us-east-1" in result.err
+
+
+def test_first_deploy_stops_for_the_first_image_after_the_stacks_that_hold_the_repository(aws: None, capsys) -> None:
+    _bootstrap(PRIMARY, DR)
+    boto3.client("ecr").create_repository(repositoryName="contractorlens")  # what the Registry stack makes
+    cdk = Cdk()
+    assert not service.first_deploy(_context(), url=None, run=cdk)
+    assert cdk.deployed() == [[STACK.format(p) for p in ("DRFoundation", "Network", "Registry")]]
+    out = capsys.readouterr().out
+    assert "contractorlens:1.0.0 is not in the repository" in out
+    assert "docker push 123456789012.dkr.ecr.us-west-2.amazonaws.com/contractorlens:1.0.0" in out
+    assert "then run first-deploy again" in out
+    # It made the roles a new account lacks.
+    iam = boto3.client("iam")
+    for principal in SERVICE_LINKED_ROLES:
+        assert iam.list_roles(PathPrefix=f"/aws-service-role/{principal}/")["Roles"], principal
+
+
+def test_first_deploy_deploys_in_an_order_that_works_once_the_image_is_pushed(world: World, health_server: HealthServer, capsys) -> None:
+    """DRFoundation, Network, Registry; the image; Data, Service, Monitoring; the DR stack last, as
+    it reads the health check id the Service stack writes."""
+    _bootstrap(PRIMARY, DR)
+    cdk = Cdk()
+    assert service.first_deploy(_context(), url=health_server.url, run=cdk)
+    assert cdk.calls[0][:3] == ["npx", "cdk", "synth"]
+    assert cdk.deployed() == [
+        [STACK.format(p) for p in ("DRFoundation", "Network", "Registry")],
+        [STACK.format(p) for p in ("Data", "Service", "Monitoring")],
+        [STACK.format("DR")],
+    ]
+    assembly = cdk.calls[0][cdk.calls[0].index("--output") + 1]
+    assert all(call[call.index("--app") + 1] == assembly for call in cdk.calls[1:])
+
+
+def test_first_deploy_is_one_line_when_cdk_fails(world: World, capsys) -> None:
+    _bootstrap(PRIMARY, DR)
+    with pytest.raises(RunbookError, match="npx cdk deploy of ContractorLens-Production-DRFoundation, .* exited 1"):
+        service.first_deploy(_context(), url=None, run=lambda argv: 1 if argv[2] == "deploy" else 0)
+
+
+def test_a_stack_whose_first_create_rolled_back_can_be_created_again(aws: None, capsys) -> None:
+    """The cdk CLI protects a new stack before its change set runs; after a rollback its own
+    delete-and-retry is refused until that protection is off (the sandbox showed it)."""
+    ctx = _context()
+    cfn = ctx.client("cloudformation")
+    stubber = Stubber(cfn)
+    stubber.add_response("describe_stacks", {"Stacks": [{
+        "StackName": STACK.format("Service"), "StackStatus": "ROLLBACK_COMPLETE", "EnableTerminationProtection": True,
+        "CreationTime": "2026-11-27T00:00:00Z",
+    }]}, {"StackName": STACK.format("Service")})
+    stubber.add_response("update_termination_protection", {"StackId": "x"},
+                         {"StackName": STACK.format("Service"), "EnableTerminationProtection": False})
+    with stubber:
+        service.clear_failed_creates(ctx, ["Service"])
+        stubber.assert_no_pending_responses()
+    assert "termination protection off so that cdk can re-create it" in capsys.readouterr().out
+
+
+def test_a_stack_whose_rollback_failed_is_one_line(aws: None) -> None:
+    ctx = _context()
+    stubber = Stubber(ctx.client("cloudformation"))
+    stubber.add_response("describe_stacks", {"Stacks": [{
+        "StackName": STACK.format("Data"), "StackStatus": "ROLLBACK_FAILED", "CreationTime": "2026-11-27T00:00:00Z",
+    }]})
+    with stubber, pytest.raises(RunbookError, match="ROLLBACK_FAILED: its failed create could not delete everything"):
+        service.clear_failed_creates(ctx, ["Data"])
