@@ -12,14 +12,18 @@ all, so a green sandbox is never mistaken for more than it is.
 
 from __future__ import annotations
 
-from sandbox.emulation import cloudformation, custom_resources, ecs, rds, resources
+from sandbox.emulation import cloudformation, custom_resources, ecs, engine, lifecycle, network, rds, resources, service
 from sandbox.emulation.cloudformation import SKIPPED_PREFIX
 from sandbox.emulation.common import ENDPOINT
 from sandbox.emulation.ecs import FAILING_TAGS, app_healthy, service_images
 
 EXTENSIONS: dict[str, str] = {
+    **engine.EXTENSIONS,
+    **service.EXTENSIONS,
+    **lifecycle.EXTENSIONS,
     **cloudformation.EXTENSIONS,
     **resources.EXTENSIONS,
+    **network.EXTENSIONS,
     **rds.EXTENSIONS,
     **ecs.EXTENSIONS,
     **custom_resources.EXTENSIONS,
@@ -33,11 +37,13 @@ def install() -> None:
     cloudformation.install_intrinsics()
     cloudformation.install_failure_reasons()
     cloudformation.install_placeholders()
-    cloudformation.install_update_propagation()
+    service.install()
     custom_resources.install()
     resources.install_kms()
     resources.install_tag_maps()
     resources.define_models()
+    network.define_models()
+    resources.install_ecr_replication()
     rds.install()
     ecs.install()
     ecs.install_target_health()

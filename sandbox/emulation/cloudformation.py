@@ -8,15 +8,14 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.emulation.common import PhysicalId, ResourceFailed, find
+from sandbox.emulation.common import PhysicalId, ResourceFailed
 
 EXTENSIONS = {
     "Fn::GetStackOutput": "reads another stack's output in the same region (CDK's weak cross-stack references)",
     "Fn::Cidr": "splits a CIDR block (the dual-stack subnets' IPv6 ranges)",
     "Fn::GetAtt": "answers the attributes moto lacks (VPC Ipv6CidrBlocks, ALB and target group full names, EFS ids, DB secret ARN and port)",
-    "stack failures": "a resource the emulator cannot make rolls the stack back with the reason on its events (moto answers HTTP 500)",
+    "stack failures": "a resource the emulator cannot make fails with the reason on its event (moto answers HTTP 500)",
     "types not modelled": "created as nothing, with `sandbox-skipped-` ids and ARNs for whatever refers to them; the report lists them",
-    "updates": "a resource that refers to a replaced one (a service to its task definition) is updated too, as CloudFormation does",
 }
 
 SKIPPED_PREFIX = "sandbox-skipped-"
@@ -124,46 +123,28 @@ def _as_resource_failure(make: Callable[..., Any]) -> Callable[..., Any]:
         except ResourceFailed:
             raise
         except Exception as exc:
-            reason = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line, as an event's reason
-            raise ResourceFailed(logical_id, resource_json.get("Type", "?"), reason) from exc
+            raise ResourceFailed(logical_id, resource_json.get("Type", "?"), _one_line(exc)) from exc
 
     return made
 
 
-def install_failure_reasons() -> None:
-    """A resource that fails sets the stack to ROLLBACK_COMPLETE with the reason on its event,
-    as CloudFormation does, instead of moto answering HTTP 500 with no reason."""
-    from moto.cloudformation import models, parsing
+def _one_line(exc: BaseException) -> str:
+    """A service error as a resource event's reason: the service's own message and code."""
+    from botocore.exceptions import ClientError
 
-    # Whatever goes wrong in making or updating a resource becomes that resource's reason.
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Message')} (Service: {exc.operation_name}; Error Code: {error.get('Code')})"
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+def install_failure_reasons() -> None:
+    """Whatever goes wrong in making or updating a resource becomes that resource's reason, which
+    the engine puts on its CREATE_FAILED or UPDATE_FAILED event."""
+    from moto.cloudformation import parsing
+
     parsing.parse_and_create_resource = _as_resource_failure(parsing.parse_and_create_resource)
     parsing.parse_and_update_resource = _as_resource_failure(parsing.parse_and_update_resource)
-
-    create_resources = models.Stack.create_resources
-
-    def guarded(self: Any) -> None:
-        try:
-            create_resources(self)
-        except ResourceFailed as exc:
-            self.output_map = {}  # moto would evaluate the outputs, and so the failure, again
-            self.status = "ROLLBACK_COMPLETE"
-            self._add_stack_event("CREATE_FAILED", resource_status_reason=str(exc))
-            self._add_stack_event("ROLLBACK_COMPLETE", resource_status_reason=str(exc))
-
-    models.Stack.create_resources = guarded
-
-    update = models.Stack.update
-
-    def guarded_update(self: Any, *args: Any, **kwargs: Any) -> None:
-        try:
-            update(self, *args, **kwargs)
-        except ResourceFailed as exc:
-            self.status = "UPDATE_ROLLBACK_COMPLETE"
-            self._add_stack_event("UPDATE_FAILED", resource_status_reason=str(exc))
-            self._add_stack_event("UPDATE_ROLLBACK_COMPLETE", resource_status_reason=str(exc))
-
-    models.Stack.update = guarded_update
-
 
 
 def _define_placeholder() -> Any:
@@ -223,33 +204,3 @@ def install_placeholders() -> None:
         return parsing.get_model_map().get(resource_type) or skipped
 
     parsing.resource_class_from_type = resource_class_from_type
-
-
-# Types whose every update is a replacement with a new physical id: what refers to them changes too.
-REPLACED_ON_UPDATE = {"AWS::ECS::TaskDefinition"}
-
-
-def install_update_propagation() -> None:
-    """CloudFormation updates a resource when a value it refers to changes (a service whose task
-    definition was replaced); moto updates only resources whose own template text changed."""
-    from moto.cloudformation import parsing
-
-    build_resource_diff = parsing.ResourceMap.build_resource_diff
-
-    def diff(self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None) -> dict[str, Any]:
-        actions = build_resource_diff(self, other_template, parameters)
-        new = other_template["Resources"]
-        replaced = [n for n in actions["Modify"] if new[n]["Type"] in REPLACED_ON_UPDATE]
-        while replaced:
-            name = replaced.pop()
-            for other, body in new.items():
-                refs = parsing.get_references_from_template(body) + [
-                    v["Fn::GetAtt"][0] for v in find(body, "Fn::GetAtt")
-                ]
-                if name in refs and other not in actions["Modify"] and other not in actions["Add"]:
-                    actions["Modify"].append(other)  # after the replaced resource, so it sees the new id
-                    if body["Type"] in REPLACED_ON_UPDATE:
-                        replaced.append(other)
-        return actions
-
-    parsing.ResourceMap.build_resource_diff = diff

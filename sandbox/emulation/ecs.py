@@ -1,18 +1,28 @@
-"""ECS: task definitions and services made through the API, their tasks registered in the
-load balancer's target groups, and a stand-in for the application's /health."""
+"""ECS: task definitions and services made through the API; deployments that succeed only when
+their images can be pulled and their tasks pass the health check, with the deployment circuit
+breaker rolling a failed one back; tasks registered in the load balancer's target groups; and a
+stand-in for the application's /health."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sandbox.emulation.common import api_kwargs, camel, client
+from sandbox.emulation.common import ResourceFailed, api_kwargs, camel, client
 
 EXTENSIONS = {
-    "AWS::ECS::TaskDefinition": "registers the whole definition through the API; an update keeps the old revision ACTIVE only under UpdateReplacePolicy Retain, as CloudFormation does",
+    "AWS::ECS::TaskDefinition": "registers the whole definition through the API (every change is a replacement: a new revision)",
     "AWS::ECS::Service": "creates and updates the service through the API (load balancers, deployment settings)",
+    "ECS deployments": "a new task definition, or --force-new-deployment, starts a deployment with a new id; it completes (rolloutState COMPLETED) with the desired count running",
+    "image pulls": "a deployment whose essential image is not in its ECR repository (tag or digest) never gets a task running (CannotPullContainerError) and fails",
+    "deployment circuit breaker": "a failed deployment rolls the service back to its previous task definition; on a stack operation the resource fails with 'ECS Deployment Circuit Breaker was triggered', and a new service has nothing to roll back to (ECS developer guide, 'Deployment circuit breaker')",
     "ECS tasks": "a service runs its desired count at once, registered in its target groups; no container runs",
-    "the application": "a stand-in answers /health and the ALB health checks: healthy unless the release is a failing one (--failing-tag)",
+    "the application": "a stand-in answers /health and the ALB health checks: 200 only while tasks of a release that is not a failing one (--failing-tag) run",
+    "task definition revisions": "`family:NOTANUMBER` is a ClientException ('Invalid revision number'), not a server error",
 }
+
+CIRCUIT_BREAKER = "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\" (HandlerErrorCode: GeneralServiceException)"
+_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)(?::([^@]+))?(?:@(.+))?$")
 
 
 def _ecs_kwargs(api: Any, operation: str, props: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +34,7 @@ def _register_task_definition(props: dict[str, Any], region: str) -> str:
     return ecs.register_task_definition(**_ecs_kwargs(ecs, "RegisterTaskDefinition", props))["taskDefinition"]["taskDefinitionArn"]
 
 
-# --- the application: tasks in target groups, and their health -----------------------------------
+# --- the application: images, tasks in target groups, and their health -----------------------------
 
 # Image tags of releases whose /health fails (`--failing-tag`): a bad release, on purpose.
 FAILING_TAGS: set[str] = set()
@@ -32,22 +42,108 @@ FAILING_TAGS: set[str] = set()
 TARGET_GROUP_SERVICES: dict[str, tuple[str, str, str, str]] = {}
 
 
+def _definition(account: str, region: str, task_definition: str) -> Any:
+    from moto.ecs.models import ecs_backends
+
+    return ecs_backends[account][region].describe_task_definition(task_definition)
+
+
 def service_images(account: str, region: str, cluster: str, service: str) -> list[str]:
     """The images of the task definition the service runs now."""
     from moto.ecs.models import ecs_backends
 
-    backend = ecs_backends[account][region]
-    found = backend.services.get(f"{cluster}:{service}")
-    if found is None:
+    found = ecs_backends[account][region].services.get(f"{cluster}:{service}")
+    if found is None or found.task_definition is None:
         return []
-    definition = backend.describe_task_definition(found.task_definition)
-    return [c.get("image", "") for c in definition.container_definitions]
+    return [c.get("image", "") for c in _definition(account, region, found.task_definition).container_definitions]
+
+
+def _failing(image: str) -> bool:
+    return image.rpartition(":")[2] in FAILING_TAGS
 
 
 def app_healthy(account: str, region: str, cluster: str, service: str) -> bool:
-    """The stand-in for the API container: healthy unless the running release is a failing one."""
+    """The stand-in for the API container: healthy while tasks of a release that is not a failing one run."""
+    from moto.ecs.models import ecs_backends
+
+    found = ecs_backends[account][region].services.get(f"{cluster}:{service}")
     images = service_images(account, region, cluster, service)
-    return bool(images) and not any(image.rpartition(":")[2] in FAILING_TAGS for image in images)
+    return bool(images) and found.running_count > 0 and not any(_failing(image) for image in images)
+
+
+def pull_problem(image: str) -> str | None:
+    """Why ECS could not pull an image from ECR in this emulator's account, or None."""
+    from moto.ecr.models import ecr_backends
+
+    match = _ECR_IMAGE.match(image)
+    if match is None:
+        return None  # a public registry's image: assumed pullable
+    account, region, name, tag, digest = match.groups()
+    repository = ecr_backends[account][region].repositories.get(name)
+    if repository is None:
+        return f"CannotPullContainerError: repository {name} not found in {region}"
+    for stored in repository.images:
+        if (digest and stored.image_digest == digest) or (tag and tag in (stored.image_tags or [])) or (not tag and not digest):
+            return None
+    return f"CannotPullContainerError: pull image manifest has been retried 5 time(s): {image}: not found"
+
+
+def deployment_problem(account: str, region: str, task_definition: str) -> str | None:
+    """Why tasks of this revision never become healthy, or None."""
+    for container in _definition(account, region, task_definition).container_definitions:
+        if not container.get("essential", True):
+            continue
+        problem = pull_problem(container.get("image", ""))
+        if problem:
+            return problem
+        if _failing(container.get("image", "")):
+            return "tasks failed the load balancer's health checks: Health checks failed with these codes: [503]"
+    return None
+
+
+def _deployment(service: Any, task_definition: str, state: str, reason: str) -> dict[str, Any]:
+    from moto.core.utils import utcnow
+    from moto.moto_api._internal import mock_random
+
+    now = utcnow()
+    running = service.desired_count if state == "COMPLETED" else 0
+    identifier = f"ecs-svc/{mock_random.randint(0, 32**12)}"
+    return {
+        "id": identifier, "status": "PRIMARY", "taskDefinition": task_definition, "desiredCount": service.desired_count,
+        "pendingCount": 0, "runningCount": running, "failedTasks": 0 if state == "COMPLETED" else service.desired_count,
+        "createdAt": now, "updatedAt": now, "launchType": service.launch_type, "rolloutState": state,
+        "rolloutStateReason": reason.format(id=identifier), "platformFamily": "FARGATE" if service.launch_type == "FARGATE" else "EC2",
+        "networkConfiguration": service.network_configuration,
+    }
+
+
+def _event(service: Any, message: str) -> None:
+    from moto.core.utils import utcnow
+    from moto.moto_api._internal import mock_random
+
+    service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": utcnow(), "message": f"(service {service.name}) {message}"})
+
+
+def deploy(account: str, region: str, service: Any, previous: str | None) -> str | None:
+    """Run a deployment of the service's task definition at once; when it fails, the circuit
+    breaker rolls back to `previous` (if there is one). Returns why it failed, or None."""
+    problem = deployment_problem(account, region, service.task_definition)
+    if problem is None:
+        service.running_count, service.pending_count = service.desired_count, 0
+        service.deployments = [_deployment(service, service.task_definition, "COMPLETED", "ECS deployment {id} completed.")]
+        _event(service, "has reached a steady state.")
+        return None
+    _event(service, f"deployment failed: {problem}")
+    breaker = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker", {})
+    if previous and str(breaker.get("rollback", "false")).lower() == "true":
+        _event(service, "(deployment circuit breaker) rolling back to the previous deployment")
+        service.task_definition = previous
+        service.running_count, service.pending_count = service.desired_count, 0
+        service.deployments = [_deployment(service, previous, "COMPLETED", "ECS deployment circuit breaker: rolled back to deployment {id}.")]
+    else:
+        service.running_count, service.pending_count = 0, service.desired_count
+        service.deployments = [_deployment(service, service.task_definition, "FAILED", f"ECS deployment circuit breaker: {problem}")]
+    return problem
 
 
 def sync_targets(account: str, region: str, cluster: str, service: str) -> None:
@@ -61,7 +157,7 @@ def sync_targets(account: str, region: str, cluster: str, service: str) -> None:
     found = ecs_backends[account][region].services[f"{cluster}:{service}"]
     subnets = (found.network_configuration or {}).get("awsvpcConfiguration", {}).get("subnets", [])
     cidrs = [ec2_backends[account][region].get_subnet(s).cidr_block for s in subnets] or ["10.0.0.0/24"]
-    wanted = [str(next(ip.ip_network(cidrs[i % len(cidrs)]).hosts()) + 10 + i) for i in range(found.desired_count)]
+    wanted = [str(next(ip.ip_network(cidrs[i % len(cidrs)]).hosts()) + 10 + i) for i in range(found.running_count)]
     elbv2 = elbv2_backends[account][region]
     for balancer in found.load_balancers:
         arn = balancer.get("targetGroupArn")
@@ -73,7 +169,8 @@ def sync_targets(account: str, region: str, cluster: str, service: str) -> None:
         stale = [{"Id": t} for t in list(group.targets) if t not in wanted]
         if stale:
             group.deregister(stale)
-        group.register([{"Id": t, "Port": port} for t in wanted])
+        if wanted:
+            group.register([{"Id": t, "Port": port} for t in wanted])
 
 
 def install_target_health() -> None:
@@ -99,13 +196,44 @@ def install_target_health() -> None:
 
 
 def install() -> None:
+    from moto.ecs.exceptions import EcsClientException
     from moto.ecs.models import EC2ContainerServiceBackend, Service, TaskDefinition, ecs_backends
+
+    describe = EC2ContainerServiceBackend.describe_task_definition
+
+    def describe_task_definition(self: Any, task_definition_str: str) -> Any:
+        revision = task_definition_str.split("/")[-1].partition(":")[2]
+        if revision and not revision.isdigit():
+            raise EcsClientException(f"Invalid revision number. Number: {revision}")
+        return describe(self, task_definition_str)
+
+    EC2ContainerServiceBackend.describe_task_definition = describe_task_definition  # type: ignore[method-assign]
+
+    backend_create = EC2ContainerServiceBackend.create_service
+
+    def create_service_api(self: Any, *args: Any, **kwargs: Any) -> Any:
+        service = backend_create(self, *args, **kwargs)
+        if service.task_definition:
+            deploy(self.account_id, self.region_name, service, None)
+        sync_targets(self.account_id, self.region_name, service.cluster_name, service.name)
+        return service
+
+    EC2ContainerServiceBackend.create_service = create_service_api  # type: ignore[method-assign]
 
     backend_update = EC2ContainerServiceBackend.update_service
 
     def update_service_api(self: Any, service_properties: dict[str, Any]) -> Any:
-        # A scale or a new deployment through the API moves the tasks in the target groups too.
+        # A new revision or a forced deployment deploys; a scale moves the tasks in the target groups.
+        restart = bool(service_properties.get("force_new_deployment"))
+        cluster = service_properties.get("cluster", "default")
+        before = self._get_service(cluster, service_properties["service"].split("/")[-1])
+        previous = before.task_definition
         service = backend_update(self, service_properties)
+        if restart or service.task_definition != previous:
+            deploy(self.account_id, self.region_name, service, previous)
+        else:
+            for deployment in service.deployments:
+                deployment.update(desiredCount=service.desired_count, runningCount=service.running_count)
         sync_targets(self.account_id, self.region_name, service.cluster_name, service.name)
         return service
 
@@ -115,25 +243,25 @@ def install() -> None:
         arn = _register_task_definition(cloudformation_json["Properties"], region_name)
         return ecs_backends[account_id][region_name].describe_task_definition(arn)
 
-    def update_task_definition(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
-        # A new revision replaces the old; CloudFormation then deregisters the old one, unless the
-        # template's UpdateReplacePolicy keeps it (moto always deregisters).
-        new = create_task_definition(cls, new_resource_name, cloudformation_json, account_id, region_name)
-        if cloudformation_json.get("UpdateReplacePolicy") != "Retain":
-            client("ecs", region_name).deregister_task_definition(taskDefinition=original_resource.arn)
-        return new
-
     def _service(account_id: str, region_name: str, cluster: str, name: str) -> Any:
         backend = ecs_backends[account_id][region_name]
         return backend.services[f"{backend._get_cluster(cluster).name}:{name}"]
 
-    def create_service(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_service(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **cfn: Any) -> Any:
         # CloudFormation starts a service without DesiredCount at one task (autoscaling then
         # raises it to its minimum); the API would start it at none.
         props = {"ServiceName": resource_name, "DesiredCount": 1, **cloudformation_json["Properties"]}
         ecs = client("ecs", region_name)
-        created = ecs.create_service(**_ecs_kwargs(ecs, "CreateService", props))["service"]
+        kwargs = _ecs_kwargs(ecs, "CreateService", props)
+        created = ecs.create_service(**{k: v for k, v in kwargs.items() if k != "taskDefinition"})["service"]
         service = _service(account_id, region_name, created["clusterArn"], created["serviceName"])
+        # moto keeps no deployment configuration; the circuit breaker reads it.
+        service.deployment_configuration = camel(props.get("DeploymentConfiguration", {}))
+        service.task_definition = kwargs.get("taskDefinition")
+        if service.task_definition and deploy(account_id, region_name, service, None):
+            # CloudFormation waits for the first deployment, which has nothing to roll back to.
+            ecs.delete_service(cluster=service.cluster_name, service=service.name, force=True)
+            raise ResourceFailed(cfn.get("LogicalId", resource_name), "AWS::ECS::Service", CIRCUIT_BREAKER)
         sync_targets(account_id, region_name, service.cluster_name, service.name)
         return service
 
@@ -141,10 +269,15 @@ def install() -> None:
         props = {k: v for k, v in cloudformation_json["Properties"].items() if k not in ("ServiceName", "Cluster", "LaunchType", "Tags")}
         ecs = client("ecs", region_name)
         kwargs = _ecs_kwargs(ecs, "UpdateService", props)
+        original_resource.deployment_configuration = camel(props.get("DeploymentConfiguration", {}))
         ecs.update_service(cluster=original_resource.cluster_name, service=original_resource.name, **kwargs)
-        return _service(account_id, region_name, original_resource.cluster_name, original_resource.name)
+        service = _service(account_id, region_name, original_resource.cluster_name, original_resource.name)
+        wanted = kwargs.get("taskDefinition")
+        if wanted and service.task_definition != wanted:
+            # The circuit breaker put the previous revision back; CloudFormation fails the update.
+            raise ResourceFailed(original_resource.logical_resource_id, "AWS::ECS::Service", CIRCUIT_BREAKER)
+        return service
 
     TaskDefinition.create_from_cloudformation_json = classmethod(create_task_definition)  # type: ignore[method-assign,assignment]
-    TaskDefinition.update_from_cloudformation_json = classmethod(update_task_definition)  # type: ignore[method-assign,assignment]
     Service.create_from_cloudformation_json = classmethod(create_service)  # type: ignore[method-assign,assignment]
     Service.update_from_cloudformation_json = classmethod(update_service)  # type: ignore[method-assign,assignment]

@@ -10,8 +10,8 @@ from sandbox.emulation.common import PhysicalId, api_kwargs, camel, client
 EXTENSIONS = {
     "AWS::EC2::VPCCidrBlock": "associates an Amazon-provided IPv6 /56 with the VPC",
     "AWS::EC2::EgressOnlyInternetGateway": "creates the gateway through the EC2 API",
-    "AWS::EC2::SecurityGroupEgress": "adds the egress rule through the EC2 API",
-    "AWS::ECR::ReplicationConfiguration": "sets the registry's replication rules (no image is copied)",
+    "AWS::ECR::ReplicationConfiguration": "sets the registry's replication rules",
+    "ECR replication": "an image pushed to a repository the rules match appears in each destination region's repository of the same name, created if missing (ECR replicates within minutes; here at once)",
     "AWS::CloudWatch::Alarm": "creates the alarm through the API (it is never evaluated: no metrics)",
     "AWS::CloudWatch::CompositeAlarm": "creates the composite alarm (never evaluated)",
     "AWS::SecretsManager::Secret": "creates the secret through the API, with its generated value and replicas",
@@ -69,19 +69,34 @@ class _ApiModel(PhysicalId):
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        """An update puts the resource again (the APIs below are idempotent puts), or `update`."""
+        props = dict(cloudformation_json.get("Properties", {}))
+        if cls.NAME_PROPERTY and not props.get(cls.NAME_PROPERTY):
+            props[cls.NAME_PROPERTY] = new_resource_name
+        return cls(cls.update(original_resource.physical_id, props, region_name), region_name)
 
     @classmethod
     def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> None:
-        cls.delete(resource_name, region_name)
+        cls.remove(resource_name, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.remove(self.physical_id, region_name)
 
     @classmethod
     def create(cls, props: dict[str, Any], region: str) -> str:
         raise NotImplementedError
 
     @classmethod
-    def delete(cls, physical_id: str, region: str) -> None:
-        """Nothing by default."""
+    def update(cls, physical_id: str, props: dict[str, Any], region: str) -> str:
+        return cls.create(props, region)
+
+    @classmethod
+    def remove(cls, physical_id: str, region: str) -> None:
+        raise NotImplementedError(f"the sandbox cannot delete {cls.__name__} {physical_id}")
+
+
+# moto finds models as CloudFormationModel's subclasses, which it holds weakly: these keep them.
+MODELS: list[type] = []
 
 
 def define_models() -> None:
@@ -104,6 +119,10 @@ def define_models() -> None:
             association = result.get("Ipv6CidrBlockAssociation") or result["CidrBlockAssociation"]
             return association["AssociationId"]
 
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            client("ec2", region).disassociate_vpc_cidr_block(AssociationId=physical_id)
+
     class Alarm(_ApiModel, CloudFormationModel):
         NAME_PROPERTY = "AlarmName"
         ARN = "arn:aws:cloudwatch:{region}:" + DEFAULT_ACCOUNT_ID + ":alarm:{id}"
@@ -119,7 +138,7 @@ def define_models() -> None:
             return props["AlarmName"]
 
         @classmethod
-        def delete(cls, physical_id: str, region: str) -> None:
+        def remove(cls, physical_id: str, region: str) -> None:
             client("cloudwatch", region).delete_alarms(AlarmNames=[physical_id])
 
     class CompositeAlarm(Alarm, CloudFormationModel):  # a direct subclass, or moto would not list it
@@ -153,26 +172,9 @@ def define_models() -> None:
             result = client("ec2", region).create_egress_only_internet_gateway(VpcId=props["VpcId"])
             return result["EgressOnlyInternetGateway"]["EgressOnlyInternetGatewayId"]
 
-    class SecurityGroupEgress(_ApiModel, CloudFormationModel):
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::EC2::SecurityGroupEgress"
-
         @classmethod
-        def create(cls, props: dict[str, Any], region: str) -> str:
-            rule: dict[str, Any] = {"IpProtocol": str(props["IpProtocol"])}
-            for key in ("FromPort", "ToPort"):
-                if key in props:
-                    rule[key] = int(props[key])
-            description = {"Description": props["Description"]} if props.get("Description") else {}
-            if props.get("CidrIp"):
-                rule["IpRanges"] = [{"CidrIp": props["CidrIp"], **description}]
-            if props.get("CidrIpv6"):
-                rule["Ipv6Ranges"] = [{"CidrIpv6": props["CidrIpv6"], **description}]
-            if props.get("DestinationSecurityGroupId"):
-                rule["UserIdGroupPairs"] = [{"GroupId": props["DestinationSecurityGroupId"], **description}]
-            result = client("ec2", region).authorize_security_group_egress(GroupId=props["GroupId"], IpPermissions=[rule])
-            return result["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+        def remove(cls, physical_id: str, region: str) -> None:
+            client("ec2", region).delete_egress_only_internet_gateway(EgressOnlyInternetGatewayId=physical_id)
 
     class ReplicationConfiguration(_ApiModel, CloudFormationModel):
         @staticmethod
@@ -183,6 +185,10 @@ def define_models() -> None:
         def create(cls, props: dict[str, Any], region: str) -> str:
             client("ecr", region).put_replication_configuration(replicationConfiguration=camel(props["ReplicationConfiguration"]))
             return f"replication-{region}"
+
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            client("ecr", region).put_replication_configuration(replicationConfiguration={"rules": []})
 
     class Secret(_ApiModel, CloudFormationModel):
         NAME_PROPERTY = "Name"
@@ -207,8 +213,19 @@ def define_models() -> None:
             return secrets.create_secret(**kwargs)["ARN"]
 
         @classmethod
-        def delete(cls, physical_id: str, region: str) -> None:
-            client("secretsmanager", region).delete_secret(SecretId=physical_id, ForceDeleteWithoutRecovery=True)
+        def update(cls, physical_id: str, props: dict[str, Any], region: str) -> str:
+            secrets = client("secretsmanager", region)
+            secrets.update_secret(SecretId=physical_id, **{k: props[k] for k in ("Description", "KmsKeyId") if props.get(k)})
+            return physical_id
+
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            # CloudFormation deletes a secret at once, without a recovery window, replicas first.
+            secrets = client("secretsmanager", region)
+            replicas = [r["Region"] for r in secrets.describe_secret(SecretId=physical_id).get("ReplicationStatus", [])]
+            if replicas:
+                secrets.remove_regions_from_replication(SecretId=physical_id, RemoveReplicaRegions=replicas)
+            secrets.delete_secret(SecretId=physical_id, ForceDeleteWithoutRecovery=True)
 
     class ScalableTarget(_ApiModel, CloudFormationModel):
         @staticmethod
@@ -227,6 +244,13 @@ def define_models() -> None:
                 ecs.update_service(cluster=cluster, service=service, desiredCount=int(props["MinCapacity"]))
             return "|".join((props["ResourceId"], props["ScalableDimension"], props["ServiceNamespace"]))
 
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            resource_id, dimension, namespace = physical_id.split("|")
+            client("application-autoscaling", region).deregister_scalable_target(
+                ServiceNamespace=namespace, ResourceId=resource_id, ScalableDimension=dimension
+            )
+
     class ScalingPolicy(_ApiModel, CloudFormationModel):
         @staticmethod
         def cloudformation_type() -> str:
@@ -240,6 +264,16 @@ def define_models() -> None:
                 kwargs.update(ResourceId=resource_id, ScalableDimension=dimension, ServiceNamespace=namespace)
             return client("application-autoscaling", region).put_scaling_policy(**kwargs)["PolicyARN"]
 
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            autoscaling = client("application-autoscaling", region)
+            for policy in autoscaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]:
+                if policy["PolicyARN"] == physical_id:
+                    autoscaling.delete_scaling_policy(
+                        PolicyName=policy["PolicyName"], ServiceNamespace="ecs",
+                        ResourceId=policy["ResourceId"], ScalableDimension=policy["ScalableDimension"],
+                    )
+
     class Certificate(_ApiModel, CloudFormationModel):
         @staticmethod
         def cloudformation_type() -> str:
@@ -252,6 +286,17 @@ def define_models() -> None:
             if props.get("Tags"):
                 kwargs["Tags"] = props["Tags"]
             return acm.request_certificate(**kwargs)["CertificateArn"]
+
+        @classmethod
+        def update(cls, physical_id: str, props: dict[str, Any], region: str) -> str:
+            return physical_id  # only tags change in place; the rest replaces the certificate
+
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            client("acm", region).delete_certificate(CertificateArn=physical_id)
+
+    MODELS.extend((VpcCidrBlock, Alarm, CompositeAlarm, EgressOnlyInternetGateway, ReplicationConfiguration,
+                   Secret, ScalableTarget, ScalingPolicy, Certificate))
 
 
 
@@ -269,3 +314,34 @@ def install_tag_maps() -> None:
 
     Parameter.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
 
+
+
+def install_ecr_replication() -> None:
+    """ECR copies each pushed image to the registry's replication destinations; moto keeps the
+    rules but copies nothing."""
+    from moto.ecr.models import ECRBackend, ecr_backends
+
+    put_image = ECRBackend.put_image
+
+    def replicated(self: Any, repository_name: str, image_manifest: str, image_tag: str, *args: Any, **kwargs: Any) -> Any:
+        image = put_image(self, repository_name, image_manifest, image_tag, *args, **kwargs)
+        for rule in self.replication_config.get("rules", []):
+            filters = [f["filter"] for f in rule.get("repositoryFilters", []) if f.get("filterType") == "PREFIX_MATCH"]
+            if filters and not any(repository_name.startswith(prefix) for prefix in filters):
+                continue
+            for destination in rule.get("destinations", []):
+                target = ecr_backends[destination.get("registryId", self.account_id)][destination["region"]]
+                if target is self:
+                    continue
+                if repository_name not in target.repositories:
+                    source = self.repositories[repository_name]
+                    target.create_repository(
+                        repository_name, None, {"encryptionType": "AES256"}, {"scanOnPush": False},
+                        source.image_tag_mutability, [],
+                    )
+                stored = target.repositories[repository_name].images
+                if not any(image_tag in (i.image_tags or []) for i in stored):
+                    put_image(target, repository_name, image_manifest, image_tag, *args, **kwargs)
+        return image
+
+    ECRBackend.put_image = replicated  # type: ignore[method-assign]

@@ -1,0 +1,206 @@
+"""Security groups and load balancers made through the EC2 and ELB APIs, with exactly the rules
+and attributes the template gives them (moto's own models keep the default allow-all egress,
+drop IPv6 ingress and every load balancer attribute, and replace a group on any update)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sandbox.emulation.common import client
+
+EXTENSIONS = {
+    "AWS::EC2::SecurityGroup": "the template's inline rules exactly: IPv4 and IPv6 ingress; the default allow-all IPv4 egress replaced by SecurityGroupEgress when it is given (AWS::EC2::SecurityGroup reference), and no default IPv6 egress even in a dual-stack VPC (cloudformation-coverage-roadmap#2241); an update changes the inline rules in place",
+    "AWS::EC2::SecurityGroupIngress / Egress": "rules through the EC2 API; an egress rule also removes the group's default allow-all egress, as CloudFormation does (aws/aws-cdk#987, PR #998)",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": "created with the template's scheme, IP address type, groups, subnets and attributes; deletion protection refuses deletion; with access logs on, the test object ELB writes into the bucket",
+}
+
+ALLOW_ALL_EGRESS = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+ALLOW_ALL_IPV6_EGRESS = {"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
+
+
+def permission(rule: dict[str, Any], peer_key: str) -> dict[str, Any]:
+    """A template rule (inline, or a SecurityGroupIngress/Egress resource) as the API's IpPermission."""
+    made: dict[str, Any] = {"IpProtocol": str(rule["IpProtocol"])}
+    for key in ("FromPort", "ToPort"):
+        if key in rule:
+            made[key] = int(rule[key])
+    description = {"Description": rule["Description"]} if rule.get("Description") else {}
+    if rule.get("CidrIp"):
+        made["IpRanges"] = [{"CidrIp": rule["CidrIp"], **description}]
+    if rule.get("CidrIpv6"):
+        made["Ipv6Ranges"] = [{"CidrIpv6": rule["CidrIpv6"], **description}]
+    if rule.get(peer_key):
+        made["UserIdGroupPairs"] = [{"GroupId": rule[peer_key], **description}]
+    if rule.get("SourcePrefixListId") or rule.get("DestinationPrefixListId"):
+        made["PrefixListIds"] = [{"PrefixListId": rule.get("SourcePrefixListId") or rule.get("DestinationPrefixListId"), **description}]
+    return made
+
+
+def _drop_default_egress(ec2: Any, group_id: str, *, ipv4: bool = True, ipv6: bool = False) -> None:
+    """Revoke the group's default allow-all egress rules that the EC2 API added."""
+    (group,) = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+    for rule in group.get("IpPermissionsEgress", []):
+        if rule.get("IpProtocol") != "-1":
+            continue
+        if ipv4 and any(r["CidrIp"] == "0.0.0.0/0" for r in rule.get("IpRanges", [])):
+            ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=[ALLOW_ALL_EGRESS])
+        if ipv6 and any(r["CidrIpv6"] == "::/0" for r in rule.get("Ipv6Ranges", [])):
+            ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=[ALLOW_ALL_IPV6_EGRESS])
+
+
+def define_models() -> None:
+    from moto.core.common_models import CloudFormationModel
+    from moto.ec2.models import ec2_backends
+    from moto.elbv2.models import elbv2_backends
+
+    from sandbox.emulation.resources import MODELS, _ApiModel
+
+    def inline_rules(props: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+        ingress = [permission(r, "SourceSecurityGroupId") for r in props.get("SecurityGroupIngress", [])]
+        egress = [permission(r, "DestinationSecurityGroupId") for r in props["SecurityGroupEgress"]] if "SecurityGroupEgress" in props else None
+        return ingress, egress
+
+    class SecurityGroup(CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::EC2::SecurityGroup"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "GroupName"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+            props = cloudformation_json.get("Properties", {})
+            ec2 = client("ec2", region_name)
+            kwargs_api: dict[str, Any] = {"GroupName": props.get("GroupName") or resource_name, "Description": props["GroupDescription"]}
+            if props.get("VpcId"):
+                kwargs_api["VpcId"] = props["VpcId"]
+            if props.get("Tags"):
+                kwargs_api["TagSpecifications"] = [{"ResourceType": "security-group", "Tags": props["Tags"]}]
+            group_id = ec2.create_security_group(**kwargs_api)["GroupId"]
+            ingress, egress = inline_rules(props)
+            if ingress:
+                ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=ingress)
+            # The EC2 API gives a group in a dual-stack VPC an allow-all IPv6 egress rule too;
+            # CloudFormation's groups never have it (cloudformation-coverage-roadmap#2241).
+            _drop_default_egress(ec2, group_id, ipv4=egress is not None, ipv6=True)
+            if egress:
+                ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=egress)
+            group = ec2_backends[account_id][region_name].get_security_group_from_id(group_id)
+            group.inline_rules = (ingress, egress)
+            return group
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+            # Only the template's own inline rules change; rules of SecurityGroupIngress/Egress
+            # resources stay.
+            ec2 = client("ec2", region_name)
+            old_ingress, old_egress = getattr(original_resource, "inline_rules", ([], None))
+            ingress, egress = inline_rules(cloudformation_json.get("Properties", {}))
+            gone = [r for r in old_ingress if r not in ingress]
+            added = [r for r in ingress if r not in old_ingress]
+            if gone:
+                ec2.revoke_security_group_ingress(GroupId=original_resource.id, IpPermissions=gone)
+            if added:
+                ec2.authorize_security_group_ingress(GroupId=original_resource.id, IpPermissions=added)
+            before, after = old_egress or [], egress or []
+            if [r for r in before if r not in after]:
+                ec2.revoke_security_group_egress(GroupId=original_resource.id, IpPermissions=[r for r in before if r not in after])
+            if [r for r in after if r not in before]:
+                ec2.authorize_security_group_egress(GroupId=original_resource.id, IpPermissions=[r for r in after if r not in before])
+            original_resource.inline_rules = (ingress, egress)
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> None:
+            client("ec2", region_name).delete_security_group(GroupId=resource_name)
+
+    class SecurityGroupIngress(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::EC2::SecurityGroupIngress"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            result = client("ec2", region).authorize_security_group_ingress(
+                GroupId=props["GroupId"], IpPermissions=[permission(props, "SourceSecurityGroupId")]
+            )
+            return result["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            _revoke_rule(physical_id, region)
+
+    class SecurityGroupEgress(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::EC2::SecurityGroupEgress"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            ec2 = client("ec2", region)
+            _drop_default_egress(ec2, props["GroupId"])
+            result = ec2.authorize_security_group_egress(
+                GroupId=props["GroupId"], IpPermissions=[permission(props, "DestinationSecurityGroupId")]
+            )
+            return result["SecurityGroupRules"][0]["SecurityGroupRuleId"]
+
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            _revoke_rule(physical_id, region)
+
+    class LoadBalancer(CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ElasticLoadBalancingV2::LoadBalancer"
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+            props = cloudformation_json.get("Properties", {})
+            elbv2 = client("elbv2", region_name)
+            api = {"Name": resource_name, "Subnets": props.get("Subnets", []), "Scheme": props.get("Scheme", "internet-facing"),
+                   "Type": props.get("Type", "application"), "IpAddressType": props.get("IpAddressType", "ipv4")}
+            if props.get("SecurityGroups"):
+                api["SecurityGroups"] = props["SecurityGroups"]
+            if props.get("Tags"):
+                api["Tags"] = props["Tags"]
+            arn = elbv2.create_load_balancer(**api)["LoadBalancers"][0]["LoadBalancerArn"]
+            _set_attributes(elbv2, arn, props, account_id)
+            return elbv2_backends[account_id][region_name].load_balancers[arn]
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+            props = cloudformation_json.get("Properties", {})
+            elbv2 = client("elbv2", region_name)
+            if props.get("SecurityGroups"):
+                elbv2.set_security_groups(LoadBalancerArn=original_resource.arn, SecurityGroups=props["SecurityGroups"])
+            _set_attributes(elbv2, original_resource.arn, props, account_id)
+            return original_resource
+
+    MODELS.extend((SecurityGroup, SecurityGroupIngress, SecurityGroupEgress, LoadBalancer))
+
+
+def _revoke_rule(rule_id: str, region: str) -> None:
+    ec2 = client("ec2", region)
+    rules = ec2.describe_security_group_rules(SecurityGroupRuleIds=[rule_id])["SecurityGroupRules"]
+    for rule in rules:
+        revoke = ec2.revoke_security_group_egress if rule["IsEgress"] else ec2.revoke_security_group_ingress
+        revoke(GroupId=rule["GroupId"], SecurityGroupRuleIds=[rule_id])
+
+
+def _set_attributes(elbv2: Any, arn: str, props: dict[str, Any], account: str) -> None:
+    attributes = [{"Key": a["Key"], "Value": str(a["Value"])} for a in props.get("LoadBalancerAttributes", [])]
+    if attributes:
+        elbv2.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=attributes)
+    values = {a["Key"]: a["Value"] for a in attributes}
+    if values.get("access_logs.s3.enabled") == "true" and values.get("access_logs.s3.bucket"):
+        # ELB checks that it can write by putting a test object into the bucket at once.
+        prefix = values.get("access_logs.s3.prefix", "")
+        key = "/".join(p for p in (prefix, "AWSLogs", account, "ELBAccessLogTestFile") if p)
+        client("s3", arn.split(":")[3]).put_object(Bucket=values["access_logs.s3.bucket"], Key=key, Body=json.dumps({"test": True}).encode())
