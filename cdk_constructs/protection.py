@@ -76,7 +76,9 @@ class DeletionProtection(Construct):
         )
         stack = Stack.of(self)
         settle_aws_custom_resource_function(stack)
-        Aspects.of(stack).add(_AfterEverything(self), priority=AspectPriority.MUTATING)
+        _STEPS.setdefault(id(stack), []).append(f"{self.node.path}/")
+        # On this construct, not the stack: an aspect costs a jsii round trip per construct it visits.
+        Aspects.of(self).add(_AfterEverything(self), priority=AspectPriority.MUTATING)
 
     @classmethod
     def of_database(cls, scope: Construct, construct_id: str, *, instance_identifier: str) -> DeletionProtection:
@@ -113,22 +115,26 @@ class DeletionProtection(Construct):
         )
 
 
+# The construct paths of each stack's protections (by the stack object's id), which must not wait
+# for one another: they would wait in a circle. Paths, because jsii hands out a new Python object
+# for a construct made on its side each time it is returned.
+_STEPS: dict[int, list[str]] = {}
+
+
 @jsii.implements(IAspect)
 class _AfterEverything:
-    """Makes the protection depend on every other resource of its stack, at synthesis, when the
+    """Makes a protection depend on every other resource of its stack, at synthesis, when the
     stack holds everything it will."""
 
     def __init__(self, protection: DeletionProtection) -> None:
         self.protection = protection
 
     def visit(self, node: IConstruct) -> None:
-        if not isinstance(node, Stack):
+        if node is not self.protection:
             return
-        # Protections do not wait for one another (they would wait in a circle).
-        steps = {
-            c.node.path for p in node.node.find_all() if isinstance(p, DeletionProtection) for c in p.node.find_all()
-        }
+        stack = Stack.of(node)
+        steps = tuple(_STEPS[id(stack)])
         others: Sequence[IConstruct] = [
-            c for c in node.node.find_all() if isinstance(c, CfnResource) and c.node.path not in steps
+            c for c in stack.node.find_all() if isinstance(c, CfnResource) and not c.node.path.startswith(steps)
         ]
         self.protection.resource.node.add_dependency(*others)

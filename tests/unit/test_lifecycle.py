@@ -12,10 +12,12 @@ on by the stack's last step instead (cdk_constructs/protection.py). The sandbox'
 from __future__ import annotations
 
 import json
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 import pytest
 
+from sandbox.emulation.engine import dependencies
 from tests.synth import Synthesis
 
 # Resources kept even by the rollback of a failed first create, each with the reason.
@@ -124,3 +126,15 @@ def test_stagings_database_can_be_destroyed(staging: Synthesis) -> None:
     assert not _protections(staging.template("Data"))
     (db,) = staging.resources("Data", "AWS::RDS::DBInstance").values()
     assert db["DeletionPolicy"] == "Snapshot"
+
+
+def test_no_template_waits_in_a_circle(request: pytest.FixtureRequest) -> None:
+    """CloudFormation refuses a template whose resources depend on one another in a circle; the
+    protections, which wait for everything else, must not wait for each other."""
+    for synth in _environments(request):
+        for stack, template in synth.templates.items():
+            graph = dependencies(template["Resources"])
+            try:
+                list(TopologicalSorter(graph).static_order())
+            except CycleError as exc:
+                pytest.fail(f"{stack}: circular dependency {exc.args[1]}")
