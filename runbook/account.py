@@ -4,8 +4,12 @@ by first-deploy)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from botocore.exceptions import ClientError
 
+from config import EnvironmentConfig
+from config.model import DB_LOG_EXPORTS
 from runbook.aws import error_code
 from runbook.context import Context
 
@@ -95,3 +99,77 @@ def push_instructions(ctx: Context, tag: str) -> list[str]:
         f"docker build -t {image_uri(ctx, tag)} .   # in the backend's repository",
         f"docker push {image_uri(ctx, tag)}",
     ]
+
+
+# --- what a `cdk destroy` leaves behind --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Kept:
+    """A resource with a fixed name that a stack keeps when it is destroyed (DeletionPolicy
+    RetainExceptOnCreate) and that a new create of the stack would collide with."""
+
+    part: str
+    kind: str
+    name: str
+    region: str
+
+
+def kept_on_destroy(cfg: EnvironmentConfig) -> list[Kept]:
+    """Every such resource of the environment's primary stacks, by the names the stacks give them."""
+    names, region = cfg.names, cfg.region
+    kept = [
+        Kept("Network", "log group", names.flow_log_group, region),
+        Kept("Registry", "repository", names.repository, region),
+        *(Kept("Data", "log group", f"/aws/rds/instance/{names.db_instance}/{export}", region) for export in DB_LOG_EXPORTS),
+        Kept("Service", "log group", names.app_log_group, region),
+        Kept("Service", "log group", names.exec_log_group, region),
+        Kept("Service", "log group", names.waf_log_group, region),
+        Kept("Service", "secret", names.gemini_secret, region),
+    ]
+    if cfg.observability.grafana:
+        kept += [
+            Kept("Monitoring", "log group", names.grafana_log_group, region),
+            Kept("Monitoring", "secret", names.grafana_admin_secret, region),
+        ]
+    return kept
+
+
+def _stack_exists(ctx: Context, part: str) -> bool:
+    try:
+        (stack,) = ctx.client("cloudformation", ctx.cfg.region).describe_stacks(StackName=ctx.cfg.names.stack(part))["Stacks"]
+    except ClientError as exc:
+        if error_code(exc) == "ValidationError":
+            return False
+        raise
+    return stack["StackStatus"] != "DELETE_COMPLETE"
+
+
+def _exists(ctx: Context, kept: Kept) -> bool:
+    try:
+        if kept.kind == "log group":
+            groups = ctx.client("logs", kept.region).describe_log_groups(logGroupNamePrefix=kept.name)["logGroups"]
+            return any(g["logGroupName"] == kept.name for g in groups)
+        if kept.kind == "repository":
+            ctx.client("ecr", kept.region).describe_repositories(repositoryNames=[kept.name])
+        else:
+            ctx.client("secretsmanager", kept.region).describe_secret(SecretId=kept.name)
+    except ClientError as exc:
+        if error_code(exc) in ("RepositoryNotFoundException", "ResourceNotFoundException"):
+            return False
+        raise
+    return True
+
+
+def leftovers(ctx: Context) -> list[Kept]:
+    """Resources a destroyed stack kept that are in the way of creating it again."""
+    absent = {part for part in {k.part for k in kept_on_destroy(ctx.cfg)} if not _stack_exists(ctx, part)}
+    return [k for k in kept_on_destroy(ctx.cfg) if k.part in absent and _exists(ctx, k)]
+
+
+def delete_leftover(ctx: Context, kept: Kept) -> None:
+    if kept.kind == "log group":
+        ctx.client("logs", kept.region).delete_log_group(logGroupName=kept.name)
+    elif kept.kind == "repository":
+        ctx.client("ecr", kept.region).delete_repository(repositoryName=kept.name, force=True)
+    else:
+        ctx.client("secretsmanager", kept.region).delete_secret(SecretId=kept.name, ForceDeleteWithoutRecovery=True)

@@ -39,6 +39,7 @@ COMMANDS = {
     "dr-restore": "restore contractorlens-db-restored in the DR region: --latest | --snapshot ID | --time UTC",
     "certs": f"ACM certificates expired, pending validation, or expiring within {CERT_WARNING_DAYS} days",
     "security-review": "security groups open to the internet beyond the ALB's 80/443; FAILED_LOGIN count, last 24 h",
+    "leftovers": "what a cdk destroy kept that is in the way of deploying again (--delete deletes it; not in production)",
 }
 
 
@@ -111,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--time", metavar="UTC", help="a point in time, e.g. 2026-11-27T18:00:00Z")
     verbs.add_parser("certs", parents=[common], help=COMMANDS["certs"])
     verbs.add_parser("security-review", parents=[common], help=COMMANDS["security-review"])
+    leftovers = verbs.add_parser("leftovers", parents=[common], help=COMMANDS["leftovers"])
+    leftovers.add_argument("--delete", action="store_true", help="delete them (their logs, images and secrets go)")
     return parser
 
 
@@ -169,6 +172,8 @@ def run(args: argparse.Namespace, ctx: Context) -> bool:
         return security.certs(ctx)
     if command == "security-review":
         return security.security_review(ctx)
+    if command == "leftovers":
+        return service.leftovers(ctx, delete=args.delete)
     return service.deploy(ctx, image_tag=args.image_tag, url=args.url)
 
 

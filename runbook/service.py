@@ -24,8 +24,13 @@ Runner = Callable[[Sequence[str]], int]
 
 
 def run_command(argv: Sequence[str]) -> int:
-    """Run a command in the repository, its output going straight to the user."""
-    return subprocess.run(list(argv), cwd=ROOT, check=False).returncode
+    """Run a command in the repository, its output going straight to the user. `npx cdk` runs
+    the pinned CLI from node_modules directly, as npx would find it, without npx's lookup."""
+    command = list(argv)
+    local = ROOT / "node_modules" / ".bin" / "cdk"
+    if command[:2] == ["npx", "cdk"] and local.exists():
+        command = [str(local), *command[2:]]
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
 def wait_until_stable(ctx: Context) -> None:
@@ -210,11 +215,12 @@ def _cdk_deploy(ctx: Context, parts: Sequence[str], run: Runner, app: str | None
 def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) -> bool:
     """`./scripts/deploy.sh first-deploy`: a new account's first deploy, in the order that works.
 
-    Bootstrap checked, service-linked roles created, the stacks that hold the repository
-    deployed, the release image checked (if it is missing, the push commands are printed and
-    the command stops: run it again after the push), then the database, service and
-    monitoring, the DR stack last (it reads what the Service stack writes), and a health-check.
-    Every step can be run again: a deployed stack is left as it is.
+    Bootstrap checked, service-linked roles created, the stacks that need no image deployed
+    (with the repository, and the database, which takes longest in AWS), the release image
+    checked (if it is missing, the push commands are printed and the command stops: run it
+    again after the push), then the service and monitoring, the DR stack last (it reads what
+    the Service stack writes), and a health-check. Every step can be run again: a deployed
+    stack is left as it is, and one whose first create rolled back is created again.
     """
     cfg = ctx.cfg
     regions = [cfg.region] + ([cfg.dr_region] if cfg.needs_dr_foundation else [])
@@ -223,6 +229,13 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
         targets = " ".join(f"aws://{cfg.account}/{region}" for region in missing)
         raise RunbookError(f"not bootstrapped for the CDK: {', '.join(missing)}; run: npx cdk bootstrap {targets}")
     ctx.report.check("cdk bootstrap", True, ", ".join(regions))
+    in_the_way = account.leftovers(ctx)
+    if in_the_way:
+        raise RunbookError(
+            f"{len(in_the_way)} resource(s) kept by an earlier cdk destroy are in the way of creating the stacks again "
+            f"({', '.join(k.name for k in in_the_way)}); ./scripts/deploy.sh leftovers --env {cfg.name} lists them and "
+            "--delete deletes them"
+        )
     ctx.report.say("[1/5] service-linked roles")
     account.create_service_linked_roles(ctx)
     ctx.report.say("[2/5] synthesize once")
@@ -231,8 +244,8 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
         ctx.report.say(f"  {shlex.join(argv)}")
         if run(argv) != 0:
             raise RunbookError("npx cdk synth failed; see its output above")
-        ctx.report.say("[3/5] the stacks the repository needs")
-        _cdk_deploy(ctx, [*(["DRFoundation"] if cfg.needs_dr_foundation else []), "Network", "Registry"], run, assembly)
+        ctx.report.say("[3/5] the stacks that need no image: the repository, the database")
+        _cdk_deploy(ctx, [*(["DRFoundation"] if cfg.needs_dr_foundation else []), "Network", "Registry", "Data"], run, assembly)
         ctx.report.say("[4/5] the release image")
         tag = cfg.service.image_tag
         if not account.check_image(ctx, tag):
@@ -240,10 +253,32 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
             for line in account.push_instructions(ctx, tag):
                 ctx.report.say(f"  {line}")
             return False
-        ctx.report.say("[5/5] database, service, monitoring" + (", then the DR stack" if cfg.dr.enabled else ""))
-        _cdk_deploy(ctx, ["Data", "Service", "Monitoring"], run, assembly)
+        ctx.report.say("[5/5] service, monitoring" + (", then the DR stack" if cfg.dr.enabled else ""))
+        _cdk_deploy(ctx, ["Service", "Monitoring"], run, assembly)
         if cfg.dr.enabled:
             # After the Service stack: the DR stack reads the health check id it writes.
             _cdk_deploy(ctx, ["DR"], run, assembly)
     wait_until_stable(ctx)
     return checks.health_check(ctx, url)
+
+
+def leftovers(ctx: Context, *, delete: bool) -> bool:
+    """`./scripts/deploy.sh leftovers [--delete]`: what a `cdk destroy` kept that is in the way of
+    deploying the environment again (log groups, the repository, secrets: they have fixed
+    names), and, with --delete, delete it. Production's data is never deleted here."""
+    found = account.leftovers(ctx)
+    for kept in found:
+        ctx.report.say(f"  {kept.kind} {kept.name} ({kept.region}), kept by {ctx.cfg.names.stack(kept.part)}")
+    ctx.report.data["leftovers"] = [kept.__dict__ for kept in found]
+    if not found:
+        return ctx.report.check("leftovers", True, "nothing kept by a destroy is in the way of a deploy")
+    if not delete:
+        return ctx.report.check(
+            "leftovers", False,
+            f"{len(found)} in the way of a deploy: delete them with --delete (their data goes), or import them into the new stacks",
+        )
+    if ctx.cfg.is_production:
+        raise RunbookError("production's logs, images and secrets are not deleted by the runbook: import them into the new stacks (README)")
+    for kept in found:
+        account.delete_leftover(ctx, kept)
+    return ctx.report.check("leftovers", True, f"deleted {len(found)}: {', '.join(k.name for k in found)}")

@@ -61,6 +61,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", PRIMARY)
     # moto reports this many running tasks for a service, so that waiters see it steady.
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
+    # No test launches an instance: loading moto's AMI catalogue took most of each test's set-up.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
         yield
 

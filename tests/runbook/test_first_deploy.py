@@ -3,10 +3,12 @@ the repository and the service-linked roles (against moto; `npx cdk` is recorded
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from config import load_environment
@@ -27,14 +29,29 @@ def _context() -> Context:
     )
 
 
+def _stacks_exist(*parts: str) -> None:
+    """What a deploy leaves in CloudFormation: a stack of each name (their resources are the world's)."""
+    template = json.dumps({"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}}})
+    for part in parts:
+        region = DR if part in ("DRFoundation", "DR") else PRIMARY
+        boto3.client("cloudformation", region_name=region).create_stack(StackName=STACK.format(part), TemplateBody=template)
+
+
 class Cdk:
-    """Stands in for `npx cdk`, which has no account here: records each call."""
+    """Stands in for `npx cdk`, which has no account here: records each call, and leaves what the
+    deploy of the Registry stack leaves: the stack and its repository."""
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
 
     def __call__(self, argv: Sequence[str]) -> int:
         self.calls.append(list(argv))
+        if argv[2] == "deploy" and STACK.format("Registry") in argv:
+            try:
+                boto3.client("ecr").create_repository(repositoryName="contractorlens")
+                _stacks_exist("Registry")
+            except ClientError:
+                pass  # deployed before
         return 0
 
     def deployed(self) -> list[list[str]]:
@@ -76,12 +93,11 @@ def test_first_deploy_refuses_an_account_that_is_not_bootstrapped(aws: None, run
     assert "not bootstrapped for the CDK: us-east-1; run: npx cdk bootstrap aws://123456789012/us-east-1" in result.err
 
 
-def test_first_deploy_stops_for_the_first_image_after_the_stacks_that_hold_the_repository(aws: None, capsys) -> None:
+def test_first_deploy_stops_for_the_first_image_after_the_stacks_that_need_none(aws: None, capsys) -> None:
     _bootstrap(PRIMARY, DR)
-    boto3.client("ecr").create_repository(repositoryName="contractorlens")  # what the Registry stack makes
     cdk = Cdk()
     assert not service.first_deploy(_context(), url=None, run=cdk)
-    assert cdk.deployed() == [[STACK.format(p) for p in ("DRFoundation", "Network", "Registry")]]
+    assert cdk.deployed() == [[STACK.format(p) for p in ("DRFoundation", "Network", "Registry", "Data")]]
     out = capsys.readouterr().out
     assert "contractorlens:1.0.0 is not in the repository" in out
     assert "docker push 123456789012.dkr.ecr.us-west-2.amazonaws.com/contractorlens:1.0.0" in out
@@ -93,15 +109,16 @@ def test_first_deploy_stops_for_the_first_image_after_the_stacks_that_hold_the_r
 
 
 def test_first_deploy_deploys_in_an_order_that_works_once_the_image_is_pushed(world: World, health_server: HealthServer, capsys) -> None:
-    """DRFoundation, Network, Registry; the image; Data, Service, Monitoring; the DR stack last, as
+    """DRFoundation, Network, Registry, Data; the image; Service, Monitoring; the DR stack last, as
     it reads the health check id the Service stack writes."""
     _bootstrap(PRIMARY, DR)
+    _stacks_exist("Network", "Registry", "Data", "Service", "Monitoring")
     cdk = Cdk()
     assert service.first_deploy(_context(), url=health_server.url, run=cdk)
     assert cdk.calls[0][:3] == ["npx", "cdk", "synth"]
     assert cdk.deployed() == [
-        [STACK.format(p) for p in ("DRFoundation", "Network", "Registry")],
-        [STACK.format(p) for p in ("Data", "Service", "Monitoring")],
+        [STACK.format(p) for p in ("DRFoundation", "Network", "Registry", "Data")],
+        [STACK.format(p) for p in ("Service", "Monitoring")],
         [STACK.format("DR")],
     ]
     assembly = cdk.calls[0][cdk.calls[0].index("--output") + 1]
@@ -110,6 +127,7 @@ def test_first_deploy_deploys_in_an_order_that_works_once_the_image_is_pushed(wo
 
 def test_first_deploy_is_one_line_when_cdk_fails(world: World, capsys) -> None:
     _bootstrap(PRIMARY, DR)
+    _stacks_exist("Network", "Registry", "Data", "Service", "Monitoring")
     with pytest.raises(RunbookError, match="npx cdk deploy of ContractorLens-Production-DRFoundation, .* exited 1"):
         service.first_deploy(_context(), url=None, run=lambda argv: 1 if argv[2] == "deploy" else 0)
 
@@ -140,3 +158,30 @@ def test_a_stack_whose_rollback_failed_is_one_line(aws: None) -> None:
     }]})
     with stubber, pytest.raises(RunbookError, match="ROLLBACK_FAILED: its failed create could not delete everything"):
         service.clear_failed_creates(ctx, ["Data"])
+
+
+def test_first_deploy_refuses_what_an_earlier_destroy_left_in_the_way(world: World) -> None:
+    """The world's log groups and repository, with no stacks: what `cdk destroy` keeps."""
+    _bootstrap(PRIMARY, DR)
+    with pytest.raises(RunbookError, match=r"2 resource\(s\) kept by an earlier cdk destroy .*\(contractorlens, /ecs/contractorlens\).*leftovers --env production"):
+        service.first_deploy(_context(), url=None, run=Cdk())
+
+
+def test_leftovers_lists_them_and_deletes_them_but_never_in_production(world: World, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = run("leftovers", *FAST)
+    assert listed.code == 1 and "repository contractorlens (us-west-2), kept by ContractorLens-Production-Registry" in listed.out
+    refused = run("leftovers", "--delete", *FAST)
+    assert refused.code == 2 and "production's logs, images and secrets are not deleted" in refused.err
+    assert boto3.client("ecr").describe_repositories()["repositories"]
+
+
+def test_leftovers_of_a_destroyed_staging_are_deleted(aws: None, run) -> None:
+    boto3.client("logs").create_log_group(logGroupName="/ecs/contractorlens-staging")
+    boto3.client("ecr").create_repository(repositoryName="contractorlens-staging")
+    boto3.client("secretsmanager").create_secret(Name="contractorlens-staging/gemini-api-key", SecretString="x")
+    result = run("leftovers", "--env", "staging", "--delete", *FAST)
+    assert result.code == 0, result.out + result.err
+    assert "deleted 3: contractorlens-staging, /ecs/contractorlens-staging, contractorlens-staging/gemini-api-key" in result.out
+    assert not boto3.client("logs").describe_log_groups(logGroupNamePrefix="/ecs/contractorlens-staging")["logGroups"]
+    assert not boto3.client("ecr").describe_repositories()["repositories"]
+    assert run("leftovers", "--env", "staging", *FAST).code == 0
