@@ -49,10 +49,10 @@ test: setup ## Run every test and quality gate (ruff, cdk-nag, CloudFormation va
 diff: setup ## Compare every synthesized stack with its committed snapshot, grouped by risk (BASE=<git ref> to compare with another revision's)
 	$(BIN)/python -m review $(if $(BASE),--base $(BASE)) $(if $(REPORT),--report $(REPORT))
 
-sandbox: setup ## Deploy ENVIRONMENT into an AWS emulator on 127.0.0.1, rehearse the runbook, report, stop the emulator
-	$(BIN)/python -m sandbox run --env $(ENVIRONMENT)
+sandbox: setup ## Rehearse the lifecycle scenarios (SCENARIO=<name> for one) through npx cdk and scripts/deploy.sh in an AWS emulator on 127.0.0.1
+	$(BIN)/python -m sandbox run --env $(ENVIRONMENT) $(foreach s,$(SCENARIO),--scenario $(s))
 
-sandbox-up: setup ## Start an emulator with ENVIRONMENT deployed and leave it running (prints the AWS_ENDPOINT_URL line)
+sandbox-up: setup ## Start an emulator, deploy ENVIRONMENT as a new account does, leave it running (prints the AWS_ENDPOINT_URL line)
 	$(BIN)/python -m sandbox up --env $(ENVIRONMENT)
 
 sandbox-down: ## Stop the emulator that `make sandbox-up` started

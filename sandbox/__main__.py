@@ -10,9 +10,10 @@ import tempfile
 from pathlib import Path
 
 from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, load_environment
-from sandbox import emulation, emulator, rehearsal
-from sandbox.deploy import DeployError
+from sandbox import emulation, emulator, runner
 from sandbox.emulator import SandboxError
+from sandbox.scenarios import SCENARIOS, new_account
+from sandbox.session import Session
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,38 +23,58 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 
 
+def _scenario(text: str) -> str:
+    if text not in SCENARIOS:
+        raise argparse.ArgumentTypeError(f"unknown scenario {text!r}; allowed are {', '.join(SCENARIOS)}")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sandbox", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     environments = ", ".join(available_environments())
-    for verb, text in (
-        ("run", "deploy into a fresh emulator, rehearse the runbook, report, stop the emulator"),
-        ("up", "start an emulator, deploy the environment into it, and leave it running"),
-    ):
-        sub = verbs.add_parser(verb, help=text)
-        sub.add_argument("--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {environments} (default: %(default)s)")
-        if verb == "run":
-            sub.add_argument("--keep", metavar="DIR", type=Path, help="write the templates and the emulator's log to DIR and keep them")
+    run = verbs.add_parser("run", help="rehearse the lifecycle scenarios, each in an empty account of its own, and report")
+    run.add_argument("--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {environments} (default: %(default)s; teardown always uses staging)")
+    run.add_argument("--scenario", action="append", type=_scenario, metavar="NAME",
+                     help=f"one of {', '.join(SCENARIOS)} (repeatable; default: all)")
+    run.add_argument("--keep", metavar="DIR", type=Path, help="keep every command's output and the emulators' logs in DIR")
+    up = verbs.add_parser("up", help="start an emulator, deploy the environment as a new account does, and leave it running")
+    up.add_argument("--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {environments} (default: %(default)s)")
     verbs.add_parser("down", help="stop the emulator that `up` started")
     return parser
 
 
-def _run(env: str, keep: Path | None) -> int:
-    cfg = load_environment(env)
+def _writable(directory: Path) -> Path:
+    """--keep's folder, checked before anything starts."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".sandbox-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise SandboxError(f"--keep {directory}: cannot write there ({exc.strerror})") from None
+    return directory
+
+
+def _run(env: str, scenarios: list[str] | None, keep: Path | None) -> int:
+    load_environment(env)  # a bad environment is one line before anything starts
+    keep = _writable(keep) if keep else None
+    names = scenarios or list(SCENARIOS)
     with tempfile.TemporaryDirectory(prefix="contractorlens-sandbox-") as tmp:
         workdir = keep or Path(tmp)
-        print(f"synthesizing {cfg.name} (as configured, with a bad release, and with the DR stack active) ...", flush=True)
-        assemblies = rehearsal.synthesize(cfg, workdir)
-        outcome = rehearsal.run(cfg, assemblies, workdir=workdir, say=lambda line: print(line, flush=True))
+        print(f"rehearsing {', '.join(names)} ({env}); every command's output under {workdir}", flush=True)
+        outcome = runner.run(names, env, workdir)
         kept = ""
         if not outcome.ok and keep is None:
-            # The temporary directory goes; the emulator's log, with moto's side of a failure, stays.
-            emulator.STATE_DIR.mkdir(exist_ok=True)
-            kept = str(shutil.copy(workdir / "emulator.log", emulator.STATE_DIR / "last-run-emulator.log"))
+            # The temporary folder goes; the emulators' logs and every step's output stay.
+            target = emulator.STATE_DIR / "last-run"
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(workdir, target, ignore=shutil.ignore_patterns("checkout"))
+            kept = str(target)
     print()
-    print(rehearsal.report(outcome, emulation.EXTENSIONS))
+    print(runner.report(outcome, emulation.EXTENSIONS))
     if kept:
-        print(f"The emulator's log of this run: {kept}")
+        print(f"The emulators' logs and every command's output of this run: {kept}")
     return 0 if outcome.ok else 1
 
 
@@ -62,21 +83,23 @@ def _up(env: str) -> int:
     if current is not None:
         raise SandboxError(f"a sandbox already runs at {current.endpoint} (pid {current.pid}); `make sandbox-down` first")
     cfg = load_environment(env)
-    with tempfile.TemporaryDirectory(prefix="contractorlens-sandbox-") as tmp:
-        print(f"synthesizing {cfg.name} ...", flush=True)
-        assemblies = rehearsal.synthesize(cfg, Path(tmp), only=("base",))
-        running = emulator.start(cfg, emulator.STATE_DIR / "emulator.log")
-        try:
-            rehearsal.deploy_all(running, cfg, assemblies.base, rehearsal.Outcome(env=cfg.name), print)
-        except BaseException:
-            emulator.stop(running.pid)
-            raise
+    running = emulator.start(cfg, emulator.STATE_DIR / "emulator.log")
+    try:
+        session = Session(running=running, cfg=cfg, checkout=emulator.ROOT, logs=emulator.STATE_DIR / "up", label="up")
+        session.scenario = "new-account"
+        new_account(session)
+        if not all(step.ok for step in session.steps):
+            raise SandboxError(f"the first deploy failed; every command's output is in {emulator.STATE_DIR / 'up'}")
+    except BaseException:
+        emulator.stop(running.pid)
+        raise
     emulator.save(running)
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in {**emulator.CREDENTIALS, "AWS_ENDPOINT_URL": running.endpoint}.items())
     print(f"\nThe sandbox runs (pid {running.pid}, log {running.log}). Paste this into a shell to use it:\n")
     print(f"  export {exports} AWS_DEFAULT_REGION={cfg.region}")
     print(f"  ./scripts/deploy.sh health-check --env {cfg.name} --url {running.health_url}")
-    print(f"  aws ecs describe-services --cluster {cfg.names.cluster} --services {cfg.names.service}   # the AWS CLI, if you have it")
+    print(f"  npx cdk diff --all -c env={cfg.name}")
+    print(f"  aws ecs describe-services --cluster {cfg.names.cluster} --services {cfg.names.service}   # the AWS CLI v2, if you have it")
     print("\n`make sandbox-down` stops it.")
     return 0
 
@@ -93,18 +116,22 @@ def _down() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     try:
         if args.verb == "run":
-            return _run(args.env, args.keep)
+            return _run(args.env, args.scenario, args.keep)
         if args.verb == "up":
             return _up(args.env)
         return _down()
-    except (ConfigError, SandboxError, DeployError) as exc:
+    except (ConfigError, SandboxError) as exc:
         print(f"error: sandbox {args.verb}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"error: sandbox {args.verb}: interrupted; the emulator was stopped", file=sys.stderr)
+        runner.stop_everything()
+        print(f"error: sandbox {args.verb}: interrupted; every emulator and command it started was stopped", file=sys.stderr)
         return 130
 
 

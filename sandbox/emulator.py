@@ -20,7 +20,7 @@ START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 10
 # Any key works against the emulator; these make it obvious where a request went.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox"}
-# Release tag the rehearsal deploys as its bad release: the stand-in application fails /health on it.
+# A release the stand-in application fails /health on: the rehearsal's bad release.
 BAD_RELEASE_TAG = "sandbox-bad-release"
 
 
@@ -58,8 +58,17 @@ class Running:
         )
 
 
+# Emulators this process started and has not stopped yet: an interrupt stops them all.
+STARTED: set[int] = set()
+
+
 def start(cfg: EnvironmentConfig, log: Path) -> Running:
-    """Start the emulator on a free port of 127.0.0.1 and wait until it answers."""
+    """Start the emulator on a free port of 127.0.0.1 and wait until it answers; stopped again
+    if anything (Ctrl-C included) interrupts the wait."""
+    from sandbox.terminal import STOPPING
+
+    if STOPPING.is_set():
+        raise SandboxError("the run is being stopped")
     names = cfg.names
     argv = [
         sys.executable, "-m", "sandbox.server",
@@ -75,18 +84,24 @@ def start(cfg: EnvironmentConfig, log: Path) -> Running:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MOTO_")}
         # DNS validation completes at once (the CNAME is in the zone): certificates are ISSUED.
         env["MOTO_ACM_VALIDATION_WAIT"] = "0"
+        # Nothing launches an instance: moto's AMI catalogue would only slow every region's start.
+        env["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
         process = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SandboxError(f"the emulator exited with {process.returncode} before it listened; see {log}")
-        for line in log.read_text().splitlines():
-            if line.startswith("{"):
-                ready = json.loads(line)
-                return Running(process.pid, ready["endpoint"], ready["health_url"], cfg.name, str(log))
-        time.sleep(0.1)
-    stop(process.pid)
-    raise SandboxError(f"the emulator did not listen within {START_TIMEOUT_SECONDS} s; see {log}")
+    STARTED.add(process.pid)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise SandboxError(f"the emulator exited with {process.returncode} before it listened; see {log}")
+            for line in log.read_text().splitlines():
+                if line.startswith("{"):
+                    ready = json.loads(line)
+                    return Running(process.pid, ready["endpoint"], ready["health_url"], cfg.name, str(log))
+            time.sleep(0.1)
+        raise SandboxError(f"the emulator did not listen within {START_TIMEOUT_SECONDS} s; see {log}")
+    except BaseException:
+        stop(process.pid)
+        raise
 
 
 def alive(pid: int) -> bool:
@@ -113,6 +128,7 @@ def _state(pid: int) -> str:
 
 def stop(pid: int) -> None:
     """SIGTERM to the emulator's process group, then SIGKILL if it has not gone in time."""
+    STARTED.discard(pid)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pid, sig)

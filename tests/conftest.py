@@ -37,8 +37,9 @@ def dr_active(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group into the node id
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With `-n 2`, the CDK tests share one worker (one synth of each environment) and the
-    runbook's moto tests the other, instead of both workers synthesizing everything."""
+    """With `-n 2`, the CDK tests share one worker (one synth of each environment), with the
+    emulator's own tests; the runbook's moto tests and the sandbox's end-to-end run (whose work
+    runs in the emulator and cdk CLI processes) share the other. Both take about as long."""
     for item in items:
-        group = "runbook" if "tests/runbook/" in item.nodeid else "cdk"
-        item.add_marker(pytest.mark.xdist_group(group))
+        on_cdk_worker = "tests/unit/" in item.nodeid or "tests/sandbox/test_emulation.py" in item.nodeid
+        item.add_marker(pytest.mark.xdist_group("cdk" if on_cdk_worker else "runbook-and-sandbox"))

@@ -43,6 +43,7 @@ def install() -> None:
     resources.install_tag_maps()
     resources.define_models()
     network.define_models()
+    network.install_routes()
     resources.install_ecr_replication()
     rds.install()
     ecs.install()

@@ -3,6 +3,7 @@ CloudFormation's property names to the API's."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 # Set by the server before it serves: where the emulation's own API calls go.
@@ -34,18 +35,27 @@ class PhysicalId:
         return True
 
 
+_CLIENTS: dict[tuple[str, str, str], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 def client(service: str, region: str) -> Any:
     """A client of the emulator itself: resources made through the API are checked by botocore
-    against the real API's shapes on the way in."""
+    against the real API's shapes on the way in. Made once per service and region (making a
+    client costs more than most calls)."""
     import boto3
 
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=ENDPOINT["url"] or None,
-        aws_access_key_id="sandbox",
-        aws_secret_access_key="sandbox",
-    )
+    key = (service, region, ENDPOINT["url"])
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            _CLIENTS[key] = boto3.client(
+                service,
+                region_name=region,
+                endpoint_url=ENDPOINT["url"] or None,
+                aws_access_key_id="sandbox",
+                aws_secret_access_key="sandbox",
+            )
+        return _CLIENTS[key]
 
 
 def api_kwargs(api: Any, operation: str, props: dict[str, Any], renames: dict[str, str] | None = None) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from sandbox.emulation.common import client
 EXTENSIONS = {
     "AWS::EC2::SecurityGroup": "the template's inline rules exactly: IPv4 and IPv6 ingress; the default allow-all IPv4 egress replaced by SecurityGroupEgress when it is given (AWS::EC2::SecurityGroup reference), and no default IPv6 egress even in a dual-stack VPC (cloudformation-coverage-roadmap#2241); an update changes the inline rules in place",
     "AWS::EC2::SecurityGroupIngress / Egress": "rules through the EC2 API; an egress rule also removes the group's default allow-all egress, as CloudFormation does (aws/aws-cdk#987, PR #998)",
+    "AWS::EC2::Route": "an IPv6 route keeps its DestinationIpv6CidrBlock (moto drops it)",
+    "EC2 deletions": "route tables, routes, associations, gateways and their attachments, NAT gateways, addresses, endpoints and flow logs are deleted with their stack (moto's CloudFormation keeps them, and the VPC's deletion then fails)",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "created with the template's scheme, IP address type, groups, subnets and attributes; deletion protection refuses deletion; with access logs on, the test object ELB writes into the bucket",
 }
 
@@ -184,6 +186,9 @@ def define_models() -> None:
             return original_resource
 
     MODELS.extend((SecurityGroup, SecurityGroupIngress, SecurityGroupEgress, LoadBalancer))
+    from sandbox.emulation.lifecycle import DELETERS as ALL
+
+    ALL.update(DELETERS)
 
 
 def _revoke_rule(rule_id: str, region: str) -> None:
@@ -204,3 +209,91 @@ def _set_attributes(elbv2: Any, arn: str, props: dict[str, Any], account: str) -
         prefix = values.get("access_logs.s3.prefix", "")
         key = "/".join(p for p in (prefix, "AWSLogs", account, "ELBAccessLogTestFile") if p)
         client("s3", arn.split(":")[3]).put_object(Bucket=values["access_logs.s3.bucket"], Key=key, Body=json.dumps({"test": True}).encode())
+
+
+# --- deletions: moto's CloudFormation leaves these EC2 resources in place, and then the VPC
+# cannot be deleted (DependencyViolation), as in AWS when they are still there ------------------------
+
+def _ec2(stack: Any) -> Any:
+    return client("ec2", stack.region_name)
+
+
+def _delete_route_table(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
+    _ec2(stack).delete_route_table(RouteTableId=instance.id)
+
+
+def _delete_route(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
+    destination = (
+        {"DestinationCidrBlock": instance.destination_cidr_block} if instance.destination_cidr_block
+        else {"DestinationIpv6CidrBlock": instance.destination_ipv6_cidr_block}
+    )
+    _ec2(stack).delete_route(RouteTableId=instance.route_table.id, **destination)
+
+
+def _disassociate(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
+    from moto.ec2.models import ec2_backends
+
+    table = ec2_backends[stack.account_id][stack.region_name].route_tables[instance.route_table_id]
+    for association, subnet in list(table._associations.items()):
+        if subnet == instance.subnet_id:
+            _ec2(stack).disassociate_route_table(AssociationId=association)
+
+
+def _detach_gateway(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
+    if instance.gateway_id and instance.gateway_id.startswith("igw-"):
+        _ec2(stack).detach_internet_gateway(InternetGatewayId=instance.gateway_id, VpcId=instance.vpc_id)
+
+
+def _delete_internet_gateway(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
+    _ec2(stack).delete_internet_gateway(InternetGatewayId=instance.id)
+
+
+def _delete_nat_gateway(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
+    _ec2(stack).delete_nat_gateway(NatGatewayId=instance.id)
+
+
+def _release_address(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
+    _ec2(stack).release_address(AllocationId=instance.allocation_id)
+
+
+def _delete_endpoint(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
+    _ec2(stack).delete_vpc_endpoints(VpcEndpointIds=[instance.id])
+
+
+def _delete_flow_log(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
+    _ec2(stack).delete_flow_logs(FlowLogIds=[instance.id])
+
+
+def install_routes() -> None:
+    """moto's AWS::EC2::Route drops DestinationIpv6CidrBlock, and makes a route to nowhere."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.route_tables import Route
+
+    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+        props = cloudformation_json["Properties"]
+        return ec2_backends[account_id][region_name].create_route(
+            route_table_id=props["RouteTableId"],
+            destination_cidr_block=props.get("DestinationCidrBlock"),
+            destination_ipv6_cidr_block=props.get("DestinationIpv6CidrBlock"),
+            gateway_id=props.get("GatewayId"),
+            nat_gateway_id=props.get("NatGatewayId"),
+            egress_only_igw_id=props.get("EgressOnlyInternetGatewayId"),
+            transit_gateway_id=props.get("TransitGatewayId"),
+            interface_id=props.get("NetworkInterfaceId"),
+            vpc_peering_connection_id=props.get("VpcPeeringConnectionId"),
+        )
+
+    Route.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
+DELETERS = {
+    "AWS::EC2::RouteTable": _delete_route_table,
+    "AWS::EC2::Route": _delete_route,
+    "AWS::EC2::SubnetRouteTableAssociation": _disassociate,
+    "AWS::EC2::VPCGatewayAttachment": _detach_gateway,
+    "AWS::EC2::InternetGateway": _delete_internet_gateway,
+    "AWS::EC2::NatGateway": _delete_nat_gateway,
+    "AWS::EC2::EIP": _release_address,
+    "AWS::EC2::VPCEndpoint": _delete_endpoint,
+    "AWS::EC2::FlowLog": _delete_flow_log,
+}

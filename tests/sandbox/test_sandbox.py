@@ -1,172 +1,136 @@
-"""`make sandbox`: the synthesized stacks in an emulator on 127.0.0.1, the runbook rehearsed
-against them through scripts/deploy.sh, and nothing left running afterwards."""
+"""`make sandbox`: a scenario end to end through `npx cdk` and `scripts/deploy.sh` as the README
+prints them, nothing left running after a run or an interrupt, and usage mistakes in one line.
+
+`make test` rehearses the `new-account` scenario (the README's first deploy, about 45 s);
+`make sandbox`, which CI runs too, rehearses all six (README: Sandbox)."""
 
 from __future__ import annotations
 
-import json
 import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from sandbox import emulator, rehearsal
+from sandbox import emulator, runner, terminal
 from sandbox.__main__ import main
-from sandbox.deploy import Deployer, deployment_order, read_assembly
-from sandbox.rehearsal import Assemblies, Outcome
-from tests.synth import Synthesis
+from sandbox.runner import Outcome
+from sandbox.scenarios import SCENARIOS
 
-# The rehearsal, in the runbook's words (the issue's steps, and the manual's other procedures):
-# every one must run and pass.
-MANUAL_STEPS = (
-    "health-check",
-    "preflight",
-    "deploy a bad release",
-    "health-check sees the bad release",
-    "rollback",
-    "restart",
-    "scale --count",
-    "logs --filter FAILED_LOGIN",
-    "certs",
-    "backups",
-    "dr-restore --latest",
-    "security-review",
-    "DR stack to active",
-    "health-check in us-east-1",
-)
-# The manual's stack and resource names that an on-call engineer types.
-PRIMARY = ("Network", "Registry", "Data", "Service", "Monitoring")
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def group_gone(pid: int) -> bool:
-    """No process of the emulator's process group (it runs in a session of its own) is left."""
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return True
-    return all(not emulator.alive(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit() and _pgid(p) == pid)
-
-
-def _pgid(proc: Path) -> int | None:
-    try:
-        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[2])
-    except (OSError, IndexError, ValueError):
-        return None
+def _processes(pattern: str) -> set[int]:
+    """Pids whose command line holds `pattern`."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if pattern in cmdline and emulator.alive(int(proc.name)):
+                found.add(int(proc.name))
+    return found
 
 
 @pytest.fixture(scope="module")
-def rehearsed(production: Synthesis, dr_active: Synthesis, tmp_path_factory: pytest.TempPathFactory) -> tuple[Outcome, str]:
-    """One end-to-end run: the session's production and DR-active syntheses, plus the bad release."""
-    workdir = tmp_path_factory.mktemp("sandbox")
-    bad = rehearsal.synthesize(production.cfg, workdir, only=("bad_release",))
-    assemblies = Assemblies(base=production.outdir, bad_release=bad.bad_release, dr_active=dr_active.outdir)
-    lines: list[str] = []
-    outcome = rehearsal.run(production.cfg, assemblies, workdir=workdir, say=lines.append)
-    return outcome, rehearsal.report(outcome, rehearsal_extensions())
-
-
-def rehearsal_extensions() -> dict[str, str]:
+def new_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Outcome, str, set[int]]]:
+    before = _processes("sandbox.server")
+    outcome = runner.run(["new-account"], "production", tmp_path_factory.mktemp("sandbox"))
     from sandbox.emulation import EXTENSIONS
 
-    return EXTENSIONS
+    yield outcome, runner.report(outcome, EXTENSIONS), before
 
 
-def test_every_rehearsal_step_passes(rehearsed: tuple[Outcome, str]) -> None:
-    outcome, report = rehearsed
+def test_the_readmes_first_deploy_works_through_the_real_cli(new_account: tuple[Outcome, str, set[int]]) -> None:
+    outcome, report, _ = new_account
     assert outcome.ok, report
-    names = [step.name for step in outcome.steps]
-    for wanted in MANUAL_STEPS:
-        assert any(name.startswith(wanted) for name in names), f"{wanted} not rehearsed: {names}"
-    assert all(step.ok for step in outcome.steps), report
-    assert report.rstrip().endswith("Result: every step passed")
+    commands = [step.command for step in outcome.steps]
+    assert commands[0] == "npx cdk bootstrap aws://123456789012/us-west-2 aws://123456789012/us-east-1"
+    first_deploys = [step for step in outcome.steps if step.name == "deploy.sh first-deploy"]
+    assert [step.expected for step in first_deploys] == ["exit 1", "exit 0"]  # stops for the image, then deploys
+    assert "then run first-deploy again" not in first_deploys[1].detail
+    checks = {step.name: step.detail for step in outcome.steps}
+    assert checks["every stack created"] == "7 stacks complete"
+    assert checks["deletion protection on, switched on last"].startswith("contractorlens-db: True; load balancers without it: none")
+    assert report.rstrip().endswith(f"Result: every step passed ({len(outcome.steps)} steps)")
 
 
-def test_the_bad_release_is_caught_then_rolled_back(rehearsed: tuple[Outcome, str]) -> None:
-    outcome, _ = rehearsed
-    steps = {step.name: step for step in outcome.steps}
-    assert steps["health-check sees the bad release"].detail.startswith("exit 1:")
-    assert "health endpoint" in steps["health-check sees the bad release"].detail
-    assert steps["rollback"].detail.startswith("exit 0:")
-    assert steps["health-check"].detail.startswith("exit 0:")
+def test_the_report_says_what_the_emulator_stands_in_for_and_what_it_does_not_prove(new_account: tuple[Outcome, str, set[int]]) -> None:
+    _, report, _ = new_account
+    from sandbox.emulation import EXTENSIONS
 
-
-def test_every_stack_of_the_environment_deploys_as_synthesized(rehearsed: tuple[Outcome, str], production: Synthesis) -> None:
-    outcome, _ = rehearsed
-    names = production.cfg.names
-    created = {d.stack: d for d in outcome.deployed if d.action == "create"}
-    assert set(created) == {names.stack(p) for p in (*PRIMARY, "DRFoundation", "DR")}
-    assert created[names.stack("DR")].region == production.cfg.dr_region
-    updated = [d.stack for d in outcome.deployed if d.action == "update"]
-    assert updated == [names.stack("Service"), names.stack("DR")]  # the bad release, then DR active
-    assert outcome.created()["AWS::RDS::DBInstance"] == 2  # contractorlens-db, and the restored one
-
-
-def test_the_report_names_what_the_emulator_does_not_model(rehearsed: tuple[Outcome, str]) -> None:
-    outcome, report = rehearsed
-    # The issue's examples: WAF, alarms, health checks.
-    assert "AWS::WAFv2::WebACL" in outcome.skipped()
-    assert "AWS::WAFv2::WebACL" in report.split("Skipped by the emulator")[1]
+    for name in EXTENSIONS:
+        assert f"  {name}: " in report
     not_proven = report.split("Not proven by a green sandbox:")[1]
-    assert "alarms never evaluate" in not_proven and "Route 53 health checks" in not_proven and "IAM" in not_proven
-    assert "Custom::AWS" in report.split("Stood in for by the sandbox")[1]
+    assert "IAM" in not_proven and "alarms never evaluate" in not_proven and "Route 53 health checks" in not_proven
 
 
-def test_no_emulator_is_left_running(rehearsed: tuple[Outcome, str]) -> None:
-    outcome, _ = rehearsed
-    assert outcome.emulator_pid > 0
-    assert group_gone(outcome.emulator_pid)
+def test_nothing_is_left_running_after_a_run(new_account: tuple[Outcome, str, set[int]]) -> None:
+    _, _, before = new_account
+    assert not emulator.STARTED and not terminal.RUNNING
+    assert not (_processes("sandbox.server") - before)
 
 
-def _assembly(root: Path, template: dict[str, Any]) -> Path:
-    """A cloud assembly of one stack, `Broken`, in us-west-2."""
-    root.mkdir(parents=True)
-    (root / "Broken.template.json").write_text(json.dumps(template))
-    manifest = {"artifacts": {"Broken": {
-        "type": "aws:cloudformation:stack", "environment": "aws://123456789012/us-west-2",
-        "properties": {"templateFile": "Broken.template.json"},
-    }}}
-    (root / "manifest.json").write_text(json.dumps(manifest))
-    return root
+def _interrupted_run(tmp_path: Path, after_seconds: float) -> tuple[int, str]:
+    """`python -m sandbox run` with Ctrl-C (SIGINT, as the terminal sends it) after a while."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "run", "--scenario", "new-account", "--keep", str(tmp_path / "kept")],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"},
+    )
+    time.sleep(after_seconds)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    return process.returncode, err
 
 
-def _broken_assembly(root: Path) -> Path:
-    """One stack with an alarm whose Period is not a number: the API, so the emulator, refuses it."""
-    return _assembly(root, {
-        "Resources": {
-            "Broken": {
-                "Type": "AWS::CloudWatch::Alarm",
-                "Properties": {
-                    "AlarmName": "broken", "MetricName": "Errors", "Namespace": "Sandbox", "Statistic": "Sum",
-                    "Period": "sixty", "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold",
-                },
-            }
-        }
-    })
+@pytest.mark.parametrize("after_seconds", [0.8, 8.0], ids=["while-the-emulator-starts", "while-cdk-runs"])
+def test_ctrl_c_at_any_moment_leaves_nothing_running(tmp_path: Path, after_seconds: float) -> None:
+    before = _processes("sandbox.server") | _processes(str(tmp_path))
+    code, err = _interrupted_run(tmp_path, after_seconds)
+    assert code == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["error: sandbox run: interrupted; every emulator and command it started was stopped"], err
+    time.sleep(0.5)
+    assert not (_processes("sandbox.server") - before)
+    assert not (_processes(str(tmp_path)) - before)  # no cdk CLI or runbook from this run's checkout
 
 
-def test_a_template_the_emulator_rejects_fails_the_run_with_stack_and_reason(production: Synthesis, tmp_path: Path) -> None:
-    broken = _broken_assembly(tmp_path / "broken")
-    outcome = rehearsal.run(production.cfg, Assemblies(broken, broken, broken), workdir=tmp_path, say=lambda _: None)
-    assert not outcome.ok
-    assert outcome.error is not None
-    assert outcome.error.startswith("Broken (us-west-2): ROLLBACK_COMPLETE: Broken (AWS::CloudWatch::Alarm):")
-    assert "Period" in outcome.error
-    assert group_gone(outcome.emulator_pid)
+def test_keep_on_a_folder_that_cannot_be_written_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["run", "--keep", str(blocker / "logs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: sandbox run: --keep {blocker / 'logs'}: cannot write there") and len(err.splitlines()) == 1
 
 
-def test_ctrl_c_stops_the_emulator(production: Synthesis, dr_active: Synthesis, tmp_path: Path) -> None:
-    seen: list[str] = []
+@pytest.mark.parametrize(("argv", "words"), [
+    (["run", "--env", "nope"], "error: sandbox run: unknown environment 'nope': allowed are production, staging"),
+    (["run", "--scenario", "drill"], "error: python -m sandbox run: argument --scenario: unknown scenario 'drill'; allowed are new-account"),
+    (["rehearse"], "error: python -m sandbox: argument verb: invalid choice: 'rehearse'"),
+])
+def test_usage_mistakes_are_one_line_and_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(words) and len(err.splitlines()) == 1
 
-    def interrupt_once_deploying(line: str) -> None:
-        seen.append(line)
-        if line.startswith("deploy"):
-            raise KeyboardInterrupt
 
-    assemblies = Assemblies(production.outdir, production.outdir, dr_active.outdir)
-    with pytest.raises(KeyboardInterrupt):
-        rehearsal.run(production.cfg, assemblies, workdir=tmp_path, say=interrupt_once_deploying)
-    pid = int(seen[0].split("(pid ")[1].split(")")[0])
-    assert group_gone(pid)
+def test_the_scenarios_are_the_lifecycles_a_team_lives_through() -> None:
+    assert list(SCENARIOS) == ["new-account", "bad-release", "on-call", "dr-switch", "failed-first-deploy", "teardown"]
+    groups = {group.label: [s.name for s in group.scenarios] for group in runner.plan(list(SCENARIOS), "production")}
+    # Three empty accounts, rehearsed side by side; staging is the one torn down.
+    assert groups == {
+        "new-account": ["new-account", "bad-release", "on-call"],
+        "failed-first-deploy": ["failed-first-deploy", "dr-switch"],
+        "teardown": ["teardown"],
+    }
+    assert [g.environment for g in runner.plan(["teardown"], "production")] == ["staging"]
 
 
 def _listening_addresses(port: int) -> set[str]:
@@ -181,106 +145,43 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_sandbox_up_keeps_one_running_and_down_stops_it(
-    production: Synthesis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_up_keeps_one_running_on_loopback_only_and_down_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The deploy that `up` runs is the new-account scenario, rehearsed above; here it is left out."""
+    import sandbox.__main__ as cli
+
     monkeypatch.setattr(emulator, "STATE_DIR", tmp_path / "state")
-    monkeypatch.setattr(rehearsal, "synthesize", lambda cfg, outdir, only=(): Assemblies(production.outdir, production.outdir, production.outdir))
+    monkeypatch.setattr(cli, "new_account", lambda session: None)
     assert main(["up"]) == 0
     out = capsys.readouterr().out
     running = emulator.load()
     assert running is not None
     try:
         assert f"export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_ENDPOINT_URL={running.endpoint}" in out
-        assert f"--url {running.health_url}" in out
+        assert f"--url {running.health_url}" in out and "npx cdk diff --all -c env=production" in out
         port = int(running.endpoint.rsplit(":", 1)[1])
         assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, and nothing else
-        names = production.cfg.names
-        described = running.client("ecs", production.cfg.region).describe_services(cluster=names.cluster, services=[names.service])
-        assert described["services"][0]["runningCount"] >= 2
-
         assert main(["up"]) == 2
         assert "already runs" in capsys.readouterr().err
     finally:
         assert main(["down"]) == 0
-    assert group_gone(running.pid)
+    assert not emulator.alive(running.pid)
     assert not emulator.state_file().exists()
     assert main(["down"]) == 0
     assert "no sandbox is running" in capsys.readouterr().out
 
 
-def test_an_unknown_environment_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--env", "nope"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: sandbox run: unknown environment 'nope': allowed are production, staging")
-    assert len(err.splitlines()) == 1
+def test_an_interrupt_while_the_emulator_starts_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start used to sit outside the runner's try/finally: Ctrl-C there left it running."""
+    from config import load_environment
 
-    with pytest.raises(SystemExit) as exited:
-        main(["rehearse"])
-    assert exited.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: python -m sandbox: argument verb: invalid choice: 'rehearse'") and len(err.splitlines()) == 1
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
 
-
-def _task_definition_template(image: str, retain: bool) -> dict[str, Any]:
-    task: dict[str, Any] = {
-        "Type": "AWS::ECS::TaskDefinition",
-        "Properties": {"Family": "probe", "ContainerDefinitions": [{"Name": "app", "Image": image, "Memory": 512}]},
-    }
-    if retain:
-        task["UpdateReplacePolicy"] = "Retain"
-    return {"Resources": {"Task": task}}
-
-
-@pytest.mark.parametrize("retain", [False, True], ids=["default-policy", "retain-on-replace"])
-def test_the_emulator_deregisters_a_replaced_task_definition_as_cloudformation_does(
-    production: Synthesis, tmp_path: Path, retain: bool
-) -> None:
-    """The premise of the rollback finding: a CloudFormation update deregisters the previous
-    revision (aws/aws-cdk#24372) unless UpdateReplacePolicy is Retain."""
-    assembly = _assembly(tmp_path / "probe", _task_definition_template("app:1", retain))
-    (stack,) = read_assembly(assembly).values()
-    running = emulator.start(production.cfg, tmp_path / "emulator.log")
-    try:
-        deployer = Deployer(running.client)
-        deployer.deploy(stack, _task_definition_template("app:1", retain))
-        deployer.deploy(stack, _task_definition_template("app:2", retain))
-        ecs = running.client("ecs", stack.region)
-        active = ecs.list_task_definitions(familyPrefix="probe", status="ACTIVE")["taskDefinitionArns"]
-    finally:
-        emulator.stop(running.pid)
-    assert [arn.rsplit(":", 1)[1] for arn in active] == (["1", "2"] if retain else ["2"])
-
-
-def test_the_dr_stack_deploys_after_every_primary_stack(production: Synthesis) -> None:
-    """The DR stack reads the parameter the Service stack writes, but has no stack dependency on
-    it (it must deploy with the primary region down), so the sandbox orders it last."""
-    names = production.cfg.names
-    order = deployment_order(read_assembly(production.outdir), last=(names.stack("DR"),))
-    assert order[-1] == names.stack("DR")
-    assert order.index(names.stack("DRFoundation")) < order.index(names.stack("Data"))
-    assert order.index(names.stack("Service")) < order.index(names.stack("Monitoring"))
-
-
-def test_fn_cidr_splits_as_cloudformation_documents() -> None:
-    """The documentation's example: `!Cidr [192.168.0.0/24, 6, 5]` gives six /27 blocks."""
-    from sandbox.emulation.cloudformation import _cidr
-
-    assert _cidr("192.168.0.0/24", 6, 5) == [f"192.168.0.{32 * i}/27" for i in range(6)]
-    assert _cidr("2600:1f14:abc:de00::/56", 2, 64) == ["2600:1f14:abc:de00::/64", "2600:1f14:abc:de01::/64"]
-
-
-def test_custom_resource_answers_are_flattened_as_aws_custom_resource_does() -> None:
-    """`Fn::GetAtt [Lookup, KeyMetadata.Arn]` and `DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn`."""
-    from sandbox.emulation.custom_resources import _flatten
-
-    flat = _flatten({
-        "KeyMetadata": {"Arn": "arn:aws:kms:us-east-1:123456789012:key/k", "Enabled": True},
-        "DBInstanceAutomatedBackups": [{"DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1"}],
-        "ResponseMetadata": {"HTTPStatusCode": 200},
-    })
-    assert flat == {
-        "KeyMetadata.Arn": "arn:aws:kms:us-east-1:123456789012:key/k",
-        "KeyMetadata.Enabled": "true",
-        "DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1",
-    }
+    before = _processes("sandbox.server")
+    monkeypatch.setattr(emulator.time, "sleep", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        emulator.start(load_environment("staging"), tmp_path / "emulator.log")
+    assert not emulator.STARTED
+    assert not (_processes("sandbox.server") - before)

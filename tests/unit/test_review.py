@@ -82,7 +82,7 @@ def test_a_weakened_deletion_policy_is_data_protection() -> None:
     new = copy.deepcopy(old)
     new["Resources"]["Repository"]["DeletionPolicy"] = "Delete"
     change = _by_id(diff_stack(old, new, region="us-west-2"), "Repository")
-    assert "data protection" in change.groups and "DeletionPolicy Retain -> Delete" in change.why
+    assert "data protection" in change.groups and "DeletionPolicy RetainExceptOnCreate -> Delete" in change.why
 
 
 def test_a_deleted_stateful_resource_fails() -> None:

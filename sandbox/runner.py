@@ -1,0 +1,159 @@
+"""`make sandbox`: the lifecycle scenarios, each in an account of its own in the emulator.
+
+Scenarios that build on one another (new-account, then bad-release, on-call and dr-switch) share
+an account; failed-first-deploy and teardown need an empty one each. The accounts are rehearsed
+side by side, each from a checkout of its own, and every emulator is stopped whatever happens.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from config import EnvironmentConfig, load_environment
+from sandbox import emulator, terminal
+from sandbox.scenarios import SCENARIOS, Scenario
+from sandbox.session import Session, Step, make_checkout
+
+# What a green sandbox does not show. The report prints it every time.
+NOT_PROVEN = (
+    "IAM: moto lets every call through, so no policy, role, key grant or permission boundary is exercised",
+    "CloudWatch alarms never evaluate (no metrics): ECS's alarm-based rollback never acts, nothing pages",
+    "no container runs: a stand-in answers /health and the target health checks; images are manifests without layers",
+    "Route 53 health checks and failover, ACM validation, WAF rules and NAT do nothing",
+    "timing: resources, restores, replication and deployments finish at once (an RDS create takes minutes in AWS)",
+    "template Rules (the bootstrap-version check) and CloudFormation's own template validation are not evaluated",
+    "service quotas, and names taken in a real account outside these stacks",
+)
+
+
+@dataclass
+class Group:
+    """Scenarios that run one after another in one account."""
+
+    label: str
+    environment: str
+    scenarios: list[Scenario]
+
+
+@dataclass
+class Outcome:
+    steps: list[Step] = field(default_factory=list)
+    not_rehearsed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    logs: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.steps) and all(step.ok for step in self.steps)
+
+
+def plan(names: Sequence[str], environment: str) -> list[Group]:
+    """The groups that rehearse `names`, each in an account of its own: a scenario that needs a
+    deployed environment follows one that leaves it (one asked for anyway if there is one)."""
+    starters = [name for name in names if not SCENARIOS[name].needs]
+    groups = {name: Group(label=name, environment=SCENARIOS[name].environment or environment, scenarios=[SCENARIOS[name]])
+              for name in starters}
+    for name in names:
+        scenario = SCENARIOS[name]
+        if not scenario.needs:
+            continue
+        after = next((need for need in scenario.needs if need in groups), scenario.needs[-1])
+        if after not in groups:
+            groups[after] = Group(label=after, environment=SCENARIOS[after].environment or environment, scenarios=[SCENARIOS[after]])
+        groups[after].scenarios.append(scenario)
+    return list(groups.values())
+
+
+def _applies(scenario: Scenario, cfg: EnvironmentConfig) -> str:
+    """Why a scenario cannot run in this environment, or ""."""
+    if scenario.name == "dr-switch" and not cfg.dr.enabled:
+        return f"{cfg.name} has no DR stack (dr.enabled = false)"
+    return ""
+
+
+def run_group(group: Group, workdir: Path, outcome: Outcome, lock: threading.Lock) -> None:
+    cfg = load_environment(group.environment)
+    base = workdir / group.label
+    log = base / "emulator.log"
+    with lock:
+        outcome.logs[group.label] = base
+    running = emulator.start(cfg, log)
+    try:
+        session = Session(running=running, cfg=cfg, checkout=make_checkout(base / "checkout"), logs=base / "steps", label=group.label)
+        session.say(f"{cfg.name} in an empty account: emulator on {running.endpoint} (pid {running.pid})")
+        for scenario in group.scenarios:
+            why = _applies(scenario, cfg)
+            if why:
+                with lock:
+                    outcome.not_rehearsed.append(f"{scenario.name}: {why}")
+                continue
+            session.scenario = scenario.name
+            session.say(f"scenario {scenario.name}: {scenario.what}")
+            scenario.run(session)
+        with lock:
+            outcome.steps += session.steps
+    except (emulator.SandboxError, terminal.Timeout) as exc:
+        with lock:
+            outcome.errors.append(f"{group.label}: {exc}")
+    finally:
+        emulator.stop(running.pid)
+
+
+def run(names: Sequence[str], environment: str, workdir: Path) -> Outcome:
+    """Rehearse the scenarios; the groups run side by side. Ctrl-C stops every emulator and
+    command before it is raised again."""
+    outcome = Outcome()
+    lock = threading.Lock()
+
+    def target(group: Group) -> None:
+        try:
+            run_group(group, workdir, outcome, lock)
+        except Exception as exc:  # noqa: BLE001 - reported, never lost in a thread
+            with lock:
+                outcome.errors.append(f"{group.label}: {type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=target, args=(group,), daemon=True) for group in plan(names, environment)]
+    try:
+        for thread in threads:
+            thread.start()
+        while any(thread.is_alive() for thread in threads):
+            time.sleep(0.2)
+    except BaseException:
+        stop_everything()
+        raise
+    return outcome
+
+
+def stop_everything() -> None:
+    """Every command and emulator this process started, stopped; none starts after this."""
+    terminal.STOPPING.set()
+    for pid in list(terminal.RUNNING):
+        terminal.stop_group(pid)
+    for pid in list(emulator.STARTED):
+        emulator.stop(pid)
+
+
+def report(outcome: Outcome, extensions: dict[str, str]) -> str:
+    lines = ["Sandbox report", ""]
+    current = None
+    for step in outcome.steps:
+        if step.scenario != current:
+            current = step.scenario
+            lines.append(f"{current}:")
+        lines.append(f"  {'pass' if step.ok else 'FAIL'}  {step.name:<52} {step.seconds:5.1f} s  {step.command}")
+        lines.append(f"        expected {step.expected}; {step.detail}")
+    if outcome.not_rehearsed:
+        lines += ["", "Not rehearsed in this environment:"] + [f"  - {item}" for item in outcome.not_rehearsed]
+    lines += ["", "Where the emulator stands in for AWS (sandbox/emulation/, each with the behaviour it models):"]
+    lines += [f"  {name}: {what}" for name, what in extensions.items()]
+    lines += ["", "Not proven by a green sandbox:"] + [f"  - {item}" for item in NOT_PROVEN]
+    passed = sum(step.ok for step in outcome.steps)
+    verdict = (
+        f"every step passed ({passed} steps)" if outcome.ok
+        else "FAILED: " + "; ".join(outcome.errors or [f"{len(outcome.steps) - passed} of {len(outcome.steps)} steps failed (above)"])
+    )
+    return "\n".join([*lines, "", f"Result: {verdict}"])

@@ -1,0 +1,224 @@
+"""The lifecycle a team lives through, as scenarios of `npx cdk` and `scripts/deploy.sh` commands
+typed as the README prints them, each checked against the account it leaves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sandbox.emulator import BAD_RELEASE_TAG
+from sandbox.session import Session
+
+# A release with a flaw no check sees (a wrong business rule, say): it gets through, and the
+# on-call engineer rolls it back by hand.
+FLAWED_RELEASE_TAG = "sandbox-flawed-release"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    what: str
+    run: Callable[[Session], None]
+    needs: tuple[str, ...] = ()
+    """Scenarios, any one of which must have run in the same account first (each leaves the
+    environment deployed); the first that is rehearsed anyway is used."""
+    environment: str | None = None
+    """An environment of its own (teardown destroys staging); None: the one asked for."""
+
+
+def _health(s: Session, region: str | None = None) -> list[str]:
+    url = s.running.health_url if not region or region == s.cfg.region else s.running.health_url.replace("/health", f"/{region}/health")
+    return ["--url", url]
+
+
+def _env(s: Session) -> list[str]:
+    return ["--env", s.cfg.name]
+
+
+def _stacks(s: Session) -> list[str]:
+    parts = [*(["DRFoundation"] if s.cfg.needs_dr_foundation else []), "Network", "Registry", "Data", "Service", "Monitoring"]
+    return parts + (["DR"] if s.cfg.dr.enabled else [])
+
+
+def _all_stacks_complete(s: Session) -> tuple[bool, str]:
+    statuses = {part: s.stack_status(part) for part in _stacks(s)}
+    bad = {part: status for part, status in statuses.items() if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE")}
+    return not bad, f"{len(statuses)} stacks complete" if not bad else f"not complete: {bad}"
+
+
+def _bootstrap(s: Session) -> None:
+    regions = [s.cfg.region] + ([s.cfg.dr_region] if s.cfg.needs_dr_foundation else [])
+    s.cdk("bootstrap", *(f"aws://{s.cfg.account}/{region}" for region in regions))
+
+
+def _service_image(s: Session, region: str | None = None) -> str:
+    ecs = s.client("ecs", region)
+    (service,) = ecs.describe_services(cluster=s.cfg.names.cluster, services=[s.cfg.names.service])["services"]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    return str(definition["containerDefinitions"][0]["image"]).rpartition(":")[2]
+
+
+def new_account(s: Session) -> None:
+    """The README's first deploy on an empty account: bootstrap, first-deploy stops for the first
+    image, the image is pushed, first-deploy again; every stack up; health-check green."""
+    _bootstrap(s)
+    s.deploy_sh("first-deploy", *_env(s), *_health(s), expect=1, look_for="then run first-deploy again")
+    s.push(s.cfg.service.image_tag)
+    s.deploy_sh("first-deploy", *_env(s), *_health(s))
+    s.check("every stack created", lambda: _all_stacks_complete(s))
+    s.check("deletion protection on, switched on last", lambda: _protected(s))
+    s.deploy_sh("health-check", *_env(s), *_health(s))
+
+
+def _protected(s: Session) -> tuple[bool, str]:
+    (db,) = s.client("rds").describe_db_instances(DBInstanceIdentifier=s.cfg.names.db_instance)["DBInstances"]
+    elbv2 = s.client("elbv2")
+    unprotected = []
+    for balancer in elbv2.describe_load_balancers()["LoadBalancers"]:
+        attributes = elbv2.describe_load_balancer_attributes(LoadBalancerArn=balancer["LoadBalancerArn"])["Attributes"]
+        if {"Key": "deletion_protection.enabled", "Value": "true"} not in attributes:
+            unprotected.append(balancer["LoadBalancerName"])
+    want = s.cfg.database.deletion_protection
+    ok = db["DeletionProtection"] is want and (not unprotected or not s.cfg.service.load_balancer_deletion_protection)
+    return ok, f"{s.cfg.names.db_instance}: {db['DeletionProtection']}; load balancers without it: {unprotected or 'none'}"
+
+
+def failed_first_deploy(s: Session) -> None:
+    """First creates that fail on a new account, roll back with nothing left behind, and are
+    retried with the same command once the cause is fixed: the Data stack (a name it needs is
+    taken, after the database exists) and the Service stack (deployed before its image is pushed)."""
+    names = s.cfg.names
+    stray = f"{names.parameter_prefix}/db/endpoint"
+    first_deploy = ["first-deploy", *_env(s), *_health(s)]
+    _bootstrap(s)
+    s.check(f"a parameter {stray} left by hand", lambda: (
+        bool(s.client("ssm").put_parameter(Name=stray, Value="old", Type="String")), "created outside the stacks"), stand_in=True)
+    s.deploy_sh(*first_deploy, expect=2, look_for=f"npx cdk deploy of {names.stack('DRFoundation') if s.cfg.needs_dr_foundation else names.stack('Network')}")
+    s.check("the Data stack rolled back with nothing left", lambda: _nothing_left(s, "Data"))
+    s.check(f"the stray {stray} removed (the cause fixed)", lambda: (
+        bool(s.client("ssm").delete_parameter(Name=stray)), "deleted"), stand_in=True)
+    s.deploy_sh(*first_deploy, expect=1, look_for="then run first-deploy again")
+    s.check("the database is protected, as the Data stack's last step", lambda: _protected(s))
+    s.cdk("deploy", names.stack("Service"), "-c", f"env={s.cfg.name}", fails=True, look_for="Circuit Breaker")
+    s.check("the Service stack rolled back with nothing left", lambda: _nothing_left(s, "Service"))
+    s.push(s.cfg.service.image_tag)
+    s.deploy_sh(*first_deploy, look_for="termination protection off so that cdk can re-create it")
+    s.check("every stack created", lambda: _all_stacks_complete(s))
+
+
+def _nothing_left(s: Session, part: str) -> tuple[bool, str]:
+    """The stack's first create rolled back, and none of its named resources is left."""
+    from runbook.account import kept_on_destroy
+
+    status = s.stack_status(part)
+    names = s.cfg.names
+    left = []
+    if part == "Data" and s.client("rds").describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [names.db_instance]}])["DBInstances"]:
+        left.append(names.db_instance)
+    logs = s.client("logs")
+    for kept in kept_on_destroy(s.cfg):
+        if kept.part != part:
+            continue
+        if kept.kind == "log group" and logs.describe_log_groups(logGroupNamePrefix=kept.name)["logGroups"]:
+            left.append(kept.name)
+        if kept.kind == "secret" and any(x["Name"] == kept.name for x in s.client("secretsmanager").list_secrets()["SecretList"]):
+            left.append(kept.name)
+    return status == "ROLLBACK_COMPLETE" and not left, f"{names.stack(part)} {status}; left behind: {left or 'nothing'}"
+
+
+def bad_release(s: Session) -> None:
+    """`deploy.sh production --image-tag` with a tag that was never pushed (preflight refuses), with a
+    release that fails /health (the circuit breaker rolls it back, the deploy fails, the service
+    stays on the good revision), and a flawed release that gets through and is rolled back."""
+    good = s.cfg.service.image_tag
+    deploy = [s.cfg.name, *_health(s)]
+    s.deploy_sh(*deploy, "--image-tag", "9.9.9", expect=1, look_for="is not in the repository")
+    s.push(BAD_RELEASE_TAG)
+    s.deploy_sh(*deploy, "--image-tag", BAD_RELEASE_TAG, expect=1, look_for="stopped at step 'cdk deploy'")
+    s.check("the Service stack rolled back to the good release", lambda: (
+        s.stack_status("Service") == "UPDATE_ROLLBACK_COMPLETE" and _service_image(s) == good,
+        f"{s.stack_status('Service')}; running {_service_image(s)}"))
+    s.deploy_sh("health-check", *_env(s), *_health(s))
+    s.push(FLAWED_RELEASE_TAG)
+    s.deploy_sh(*deploy, "--image-tag", FLAWED_RELEASE_TAG)
+    s.deploy_sh("rollback", *_env(s), *_health(s))
+    s.check(f"the service runs {good} again", lambda: (_service_image(s) == good, f"running {_service_image(s)}"))
+
+
+def on_call(s: Session) -> None:
+    """The rest of the manual's runbook on the running environment."""
+    floor = s.cfg.service.min_tasks
+    s.deploy_sh("preflight", *_env(s), *_health(s))
+    s.deploy_sh("restart", *_env(s), *_health(s))
+    s.deploy_sh("scale", *_env(s), "--count", str(floor + 1))
+    s.deploy_sh("scale", *_env(s), "--count", str(floor))
+    s.deploy_sh("logs", *_env(s), "--since", "1h", "--filter", "FAILED_LOGIN")
+    s.deploy_sh("certs", *_env(s))
+    s.deploy_sh("backups", *_env(s))
+    s.deploy_sh("security-review", *_env(s))
+    s.deploy_sh("leftovers", *_env(s))
+    if s.cfg.dr.enabled and s.cfg.database.replicate_backups_to_dr:
+        s.deploy_sh("dr-restore", *_env(s), "--latest")
+        # README: delete a hand-made restore before switching the DR stack to active.
+        s.check("the hand-made restore deleted (aws rds delete-db-instance)", lambda: _delete_restore(s), stand_in=True)
+
+
+def _delete_restore(s: Session) -> tuple[bool, str]:
+    rds = s.client("rds", s.cfg.dr_region)
+    name = s.cfg.names.db_restored_instance
+    rds.modify_db_instance(DBInstanceIdentifier=name, DeletionProtection=False, ApplyImmediately=True)
+    rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+    return True, f"{name} deleted"
+
+
+def dr_switch(s: Session) -> None:
+    """The DR drill: the DR stack to active (`-c dr-mode=active`), the health-check in the DR region
+    (the manual's `export AWS_REGION=us-east-1`), and back to standby."""
+    dr = ["deploy", s.cfg.names.stack("DR"), "-c", f"env={s.cfg.name}"]
+    s.cdk(*dr, "-c", "dr-mode=active")
+    s.deploy_sh("health-check", *_env(s), *_health(s, s.cfg.dr_region), region=s.cfg.dr_region)
+    s.cdk(*dr)
+    s.check("the DR stack is in standby again", lambda: _standby(s))
+
+
+def _standby(s: Session) -> tuple[bool, str]:
+    ecs = s.client("ecs", s.cfg.dr_region)
+    (service,) = ecs.describe_services(cluster=s.cfg.names.cluster, services=[s.cfg.names.service])["services"]
+    restored = s.client("rds", s.cfg.dr_region).describe_db_instances(
+        Filters=[{"Name": "db-instance-id", "Values": [s.cfg.names.db_restored_instance]}])["DBInstances"]
+    status = s.stack_status("DR")
+    ok = status == "UPDATE_COMPLETE" and service["desiredCount"] == 0
+    kept = f"; {s.cfg.names.db_restored_instance} kept outside the stack (deletion protection: delete it by hand, README)" if restored else ""
+    return ok, f"{status}, {service['desiredCount']} tasks{kept}"
+
+
+def teardown(s: Session) -> None:
+    """`npx cdk destroy --all` of staging and a deploy again: the destroy keeps logs, images and
+    secrets; first-deploy names them; `leftovers --delete` removes them; the deploy works."""
+    env, health = _env(s), _health(s)
+    registry = ["deploy", s.cfg.names.stack("Registry"), "-c", f"env={s.cfg.name}"]
+    _bootstrap(s)
+    for attempt in ("deploy", "deploy again"):
+        # The repository first (README: one stack by name), its image, then the rest.
+        s.cdk(*registry)
+        s.push(s.cfg.service.image_tag)
+        s.deploy_sh("first-deploy", *env, *health)
+        if attempt == "deploy again":
+            break
+        s.cdk("destroy", "--all", "-c", f"env={s.cfg.name}", "--force")
+        s.check("every stack deleted", lambda: (
+            all(s.stack_status(p) == "none" for p in _stacks(s)), f"{[s.stack_status(p) for p in _stacks(s)]}"))
+        s.deploy_sh("first-deploy", *env, *health, expect=2, look_for="leftovers")
+        s.deploy_sh("leftovers", *env, "--delete")
+
+
+SCENARIOS = {
+    s.name: s for s in (
+        Scenario("new-account", "bootstrap, first-deploy (stops for the image), push, first-deploy, health-check", new_account),
+        Scenario("bad-release", "an unpushed tag refused, a failing release rolled back by ECS and CloudFormation, a flawed one rolled back by hand", bad_release, needs=("new-account",)),
+        Scenario("on-call", "preflight, restart, scale, logs, certs, backups, security-review, leftovers, dr-restore", on_call, needs=("new-account",)),
+        Scenario("dr-switch", "the DR stack to active and back, health-check in the DR region", dr_switch, needs=("failed-first-deploy", "new-account")),
+        Scenario("failed-first-deploy", "the Data and Service stacks fail their first create, roll back, and are retried", failed_first_deploy),
+        Scenario("teardown", "cdk destroy --all of staging, leftovers, and a deploy again", teardown, environment="staging"),
+    )
+}

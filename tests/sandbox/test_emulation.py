@@ -1,0 +1,306 @@
+"""The emulator behaves like CloudFormation and the services where the lifecycle depends on it:
+each test deploys a small template through the CloudFormation API, as the cdk CLI does, and
+looks at the account afterwards. One emulator for the module, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from config import load_environment
+from sandbox import emulator
+from sandbox.emulator import Running
+
+REGION = "us-west-2"
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    started = emulator.start(load_environment("staging"), tmp_path_factory.mktemp("emulator") / "emulator.log")
+    try:
+        yield started
+    finally:
+        emulator.stop(started.pid)
+
+
+def _cfn(running: Running) -> Any:
+    return running.client("cloudformation", REGION)
+
+
+def _deploy(running: Running, name: str, resources: dict[str, Any], *, update: bool = False) -> str:
+    body = json.dumps({"Resources": resources})
+    cfn = _cfn(running)
+    (cfn.update_stack if update else cfn.create_stack)(StackName=name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
+    return str(cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+
+
+def _reasons(running: Running, name: str) -> list[str]:
+    events = _cfn(running).describe_stack_events(StackName=name)["StackEvents"]
+    return [e.get("ResourceStatusReason") or "" for e in events if e["ResourceStatus"].endswith("FAILED")]
+
+
+def _log_group(name: str, policy: str | None = None) -> dict[str, Any]:
+    resource: dict[str, Any] = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name}}
+    if policy:
+        resource["DeletionPolicy"] = policy
+        resource["UpdateReplacePolicy"] = "Retain"
+    return resource
+
+
+def _failing(after: str) -> dict[str, Any]:
+    """A resource that fails once `after` exists: an alarm whose period is not a number."""
+    return {"Type": "AWS::CloudWatch::Alarm", "DependsOn": after, "Properties": {
+        "AlarmName": f"fails-after-{after.lower()}", "MetricName": "Errors", "Namespace": "Sandbox", "Statistic": "Sum",
+        "Period": "sixty", "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold",
+    }}
+
+
+def _groups(running: Running) -> set[str]:
+    return {g["logGroupName"] for g in running.client("logs", REGION).describe_log_groups()["logGroups"]}
+
+
+def test_a_failed_create_rolls_back_under_each_deletion_policy(running: Running) -> None:
+    status = _deploy(running, "FailedCreate", {
+        "Kept": _log_group("/probe/retain", "Retain"),
+        "KeptExceptOnCreate": _log_group("/probe/retain-except-on-create", "RetainExceptOnCreate"),
+        "Deleted": _log_group("/probe/delete"),
+        "Fails": _failing("Deleted"),
+    })
+    assert status == "ROLLBACK_COMPLETE"
+    assert any("Period" in reason for reason in _reasons(running, "FailedCreate"))
+    groups = _groups(running)
+    assert "/probe/retain" in groups  # the retry would fail on it
+    assert "/probe/retain-except-on-create" not in groups and "/probe/delete" not in groups
+
+
+def test_a_name_taken_outside_the_stack_fails_with_already_exists(running: Running) -> None:
+    running.client("logs", REGION).create_log_group(logGroupName="/probe/taken")
+    assert _deploy(running, "Taken", {"Group": _log_group("/probe/taken")}) == "ROLLBACK_COMPLETE"
+    assert any("with identifier '/probe/taken' already exists" in r and "AlreadyExists" in r for r in _reasons(running, "Taken"))
+
+
+def test_a_failed_update_puts_the_previous_state_back(running: Running) -> None:
+    alarm = _failing("Group")
+    alarm["Properties"]["Period"] = 60
+    del alarm["DependsOn"]
+    alarm["Properties"]["AlarmName"] = "probe-threshold"
+    assert _deploy(running, "Update", {"Group": _log_group("/probe/update"), "Alarm": alarm}) == "CREATE_COMPLETE"
+    changed = json.loads(json.dumps(alarm))
+    changed["Properties"]["Threshold"] = 5
+    status = _deploy(running, "Update", {
+        "Group": _log_group("/probe/update"), "Alarm": changed,
+        "Added": _log_group("/probe/added"), "Fails": _failing("Added"),
+    }, update=True)
+    assert status == "UPDATE_ROLLBACK_COMPLETE"
+    (restored,) = running.client("cloudwatch", REGION).describe_alarms(AlarmNames=["probe-threshold"])["MetricAlarms"]
+    assert restored["Threshold"] == 1
+    assert "/probe/added" not in _groups(running)
+    # The stack can be updated again once the cause is fixed.
+    assert _deploy(running, "Update", {"Group": _log_group("/probe/update"), "Alarm": changed}, update=True) == "UPDATE_COMPLETE"
+
+
+def _database(identifier: str) -> dict[str, Any]:
+    return {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot", "Properties": {
+        "DBInstanceIdentifier": identifier, "DBInstanceClass": "db.t4g.micro", "Engine": "postgres", "EngineVersion": "15.17",
+        "MasterUsername": "probe", "MasterUserPassword": "probe-password-1", "AllocatedStorage": "20",
+    }}
+
+
+def test_a_protected_database_refuses_deletion(running: Running) -> None:
+    assert _deploy(running, "Protected", {"Db": _database("probe-protected")}) == "CREATE_COMPLETE"
+    rds = running.client("rds", REGION)
+    rds.modify_db_instance(DBInstanceIdentifier="probe-protected", DeletionProtection=True, ApplyImmediately=True)
+    _cfn(running).delete_stack(StackName="Protected")
+    assert _cfn(running).describe_stacks(StackName="Protected")["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
+    assert any("Cannot delete protected DB Instance" in r for r in _reasons(running, "Protected"))
+
+
+def test_removing_a_protected_database_fails_only_in_the_cleanup(running: Running) -> None:
+    """CloudFormation removes it from the stack, cannot delete it, and completes the update."""
+    assert _deploy(running, "Removed", {"Db": _database("probe-removed")}) == "CREATE_COMPLETE"
+    rds = running.client("rds", REGION)
+    rds.modify_db_instance(DBInstanceIdentifier="probe-removed", DeletionProtection=True, ApplyImmediately=True)
+    assert _deploy(running, "Removed", {"Other": _log_group("/probe/other")}, update=True) == "UPDATE_COMPLETE"
+    (stack,) = _cfn(running).describe_stacks(StackName="Removed")["Stacks"]
+    assert stack.get("StackStatusReason") == "Update successful. One or more resources could not be deleted."
+    assert rds.describe_db_instances(DBInstanceIdentifier="probe-removed")["DBInstances"]
+    resources = _cfn(running).list_stack_resources(StackName="Removed")["StackResourceSummaries"]
+    assert [r["LogicalResourceId"] for r in resources] == ["Other"]
+
+
+def test_a_snapshot_policy_takes_a_final_snapshot(running: Running) -> None:
+    assert _deploy(running, "Snapshotted", {"Db": _database("probe-snapshotted")}) == "CREATE_COMPLETE"
+    _cfn(running).delete_stack(StackName="Snapshotted")
+    snapshots = running.client("rds", REGION).describe_db_snapshots(DBInstanceIdentifier="probe-snapshotted")["DBSnapshots"]
+    assert [s["DBSnapshotIdentifier"] for s in snapshots] and snapshots[0]["DBSnapshotIdentifier"].startswith("snapshotted-snapshot-db-")
+
+
+def test_termination_protection_refuses_delete_stack(running: Running) -> None:
+    assert _deploy(running, "Guarded", {"Group": _log_group("/probe/guarded")}) == "CREATE_COMPLETE"
+    cfn = _cfn(running)
+    cfn.update_termination_protection(StackName="Guarded", EnableTerminationProtection=True)
+    with pytest.raises(ClientError, match="cannot be deleted while TerminationProtection is enabled"):
+        cfn.delete_stack(StackName="Guarded")
+    assert cfn.describe_stacks(StackName="Guarded")["Stacks"][0]["EnableTerminationProtection"] is True
+
+
+def test_change_sets_are_found_by_stack_and_name(running: Running) -> None:
+    """The cdk CLI names every stack's change set `cdk-deploy-change-set`."""
+    cfn = _cfn(running)
+    for stack in ("First", "Second"):
+        body = json.dumps({"Resources": {"Group": _log_group(f"/probe/{stack.lower()}")}})
+        cfn.create_change_set(StackName=stack, ChangeSetName="cdk-deploy-change-set", ChangeSetType="CREATE", TemplateBody=body)
+        assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
+    described = cfn.describe_change_set(StackName="Second", ChangeSetName="cdk-deploy-change-set")
+    assert described["StackName"] == "Second"
+    assert [c["ResourceChange"]["Action"] for c in described["Changes"]] == ["Add"]
+    cfn.execute_change_set(StackName="Second", ChangeSetName="cdk-deploy-change-set")
+    assert cfn.describe_stacks(StackName="Second")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert cfn.describe_stacks(StackName="First")["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
+    cfn.delete_change_set(StackName="First", ChangeSetName="no-such-change-set")  # by name: already gone
+    same = json.dumps({"Resources": {"Group": _log_group("/probe/second")}})
+    cfn.create_change_set(StackName="Second", ChangeSetName="again", ChangeSetType="UPDATE", TemplateBody=same)
+    unchanged = cfn.describe_change_set(StackName="Second", ChangeSetName="again")
+    assert unchanged["Status"] == "FAILED" and unchanged["StatusReason"].startswith("The submitted information didn't contain changes.")
+
+
+def test_a_template_url_on_the_emulator_is_read_from_its_s3(running: Running) -> None:
+    s3 = running.client("s3", REGION)
+    s3.create_bucket(Bucket="probe-templates", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="probe-templates", Key="t.json", Body=json.dumps({"Resources": {"Group": _log_group("/probe/url")}}).encode())
+    _cfn(running).create_stack(StackName="FromUrl", TemplateURL=f"{running.endpoint}/probe-templates/t.json")
+    assert _cfn(running).describe_stacks(StackName="FromUrl")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+def _task(image: str, retain: bool) -> dict[str, Any]:
+    task: dict[str, Any] = {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+        "Family": f"probe-{'retain' if retain else 'default'}", "ContainerDefinitions": [{"Name": "app", "Image": image, "Memory": 512}],
+    }}
+    if retain:
+        task["UpdateReplacePolicy"] = "Retain"
+    return task
+
+
+@pytest.mark.parametrize("retain", [False, True], ids=["default-policy", "retain-on-replace"])
+def test_a_replaced_task_definition_is_deregistered_unless_retained(running: Running, retain: bool) -> None:
+    """CloudFormation deregisters the replaced revision (aws/aws-cdk#24372) unless
+    UpdateReplacePolicy is Retain: deploy.sh rollback needs it ACTIVE."""
+    stack = f"Task{'Retain' if retain else 'Default'}"
+    _deploy(running, stack, {"Task": _task("app:1", retain)})
+    assert _deploy(running, stack, {"Task": _task("app:2", retain)}, update=True) == "UPDATE_COMPLETE"
+    family = f"probe-{'retain' if retain else 'default'}"
+    active = running.client("ecs", REGION).list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]
+    assert [arn.rsplit(":", 1)[1] for arn in active] == (["1", "2"] if retain else ["2"])
+
+
+def test_security_groups_have_exactly_the_templates_rules(running: Running) -> None:
+    ec2 = running.client("ec2", REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+    ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+    _deploy(running, "Groups", {
+        "Public": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "public", "VpcId": vpc, "SecurityGroupIngress": [
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"},
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv6": "::/0"},
+        ]}},
+        "Closed": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "closed", "VpcId": vpc, "SecurityGroupEgress": [
+            {"IpProtocol": "icmp", "FromPort": 252, "ToPort": 86, "CidrIp": "255.255.255.255/32"},
+        ]}},
+    })
+    groups = {g["Description"]: g for g in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]}
+    public, closed = groups["public"], groups["closed"]
+    ingress_v4 = {r["CidrIp"] for p in public["IpPermissions"] for r in p["IpRanges"]}
+    ingress_v6 = {r["CidrIpv6"] for p in public["IpPermissions"] for r in p["Ipv6Ranges"]}
+    assert (ingress_v4, ingress_v6) == ({"0.0.0.0/0"}, {"::/0"})
+    # IPv4 allow-all kept without SecurityGroupEgress; no IPv6 default egress for CloudFormation's groups.
+    assert [(p["IpProtocol"], p["IpRanges"], p["Ipv6Ranges"]) for p in public["IpPermissionsEgress"]] == [("-1", [{"CidrIp": "0.0.0.0/0"}], [])]
+    assert [(p["IpProtocol"], p["IpRanges"][0]["CidrIp"]) for p in closed["IpPermissionsEgress"]] == [("icmp", "255.255.255.255/32")]
+
+
+def _service_stack(image: str) -> dict[str, Any]:
+    return {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "probe"}},
+        "Task": {"Type": "AWS::ECS::TaskDefinition", "UpdateReplacePolicy": "Retain", "Properties": {
+            "Family": "probe-app", "ContainerDefinitions": [{"Name": "app", "Image": image, "Memory": 512, "Essential": True}],
+        }},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {
+            "ServiceName": "probe", "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "Task"}, "DesiredCount": 2,
+            "DeploymentConfiguration": {"DeploymentCircuitBreaker": {"Enable": True, "Rollback": True}},
+        }},
+    }
+
+
+def _push(running: Running, repository: str, tag: str) -> str:
+    ecr = running.client("ecr", REGION)
+    try:
+        ecr.create_repository(repositoryName=repository)
+    except ClientError:
+        pass
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": "sha256:" + "b" * 64}, "layers": []}
+    ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
+    return f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}:{tag}"
+
+
+def test_a_service_whose_image_is_not_pushed_fails_its_create(running: Running) -> None:
+    image = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/probe-app:missing"
+    assert _deploy(running, "NoImage", _service_stack(image)) == "ROLLBACK_COMPLETE"
+    assert any("Circuit Breaker was triggered" in r for r in _reasons(running, "NoImage"))
+
+
+def test_deployments_complete_and_a_failed_one_is_rolled_back(running: Running) -> None:
+    good = _push(running, "probe-app", "1.0.0")
+    assert _deploy(running, "App", _service_stack(good)) == "CREATE_COMPLETE"
+    ecs = running.client("ecs", REGION)
+    (service,) = ecs.describe_services(cluster="probe", services=["probe"])["services"]
+    assert [d["rolloutState"] for d in service["deployments"]] == ["COMPLETED"] and service["runningCount"] == 2
+    before = service["deployments"][0]["id"]
+    ecs.update_service(cluster="probe", service="probe", forceNewDeployment=True)
+    (service,) = ecs.describe_services(cluster="probe", services=["probe"])["services"]
+    assert service["deployments"][0]["id"] != before and service["deployments"][0]["rolloutState"] == "COMPLETED"
+    # A release whose image is missing: the update fails and the stack is rolled back.
+    missing = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/probe-app:2.0.0"
+    assert _deploy(running, "App", _service_stack(missing), update=True) == "UPDATE_ROLLBACK_COMPLETE"
+    (service,) = ecs.describe_services(cluster="probe", services=["probe"])["services"]
+    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
+    assert image == good
+    with pytest.raises(ClientError, match="ClientException.*Invalid revision number"):
+        ecs.update_service(cluster="probe", service="probe", taskDefinition="probe-app:NOTANUMBER")
+
+
+def test_health_answers_200_only_while_healthy_tasks_run(running: Running) -> None:
+    """The stand-in /health is the primary region's `contractorlens-staging` service: not deployed
+    in this emulator, so no task runs and it must not answer 200."""
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        urllib.request.urlopen(running.health_url, timeout=5)
+    assert failed.value.code == 503
+
+
+def test_fn_cidr_splits_as_cloudformation_documents() -> None:
+    """The documentation's example: `!Cidr [192.168.0.0/24, 6, 5]` gives six /27 blocks."""
+    from sandbox.emulation.cloudformation import _cidr
+
+    assert _cidr("192.168.0.0/24", 6, 5) == [f"192.168.0.{32 * i}/27" for i in range(6)]
+    assert _cidr("2600:1f14:abc:de00::/56", 2, 64) == ["2600:1f14:abc:de00::/64", "2600:1f14:abc:de01::/64"]
+
+
+def test_custom_resource_answers_are_flattened_as_aws_custom_resource_does() -> None:
+    """`Fn::GetAtt [Lookup, KeyMetadata.Arn]` and `DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn`."""
+    from sandbox.emulation.custom_resources import _flatten
+
+    flat = _flatten({
+        "KeyMetadata": {"Arn": "arn:aws:kms:us-east-1:123456789012:key/k", "Enabled": True},
+        "DBInstanceAutomatedBackups": [{"DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1"}],
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    })
+    assert flat == {
+        "KeyMetadata.Arn": "arn:aws:kms:us-east-1:123456789012:key/k",
+        "KeyMetadata.Enabled": "true",
+        "DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1",
+    }
