@@ -74,6 +74,7 @@ def start(cfg: EnvironmentConfig, log: Path) -> Running:
         sys.executable, "-m", "sandbox.server",
         "--app", f"{cfg.region}/{names.cluster}/{names.service}",
         "--failing-tag", BAD_RELEASE_TAG,
+        "--label", str(log.resolve().parent),
     ]
     if cfg.dns.domain and cfg.dns.hosted_zone_id:
         argv += ["--hosted-zone", f"{cfg.dns.hosted_zone_id}={cfg.dns.domain}"]

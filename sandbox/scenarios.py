@@ -148,6 +148,8 @@ def bad_release(s: Session) -> None:
 def on_call(s: Session) -> None:
     """The rest of the manual's runbook on the running environment."""
     floor = s.cfg.service.min_tasks
+    # What is deployed is what the code says: no stack differs (the CLI asks with change sets).
+    s.cdk("diff", "--all", "-c", f"env={s.cfg.name}", look_for="Number of stacks with differences: 0")
     s.deploy_sh("preflight", *_env(s), *_health(s))
     s.deploy_sh("restart", *_env(s), *_health(s))
     s.deploy_sh("scale", *_env(s), "--count", str(floor + 1))
@@ -216,7 +218,7 @@ SCENARIOS = {
     s.name: s for s in (
         Scenario("new-account", "bootstrap, first-deploy (stops for the image), push, first-deploy, health-check", new_account),
         Scenario("bad-release", "an unpushed tag refused, a failing release rolled back by ECS and CloudFormation, a flawed one rolled back by hand", bad_release, needs=("new-account",)),
-        Scenario("on-call", "preflight, restart, scale, logs, certs, backups, security-review, leftovers, dr-restore", on_call, needs=("new-account",)),
+        Scenario("on-call", "cdk diff, preflight, restart, scale, logs, certs, backups, security-review, leftovers, dr-restore", on_call, needs=("new-account",)),
         Scenario("dr-switch", "the DR stack to active and back, health-check in the DR region", dr_switch, needs=("failed-first-deploy", "new-account")),
         Scenario("failed-first-deploy", "the Data and Service stacks fail their first create, roll back, and are retried", failed_first_deploy),
         Scenario("teardown", "cdk destroy --all of staging, leftovers, and a deploy again", teardown, environment="staging"),

@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hosted-zone", metavar="ID=DOMAIN", action="append", default=[])
     parser.add_argument("--app", metavar="REGION/CLUSTER/SERVICE", required=True, help="the service the stand-in /health reports on")
     parser.add_argument("--failing-tag", action="append", default=[], help="image tag of a release whose /health fails")
+    parser.add_argument("--label", default="", help="where its log is: tells this emulator apart in a process list")
     args = parser.parse_args(argv)
 
     import warnings

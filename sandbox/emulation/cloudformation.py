@@ -8,7 +8,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.emulation.common import PhysicalId, ResourceFailed
+from sandbox.emulation.common import PhysicalId, ResourceFailed, one_line
 
 EXTENSIONS = {
     "Fn::GetStackOutput": "reads another stack's output in the same region (CDK's weak cross-stack references)",
@@ -123,19 +123,9 @@ def _as_resource_failure(make: Callable[..., Any]) -> Callable[..., Any]:
         except ResourceFailed:
             raise
         except Exception as exc:
-            raise ResourceFailed(logical_id, resource_json.get("Type", "?"), _one_line(exc)) from exc
+            raise ResourceFailed(logical_id, resource_json.get("Type", "?"), one_line(exc)) from exc
 
     return made
-
-
-def _one_line(exc: BaseException) -> str:
-    """A service error as a resource event's reason: the service's own message and code."""
-    from botocore.exceptions import ClientError
-
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Message')} (Service: {exc.operation_name}; Error Code: {error.get('Code')})"
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def install_failure_reasons() -> None:

@@ -18,6 +18,18 @@ class ResourceFailed(Exception):
         self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
 
 
+def one_line(exc: BaseException) -> str:
+    """A failure as a resource event's reason: the service's own message and code."""
+    if isinstance(exc, ResourceFailed):
+        return exc.reason
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Message')} (Service: {exc.operation_name}; Error Code: {error.get('Code')})"
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
 class PhysicalId:
     """What every resource the sandbox makes answers moto with: its id, for `Ref`."""
 

@@ -20,7 +20,7 @@ from datetime import timedelta
 from graphlib import TopologicalSorter
 from typing import Any
 
-from sandbox.emulation.common import ResourceFailed
+from sandbox.emulation.common import ResourceFailed, one_line
 from sandbox.emulation.lifecycle import already_exists, delete_physical, replacement_properties
 
 EXTENSIONS = {
@@ -173,21 +173,10 @@ def _delete(stack: Any, logical_id: str, instance: Any, body: dict[str, Any], po
     try:
         delete_physical(stack, logical_id, instance, body, snapshot=policy == "Snapshot")
     except Exception as exc:  # noqa: BLE001 - any failure of the service is the resource's reason
-        event(stack, logical_id, kind, "DELETE_FAILED", _reason(exc), physical)
+        event(stack, logical_id, kind, "DELETE_FAILED", one_line(exc), physical)
         return False
     event(stack, logical_id, kind, "DELETE_COMPLETE", None, physical)
     return True
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ResourceFailed):
-        return exc.reason
-    from botocore.exceptions import ClientError
-
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Message')} (Service: {exc.operation_name}; Error Code: {error.get('Code')})"
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 # --- stack operations ---------------------------------------------------------------------------
@@ -208,7 +197,7 @@ def create(stack: Any) -> None:
         try:
             instance = _make(stack, logical_id, body)
         except Exception as exc:  # noqa: BLE001
-            event(stack, logical_id, body["Type"], "CREATE_FAILED", _reason(exc))
+            event(stack, logical_id, body["Type"], "CREATE_FAILED", one_line(exc))
             _roll_back_create(stack, op, f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user.")
             return
         op.created.append(logical_id)
@@ -260,7 +249,8 @@ def plan_update(stack: Any, new_template: dict[str, Any]) -> dict[str, list[str]
 
 
 def _body(resource: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in resource.items() if k != "Metadata"}
+    """What CloudFormation calls a resource's handler for when it changes (not its DependsOn or Metadata)."""
+    return {k: v for k, v in resource.items() if k not in ("Metadata", "DependsOn")}
 
 
 def update(stack: Any, template: str, parameters: dict[str, Any] | None) -> None:
@@ -297,7 +287,7 @@ def update(stack: Any, template: str, parameters: dict[str, Any] | None) -> None
                 _modify(stack, logical_id, old_resources[logical_id], body, op)
         except Exception as exc:  # noqa: BLE001
             status = "CREATE_FAILED" if logical_id in plan["Add"] else "UPDATE_FAILED"
-            event(stack, logical_id, kind, status, _reason(exc))
+            event(stack, logical_id, kind, status, one_line(exc))
             _roll_back_update(stack, op, saved, f"The following resource(s) failed to {'create' if status == 'CREATE_FAILED' else 'update'}: [{logical_id}]. ")
             return
     stack.output_map = stack._create_output_map()
@@ -383,7 +373,7 @@ def _roll_back_update(stack: Any, op: Operation, saved: dict[str, Any], reason: 
             rmap._parsed_resources[logical_id] = restored if restored is not None else old_instance
             event(stack, logical_id, old_body["Type"], "UPDATE_COMPLETE", None, _physical_id(rmap._parsed_resources[logical_id]))
         except Exception as exc:  # noqa: BLE001
-            event(stack, logical_id, old_body["Type"], "UPDATE_FAILED", _reason(exc))
+            event(stack, logical_id, old_body["Type"], "UPDATE_FAILED", one_line(exc))
             failed = True
     stack_event(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
     for logical_id, replacement in replacements.items():

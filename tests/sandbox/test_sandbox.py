@@ -25,29 +25,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _processes(pattern: str) -> set[int]:
-    """Pids whose command line holds `pattern`."""
+    """Pids whose command line holds `pattern`, or whose working directory does."""
     found = set()
     for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
             try:
                 cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                cwd = os.readlink(proc / "cwd")
             except OSError:
                 continue
-            if pattern in cmdline and emulator.alive(int(proc.name)):
+            if (pattern in cmdline or pattern in cwd) and emulator.alive(int(proc.name)):
                 found.add(int(proc.name))
     return found
 
 
 @pytest.fixture(scope="module")
-def new_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Outcome, str, set[int]]]:
-    before = _processes("sandbox.server")
-    outcome = runner.run(["new-account"], "production", tmp_path_factory.mktemp("sandbox"))
+def new_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Outcome, str, Path]]:
+    workdir = tmp_path_factory.mktemp("sandbox")
+    outcome = runner.run(["new-account"], "production", workdir)
     from sandbox.emulation import EXTENSIONS
 
-    yield outcome, runner.report(outcome, EXTENSIONS), before
+    yield outcome, runner.report(outcome, EXTENSIONS), workdir
 
 
-def test_the_readmes_first_deploy_works_through_the_real_cli(new_account: tuple[Outcome, str, set[int]]) -> None:
+def test_the_readmes_first_deploy_works_through_the_real_cli(new_account: tuple[Outcome, str, Path]) -> None:
     outcome, report, _ = new_account
     assert outcome.ok, report
     commands = [step.command for step in outcome.steps]
@@ -61,7 +62,7 @@ def test_the_readmes_first_deploy_works_through_the_real_cli(new_account: tuple[
     assert report.rstrip().endswith(f"Result: every step passed ({len(outcome.steps)} steps)")
 
 
-def test_the_report_says_what_the_emulator_stands_in_for_and_what_it_does_not_prove(new_account: tuple[Outcome, str, set[int]]) -> None:
+def test_the_report_says_what_the_emulator_stands_in_for_and_what_it_does_not_prove(new_account: tuple[Outcome, str, Path]) -> None:
     _, report, _ = new_account
     from sandbox.emulation import EXTENSIONS
 
@@ -71,35 +72,38 @@ def test_the_report_says_what_the_emulator_stands_in_for_and_what_it_does_not_pr
     assert "IAM" in not_proven and "alarms never evaluate" in not_proven and "Route 53 health checks" in not_proven
 
 
-def test_nothing_is_left_running_after_a_run(new_account: tuple[Outcome, str, set[int]]) -> None:
-    _, _, before = new_account
+def test_nothing_is_left_running_after_a_run(new_account: tuple[Outcome, str, Path]) -> None:
+    _, _, workdir = new_account
     assert not emulator.STARTED and not terminal.RUNNING
-    assert not (_processes("sandbox.server") - before)
+    assert not _processes(str(workdir))
 
 
-def _interrupted_run(tmp_path: Path, after_seconds: float) -> tuple[int, str]:
-    """`python -m sandbox run` with Ctrl-C (SIGINT, as the terminal sends it) after a while."""
+def _interrupted_run(tmp_path: Path, after: str) -> tuple[int, str]:
+    """`python -m sandbox run` with Ctrl-C (SIGINT, as the terminal sends it) once it has printed `after`."""
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "run", "--scenario", "new-account", "--keep", str(tmp_path / "kept")],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         env={**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"},
     )
-    time.sleep(after_seconds)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if after in line:
+            break
+    time.sleep(0.5)
     os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=60)
     return process.returncode, err
 
 
-@pytest.mark.parametrize("after_seconds", [0.8, 8.0], ids=["while-the-emulator-starts", "while-cdk-runs"])
-def test_ctrl_c_at_any_moment_leaves_nothing_running(tmp_path: Path, after_seconds: float) -> None:
-    before = _processes("sandbox.server") | _processes(str(tmp_path))
-    code, err = _interrupted_run(tmp_path, after_seconds)
+@pytest.mark.parametrize("after", ["rehearsing", "scenario new-account"], ids=["while-the-emulator-starts", "while-cdk-runs"])
+def test_ctrl_c_at_any_moment_leaves_nothing_running(tmp_path: Path, after: str) -> None:
+    code, err = _interrupted_run(tmp_path, after)
     assert code == 130, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines == ["error: sandbox run: interrupted; every emulator and command it started was stopped"], err
     time.sleep(0.5)
-    assert not (_processes("sandbox.server") - before)
-    assert not (_processes(str(tmp_path)) - before)  # no cdk CLI or runbook from this run's checkout
+    # The emulator's --label and every command's checkout are under the run's folder.
+    assert not _processes(str(tmp_path))
 
 
 def test_keep_on_a_folder_that_cannot_be_written_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -179,9 +183,8 @@ def test_an_interrupt_while_the_emulator_starts_stops_it(tmp_path: Path, monkeyp
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    before = _processes("sandbox.server")
     monkeypatch.setattr(emulator.time, "sleep", interrupt)
     with pytest.raises(KeyboardInterrupt):
         emulator.start(load_environment("staging"), tmp_path / "emulator.log")
     assert not emulator.STARTED
-    assert not (_processes("sandbox.server") - before)
+    assert not _processes(f"--label {tmp_path}")
