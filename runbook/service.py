@@ -132,7 +132,15 @@ def rollback(ctx: Context, *, to_revision: int | None, url: str | None) -> bool:
         f'Set service.image_tag = "{tag}" there (or deploy with -c image-tag={tag}) before the next deploy.'
     )
     wait_until_stable(ctx)
-    return checks.health_check(ctx, url)
+    # Steady is not enough: when the revision's tasks never become healthy, ECS's circuit
+    # breaker puts the service back on the revision it ran, and that is steady too.
+    running = _revision(checks.describe_service(ctx)["taskDefinition"])[1]
+    landed = ctx.report.check(
+        "rollback landed", running == target,
+        f"the service runs {family}:{running}" + ("" if running == target else
+        f", not {family}:{target}: ECS rolled the deployment back (its tasks never became healthy; see the service's events)"),
+    )
+    return checks.health_check(ctx, url) and landed
 
 
 def scale(ctx: Context, *, count: int, force: bool) -> bool:

@@ -102,7 +102,10 @@ def failed_first_deploy(s: Session) -> None:
     s.cdk("deploy", names.stack("Service"), "-c", f"env={s.cfg.name}", fails=True, look_for="Circuit Breaker")
     s.check("the Service stack rolled back with nothing left", lambda: _nothing_left(s, "Service"))
     s.push(s.cfg.service.image_tag)
-    s.deploy_sh(*first_deploy, look_for="termination protection off so that cdk can re-create it")
+    # The cdk CLI protected the new production stack before its change set ran; first-deploy
+    # lifts that from the rolled-back stack so that the CLI can create it again.
+    protected = "termination protection off so that cdk can re-create it" if s.cfg.termination_protection else ""
+    s.deploy_sh(*first_deploy, look_for=protected)
     s.check("every stack created", lambda: _all_stacks_complete(s))
 
 

@@ -37,6 +37,26 @@ def test_rollback_goes_to_the_previous_active_revision(world: World, health_serv
     assert record["from_image"].endswith(":1.1.0") and record["to_image"].endswith(":1.0.0")
 
 
+def test_a_rollback_that_ecs_rolled_back_fails(world: World, health_server: HealthServer, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the previous revision's tasks never become healthy, ECS's circuit breaker puts the
+    service back where it was, steady: the rollback must not report success."""
+    from runbook import checks
+    from runbook import service as service_module
+
+    described = checks.describe_service
+    waited: list[bool] = []
+
+    def after_the_circuit_breaker(ctx):  # type: ignore[no-untyped-def]
+        found = described(ctx)
+        return {**found, "taskDefinition": found["taskDefinition"].rsplit(":", 1)[0] + ":2"} if waited else found
+
+    monkeypatch.setattr(service_module, "wait_until_stable", lambda ctx: waited.append(True))
+    monkeypatch.setattr(checks, "describe_service", after_the_circuit_breaker)
+    result = run("rollback", "--url", health_server.url, *FAST)
+    assert result.code == 1
+    assert "FAIL  rollback landed: the service runs contractorlens:2, not contractorlens:1: ECS rolled the deployment back" in result.out
+
+
 def test_rollback_to_a_named_revision(world: World, health_server: HealthServer, run) -> None:
     register_revision("1.2.0")
     boto3.client("ecs", region_name=PRIMARY).update_service(
