@@ -180,10 +180,17 @@ def test_an_interrupt_while_the_emulator_starts_stops_it(tmp_path: Path, monkeyp
     """The start used to sit outside the runner's try/finally: Ctrl-C there left it running."""
     from config import load_environment
 
-    def interrupt(seconds: float) -> None:
-        raise KeyboardInterrupt
+    real_sleep, interrupted = time.sleep, []
 
-    monkeypatch.setattr(emulator.time, "sleep", interrupt)
+    def interrupt_once(seconds: float) -> None:
+        # Only the wait for the emulator is interrupted: `stop` sleeps too while it waits for
+        # the process to go, and an interrupt there would test a Ctrl-C pressed twice.
+        if not interrupted:
+            interrupted.append(seconds)
+            raise KeyboardInterrupt
+        real_sleep(seconds)
+
+    monkeypatch.setattr(emulator.time, "sleep", interrupt_once)
     with pytest.raises(KeyboardInterrupt):
         emulator.start(load_environment("staging"), tmp_path / "emulator.log")
     assert not emulator.STARTED
