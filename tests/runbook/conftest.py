@@ -176,3 +176,4 @@ def run(capsys: pytest.CaptureFixture[str]):
         return Result(code, captured.out, captured.err)
 
     return _run
+
