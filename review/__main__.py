@@ -1,4 +1,4 @@
-"""`make diff`: synthesize, compare every stack with its committed snapshot, report by risk.
+"""`make diff`: synthesize every environment, compare each stack with its committed snapshot, report by risk.
 
 Exit 0 when nothing would replace or delete a stateful resource (and "no changes" when the
 templates equal the snapshots), 1 when something would, 2 when it could not compare.
@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from config import ConfigError, load_environment
+from config import ConfigError, available_environments, load_environment
 from config.dr import parse_dr_context
 from review.diff import diff_stack, render
 from review.synth import ROOT, normalized, synthesize
@@ -94,14 +94,27 @@ def compare(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make diff", description=__doc__)
-    parser.add_argument("--env", default="production", help="environment whose snapshots are compared (default: %(default)s)")
+    parser.add_argument(
+        "--env",
+        action="append",
+        help="an environment whose stacks are compared (repeatable; default: every config/<env>.toml)",
+    )
     parser.add_argument("--base", help="compare with the snapshots of this git revision instead of the working tree's")
     parser.add_argument("--snapshots", type=Path, default=ROOT / SNAPSHOTS, help="snapshot folder (default: %(default)s)")
     parser.add_argument("--report", type=Path, help="also write the report here, as Markdown (for a CI job summary)")
     args = parser.parse_args(argv)
+    environments = args.env or available_environments()
     try:
         old = _snapshots(args.base, args.snapshots)
-        new, regions = _synthesized(args.env)
+        new: dict[str, dict[str, Any]] = {}
+        regions: dict[str, str] = {}
+        for env in environments:
+            templates, stack_regions = _synthesized(env)
+            new |= templates
+            regions |= stack_regions
+        # With --env, the other environments' snapshots are left out rather than reported gone.
+        prefixes = tuple(load_environment(env).names.stack("") for env in environments)
+        old = {name: body for name, body in old.items() if name.startswith(prefixes)}
     except (ConfigError, ValueError, OSError, subprocess.CalledProcessError) as exc:
         print(f"error: make diff: {exc}", file=sys.stderr)
         return 2
@@ -114,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     text, code = compare(old, new, regions, against=against)
     print(text)
     if args.report:
-        args.report.write_text(f"## Template diff ({args.env})\n\n```\n{text}\n```\n")
+        args.report.write_text(f"## Template diff ({', '.join(environments)})\n\n```\n{text}\n```\n")
     return code
 
 

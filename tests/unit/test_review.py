@@ -106,8 +106,8 @@ def test_the_report_groups_and_summarises_each_stack() -> None:
     assert "1 stateful resource(s) would be replaced or deleted" in lines[-1]
 
 
-def test_a_clean_tree_has_no_changes(production: Synthesis, dr_active: Synthesis) -> None:
-    new = {name: normalized(t) for name, t in production.templates.items()}
+def test_a_clean_tree_has_no_changes(production: Synthesis, staging: Synthesis, dr_active: Synthesis) -> None:
+    new = {name: normalized(t) for name, t in {**production.templates, **staging.templates}.items()}
     new["ContractorLens-Production-DR-active"] = normalized(dr_active.template("DR"))
     old = {p.stem: json.loads(p.read_text()) for p in SNAPSHOTS.glob("*.json")}
     text, code = compare(old, new, {}, against="the committed snapshots")
@@ -122,9 +122,11 @@ def test_make_diff_fails_on_a_replaced_database(tmp_path: Path, capsys: pytest.C
     body["Resources"]["Database"]["Properties"]["DBInstanceIdentifier"] = "contractorlens-db-old"
     data.write_text(json.dumps(body))
     report = tmp_path / "report.md"
-    assert make_diff(["--snapshots", str(tmp_path / "snapshots"), "--report", str(report)]) == 1
+    assert make_diff(["--env", "production", "--snapshots", str(tmp_path / "snapshots"), "--report", str(report)]) == 1
     out = capsys.readouterr().out
     assert "ContractorLens-Production-Data: 0 added, 0 removed, 0 modified, 1 replaced" in out
+    # Staging's snapshots are in the folder too, but --env production leaves them out.
+    assert "Staging" not in out
     assert report.read_text().startswith("## Template diff (production)")
 
 

@@ -1,4 +1,4 @@
-"""One committed JSON snapshot per production stack, for reviewers. `make snapshots` rewrites them."""
+"""One committed JSON snapshot per stack of every environment, for reviewers. `make snapshots` rewrites them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tests.synth import Synthesis, normalized
 
 SNAPSHOT_DIR = Path(__file__).resolve().parents[1] / "snapshots"
 PRODUCTION_STACKS = ["DRFoundation", "Network", "Registry", "Data", "Service", "Monitoring", "DR"]
+STAGING_STACKS = ["Network", "Registry", "Data", "Service", "Monitoring"]
 
 
 class StackTemplate(SingleFileSnapshotExtension):
@@ -45,10 +46,19 @@ def test_template_matches_its_snapshot(production: Synthesis, stack_snapshot: Sn
     assert normalized(production.template(part)) == stack_snapshot(name=name)
 
 
+@pytest.mark.parametrize("part", STAGING_STACKS)
+def test_staging_template_matches_its_snapshot(staging: Synthesis, stack_snapshot: SnapshotAssertion, part: str) -> None:
+    """Staging's stacks differ from production's in more than names (no DR, single-AZ, no
+    deletion protection): a change to those paths must show in a review too."""
+    name = staging.cfg.names.stack(part)
+    assert normalized(staging.template(part)) == stack_snapshot(name=name)
+
+
 def test_the_active_dr_stack_matches_its_snapshot(dr_active: Synthesis, stack_snapshot: SnapshotAssertion) -> None:
     """The DR stack as a drill deploys it (-c dr-mode=active -c dr-restore=latest)."""
     assert normalized(dr_active.template("DR")) == stack_snapshot(name="ContractorLens-Production-DR-active")
 
 
-def test_every_production_stack_has_a_snapshot(production: Synthesis) -> None:
-    assert sorted(production.templates) == sorted(production.cfg.names.stack(p) for p in PRODUCTION_STACKS)
+def test_every_stack_has_a_snapshot(production: Synthesis, staging: Synthesis) -> None:
+    synthesized = sorted([*production.templates, *staging.templates, "ContractorLens-Production-DR-active"])
+    assert sorted(p.stem for p in SNAPSHOT_DIR.glob("*.json")) == synthesized
