@@ -143,7 +143,7 @@ class ApiService(Construct):
         )
         # A release replaces the task definition, and CloudFormation then deregisters the old
         # revision (aws/aws-cdk#24372): `deploy.sh rollback` would find nothing ACTIVE to go back
-        # to (the sandbox's bad-release rehearsal showed it). UpdateReplacePolicy Retain keeps
+        # to. UpdateReplacePolicy Retain keeps
         # earlier revisions ACTIVE, and so does the deletion policy, as cfn-lint's W3011 asks (a
         # revision costs nothing), except in a failed first create, which leaves none behind.
         self.task_definition.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)

@@ -1,8 +1,8 @@
 """Load `config/<env>.toml` into a validated `EnvironmentConfig`.
 
-The app (`app.py`) and the runbook both call `load_environment`; nothing else reads the
-files, so a resource name or region is never typed twice. Every problem becomes a
-`ConfigError` whose message is one line: the file, the key, the bad value and what is allowed.
+`app.py`, the runbook, `make diff` and the sandbox call `load_environment`, so a resource name
+or region is never typed twice. Every problem becomes a `ConfigError` whose message is one
+line: the file, the key, the bad value and what is allowed.
 """
 
 from __future__ import annotations

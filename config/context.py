@@ -1,7 +1,7 @@
 """The `-c key=value` context keys the app takes, and the check that refuses any other.
 
-A misspelt key would otherwise be ignored: `-c environment=staging` synthesized production, and
-`-c imagetag=1.4.2` deployed the config file's tag.
+A misspelt key would otherwise be ignored: `-c environment=staging` would synthesize production,
+and `-c imagetag=1.4.2` would deploy the config file's tag.
 """
 
 from __future__ import annotations

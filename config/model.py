@@ -420,11 +420,6 @@ class Names:
         return f"{self.parameter_prefix}/dr/primary-health-check-id"
 
     @property
-    def primary_host_label(self) -> str:
-        """`api-primary`: the primary region's own name, which the health check probes."""
-        return "api-primary"
-
-    @property
     def grafana_dashboard_uid(self) -> str:
         """The manual's dashboard at http://grafana-server:3001/d/contractorlens-prod."""
         return "contractorlens-prod" if self.env == "production" else f"contractorlens-{self.env}"

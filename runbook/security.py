@@ -12,7 +12,6 @@ from config.thresholds import THRESHOLDS
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 
-MANUAL_PATTERNS = ("FAILED_LOGIN", "slow query", "GeminiAPI ERROR", "connection pool")
 PUBLIC_CIDRS = ("0.0.0.0/0", "::/0")
 ALB_PUBLIC_PORTS = (80, 443)
 

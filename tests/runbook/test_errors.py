@@ -82,7 +82,8 @@ def test_bad_input_is_one_line(aws: None, run, argv: list[str], words: list[str]
 
 @pytest.mark.parametrize("command", ["restart", "rollback", "preflight", "health-check", "first-deploy", "production"])
 def test_a_bad_url_is_refused_before_anything_changes(world: World, run, command: str) -> None:
-    """`restart --url not-a-url` used to restart the service, then die with a traceback."""
+    """A --url that cannot be checked is refused before a command changes anything: `restart`
+    must not force a deployment that it then cannot health-check."""
     ecs = boto3.client("ecs", region_name=PRIMARY)
     before = ecs.describe_services(cluster="contractorlens", services=["contractorlens"])["services"][0]
     result = run(command, "--url", "not-a-url", *FAST)

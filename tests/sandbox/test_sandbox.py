@@ -177,7 +177,8 @@ def test_up_keeps_one_running_on_loopback_only_and_down_stops_it(
 
 
 def test_an_interrupt_while_the_emulator_starts_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The start used to sit outside the runner's try/finally: Ctrl-C there left it running."""
+    """The emulator runs in a session of its own, so Ctrl-C in the terminal does not reach it:
+    an interrupt during its start must stop it."""
     from config import load_environment
 
     real_sleep, interrupted = time.sleep, []

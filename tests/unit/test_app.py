@@ -77,7 +77,7 @@ def test_bad_dr_mode_in_context(tmp_path: Path) -> None:
 
 
 def test_a_misspelt_context_key_stops_synth(tmp_path: Path) -> None:
-    """`-c environment=staging` used to synthesize production, `-c imagetag=1.4.2` the file's tag."""
+    """Ignored, `-c environment=staging` would synthesize production and `-c imagetag=1.4.2` the file's tag."""
     for key, value in (("environment", "staging"), ("imagetag", "1.4.2")):
         result = _run_app(ROOT, {key: value}, tmp_path)
         _assert_one_line_error(result, f"-c {key}: unknown context key", "allowed are env, image-tag, dr-mode, dr-restore")
