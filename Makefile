@@ -42,8 +42,9 @@ synth: setup ## Synthesize every stack of ENVIRONMENT (default production) into 
 	$(CDK) synth --quiet -c env=$(ENVIRONMENT)
 	@echo "Synthesized $$(ls cdk.out/*.template.json | wc -l) stacks of '$(ENVIRONMENT)' into cdk.out/"
 
-test: setup ## Run every test and quality gate (ruff, cdk-nag, CloudFormation validation, cfn-lint, snapshots)
+test: setup ## Run every test and quality gate (ruff, mypy, cdk-nag, CloudFormation validation, cfn-lint, snapshots)
 	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 diff: setup ## Compare every synthesized stack with its committed snapshot, grouped by risk (BASE=<git ref> to compare with another revision's)

@@ -26,9 +26,7 @@ class ApiDomain(Construct):
         """
         super().__init__(scope, construct_id)
         self.host_name = f"{API_HOST_LABEL}.{domain}"
-        self.zone = route53.HostedZone.from_hosted_zone_attributes(
-            self, "Zone", hosted_zone_id=hosted_zone_id, zone_name=domain
-        )
+        self.zone = route53.HostedZone.from_hosted_zone_attributes(self, "Zone", hosted_zone_id=hosted_zone_id, zone_name=domain)
         self.certificate = acm.Certificate(
             self,
             "Certificate",
@@ -51,9 +49,7 @@ class ApiDomain(Construct):
         """
         # A failover alias must evaluate the ALB's health: a region with no healthy target then
         # answers no more than one whose health check fails.
-        target = route53.RecordTarget.from_alias(
-            targets.LoadBalancerTarget(load_balancer, _TargetHealth(evaluate=failover is not None))
-        )
+        target = route53.RecordTarget.from_alias(targets.LoadBalancerTarget(load_balancer, _TargetHealth(evaluate=failover is not None)))
         routing = {}
         if failover is not None:
             routing = {

@@ -209,9 +209,7 @@ class ApiService(Construct):
             capacity = self.service.auto_scale_task_count(min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks)
             capacity.scale_on_cpu_utilization("Cpu", target_utilization_percent=scaling.cpu_percent)
             capacity.scale_on_memory_utilization("Memory", target_utilization_percent=scaling.memory_percent)
-            capacity.scale_on_request_count(
-                "Requests", requests_per_target=scaling.requests_per_target, target_group=self.target_group
-            )
+            capacity.scale_on_request_count("Requests", requests_per_target=scaling.requests_per_target, target_group=self.target_group)
         self._acknowledge_findings()
 
     def _acknowledge_findings(self) -> None:

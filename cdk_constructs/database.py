@@ -35,9 +35,7 @@ def postgres_parameters(*, slow_query_log_ms: int) -> dict[str, str]:
     }
 
 
-def export_log_groups(
-    scope: Construct, *, instance_identifier: str, retention_days: int, key: kms.IKey
-) -> dict[str, logs.LogGroup]:
+def export_log_groups(scope: Construct, *, instance_identifier: str, retention_days: int, key: kms.IKey) -> dict[str, logs.LogGroup]:
     """The groups RDS exports `postgresql` and `upgrade` into, created before the instance.
 
     RDS would otherwise create them itself, unencrypted and kept forever; ours have our key,
@@ -118,9 +116,7 @@ class PostgresDatabase(Construct):
             switched on as the stack's last step (cdk_constructs/protection.py). Default: true.
         """
         super().__init__(scope, construct_id)
-        engine = rds.DatabaseInstanceEngine.postgres(
-            version=rds.PostgresEngineVersion.of(engine_version, engine_version.split(".")[0])
-        )
+        engine = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.of(engine_version, engine_version.split(".")[0]))
         self.parameter_group = rds.ParameterGroup(
             self,
             "Parameters",
@@ -128,9 +124,7 @@ class PostgresDatabase(Construct):
             description=f"{instance_identifier}: slow statements logged, TLS required",
             parameters=postgres_parameters(slow_query_log_ms=slow_query_log_ms),
         )
-        self.log_groups = export_log_groups(
-            self, instance_identifier=instance_identifier, retention_days=log_retention_days, key=key
-        )
+        self.log_groups = export_log_groups(self, instance_identifier=instance_identifier, retention_days=log_retention_days, key=key)
         self.instance = rds.DatabaseInstance(
             self,
             "Instance",
@@ -198,7 +192,6 @@ class PostgresDatabase(Construct):
                 string_value=value,
                 description=f"{instance_identifier} {name} (the manual: database credentials in Parameter Store)",
             )
-
 
     def _acknowledge_findings(self, *, protected: bool) -> None:
         if protected:
@@ -332,16 +325,12 @@ class RestoredPostgresDatabase(Construct):
         super().__init__(scope, construct_id)
         if restore_kind not in ("latest", "time", "snapshot"):
             raise ValueError(f"restore_kind {restore_kind!r}: expected latest, time or snapshot")
-        self.log_groups = export_log_groups(
-            self, instance_identifier=instance_identifier, retention_days=log_retention_days, key=key
-        )
+        self.log_groups = export_log_groups(self, instance_identifier=instance_identifier, retention_days=log_retention_days, key=key)
         monitoring_role = iam.Role(
             self,
             "MonitoringRole",
             assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")
-            ],
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")],
         )
         source: dict[str, object] = {}
         if restore_kind == "snapshot":
@@ -390,9 +379,7 @@ class RestoredPostgresDatabase(Construct):
         self.instance.apply_removal_policy(RemovalPolicy.SNAPSHOT)
         for group in self.log_groups.values():
             self.instance.node.add_dependency(group)
-        self.deletion_protection = DeletionProtection.of_database(
-            self, "DeletionProtection", instance_identifier=instance_identifier
-        )
+        self.deletion_protection = DeletionProtection.of_database(self, "DeletionProtection", instance_identifier=instance_identifier)
         self.secret_arn = self.instance.attr_master_user_secret_secret_arn
         self.endpoint_address = self.instance.attr_endpoint_address
         self.endpoint_port = self.instance.attr_endpoint_port

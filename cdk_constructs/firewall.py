@@ -47,9 +47,7 @@ class ApiFirewall(Construct):
                 priority=priority,
                 override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                 statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=group
-                    )
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(vendor_name="AWS", name=group)
                 ),
                 visibility_config=visibility(f"{name}-{group}"),
             )
@@ -77,9 +75,7 @@ class ApiFirewall(Construct):
             visibility_config=visibility(name),
             rules=rules,
         )
-        wafv2.CfnWebACLAssociation(
-            self, "Association", resource_arn=load_balancer_arn, web_acl_arn=self.web_acl.attr_arn
-        )
+        wafv2.CfnWebACLAssociation(self, "Association", resource_arn=load_balancer_arn, web_acl_arn=self.web_acl.attr_arn)
         wafv2.CfnLoggingConfiguration(
             self,
             "Logging",

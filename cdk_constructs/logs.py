@@ -29,9 +29,7 @@ def encrypted_log_group(
         use it for this log group only (the encryption context names the group's ARN).
     """
     stack = Stack.of(scope)
-    group_arn = stack.format_arn(
-        service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
-    )
+    group_arn = stack.format_arn(service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME)
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid=f"CloudWatchLogs{construct_id}",

@@ -114,7 +114,8 @@ class ApplicationAlarms(Construct):
         self._add("db-cpu", rds("CPUUtilization"), "Database CPU utilisation")
         self._add("db-connections", rds("DatabaseConnections"), "Active database connections")
         free_gib = cloudwatch.MathExpression(
-            expression=f"free / {GIB}", using_metrics={"free": rds("FreeStorageSpace").with_(statistic="Minimum")},
+            expression=f"free / {GIB}",
+            using_metrics={"free": rds("FreeStorageSpace").with_(statistic="Minimum")},
             label="Free storage, GiB",
         )
         self._add("db-free-storage", free_gib, "Free database storage")

@@ -113,7 +113,5 @@ def add_collector(
         },
         logging=ecs.LogDrivers.aws_logs(stream_prefix="collector", log_group=log_group),
     )
-    task_definition.add_to_task_role_policy(
-        iam.PolicyStatement(actions=["aps:RemoteWrite"], resources=[workspace.arn])
-    )
+    task_definition.add_to_task_role_policy(iam.PolicyStatement(actions=["aps:RemoteWrite"], resources=[workspace.arn]))
     return container

@@ -65,9 +65,7 @@ class DeletionProtection(Construct):
             on_create=call,
             on_update=call,
             install_latest_aws_sdk=False,
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [iam.PolicyStatement(actions=[iam_action], resources=[resource_arn])]
-            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements([iam.PolicyStatement(actions=[iam_action], resources=[resource_arn])]),
         )
         acknowledge(
             self.resource,

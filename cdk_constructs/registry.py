@@ -106,9 +106,7 @@ class RegistryReplication(Construct):
                             )
                         ],
                         repository_filters=[
-                            ecr.CfnReplicationConfiguration.RepositoryFilterProperty(
-                                filter=repository_prefix, filter_type="PREFIX_MATCH"
-                            )
+                            ecr.CfnReplicationConfiguration.RepositoryFilterProperty(filter=repository_prefix, filter_type="PREFIX_MATCH")
                         ],
                     )
                 ]
@@ -145,9 +143,7 @@ class ReplicaRepositoryTemplate(Construct):
             applied_for=["REPLICATION"],
             description="ContractorLens DR replicas: immutable tags, KMS encryption, same lifecycle as the source",
             image_tag_mutability="IMMUTABLE",
-            encryption_configuration=ecr.CfnRepositoryCreationTemplate.EncryptionConfigurationProperty(
-                encryption_type="KMS"
-            ),
+            encryption_configuration=ecr.CfnRepositoryCreationTemplate.EncryptionConfigurationProperty(encryption_type="KMS"),
             lifecycle_policy=lifecycle_policy(
                 tagged_images_to_keep=tagged_images_to_keep,
                 untagged_image_expiry_days=untagged_image_expiry_days,

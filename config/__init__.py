@@ -152,7 +152,9 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
     if cfg.is_production and not db.multi_az:
         fail("database.multi_az", db.multi_az, "production runs Multi-AZ: only true is allowed")
     if cfg.is_production and not db.deletion_protection:
-        fail("database.deletion_protection", db.deletion_protection, "production's database keeps deletion protection: only true is allowed")
+        fail(
+            "database.deletion_protection", db.deletion_protection, "production's database keeps deletion protection: only true is allowed"
+        )
     if cfg.is_production and db.backup_retention_days < 14:
         fail("database.backup_retention_days", db.backup_retention_days, "production keeps backups at least 14 days (14 to 35)")
     svc = cfg.service
@@ -160,7 +162,11 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
         if svc.cpu not in FARGATE_MEMORY:
             fail("service.cpu", svc.cpu, f"allowed are {', '.join(map(str, FARGATE_MEMORY))}")
         sizes = FARGATE_MEMORY[svc.cpu]
-        fail("service.memory_mib", svc.memory_mib, f"with cpu {svc.cpu}, allowed are {sizes[0]} to {sizes[-1]} in steps of {sizes[1] - sizes[0]}")
+        fail(
+            "service.memory_mib",
+            svc.memory_mib,
+            f"with cpu {svc.cpu}, allowed are {sizes[0]} to {sizes[-1]} in steps of {sizes[1] - sizes[0]}",
+        )
     if svc.max_tasks < svc.min_tasks:
         fail("service.max_tasks", svc.max_tasks, f"must be at least service.min_tasks ({svc.min_tasks})")
     if cfg.is_production and svc.max_tasks < 6:
@@ -172,10 +178,18 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
         if value >= line.value:
             fail(f"service.{key}", value, f"must stay below the manual's {line.value:g} % alarm line, so scaling acts first")
     if cfg.dns.domain and cfg.dns.certificate_arn:
-        fail("dns.certificate_arn", cfg.dns.certificate_arn, "give either dns.domain (a certificate is issued) or a certificate ARN, not both")
+        fail(
+            "dns.certificate_arn",
+            cfg.dns.certificate_arn,
+            "give either dns.domain (a certificate is issued) or a certificate ARN, not both",
+        )
     alerting = cfg.alerting
     if alerting.business_hours_end <= alerting.business_hours_start:
-        fail("alerting.business_hours_end", alerting.business_hours_end, f"must be after alerting.business_hours_start ({alerting.business_hours_start})")
+        fail(
+            "alerting.business_hours_end",
+            alerting.business_hours_end,
+            f"must be after alerting.business_hours_start ({alerting.business_hours_start})",
+        )
     if len(set(alerting.business_days)) != len(alerting.business_days) or not alerting.business_days:
         fail("alerting.business_days", alerting.business_days, "list each ISO weekday (1 = Monday ... 7 = Sunday) once")
     if (alerting.slack_critical_channel_id or alerting.slack_warning_channel_id) and not alerting.slack_workspace_id:

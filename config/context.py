@@ -34,6 +34,4 @@ def check_keys(keys: Iterable[str]) -> None:
     unknown = sorted(k for k in keys if k not in OURS and not _cdk_owns(k))
     if unknown:
         allowed = ", ".join(OURS)
-        raise ContextError(
-            f"-c {unknown[0]}: unknown context key; allowed are {allowed} (and CDK's own aws:cdk:* and @... flags)"
-        )
+        raise ContextError(f"-c {unknown[0]}: unknown context key; allowed are {allowed} (and CDK's own aws:cdk:* and @... flags)")

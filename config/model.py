@@ -284,9 +284,7 @@ class ObservabilityConfig(_Section):
 
     prometheus: bool = True
     """Collect the backend's Prometheus metrics (port 9090) into Amazon Managed Service for Prometheus. Default: true."""
-    collector_image: Annotated[str, AfterValidator(_pinned_image)] = (
-        "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
-    )
+    collector_image: Annotated[str, AfterValidator(_pinned_image)] = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
     """The ADOT collector beside each backend task, pinned."""
     scrape_interval_seconds: int = Field(default=30, ge=10, le=300)
     """How often the collector scrapes port 9090. Default: 30."""

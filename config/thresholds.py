@@ -10,10 +10,10 @@ says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """The manual's "Alerting Channels": critical is immediate response, warning is monitor closely."""
 
     CRITICAL = "critical"

@@ -61,9 +61,7 @@ def _synthesized(env: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     return templates, regions
 
 
-def compare(
-    old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], regions: dict[str, str], *, against: str
-) -> tuple[str, int]:
+def compare(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], regions: dict[str, str], *, against: str) -> tuple[str, int]:
     """The report of every stack's changes, and the exit code: 1 when a stateful resource goes."""
     lines: list[str] = []
     blocking = changed = 0

@@ -155,13 +155,11 @@ def _changed_paths(old: Any, new: Any, prefix: tuple[str, ...] = ()) -> Iterator
 
 
 def _replaces(paths: list[tuple[str, ...]], create_only_paths: tuple[tuple[str, ...], ...]) -> list[str]:
-    hits = []
+    hits = set()
     for path in paths:
         keys = tuple(p for p in path if not p.isdigit())
-        for pointer in create_only_paths:
-            if keys[: len(pointer)] == pointer:
-                hits.append(".".join(pointer))
-    return sorted(set(hits))
+        hits.update(".".join(pointer) for pointer in create_only_paths if keys[: len(pointer)] == pointer)
+    return sorted(hits)
 
 
 def _groups_of(resource_type: str, paths: list[tuple[str, ...]], policy_changes: list[str]) -> list[str]:
@@ -193,9 +191,7 @@ def diff_stack(old: dict[str, Any], new: dict[str, Any], *, region: str) -> list
             changes.append(Change(logical_id, before["Type"], "remove", groups=groups, why=why))
             continue
         if before["Type"] != after["Type"]:
-            changes.append(
-                Change(logical_id, after["Type"], "replace", [f"Type {before['Type']}"], ["replacement"], "type changed")
-            )
+            changes.append(Change(logical_id, after["Type"], "replace", [f"Type {before['Type']}"], ["replacement"], "type changed"))
             continue
         before_body = {k: v for k, v in before.items() if k != "Metadata"}
         after_body = {k: v for k, v in after.items() if k != "Metadata"}
@@ -222,10 +218,7 @@ def diff_stack(old: dict[str, Any], new: dict[str, Any], *, region: str) -> list
 def summary_line(stack: str, changes: list[Change]) -> str:
     counts = {action: sum(1 for c in changes if c.action == action) for action in ("add", "remove", "modify", "replace")}
     blocking = sum(1 for c in changes if c.blocking)
-    text = (
-        f"{stack}: {counts['add']} added, {counts['remove']} removed, {counts['modify']} modified, "
-        f"{counts['replace']} replaced"
-    )
+    text = f"{stack}: {counts['add']} added, {counts['remove']} removed, {counts['modify']} modified, {counts['replace']} replaced"
     if blocking:
         text += f" -- {blocking} stateful resource(s) replaced or deleted"
     return text

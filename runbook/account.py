@@ -32,8 +32,11 @@ def _has_role(ctx: Context, service: str) -> bool:
 
 def check_service_linked_roles(ctx: Context) -> bool:
     missing = [service for service in SERVICE_LINKED_ROLES if not _has_role(ctx, service)]
-    detail = "all present" if not missing else "missing for " + ", ".join(
-        f"{SERVICE_LINKED_ROLES[s]} (aws iam create-service-linked-role --aws-service-name {s})" for s in missing
+    detail = (
+        "all present"
+        if not missing
+        else "missing for "
+        + ", ".join(f"{SERVICE_LINKED_ROLES[s]} (aws iam create-service-linked-role --aws-service-name {s})" for s in missing)
     )
     return ctx.report.check("service-linked roles", not missing, detail)
 
@@ -79,12 +82,14 @@ def check_image(ctx: Context, tag: str) -> bool:
         code = error_code(exc)
         if code == "ImageNotFoundException":
             return ctx.report.check(
-                "release image", False,
+                "release image",
+                False,
                 f"{repository}:{tag} is not in the repository ({ctx.region}); push it first: docker push {image_uri(ctx, tag)}",
             )
         if code == "RepositoryNotFoundException":
             return ctx.report.check(
-                "release image", False,
+                "release image",
+                False,
                 f"no repository {repository} in {ctx.region}: deploy {ctx.cfg.names.stack('Registry')} first",
             )
         raise
@@ -102,6 +107,7 @@ def push_instructions(ctx: Context, tag: str) -> list[str]:
 
 
 # --- what a `cdk destroy` leaves behind --------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Kept:

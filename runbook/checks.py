@@ -67,9 +67,7 @@ def check_tasks(ctx: Context, service: dict[str, Any]) -> bool:
     running, desired = service["runningCount"], service["desiredCount"]
     floor = int(RUNNING_TASKS.value)
     ok = running >= desired and running >= floor
-    return ctx.report.check(
-        "running tasks", ok, f"{running} running, {desired} desired (the manual: at least {floor} running)"
-    )
+    return ctx.report.check("running tasks", ok, f"{running} running, {desired} desired (the manual: at least {floor} running)")
 
 
 def check_steady(ctx: Context, service: dict[str, Any]) -> bool:
@@ -88,9 +86,7 @@ def check_targets(ctx: Context, service: dict[str, Any]) -> bool:
     for arn in groups:
         health = ctx.client("elbv2").describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
         states = [t["TargetHealth"]["State"] for t in health]
-        unhealthy = [
-            f"{t['Target']['Id']} {t['TargetHealth']['State']}" for t in health if t["TargetHealth"]["State"] != "healthy"
-        ]
+        unhealthy = [f"{t['Target']['Id']} {t['TargetHealth']['State']}" for t in health if t["TargetHealth"]["State"] != "healthy"]
         name = arn.rsplit("/", 2)[-2] if "/" in arn else arn
         group_ok = bool(states) and not unhealthy
         detail = f"{states.count('healthy')}/{len(states)} healthy" + (f"; {', '.join(unhealthy)}" if unhealthy else "")
@@ -117,8 +113,10 @@ def check_alarms(ctx: Context) -> bool:
     """Alarms of this environment now in ALARM; ECS ignores one already firing when a deploy starts."""
     prefix = ctx.cfg.names.alarm("")
     firing = []
-    pages = ctx.client("cloudwatch").get_paginator("describe_alarms").paginate(
-        AlarmNamePrefix=prefix, StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    pages = (
+        ctx.client("cloudwatch")
+        .get_paginator("describe_alarms")
+        .paginate(AlarmNamePrefix=prefix, StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     )
     for page in pages:
         alarms = page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])

@@ -33,9 +33,7 @@ def backups(ctx: Context) -> bool:
     else:
         ctx.report.say(f"{cfg.dr_region}: not checked, {cfg.name} does not replicate backups there (database.replicate_backups_to_dr)")
     for region in regions:
-        snapshots = list(
-            ctx.aws.pages("rds", region, "describe_db_snapshots", "DBSnapshots", DBInstanceIdentifier=names.db_instance)
-        )
+        snapshots = list(ctx.aws.pages("rds", region, "describe_db_snapshots", "DBSnapshots", DBInstanceIdentifier=names.db_instance))
         snapshots.sort(key=lambda s: s.get("SnapshotCreateTime") or datetime.min.replace(tzinfo=UTC))
         automated = list(
             ctx.aws.pages(
@@ -52,26 +50,29 @@ def backups(ctx: Context) -> bool:
             latest = max(latest, moment) if latest and moment else (moment or latest)
         if region == cfg.region:
             try:
-                (db,) = ctx.client("rds", region).describe_db_instances(DBInstanceIdentifier=names.db_instance)[
-                    "DBInstances"
-                ]
+                (db,) = ctx.client("rds", region).describe_db_instances(DBInstanceIdentifier=names.db_instance)["DBInstances"]
                 latest = db.get("LatestRestorableTime") or latest
             except ClientError as exc:
                 if error_code(exc) != "DBInstanceNotFound":
                     raise
         newest = snapshots[-1]["DBSnapshotIdentifier"] if snapshots else None
         ctx.report.say(
-            f"{region}: {len(snapshots)} snapshot(s)" + (f", newest {newest}" if newest else "")
+            f"{region}: {len(snapshots)} snapshot(s)"
+            + (f", newest {newest}" if newest else "")
             + f"; {len(automated)} automated backup(s); latest restorable time {latest or 'none'}"
         )
         rpo = _minutes_since(latest)
         where = "primary" if region == cfg.region else "DR"
-        ok = ctx.report.check(
-            f"RPO in {region} ({where})",
-            rpo is not None and rpo <= RPO_DATABASE_MINUTES,
-            f"{rpo:.0f} min behind (the manual: at most {RPO_DATABASE_MINUTES})" if rpo is not None
-            else "no restorable time: no automated backups here",
-        ) and ok
+        ok = (
+            ctx.report.check(
+                f"RPO in {region} ({where})",
+                rpo is not None and rpo <= RPO_DATABASE_MINUTES,
+                f"{rpo:.0f} min behind (the manual: at most {RPO_DATABASE_MINUTES})"
+                if rpo is not None
+                else "no restorable time: no automated backups here",
+            )
+            and ok
+        )
         summary[region] = {
             "snapshots": [s["DBSnapshotIdentifier"] for s in snapshots],
             "automated_backups": [b.get("DBInstanceAutomatedBackupsArn") for b in automated],
@@ -94,9 +95,7 @@ def dr_restore(ctx: Context, source: RestoreSource) -> bool:
         if error_code(exc) != "DBInstanceNotFound":
             raise
     else:
-        raise RunbookError(
-            f"{target} already exists in {region}; dr-restore never overwrites it. Delete it first, or restore elsewhere"
-        )
+        raise RunbookError(f"{target} already exists in {region}; dr-restore never overwrites it. Delete it first, or restore elsewhere")
 
     groups = ctx.client("ec2", region).describe_security_groups(
         Filters=[
@@ -105,9 +104,7 @@ def dr_restore(ctx: Context, source: RestoreSource) -> bool:
         ]
     )["SecurityGroups"]
     if not groups:
-        raise RunbookError(
-            f"no {names.security_group('db')} of stack {names.stack('DR')} in {region}: deploy the DR stack (standby) first"
-        )
+        raise RunbookError(f"no {names.security_group('db')} of stack {names.stack('DR')} in {region}: deploy the DR stack (standby) first")
     placement = {
         "DBSubnetGroupName": names.dr_db_subnet_group,
         "VpcSecurityGroupIds": [groups[0]["GroupId"]],
@@ -126,24 +123,26 @@ def dr_restore(ctx: Context, source: RestoreSource) -> bool:
     started = time.monotonic()
     if source.kind == "snapshot":
         ctx.report.say(f"restoring {target} in {region} from snapshot {source.value} ...")
-        rds.restore_db_instance_from_db_snapshot(
-            DBInstanceIdentifier=target, DBSnapshotIdentifier=source.value, **placement
-        )
+        rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=target, DBSnapshotIdentifier=source.value, **placement)
     else:
         automated = list(
             ctx.aws.pages(
-                "rds", region, "describe_db_instance_automated_backups", "DBInstanceAutomatedBackups",
+                "rds",
+                region,
+                "describe_db_instance_automated_backups",
+                "DBInstanceAutomatedBackups",
                 DBInstanceIdentifier=names.db_instance,
             )
         )
         if not automated:
             raise RunbookError(
-                f"no automated backups of {names.db_instance} replicated to {region}; "
-                "restore from a snapshot there instead (--snapshot)"
+                f"no automated backups of {names.db_instance} replicated to {region}; restore from a snapshot there instead (--snapshot)"
             )
-        moment = {"UseLatestRestorableTime": True} if source.kind == "latest" else {
-            "RestoreTime": datetime.strptime(source.value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        }
+        moment = (
+            {"UseLatestRestorableTime": True}
+            if source.kind == "latest"
+            else {"RestoreTime": datetime.strptime(source.value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)}
+        )
         when = "the latest restorable time" if source.kind == "latest" else source.value
         ctx.report.say(f"restoring {target} in {region} from the replicated backups at {when} ...")
         rds.restore_db_instance_to_point_in_time(

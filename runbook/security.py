@@ -95,7 +95,10 @@ def security_review(ctx: Context) -> bool:
     groups_seen = 0
     for region in regions:
         for group in ctx.aws.pages(
-            "ec2", region, "describe_security_groups", "SecurityGroups",
+            "ec2",
+            region,
+            "describe_security_groups",
+            "SecurityGroups",
             Filters=[{"Name": "group-name", "Values": [f"{names.prefix}-*"]}],
         ):
             if not re.fullmatch(rf"{re.escape(names.prefix)}-(alb|app|db)-sg", group["GroupName"]):

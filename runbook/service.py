@@ -67,9 +67,7 @@ def deploy(ctx: Context, *, image_tag: str | None, url: str | None, run: Runner 
     wait_until_stable(ctx)
     ctx.report.say("[4/4] health-check")
     if not checks.health_check(ctx, url):
-        ctx.report.check(
-            "deploy", False, "step 'health-check' failed after the deploy: consider ./scripts/deploy.sh rollback"
-        )
+        ctx.report.check("deploy", False, "step 'health-check' failed after the deploy: consider ./scripts/deploy.sh rollback")
         return False
     return True
 
@@ -92,18 +90,18 @@ def rollback(ctx: Context, *, to_revision: int | None, url: str | None) -> bool:
     service = checks.describe_service(ctx)
     family, current = _revision(service["taskDefinition"])
     active = sorted(
-        (_revision(arn)[1] for arn in ctx.aws.pages(
-            "ecs", ctx.region, "list_task_definitions", "taskDefinitionArns", familyPrefix=family, status="ACTIVE"
-        ) if _revision(arn)[0] == family),
+        (
+            _revision(arn)[1]
+            for arn in ctx.aws.pages("ecs", ctx.region, "list_task_definitions", "taskDefinitionArns", familyPrefix=family, status="ACTIVE")
+            if _revision(arn)[0] == family
+        ),
         reverse=True,
     )
     if to_revision is not None:
         if to_revision == current:
             raise RunbookError(f"{family}:{to_revision} is already running; nothing to roll back")
         if to_revision not in active:
-            raise RunbookError(
-                f"{family}:{to_revision} is not an ACTIVE revision; ACTIVE: {', '.join(map(str, active)) or 'none'}"
-            )
+            raise RunbookError(f"{family}:{to_revision} is not an ACTIVE revision; ACTIVE: {', '.join(map(str, active)) or 'none'}")
         target = to_revision
     else:
         earlier = [r for r in active if r < current]
@@ -136,9 +134,14 @@ def rollback(ctx: Context, *, to_revision: int | None, url: str | None) -> bool:
     # breaker puts the service back on the revision it ran, and that is steady too.
     running = _revision(checks.describe_service(ctx)["taskDefinition"])[1]
     landed = ctx.report.check(
-        "rollback landed", running == target,
-        f"the service runs {family}:{running}" + ("" if running == target else
-        f", not {family}:{target}: ECS rolled the deployment back (its tasks never became healthy; see the service's events)"),
+        "rollback landed",
+        running == target,
+        f"the service runs {family}:{running}"
+        + (
+            ""
+            if running == target
+            else f", not {family}:{target}: ECS rolled the deployment back (its tasks never became healthy; see the service's events)"
+        ),
     )
     return checks.health_check(ctx, url) and landed
 
@@ -154,9 +157,7 @@ def scale(ctx: Context, *, count: int, force: bool) -> bool:
             f"--count {count} is below the manual's 'Active ECS Tasks >= {floor}' in production; add --force to do it anyway"
         )
     if count > ctx.cfg.service.max_tasks:
-        ctx.report.say(
-            f"note: {count} is above the autoscaling ceiling ({ctx.cfg.service.max_tasks}); autoscaling may scale it back"
-        )
+        ctx.report.say(f"note: {count} is above the autoscaling ceiling ({ctx.cfg.service.max_tasks}); autoscaling may scale it back")
     checks.describe_service(ctx)
     ctx.client("ecs").update_service(cluster=names.cluster, service=names.service, desiredCount=count)
     ctx.report.check("scale", True, f"{names.service} desired count set to {count}")
@@ -202,9 +203,7 @@ def clear_failed_creates(ctx: Context, parts: Sequence[str]) -> None:
                 f"read its events (aws cloudformation describe-stack-events --stack-name {name} --region {region})"
             )
         if status == "ROLLBACK_COMPLETE" and stack.get("EnableTerminationProtection"):
-            ctx.client("cloudformation", region).update_termination_protection(
-                StackName=name, EnableTerminationProtection=False
-            )
+            ctx.client("cloudformation", region).update_termination_protection(StackName=name, EnableTerminationProtection=False)
             ctx.report.say(f"  {name}: its first create rolled back; termination protection off so that cdk can re-create it")
 
 
@@ -282,7 +281,8 @@ def leftovers(ctx: Context, *, delete: bool) -> bool:
         return ctx.report.check("leftovers", True, "nothing kept by a destroy is in the way of a deploy")
     if not delete:
         return ctx.report.check(
-            "leftovers", False,
+            "leftovers",
+            False,
             f"{len(found)} in the way of a deploy: delete them with --delete (their data goes), or import them into the new stacks",
         )
     if ctx.cfg.is_production:

@@ -34,9 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     environments = ", ".join(available_environments())
     run = verbs.add_parser("run", help="rehearse the lifecycle scenarios, each in an empty account of its own, and report")
-    run.add_argument("--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {environments} (default: %(default)s; teardown always uses staging)")
-    run.add_argument("--scenario", action="append", type=_scenario, metavar="NAME",
-                     help=f"one of {', '.join(SCENARIOS)} (repeatable; default: all)")
+    run.add_argument(
+        "--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {environments} (default: %(default)s; teardown always uses staging)"
+    )
+    run.add_argument(
+        "--scenario", action="append", type=_scenario, metavar="NAME", help=f"one of {', '.join(SCENARIOS)} (repeatable; default: all)"
+    )
     run.add_argument("--keep", metavar="DIR", type=Path, help="keep every command's output and the emulators' logs in DIR")
     up = verbs.add_parser("up", help="start an emulator, deploy the environment as a new account does, and leave it running")
     up.add_argument("--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {environments} (default: %(default)s)")

@@ -40,10 +40,7 @@ class Running:
 
     def environment(self) -> dict[str, str]:
         """What a process needs to talk to the emulator and nothing else."""
-        clean = {
-            k: v for k, v in os.environ.items()
-            if not k.startswith("AWS_") and not k.startswith("MOTO_")
-        }
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("MOTO_")}
         return {**clean, **CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint}
 
     def client(self, service: str, region: str) -> Any:
@@ -71,10 +68,15 @@ def start(cfg: EnvironmentConfig, log: Path) -> Running:
         raise SandboxError("the run is being stopped")
     names = cfg.names
     argv = [
-        sys.executable, "-m", "sandbox.server",
-        "--app", f"{cfg.region}/{names.cluster}/{names.service}",
-        "--failing-tag", BAD_RELEASE_TAG,
-        "--label", str(log.resolve().parent),
+        sys.executable,
+        "-m",
+        "sandbox.server",
+        "--app",
+        f"{cfg.region}/{names.cluster}/{names.service}",
+        "--failing-tag",
+        BAD_RELEASE_TAG,
+        "--label",
+        str(log.resolve().parent),
     ]
     if cfg.dns.domain and cfg.dns.hosted_zone_id:
         argv += ["--hosted-zone", f"{cfg.dns.hosted_zone_id}={cfg.dns.domain}"]

@@ -56,8 +56,9 @@ def plan(names: Sequence[str], environment: str) -> list[Group]:
     """The groups that rehearse `names`, each in an account of its own: a scenario that needs a
     deployed environment follows one that leaves it (one asked for anyway if there is one)."""
     starters = [name for name in names if not SCENARIOS[name].needs]
-    groups = {name: Group(label=name, environment=SCENARIOS[name].environment or environment, scenarios=[SCENARIOS[name]])
-              for name in starters}
+    groups = {
+        name: Group(label=name, environment=SCENARIOS[name].environment or environment, scenarios=[SCENARIOS[name]]) for name in starters
+    }
     for name in names:
         scenario = SCENARIOS[name]
         if not scenario.needs:
@@ -97,7 +98,7 @@ def run_group(group: Group, workdir: Path, outcome: Outcome, lock: threading.Loc
             scenario.run(session)
         with lock:
             outcome.steps += session.steps
-    except (emulator.SandboxError, terminal.Timeout) as exc:
+    except (emulator.SandboxError, terminal.CommandTimeoutError) as exc:
         with lock:
             outcome.errors.append(f"{group.label}: {exc}")
     finally:
@@ -154,7 +155,8 @@ def report(outcome: Outcome, extensions: dict[str, str]) -> str:
     lines += ["", "Not proven by a green sandbox:"] + [f"  - {item}" for item in NOT_PROVEN]
     passed = sum(step.ok for step in outcome.steps)
     verdict = (
-        f"every step passed ({passed} steps)" if outcome.ok
+        f"every step passed ({passed} steps)"
+        if outcome.ok
         else "FAILED: " + "; ".join(outcome.errors or [f"{len(outcome.steps) - passed} of {len(outcome.steps)} steps failed (above)"])
     )
     return "\n".join([*lines, "", f"Result: {verdict}"])

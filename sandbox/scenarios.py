@@ -91,12 +91,22 @@ def failed_first_deploy(s: Session) -> None:
     stray = f"{names.parameter_prefix}/db/endpoint"
     first_deploy = ["first-deploy", *_env(s), *_health(s)]
     _bootstrap(s)
-    s.check(f"a parameter {stray} left by hand", lambda: (
-        bool(s.client("ssm").put_parameter(Name=stray, Value="old", Type="String")), "created outside the stacks"), stand_in=True)
-    s.deploy_sh(*first_deploy, expect=2, look_for=f"npx cdk deploy of {names.stack('DRFoundation') if s.cfg.needs_dr_foundation else names.stack('Network')}")
+    s.check(
+        f"a parameter {stray} left by hand",
+        lambda: (bool(s.client("ssm").put_parameter(Name=stray, Value="old", Type="String")), "created outside the stacks"),
+        stand_in=True,
+    )
+    s.deploy_sh(
+        *first_deploy,
+        expect=2,
+        look_for=f"npx cdk deploy of {names.stack('DRFoundation') if s.cfg.needs_dr_foundation else names.stack('Network')}",
+    )
     s.check("the Data stack rolled back with nothing left", lambda: _nothing_left(s, "Data"))
-    s.check(f"the stray {stray} removed (the cause fixed)", lambda: (
-        bool(s.client("ssm").delete_parameter(Name=stray)), "deleted"), stand_in=True)
+    s.check(
+        f"the stray {stray} removed (the cause fixed)",
+        lambda: (bool(s.client("ssm").delete_parameter(Name=stray)), "deleted"),
+        stand_in=True,
+    )
     s.deploy_sh(*first_deploy, expect=1, look_for="then run first-deploy again")
     s.check("the database is protected, as the Data stack's last step", lambda: _protected(s))
     s.cdk("deploy", names.stack("Service"), "-c", f"env={s.cfg.name}", fails=True, look_for="Circuit Breaker")
@@ -116,7 +126,10 @@ def _nothing_left(s: Session, part: str) -> tuple[bool, str]:
     status = s.stack_status(part)
     names = s.cfg.names
     left = []
-    if part == "Data" and s.client("rds").describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [names.db_instance]}])["DBInstances"]:
+    if (
+        part == "Data"
+        and s.client("rds").describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [names.db_instance]}])["DBInstances"]
+    ):
         left.append(names.db_instance)
     logs = s.client("logs")
     for kept in kept_on_destroy(s.cfg):
@@ -138,9 +151,13 @@ def bad_release(s: Session) -> None:
     s.deploy_sh(*deploy, "--image-tag", "9.9.9", expect=1, look_for="is not in the repository")
     s.push(BAD_RELEASE_TAG)
     s.deploy_sh(*deploy, "--image-tag", BAD_RELEASE_TAG, expect=1, look_for="stopped at step 'cdk deploy'")
-    s.check("the Service stack rolled back to the good release", lambda: (
-        s.stack_status("Service") == "UPDATE_ROLLBACK_COMPLETE" and _service_image(s) == good,
-        f"{s.stack_status('Service')}; running {_service_image(s)}"))
+    s.check(
+        "the Service stack rolled back to the good release",
+        lambda: (
+            s.stack_status("Service") == "UPDATE_ROLLBACK_COMPLETE" and _service_image(s) == good,
+            f"{s.stack_status('Service')}; running {_service_image(s)}",
+        ),
+    )
     s.deploy_sh("health-check", *_env(s), *_health(s))
     s.push(FLAWED_RELEASE_TAG)
     s.deploy_sh(*deploy, "--image-tag", FLAWED_RELEASE_TAG)
@@ -190,10 +207,13 @@ def _standby(s: Session) -> tuple[bool, str]:
     ecs = s.client("ecs", s.cfg.dr_region)
     (service,) = ecs.describe_services(cluster=s.cfg.names.cluster, services=[s.cfg.names.service])["services"]
     restored = s.client("rds", s.cfg.dr_region).describe_db_instances(
-        Filters=[{"Name": "db-instance-id", "Values": [s.cfg.names.db_restored_instance]}])["DBInstances"]
+        Filters=[{"Name": "db-instance-id", "Values": [s.cfg.names.db_restored_instance]}]
+    )["DBInstances"]
     status = s.stack_status("DR")
     ok = status == "UPDATE_COMPLETE" and service["desiredCount"] == 0
-    kept = f"; {s.cfg.names.db_restored_instance} kept outside the stack (deletion protection: delete it by hand, README)" if restored else ""
+    kept = (
+        f"; {s.cfg.names.db_restored_instance} kept outside the stack (deletion protection: delete it by hand, README)" if restored else ""
+    )
     return ok, f"{status}, {service['desiredCount']} tasks{kept}"
 
 
@@ -211,19 +231,39 @@ def teardown(s: Session) -> None:
         if attempt == "deploy again":
             break
         s.cdk("destroy", "--all", "-c", f"env={s.cfg.name}", "--force")
-        s.check("every stack deleted", lambda: (
-            all(s.stack_status(p) == "none" for p in _stacks(s)), f"{[s.stack_status(p) for p in _stacks(s)]}"))
+        s.check(
+            "every stack deleted",
+            lambda: (all(s.stack_status(p) == "none" for p in _stacks(s)), f"{[s.stack_status(p) for p in _stacks(s)]}"),
+        )
         s.deploy_sh("first-deploy", *env, *health, expect=2, look_for="leftovers")
         s.deploy_sh("leftovers", *env, "--delete")
 
 
 SCENARIOS = {
-    s.name: s for s in (
+    s.name: s
+    for s in (
         Scenario("new-account", "bootstrap, first-deploy (stops for the image), push, first-deploy, health-check", new_account),
-        Scenario("bad-release", "an unpushed tag refused, a failing release rolled back by ECS and CloudFormation, a flawed one rolled back by hand", bad_release, needs=("new-account",)),
-        Scenario("on-call", "cdk diff, preflight, restart, scale, logs, certs, backups, security-review, leftovers, dr-restore", on_call, needs=("new-account",)),
-        Scenario("dr-switch", "the DR stack to active and back, health-check in the DR region", dr_switch, needs=("failed-first-deploy", "new-account")),
-        Scenario("failed-first-deploy", "the Data and Service stacks fail their first create, roll back, and are retried", failed_first_deploy),
+        Scenario(
+            "bad-release",
+            "an unpushed tag refused, a failing release rolled back by ECS and CloudFormation, a flawed one rolled back by hand",
+            bad_release,
+            needs=("new-account",),
+        ),
+        Scenario(
+            "on-call",
+            "cdk diff, preflight, restart, scale, logs, certs, backups, security-review, leftovers, dr-restore",
+            on_call,
+            needs=("new-account",),
+        ),
+        Scenario(
+            "dr-switch",
+            "the DR stack to active and back, health-check in the DR region",
+            dr_switch,
+            needs=("failed-first-deploy", "new-account"),
+        ),
+        Scenario(
+            "failed-first-deploy", "the Data and Service stacks fail their first create, roll back, and are retried", failed_first_deploy
+        ),
         Scenario("teardown", "cdk destroy --all of staging, leftovers, and a deploy again", teardown, environment="staging"),
     )
 }

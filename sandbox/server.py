@@ -35,6 +35,7 @@ def health_app(region: str, cluster: str, service: str) -> Any:
     from sandbox.emulation import app_healthy, service_images
 
     primary = region
+
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         parts = environ.get("PATH_INFO", "").strip("/").split("/")
         if parts[-1] != "health" or len(parts) > 2:

@@ -72,8 +72,14 @@ class Session:
 
     def env(self, region: str | None = None) -> dict[str, str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_", "CDK_"))}
-        env = {**clean, **CREDENTIALS, "AWS_ENDPOINT_URL": self.running.endpoint, "AWS_DEFAULT_REGION": self.cfg.region,
-               "CDK_DISABLE_CLI_TELEMETRY": "true", "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+        env = {
+            **clean,
+            **CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.running.endpoint,
+            "AWS_DEFAULT_REGION": self.cfg.region,
+            "CDK_DISABLE_CLI_TELEMETRY": "true",
+            "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
         if region:
             env["AWS_REGION"] = region  # the manual's `export AWS_REGION=us-east-1`
         return env
@@ -83,15 +89,24 @@ class Session:
         self.say(f"{'pass' if step.ok else 'FAIL'}  {step.name} [{step.seconds:.1f} s]: {step.detail}")
         return step.ok
 
-    def type(self, name: str, argv: Sequence[str], *, expect: Callable[[int], bool] = lambda code: code == 0,
-             expected: str = "exit 0", region: str | None = None, look_for: str = "", timeout: float = CDK_TIMEOUT_SECONDS) -> str:
+    def type(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        expect: Callable[[int], bool] = lambda code: code == 0,
+        expected: str = "exit 0",
+        region: str | None = None,
+        look_for: str = "",
+        timeout: float = CDK_TIMEOUT_SECONDS,
+    ) -> str:
         """Run a command as typed at a terminal; the step passes when its exit code is as expected
         (and its output holds `look_for`). Returns the output."""
         shown = " ".join(argv) if not region else f"AWS_REGION={region} {' '.join(argv)}"
         log = self.logs / f"{len(self.steps) + 1:02d}-{name.split()[0]}.log"
         try:
             done = terminal.run(argv, cwd=self.checkout, env=self.env(region), timeout=timeout, log=log)
-        except terminal.Timeout as exc:
+        except terminal.CommandTimeoutError as exc:
             self._record(Step(self.scenario, name, shown, expected, False, timeout, str(exc)))
             return ""
         ok = expect(done.code) and look_for in done.output
@@ -106,15 +121,23 @@ class Session:
     def cdk(self, *args: str, fails: bool = False, look_for: str = "") -> str:
         """`npx cdk <args>`, exactly as the README prints it."""
         return self.type(
-            f"npx cdk {args[0]}", ["npx", "cdk", *args], expect=(lambda c: c != 0) if fails else (lambda c: c == 0),
-            expected="fails" if fails else "exit 0", look_for=look_for,
+            f"npx cdk {args[0]}",
+            ["npx", "cdk", *args],
+            expect=(lambda c: c != 0) if fails else (lambda c: c == 0),
+            expected="fails" if fails else "exit 0",
+            look_for=look_for,
         )
 
     def deploy_sh(self, *args: str, expect: int = 0, region: str | None = None, look_for: str = "") -> str:
         """`./scripts/deploy.sh <args>` (with the sandbox's health URL and fast waits)."""
         return self.type(
-            f"deploy.sh {args[0]}", ["./scripts/deploy.sh", *args, *FAST], expect=lambda c: c == expect,
-            expected=f"exit {expect}", region=region, look_for=look_for, timeout=RUNBOOK_TIMEOUT_SECONDS,
+            f"deploy.sh {args[0]}",
+            ["./scripts/deploy.sh", *args, *FAST],
+            expect=lambda c: c == expect,
+            expected=f"exit {expect}",
+            region=region,
+            look_for=look_for,
+            timeout=RUNBOOK_TIMEOUT_SECONDS,
         )
 
     def check(self, name: str, action: Callable[[], tuple[bool, str]], *, stand_in: bool = False) -> bool:
@@ -125,7 +148,9 @@ class Session:
             ok, detail = action()
         except Exception as exc:  # noqa: BLE001 - any failure is the step's result
             ok, detail = False, " ".join(f"{type(exc).__name__}: {exc}".split())
-        return self._record(Step(self.scenario, name, "(stand-in)" if stand_in else "(sandbox check)", "holds", ok, time.monotonic() - started, detail))
+        return self._record(
+            Step(self.scenario, name, "(stand-in)" if stand_in else "(sandbox check)", "holds", ok, time.monotonic() - started, detail)
+        )
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.running.client(service, region or self.cfg.region)
@@ -135,9 +160,13 @@ class Session:
 
         def action() -> tuple[bool, str]:
             manifest = {
-                "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
-                           "digest": "sha256:" + tag.encode().hex().ljust(64, "0")[:64]},
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {
+                    "mediaType": "application/vnd.docker.container.image.v1+json",
+                    "size": 1,
+                    "digest": "sha256:" + tag.encode().hex().ljust(64, "0")[:64],
+                },
                 "layers": [],
             }
             repository = self.cfg.names.repository

@@ -35,7 +35,7 @@ class Finished:
     """How many prompts were answered with "y"."""
 
 
-class Timeout(Exception):
+class CommandTimeoutError(Exception):
     """The command did not finish in time (or the run is being stopped); it was stopped."""
 
 
@@ -57,13 +57,19 @@ def stop_group(pid: int) -> None:
 def run(argv: Sequence[str], *, cwd: Path, env: dict[str, str], timeout: float, log: Path) -> Finished:
     """Run `argv` on a pseudo-terminal; its output goes to `log` (without colours) and is returned."""
     if STOPPING.is_set():
-        raise Timeout("the run is being stopped")
+        raise CommandTimeoutError("the run is being stopped")
     master, slave = pty.openpty()
     started = time.monotonic()
     process = subprocess.Popen(
         # CI=true: the cdk CLI prints stack events rather than redrawing a progress bar on the terminal.
-        list(argv), cwd=cwd, env={**env, "TERM": "dumb", "COLUMNS": "200", "CI": "true"}, stdin=slave, stdout=slave, stderr=slave,
-        start_new_session=True, close_fds=True,
+        list(argv),
+        cwd=cwd,
+        env={**env, "TERM": "dumb", "COLUMNS": "200", "CI": "true"},
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        close_fds=True,
     )
     os.close(slave)
     RUNNING.add(process.pid)
@@ -73,7 +79,7 @@ def run(argv: Sequence[str], *, cwd: Path, env: dict[str, str], timeout: float, 
     try:
         while True:
             if time.monotonic() - started > timeout:
-                raise Timeout(f"{argv[0]} {argv[1] if len(argv) > 1 else ''} did not finish within {timeout:.0f} s")
+                raise CommandTimeoutError(f"{argv[0]} {argv[1] if len(argv) > 1 else ''} did not finish within {timeout:.0f} s")
             ready, _, _ = select.select([master], [], [], 0.2)
             if not ready:
                 if process.poll() is not None:

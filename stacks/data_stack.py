@@ -15,11 +15,15 @@ from stacks.base import EnvironmentStack, pin_logical_id
 class DataStack(EnvironmentStack):
     """The database, its key, credentials and Parameter Store entries."""
 
-    def __init__(
-        self, scope: Construct, *, cfg: EnvironmentConfig, vpc: ec2.IVpc, security_groups: TierSecurityGroups
-    ) -> None:
-        super().__init__(scope, cfg=cfg, part="Data", region=cfg.region,
-            availability_zones=cfg.availability_zones, description="PostgreSQL database and its key")
+    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig, vpc: ec2.IVpc, security_groups: TierSecurityGroups) -> None:
+        super().__init__(
+            scope,
+            cfg=cfg,
+            part="Data",
+            region=cfg.region,
+            availability_zones=cfg.availability_zones,
+            description="PostgreSQL database and its key",
+        )
         names = cfg.names
         db = cfg.database
         self.key = customer_key(
@@ -31,9 +35,7 @@ class DataStack(EnvironmentStack):
         replication = None
         if db.replicate_backups_to_dr:
             dr_key = RemoteKeyArn(self, "DrBackupKey", region=cfg.dr_region, alias_name=names.dr_key_alias)
-            replication = BackupReplication(
-                region=cfg.dr_region, kms_key_arn=dr_key.key_arn, retention_days=db.backup_retention_days
-            )
+            replication = BackupReplication(region=cfg.dr_region, kms_key_arn=dr_key.key_arn, retention_days=db.backup_retention_days)
         self.database = PostgresDatabase(
             self,
             "Database",

@@ -18,9 +18,7 @@ class DrFoundationStack(EnvironmentStack):
     """
 
     def __init__(self, scope: Construct, *, cfg: EnvironmentConfig) -> None:
-        super().__init__(
-            scope, cfg=cfg, part="DRFoundation", region=cfg.dr_region, description="DR-region key and replica settings"
-        )
+        super().__init__(scope, cfg=cfg, part="DRFoundation", region=cfg.dr_region, description="DR-region key and replica settings")
         self.key = customer_key(
             self,
             "DrDataKey",

@@ -37,9 +37,7 @@ class DrStack(EnvironmentStack):
     the repository from this region, and the health check's id from an SSM parameter here.
     """
 
-    def __init__(
-        self, scope: Construct, *, cfg: EnvironmentConfig, dr: DrSettings, dr_key: kms.IKey
-    ) -> None:
+    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig, dr: DrSettings, dr_key: kms.IKey) -> None:
         super().__init__(
             scope,
             cfg=cfg,
@@ -166,11 +164,7 @@ class DrStack(EnvironmentStack):
             metric=cloudwatch.Metric(
                 namespace="AWS/Route53",
                 metric_name="HealthCheckStatus",
-                dimensions_map={
-                    "HealthCheckId": ssm.StringParameter.value_for_string_parameter(
-                        self, names.health_check_parameter
-                    )
-                },
+                dimensions_map={"HealthCheckId": ssm.StringParameter.value_for_string_parameter(self, names.health_check_parameter)},
             ),
             what=f"Route 53 health check of the primary region's /health ({cfg.region}); DNS has failed over",
             topic_arn=topics[primary_health.severity],

@@ -32,7 +32,8 @@ ENDPOINTS_LEFT_OUT = "ContractorLens:AlertEndpointsLeftOut"
 
 def standard_utc_offset_hours(time_zone: str) -> int:
     """The zone's offset in standard time (mid-January), so synth gives the same template all year."""
-    offset = ZoneInfo(time_zone).utcoffset(datetime(2026, 1, 15, 12)) or timedelta(0)
+    zone = ZoneInfo(time_zone)
+    offset = datetime(2026, 1, 15, 12, tzinfo=zone).utcoffset() or timedelta(0)
     return int(offset.total_seconds() // 3600)
 
 

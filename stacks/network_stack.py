@@ -12,8 +12,12 @@ class NetworkStack(EnvironmentStack):
 
     def __init__(self, scope: Construct, *, cfg: EnvironmentConfig) -> None:
         super().__init__(
-            scope, cfg=cfg, part="Network", region=cfg.region,
-            availability_zones=cfg.availability_zones, description="VPC, endpoints and security groups"
+            scope,
+            cfg=cfg,
+            part="Network",
+            region=cfg.region,
+            availability_zones=cfg.availability_zones,
+            description="VPC, endpoints and security groups",
         )
         names = cfg.names
         self.network = AppNetwork(

@@ -21,6 +21,4 @@ class RegistryStack(EnvironmentStack):
         ).repository
         pin_logical_id(self.repository, "Repository")
         if cfg.registry.replicate_to_dr:
-            RegistryReplication(
-                self, "Replication", destination_region=cfg.dr_region, repository_prefix=cfg.names.repository
-            )
+            RegistryReplication(self, "Replication", destination_region=cfg.dr_region, repository_prefix=cfg.names.repository)

@@ -119,9 +119,7 @@ class ServiceStack(EnvironmentStack):
 
         # Imported here without its key: a grant on the Data stack's key would make the Data
         # stack refer back to this one's role (a cycle). Decrypt is granted on the role below.
-        db_secret = secretsmanager.Secret.from_secret_complete_arn(
-            self, "DatabaseSecret", database.secret.secret_arn
-        )
+        db_secret = secretsmanager.Secret.from_secret_complete_arn(self, "DatabaseSecret", database.secret.secret_arn)
         self.rollback_alarms = DeploymentAlarms(
             self,
             "DeploymentAlarms",
@@ -130,10 +128,7 @@ class ServiceStack(EnvironmentStack):
             latency_alarm_name=names.rollback_alarms["api-p95-latency"],
             # By name, not by reference: the topics belong to the Monitoring stack, which is
             # deployed after this one (it watches this stack's resources).
-            topic_arns={
-                severity: self.format_arn(service="sns", resource=names.alarm_topic(severity.value))
-                for severity in Severity
-            },
+            topic_arns={severity: self.format_arn(service="sns", resource=names.alarm_topic(severity.value)) for severity in Severity},
         )
         self.api = regional_api(
             self,

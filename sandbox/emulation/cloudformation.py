@@ -8,7 +8,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.emulation.common import PhysicalId, ResourceFailed, one_line
+from sandbox.emulation.common import PhysicalId, ResourceFailedError, one_line
 
 EXTENSIONS = {
     "Fn::GetStackOutput": "reads another stack's output in the same region (CDK's weak cross-stack references)",
@@ -35,8 +35,8 @@ def _stack_output(resources_map: Any, spec: dict[str, Any]) -> str:
             for item in stack.outputs or []:
                 if item["OutputKey"] == output:
                     return str(item["OutputValue"])
-            raise ResourceFailed("Fn::GetStackOutput", name, f"stack {name} has no output {output}")
-    raise ResourceFailed("Fn::GetStackOutput", name, f"no stack {name} in {region}")
+            raise ResourceFailedError("Fn::GetStackOutput", name, f"stack {name} has no output {output}")
+    raise ResourceFailedError("Fn::GetStackOutput", name, f"no stack {name} in {region}")
 
 
 def _cidr(block: str, count: int, bits: int) -> list[str]:
@@ -51,7 +51,9 @@ ATTRIBUTES: dict[tuple[str, str], Callable[[Any], Any]] = {
         a["cidr_block"] for a in vpc._cidr_block_association_set.values() if a.get("ipv6_pool")
     ],
     ("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerFullName"): lambda lb: lb.arn.split(":loadbalancer/", 1)[1],
-    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "CanonicalHostedZoneID"): lambda lb: ALB_HOSTED_ZONES.get(lb.arn.split(":")[3], lb.canonical_hosted_zone_id),
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", "CanonicalHostedZoneID"): lambda lb: ALB_HOSTED_ZONES.get(
+        lb.arn.split(":")[3], lb.canonical_hosted_zone_id
+    ),
     ("AWS::ElasticLoadBalancingV2::LoadBalancer", "SecurityGroups"): lambda lb: list(lb.security_groups),
     ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupFullName"): lambda tg: tg.arn.rsplit(":", 1)[1],
     ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupName"): lambda tg: tg.name,
@@ -98,6 +100,7 @@ def install_intrinsics() -> None:
         # moto checks each output's Fn::GetAtt against the resource's model and crashes when the
         # type has none (a skipped type); such an output is left out, which the report shows.
         outputs = self._template.get("Outputs") or {}
+
         def moto_checks(value: Any) -> bool:
             if "Fn::GetAtt" not in value:
                 return True
@@ -115,15 +118,14 @@ def install_intrinsics() -> None:
     parsing.ResourceMap.validate_outputs = validate
 
 
-
 def _as_resource_failure(make: Callable[..., Any]) -> Callable[..., Any]:
     def made(logical_id: str, resource_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return make(logical_id, resource_json, *args, **kwargs)
-        except ResourceFailed:
+        except ResourceFailedError:
             raise
         except Exception as exc:
-            raise ResourceFailed(logical_id, resource_json.get("Type", "?"), one_line(exc)) from exc
+            raise ResourceFailedError(logical_id, resource_json.get("Type", "?"), one_line(exc)) from exc
 
     return made
 
@@ -165,15 +167,21 @@ def _define_placeholder() -> Any:
             return f"{self.physical_id}-{attribute_name.lower()}"
 
         @classmethod
-        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+        ) -> Any:
             return cls(kwargs["ResourceType"], kwargs["LogicalId"], account_id, region_name)
 
         @classmethod
-        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+        def update_from_cloudformation_json(
+            cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+        ) -> Any:
             return original_resource
 
         @classmethod
-        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> None:
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+        ) -> None:
             """Nothing was created."""
 
         def delete(self, account_id: str, region_name: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 ENDPOINT: dict[str, str] = {"url": ""}
 
 
-class ResourceFailed(Exception):
+class ResourceFailedError(Exception):
     """A resource the emulator could not create or update: the stack fails with this reason."""
 
     def __init__(self, logical_id: str, resource_type: str, reason: str) -> None:
@@ -20,7 +20,7 @@ class ResourceFailed(Exception):
 
 def one_line(exc: BaseException) -> str:
     """A failure as a resource event's reason: the service's own message and code."""
-    if isinstance(exc, ResourceFailed):
+    if isinstance(exc, ResourceFailedError):
         return exc.reason
     from botocore.exceptions import ClientError
 
@@ -94,9 +94,7 @@ _FREE_FORM = {"Options", "DockerLabels", "SecretOptions"}
 def camel(value: Any) -> Any:
     """CloudFormation's PascalCase keys as the ECR and ECS APIs' camelCase ones."""
     if isinstance(value, dict):
-        return {
-            _CAMEL_RENAMES.get(k, k[0].lower() + k[1:]): (v if k in _FREE_FORM else camel(v)) for k, v in value.items()
-        }
+        return {_CAMEL_RENAMES.get(k, k[0].lower() + k[1:]): (v if k in _FREE_FORM else camel(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [camel(v) for v in value]
     return value

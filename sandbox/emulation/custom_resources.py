@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sandbox.emulation.common import ResourceFailed, client
+from sandbox.emulation.common import ResourceFailedError, client
 
 EXTENSIONS = {
     "Custom::AWS": "makes the AwsCustomResource's SDK call in-process instead of running its Lambda",
@@ -49,9 +49,7 @@ def _aws_custom_resource(request: str, properties: dict[str, Any], region: str, 
     action = re.sub(r"Command$", "", call["action"])
     method = xform_name(action[0].upper() + action[1:])  # describeDBInstances -> describe_db_instances
     try:
-        response = getattr(client(_SDK_SERVICES.get(service, service), call.get("region") or region), method)(
-            **call.get("parameters", {})
-        )
+        response = getattr(client(_SDK_SERVICES.get(service, service), call.get("region") or region), method)(**call.get("parameters", {}))
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if call.get("ignoreErrorCodesMatching") and re.search(call["ignoreErrorCodesMatching"], code):
@@ -91,8 +89,9 @@ def install() -> None:
     def run(request: str, resource_type: str, logical_id: str, properties: dict[str, Any], region_name: str) -> Any:
         handler = CUSTOM_HANDLERS.get(resource_type)
         if handler is None:
-            raise ResourceFailed(
-                logical_id, resource_type,
+            raise ResourceFailedError(
+                logical_id,
+                resource_type,
                 f"the sandbox runs only {', '.join(CUSTOM_HANDLERS)} in-process; moto would need Docker for this Lambda",
             )
         physical_id, data = handler(request, properties, region_name, logical_id)
@@ -103,10 +102,11 @@ def install() -> None:
     def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
         return run("Create", kwargs["ResourceType"], kwargs["LogicalId"], cloudformation_json["Properties"], region_name)
 
-    def update(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+    def update(
+        cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> Any:
         # moto has no update for custom resources and would drop the resource from the stack.
         return run("Update", cloudformation_json["Type"], original_resource.logical_id, cloudformation_json["Properties"], region_name)
 
     CustomModel.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
     CustomModel.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign,assignment]
-

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.emulation.common import ResourceFailed, api_kwargs, camel, client
+from sandbox.emulation.common import ResourceFailedError, api_kwargs, camel, client
 
 EXTENSIONS = {
     "AWS::ECS::TaskDefinition": "registers the whole definition through the API (every change is a replacement: a new revision)",
@@ -109,10 +109,19 @@ def _deployment(service: Any, task_definition: str, state: str, reason: str) -> 
     running = service.desired_count if state == "COMPLETED" else 0
     identifier = f"ecs-svc/{mock_random.randint(0, 32**12)}"
     return {
-        "id": identifier, "status": "PRIMARY", "taskDefinition": task_definition, "desiredCount": service.desired_count,
-        "pendingCount": 0, "runningCount": running, "failedTasks": 0 if state == "COMPLETED" else service.desired_count,
-        "createdAt": now, "updatedAt": now, "launchType": service.launch_type, "rolloutState": state,
-        "rolloutStateReason": reason.format(id=identifier), "platformFamily": "FARGATE" if service.launch_type == "FARGATE" else "EC2",
+        "id": identifier,
+        "status": "PRIMARY",
+        "taskDefinition": task_definition,
+        "desiredCount": service.desired_count,
+        "pendingCount": 0,
+        "runningCount": running,
+        "failedTasks": 0 if state == "COMPLETED" else service.desired_count,
+        "createdAt": now,
+        "updatedAt": now,
+        "launchType": service.launch_type,
+        "rolloutState": state,
+        "rolloutStateReason": reason.format(id=identifier),
+        "platformFamily": "FARGATE" if service.launch_type == "FARGATE" else "EC2",
         "networkConfiguration": service.network_configuration,
     }
 
@@ -139,7 +148,9 @@ def deploy(account: str, region: str, service: Any, previous: str | None) -> str
         _event(service, "(deployment circuit breaker) rolling back to the previous deployment")
         service.task_definition = previous
         service.running_count, service.pending_count = service.desired_count, 0
-        service.deployments = [_deployment(service, previous, "COMPLETED", "ECS deployment circuit breaker: rolled back to deployment {id}.")]
+        service.deployments = [
+            _deployment(service, previous, "COMPLETED", "ECS deployment circuit breaker: rolled back to deployment {id}.")
+        ]
     else:
         service.running_count, service.pending_count = 0, service.desired_count
         service.deployments = [_deployment(service, service.task_definition, "FAILED", f"ECS deployment circuit breaker: {problem}")]
@@ -188,8 +199,12 @@ def install_target_health() -> None:
         if app_healthy(*owner):
             return status
         return FakeHealthStatus(
-            status.instance_id, status.port, status.health_check_port, "unhealthy",
-            "Target.ResponseCodeMismatch", "Health checks failed with these codes: [503]",
+            status.instance_id,
+            status.port,
+            status.health_check_port,
+            "unhealthy",
+            "Target.ResponseCodeMismatch",
+            "Health checks failed with these codes: [503]",
         )
 
     FakeTargetGroup.health_for = checked  # type: ignore[method-assign]
@@ -239,7 +254,9 @@ def install() -> None:
 
     EC2ContainerServiceBackend.update_service = update_service_api  # type: ignore[method-assign]
 
-    def create_task_definition(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_task_definition(
+        cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
         arn = _register_task_definition(cloudformation_json["Properties"], region_name)
         return ecs_backends[account_id][region_name].describe_task_definition(arn)
 
@@ -247,7 +264,9 @@ def install() -> None:
         backend = ecs_backends[account_id][region_name]
         return backend.services[f"{backend._get_cluster(cluster).name}:{name}"]
 
-    def create_service(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **cfn: Any) -> Any:
+    def create_service(
+        cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **cfn: Any
+    ) -> Any:
         # CloudFormation starts a service without DesiredCount at one task (autoscaling then
         # raises it to its minimum); the API would start it at none.
         props = {"ServiceName": resource_name, "DesiredCount": 1, **cloudformation_json["Properties"]}
@@ -261,11 +280,13 @@ def install() -> None:
         if service.task_definition and deploy(account_id, region_name, service, None):
             # CloudFormation waits for the first deployment, which has nothing to roll back to.
             ecs.delete_service(cluster=service.cluster_name, service=service.name, force=True)
-            raise ResourceFailed(cfn.get("LogicalId", resource_name), "AWS::ECS::Service", CIRCUIT_BREAKER)
+            raise ResourceFailedError(cfn.get("LogicalId", resource_name), "AWS::ECS::Service", CIRCUIT_BREAKER)
         sync_targets(account_id, region_name, service.cluster_name, service.name)
         return service
 
-    def update_service(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+    def update_service(
+        cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> Any:
         props = {k: v for k, v in cloudformation_json["Properties"].items() if k not in ("ServiceName", "Cluster", "LaunchType", "Tags")}
         ecs = client("ecs", region_name)
         kwargs = _ecs_kwargs(ecs, "UpdateService", props)
@@ -275,7 +296,7 @@ def install() -> None:
         wanted = kwargs.get("taskDefinition")
         if wanted and service.task_definition != wanted:
             # The circuit breaker put the previous revision back; CloudFormation fails the update.
-            raise ResourceFailed(original_resource.logical_resource_id, "AWS::ECS::Service", CIRCUIT_BREAKER)
+            raise ResourceFailedError(original_resource.logical_resource_id, "AWS::ECS::Service", CIRCUIT_BREAKER)
         return service
 
     TaskDefinition.create_from_cloudformation_json = classmethod(create_task_definition)  # type: ignore[method-assign,assignment]

@@ -20,7 +20,7 @@ from datetime import timedelta
 from graphlib import TopologicalSorter
 from typing import Any
 
-from sandbox.emulation.common import ResourceFailed, one_line
+from sandbox.emulation.common import ResourceFailedError, one_line
 from sandbox.emulation.lifecycle import already_exists, delete_physical, replacement_properties
 
 EXTENSIONS = {
@@ -80,6 +80,7 @@ def creation_order(resources: dict[str, Any]) -> list[str]:
 
 # --- bookkeeping on moto's Stack ------------------------------------------------------------------
 
+
 @dataclass
 class Operation:
     """What one stack operation did, so that a failure can undo it."""
@@ -99,9 +100,14 @@ def event(stack: Any, logical_id: str, resource_type: str, status: str, reason: 
     from moto.cloudformation.models import Event
 
     made = Event(
-        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
-        physical_resource_id=physical_id, resource_type=resource_type, resource_status=status,
-        resource_status_reason=reason, resource_properties=None,
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=physical_id,
+        resource_type=resource_type,
+        resource_status=status,
+        resource_status_reason=reason,
+        resource_properties=None,
     )
     # Events a millisecond apart at least: the cdk CLI orders them by time, as CloudFormation's are.
     if stack.events and made.timestamp <= stack.events[-1].timestamp:
@@ -128,6 +134,7 @@ def _policy(body: dict[str, Any], attribute: str) -> str:
 
 # --- making, changing and deleting one resource --------------------------------------------------
 
+
 def _make(stack: Any, logical_id: str, body: dict[str, Any]) -> Any:
     """Create one resource through moto's model, after CloudFormation's own checks."""
     from moto.cloudformation import parsing
@@ -136,8 +143,9 @@ def _make(stack: Any, logical_id: str, body: dict[str, Any]) -> Any:
     resolved = parsing.clean_json(copy.deepcopy(body), rmap)
     taken = already_exists(body["Type"], resolved.get("Properties", {}), stack.account_id, stack.region_name)
     if taken:
-        raise ResourceFailed(
-            logical_id, body["Type"],
+        raise ResourceFailedError(
+            logical_id,
+            body["Type"],
             f"Resource handler returned message: \"Resource of type '{body['Type']}' with identifier '{taken}' already exists.\" (HandlerErrorCode: AlreadyExists)",
         )
     instance = parsing.parse_and_create_resource(logical_id, copy.deepcopy(body), rmap, stack.account_id, stack.region_name)
@@ -180,6 +188,7 @@ def _delete(stack: Any, logical_id: str, instance: Any, body: dict[str, Any], po
 
 
 # --- stack operations ---------------------------------------------------------------------------
+
 
 def create(stack: Any) -> None:
     """CreateStack, or the execution of a CREATE change set."""
@@ -288,7 +297,12 @@ def update(stack: Any, template: str, parameters: dict[str, Any] | None) -> None
         except Exception as exc:  # noqa: BLE001
             status = "CREATE_FAILED" if logical_id in plan["Add"] else "UPDATE_FAILED"
             event(stack, logical_id, kind, status, one_line(exc))
-            _roll_back_update(stack, op, saved, f"The following resource(s) failed to {'create' if status == 'CREATE_FAILED' else 'update'}: [{logical_id}]. ")
+            _roll_back_update(
+                stack,
+                op,
+                saved,
+                f"The following resource(s) failed to {'create' if status == 'CREATE_FAILED' else 'update'}: [{logical_id}]. ",
+            )
             return
     stack.output_map = stack._create_output_map()
     stack_event(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
@@ -303,7 +317,14 @@ def update(stack: Any, template: str, parameters: dict[str, Any] | None) -> None
         elif logical_id in op.replaced:
             body = new_template["Resources"][logical_id]
             event_status = _statuses(stack).get(logical_id)
-            if not _delete(stack, logical_id, op.replaced[logical_id], old_resources[logical_id], _policy(body, "UpdateReplacePolicy"), on_rollback_of_create=False):
+            if not _delete(
+                stack,
+                logical_id,
+                op.replaced[logical_id],
+                old_resources[logical_id],
+                _policy(body, "UpdateReplacePolicy"),
+                on_rollback_of_create=False,
+            ):
                 failed.append(logical_id)
             if event_status:
                 _statuses(stack)[logical_id] = event_status
@@ -326,11 +347,19 @@ def _modify(stack: Any, logical_id: str, old_body: dict[str, Any], body: dict[st
 def _replace(stack: Any, logical_id: str, old_body: dict[str, Any], body: dict[str, Any], op: Operation) -> None:
     rmap = stack.resource_map
     old_instance = rmap._parsed_resources.get(logical_id)
-    event(stack, logical_id, body["Type"], "UPDATE_IN_PROGRESS", "Requested update requires the creation of a new physical resource; hence creating one.", _physical_id(old_instance))
+    event(
+        stack,
+        logical_id,
+        body["Type"],
+        "UPDATE_IN_PROGRESS",
+        "Requested update requires the creation of a new physical resource; hence creating one.",
+        _physical_id(old_instance),
+    )
     named = replacement_properties(old_body, body, stack.region_name, named_only=True)
     if named:
-        raise ResourceFailed(
-            logical_id, body["Type"],
+        raise ResourceFailedError(
+            logical_id,
+            body["Type"],
             f"CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename {', '.join(named)} and update the stack again.",
         )
     rmap._parsed_resources.pop(logical_id, None)
@@ -377,13 +406,17 @@ def _roll_back_update(stack: Any, op: Operation, saved: dict[str, Any], reason: 
             failed = True
     stack_event(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
     for logical_id, replacement in replacements.items():
-        if replacement is not None and not _delete(stack, logical_id, replacement, new_resources[logical_id], "Delete", on_rollback_of_create=True):
+        if replacement is not None and not _delete(
+            stack, logical_id, replacement, new_resources[logical_id], "Delete", on_rollback_of_create=True
+        ):
             failed = True
     for logical_id in reversed(op.created):
         body = new_resources[logical_id]
         instance = rmap._parsed_resources.pop(logical_id, None)
         _statuses(stack).pop(logical_id, None)
-        if instance is not None and not _delete(stack, logical_id, instance, body, _policy(body, "DeletionPolicy"), on_rollback_of_create=True):
+        if instance is not None and not _delete(
+            stack, logical_id, instance, body, _policy(body, "DeletionPolicy"), on_rollback_of_create=True
+        ):
             failed = True
     stack.output_map = stack._create_output_map()
     stack_event(stack, "UPDATE_ROLLBACK_FAILED" if failed else "UPDATE_ROLLBACK_COMPLETE")
@@ -429,7 +462,11 @@ def live_resources(stack: Any) -> list[tuple[str, str, str, str]]:
 def changes(stack: Any, new_template: dict[str, Any]) -> list[dict[str, Any]]:
     """DescribeChangeSet's Changes for an update (or, for a new stack, every resource added)."""
     old = stack.template_dict.get("Resources", {}) if stack.template_dict else {}
-    plan = plan_update(stack, new_template) if old else {"Add": list(new_template.get("Resources", {})), "Modify": [], "Replace": [], "Remove": []}
+    plan = (
+        plan_update(stack, new_template)
+        if old
+        else {"Add": list(new_template.get("Resources", {})), "Modify": [], "Replace": [], "Remove": []}
+    )
     rows = []
     for action, names in (("Add", plan["Add"]), ("Modify", plan["Modify"]), ("Modify", plan["Replace"]), ("Remove", plan["Remove"])):
         for name in names:

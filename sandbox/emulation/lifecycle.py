@@ -121,7 +121,7 @@ def replacement_properties(old: dict[str, Any], new: dict[str, Any], region: str
 
     if old["Type"] != new["Type"]:
         return ["Type"]
-    paths = [p for p in _changed_paths(old.get("Properties", {}), new.get("Properties", {}))]
+    paths = list(_changed_paths(old.get("Properties", {}), new.get("Properties", {})))
     replaced = _replaces(paths, create_only(new["Type"], region))
     if not named_only:
         return replaced
@@ -130,6 +130,7 @@ def replacement_properties(old: dict[str, Any], new: dict[str, Any], region: str
 
 
 # --- deletion --------------------------------------------------------------------------------------
+
 
 def _delete_db_instance(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
     from moto.moto_api._internal import mock_random

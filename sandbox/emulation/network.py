@@ -60,7 +60,9 @@ def define_models() -> None:
 
     def inline_rules(props: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
         ingress = [permission(r, "SourceSecurityGroupId") for r in props.get("SecurityGroupIngress", [])]
-        egress = [permission(r, "DestinationSecurityGroupId") for r in props["SecurityGroupEgress"]] if "SecurityGroupEgress" in props else None
+        egress = (
+            [permission(r, "DestinationSecurityGroupId") for r in props["SecurityGroupEgress"]] if "SecurityGroupEgress" in props else None
+        )
         return ingress, egress
 
     class SecurityGroup(CloudFormationModel):
@@ -73,7 +75,9 @@ def define_models() -> None:
             return "GroupName"
 
         @classmethod
-        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+        ) -> Any:
             props = cloudformation_json.get("Properties", {})
             ec2 = client("ec2", region_name)
             kwargs_api: dict[str, Any] = {"GroupName": props.get("GroupName") or resource_name, "Description": props["GroupDescription"]}
@@ -95,7 +99,9 @@ def define_models() -> None:
             return group
 
         @classmethod
-        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+        def update_from_cloudformation_json(
+            cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+        ) -> Any:
             # Only the template's own inline rules change; rules of SecurityGroupIngress/Egress
             # resources stay.
             ec2 = client("ec2", region_name)
@@ -116,7 +122,9 @@ def define_models() -> None:
             return original_resource
 
         @classmethod
-        def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> None:
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+        ) -> None:
             client("ec2", region_name).delete_security_group(GroupId=resource_name)
 
     class SecurityGroupIngress(_ApiModel, CloudFormationModel):
@@ -163,11 +171,18 @@ def define_models() -> None:
             return "Name"
 
         @classmethod
-        def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+        ) -> Any:
             props = cloudformation_json.get("Properties", {})
             elbv2 = client("elbv2", region_name)
-            api = {"Name": resource_name, "Subnets": props.get("Subnets", []), "Scheme": props.get("Scheme", "internet-facing"),
-                   "Type": props.get("Type", "application"), "IpAddressType": props.get("IpAddressType", "ipv4")}
+            api = {
+                "Name": resource_name,
+                "Subnets": props.get("Subnets", []),
+                "Scheme": props.get("Scheme", "internet-facing"),
+                "Type": props.get("Type", "application"),
+                "IpAddressType": props.get("IpAddressType", "ipv4"),
+            }
             if props.get("SecurityGroups"):
                 api["SecurityGroups"] = props["SecurityGroups"]
             if props.get("Tags"):
@@ -177,7 +192,9 @@ def define_models() -> None:
             return elbv2_backends[account_id][region_name].load_balancers[arn]
 
         @classmethod
-        def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+        def update_from_cloudformation_json(
+            cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+        ) -> Any:
             props = cloudformation_json.get("Properties", {})
             elbv2 = client("elbv2", region_name)
             if props.get("SecurityGroups"):
@@ -208,11 +225,14 @@ def _set_attributes(elbv2: Any, arn: str, props: dict[str, Any], account: str) -
         # ELB checks that it can write by putting a test object into the bucket at once.
         prefix = values.get("access_logs.s3.prefix", "")
         key = "/".join(p for p in (prefix, "AWSLogs", account, "ELBAccessLogTestFile") if p)
-        client("s3", arn.split(":")[3]).put_object(Bucket=values["access_logs.s3.bucket"], Key=key, Body=json.dumps({"test": True}).encode())
+        client("s3", arn.split(":")[3]).put_object(
+            Bucket=values["access_logs.s3.bucket"], Key=key, Body=json.dumps({"test": True}).encode()
+        )
 
 
 # --- deletions: moto's CloudFormation leaves these EC2 resources in place, and then the VPC
 # cannot be deleted (DependencyViolation), as in AWS when they are still there ------------------------
+
 
 def _ec2(stack: Any) -> Any:
     return client("ec2", stack.region_name)
@@ -224,7 +244,8 @@ def _delete_route_table(stack: Any, logical_id: str, instance: Any, props: dict[
 
 def _delete_route(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
     destination = (
-        {"DestinationCidrBlock": instance.destination_cidr_block} if instance.destination_cidr_block
+        {"DestinationCidrBlock": instance.destination_cidr_block}
+        if instance.destination_cidr_block
         else {"DestinationIpv6CidrBlock": instance.destination_ipv6_cidr_block}
     )
     _ec2(stack).delete_route(RouteTableId=instance.route_table.id, **destination)

@@ -19,7 +19,9 @@ _RDS_RENAMES = {"VPCSecurityGroups": "VpcSecurityGroupIds"}
 REPLICATED_BACKUPS: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
 
-def _create_db_instance(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+def _create_db_instance(
+    cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+) -> Any:
     from moto.moto_api._internal import mock_random
     from moto.rds.models import rds_backends
 
@@ -39,20 +41,22 @@ def _create_db_instance(cls: Any, resource_name: str, cloudformation_json: dict[
     instance = rds_backends[account_id][region_name].databases[identifier]
     destination = props.get("AutomaticBackupReplicationRegion")
     if destination:
-        REPLICATED_BACKUPS.setdefault((account_id, destination), []).append({
-            "DBInstanceAutomatedBackupsArn": f"arn:aws:rds:{destination}:{account_id}:auto-backup:ab-{mock_random.get_random_hex(26)}",
-            "DBInstanceArn": instance.db_instance_arn,
-            "DBInstanceIdentifier": identifier,
-            "Region": region_name,
-            "SourceRegion": region_name,
-            "Engine": instance.engine,
-            "EngineVersion": instance.engine_version,
-            "Encrypted": True,
-            "KmsKeyId": props.get("AutomaticBackupReplicationKmsKeyId"),
-            "BackupRetentionPeriod": props.get("AutomaticBackupReplicationRetentionPeriod", 7),
-            "Status": "replicating",
-            "_source": (account_id, region_name, identifier),
-        })
+        REPLICATED_BACKUPS.setdefault((account_id, destination), []).append(
+            {
+                "DBInstanceAutomatedBackupsArn": f"arn:aws:rds:{destination}:{account_id}:auto-backup:ab-{mock_random.get_random_hex(26)}",
+                "DBInstanceArn": instance.db_instance_arn,
+                "DBInstanceIdentifier": identifier,
+                "Region": region_name,
+                "SourceRegion": region_name,
+                "Engine": instance.engine,
+                "EngineVersion": instance.engine_version,
+                "Encrypted": True,
+                "KmsKeyId": props.get("AutomaticBackupReplicationKmsKeyId"),
+                "BackupRetentionPeriod": props.get("AutomaticBackupReplicationRetentionPeriod", 7),
+                "Status": "replicating",
+                "_source": (account_id, region_name, identifier),
+            }
+        )
     return instance
 
 
@@ -77,10 +81,17 @@ def install() -> None:
             if identifier in (None, backup["DBInstanceIdentifier"], backup["DBInstanceAutomatedBackupsArn"]):
                 account, region, source = backup["_source"]
                 # Replication is modelled as instant: the copy is as recent as its source.
-                latest = rds_backends[account][region].databases[source].latest_restorable_time if source in rds_backends[account][region].databases else utcnow()
-                found.append({k: v for k, v in backup.items() if not k.startswith("_")} | {
-                    "RestoreWindow": {"EarliestTime": latest, "LatestTime": latest},
-                })
+                latest = (
+                    rds_backends[account][region].databases[source].latest_restorable_time
+                    if source in rds_backends[account][region].databases
+                    else utcnow()
+                )
+                found.append(
+                    {k: v for k, v in backup.items() if not k.startswith("_")}
+                    | {
+                        "RestoreWindow": {"EarliestTime": latest, "LatestTime": latest},
+                    }
+                )
         return found
 
     describe = RDSBackend.describe_db_instance_automated_backups
@@ -93,7 +104,9 @@ def install() -> None:
 
     restore = RDSBackend.restore_db_instance_to_point_in_time
 
-    def restore_db_instance_to_point_in_time(self: Any, source_db_identifier: str, target_db_identifier: str, overrides: dict[str, Any]) -> Any:
+    def restore_db_instance_to_point_in_time(
+        self: Any, source_db_identifier: str, target_db_identifier: str, overrides: dict[str, Any]
+    ) -> Any:
         arn = overrides.get("source_db_instance_automated_backups_arn")
         if not arn or source_db_identifier:
             return restore(self, source_db_identifier, target_db_identifier, overrides)
@@ -114,4 +127,3 @@ def install() -> None:
             self.databases.pop(source, None)
 
     RDSBackend.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
-

@@ -22,6 +22,7 @@ EXTENSIONS = {
     "AWS::SSM::Parameter": "takes the template's tag map (moto wants the API's list)",
 }
 
+
 def install_kms() -> None:
     from moto.kms.models import Key
 
@@ -49,7 +50,7 @@ class _ApiModel(PhysicalId):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("Arn",)
+        return attr == "Arn"
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name == "Arn" and self.physical_id.startswith("arn:"):
@@ -61,14 +62,18 @@ class _ApiModel(PhysicalId):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
         props = dict(cloudformation_json.get("Properties", {}))
         if cls.NAME_PROPERTY and not props.get(cls.NAME_PROPERTY):
             props[cls.NAME_PROPERTY] = resource_name
         return cls(cls.create(props, region_name), region_name)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> Any:
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> Any:
         """An update puts the resource again (the APIs below are idempotent puts), or `update`."""
         props = dict(cloudformation_json.get("Properties", {}))
         if cls.NAME_PROPERTY and not props.get(cls.NAME_PROPERTY):
@@ -76,7 +81,9 @@ class _ApiModel(PhysicalId):
         return cls(cls.update(original_resource.physical_id, props, region_name), region_name)
 
     @classmethod
-    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
         cls.remove(resource_name, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
@@ -152,15 +159,23 @@ def define_models() -> None:
 
             # moto's server has no PutCompositeAlarm; its backend stores a composite as an alarm with a rule.
             cloudwatch_backends[DEFAULT_ACCOUNT_ID][region].put_metric_alarm(
-                name=props["AlarmName"], namespace=None, metric_name=None,  # type: ignore[arg-type]
-                comparison_operator=None, evaluation_periods=None, period=None, threshold=None,  # type: ignore[arg-type]
-                statistic=None, description=props.get("AlarmDescription"), dimensions=[],  # type: ignore[arg-type]
-                alarm_actions=props.get("AlarmActions", []), ok_actions=props.get("OKActions", []),
+                name=props["AlarmName"],
+                namespace=None,
+                metric_name=None,  # type: ignore[arg-type]
+                comparison_operator=None,
+                evaluation_periods=None,
+                period=None,
+                threshold=None,  # type: ignore[arg-type]
+                statistic=None,
+                description=props.get("AlarmDescription"),
+                dimensions=[],  # type: ignore[arg-type]
+                alarm_actions=props.get("AlarmActions", []),
+                ok_actions=props.get("OKActions", []),
                 insufficient_data_actions=props.get("InsufficientDataActions", []),
-                actions_enabled=props.get("ActionsEnabled", True), rule=props["AlarmRule"],
+                actions_enabled=props.get("ActionsEnabled", True),
+                rule=props["AlarmRule"],
             )
             return props["AlarmName"]
-
 
     class EgressOnlyInternetGateway(_ApiModel, CloudFormationModel):
         @staticmethod
@@ -270,8 +285,10 @@ def define_models() -> None:
             for policy in autoscaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]:
                 if policy["PolicyARN"] == physical_id:
                     autoscaling.delete_scaling_policy(
-                        PolicyName=policy["PolicyName"], ServiceNamespace="ecs",
-                        ResourceId=policy["ResourceId"], ScalableDimension=policy["ScalableDimension"],
+                        PolicyName=policy["PolicyName"],
+                        ServiceNamespace="ecs",
+                        ResourceId=policy["ResourceId"],
+                        ScalableDimension=policy["ScalableDimension"],
                     )
 
     class Certificate(_ApiModel, CloudFormationModel):
@@ -295,9 +312,19 @@ def define_models() -> None:
         def remove(cls, physical_id: str, region: str) -> None:
             client("acm", region).delete_certificate(CertificateArn=physical_id)
 
-    MODELS.extend((VpcCidrBlock, Alarm, CompositeAlarm, EgressOnlyInternetGateway, ReplicationConfiguration,
-                   Secret, ScalableTarget, ScalingPolicy, Certificate))
-
+    MODELS.extend(
+        (
+            VpcCidrBlock,
+            Alarm,
+            CompositeAlarm,
+            EgressOnlyInternetGateway,
+            ReplicationConfiguration,
+            Secret,
+            ScalableTarget,
+            ScalingPolicy,
+            Certificate,
+        )
+    )
 
 
 def install_tag_maps() -> None:
@@ -313,7 +340,6 @@ def install_tag_maps() -> None:
         return original(cls, resource_name, cloudformation_json, *args, **kwargs)
 
     Parameter.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
-
 
 
 def install_ecr_replication() -> None:
@@ -336,8 +362,12 @@ def install_ecr_replication() -> None:
                 if repository_name not in target.repositories:
                     source = self.repositories[repository_name]
                     target.create_repository(
-                        repository_name, None, {"encryptionType": "AES256"}, {"scanOnPush": False},
-                        source.image_tag_mutability, [],
+                        repository_name,
+                        None,
+                        {"encryptionType": "AES256"},
+                        {"scanOnPush": False},
+                        source.image_tag_mutability,
+                        [],
                     )
                 stored = target.repositories[repository_name].images
                 if not any(image_tag in (i.image_tags or []) for i in stored):

@@ -80,10 +80,10 @@ def _find_change_set(backend: Any, name_or_arn: str, stack_name: str | None) -> 
             return change_set
     from moto.cloudformation.exceptions import CloudFormationError
 
-    class ChangeSetNotFound(CloudFormationError):
+    class ChangeSetNotFoundError(CloudFormationError):
         code = "ChangeSetNotFound"
 
-    raise ChangeSetNotFound(f"ChangeSet [{name_or_arn}] does not exist")
+    raise ChangeSetNotFoundError(f"ChangeSet [{name_or_arn}] does not exist")
 
 
 def _template_body(response: Any) -> str | None:
@@ -141,6 +141,7 @@ def _tags(response: Any) -> dict[str, str]:
 
 # --- handlers, installed on moto's CloudFormationResponse ---------------------------------------------
 
+
 def create_stack(self: Any) -> Any:
     from moto.cloudformation.exceptions import AlreadyExistsException
     from moto.cloudformation.models import Stack
@@ -154,9 +155,13 @@ def create_stack(self: Any) -> Any:
     template = _template_body(self)
     _check_ssm_parameters(Stack.parse_template(template), _parameters(self), backend.account_id, backend.region_name)
     stack = Stack(
-        stack_id=generate_stack_id(name, backend.region_name, backend.account_id), name=name,
-        template=template, parameters=_parameters(self), account_id=backend.account_id,
-        region_name=backend.region_name, tags=_tags(self),
+        stack_id=generate_stack_id(name, backend.region_name, backend.account_id),
+        name=name,
+        template=template,
+        parameters=_parameters(self),
+        account_id=backend.account_id,
+        region_name=backend.region_name,
+        tags=_tags(self),
         enable_termination_protection=self._get_bool_param("EnableTerminationProtection", False),
     )
     backend.stacks[stack.stack_id] = stack
@@ -211,10 +216,17 @@ def create_change_set(self: Any) -> Any:
     existing = next((s for s in backend.stacks.values() if s.name == name), None)
     if kind == "CREATE":
         if existing is not None and existing.status != "REVIEW_IN_PROGRESS":
-            raise ValidationError(message=f"Stack [{name}] already exists and cannot be created again with the changeSet [{self._get_param('ChangeSetName')}].")
+            raise ValidationError(
+                message=f"Stack [{name}] already exists and cannot be created again with the changeSet [{self._get_param('ChangeSetName')}]."
+            )
         stack = existing or Stack(
-            stack_id=generate_stack_id(name, backend.region_name, backend.account_id), name=name, template={},
-            parameters={}, account_id=backend.account_id, region_name=backend.region_name, tags=_tags(self),
+            stack_id=generate_stack_id(name, backend.region_name, backend.account_id),
+            name=name,
+            template={},
+            parameters={},
+            account_id=backend.account_id,
+            region_name=backend.region_name,
+            tags=_tags(self),
         )
         if existing is None:
             backend.stacks[stack.stack_id] = stack
@@ -233,11 +245,21 @@ def create_change_set(self: Any) -> Any:
     _check_ssm_parameters(parsed, parameters, backend.account_id, backend.region_name)
     change_set = ChangeSet(
         arn=generate_changeset_id(self._get_param("ChangeSetName"), backend.region_name, backend.account_id),
-        name=self._get_param("ChangeSetName"), stack=stack, change_set_type=kind, template=template,
-        parameters=parameters, tags=_tags(self), description=self._get_param("Description"),
+        name=self._get_param("ChangeSetName"),
+        stack=stack,
+        change_set_type=kind,
+        template=template,
+        parameters=parameters,
+        tags=_tags(self),
+        description=self._get_param("Description"),
         changes=engine.changes(stack, parsed),
     )
-    if kind == "UPDATE" and parsed == stack.template_dict and parameters == dict(stack.resource_map.input_parameters) and change_set.tags == stack.tags:
+    if (
+        kind == "UPDATE"
+        and parsed == stack.template_dict
+        and parameters == dict(stack.resource_map.input_parameters)
+        and change_set.tags == stack.tags
+    ):
         change_set.status, change_set.execution_status, change_set.status_reason = "FAILED", "UNAVAILABLE", engine.NO_CHANGES
     backend.change_sets[change_set.arn] = change_set
     return ActionResult({"Id": change_set.arn, "StackId": stack.stack_id})
@@ -271,7 +293,8 @@ def list_change_sets(self: Any) -> Any:
     stack = _find_stack(_backend(self), self._get_param("StackName"))
     summaries = [
         {k: v for k, v in cs.describe().items() if k not in ("Changes", "Parameters", "Tags")}
-        for cs in _backend(self).change_sets.values() if cs.stack is stack
+        for cs in _backend(self).change_sets.values()
+        if cs.stack is stack
     ]
     return ActionResult({"Summaries": summaries})
 
@@ -283,7 +306,9 @@ def execute_change_set(self: Any) -> Any:
     backend = _backend(self)
     change_set = _find_change_set(backend, self._get_param("ChangeSetName"), self._get_param("StackName"))
     if change_set.execution_status != "AVAILABLE":
-        raise ValidationError(message=f"ChangeSet [{change_set.arn}] cannot be executed in its current execution status of [{change_set.execution_status}]")
+        raise ValidationError(
+            message=f"ChangeSet [{change_set.arn}] cannot be executed in its current execution status of [{change_set.execution_status}]"
+        )
     stack = change_set.stack
     change_set.execution_status = "EXECUTE_IN_PROGRESS"
     stack.tags = change_set.tags or stack.tags
@@ -328,11 +353,20 @@ def list_stack_resources(self: Any) -> Any:
     from moto.core.responses import ActionResult
 
     stack, rows = _resource_rows(self)
-    return ActionResult({"StackResourceSummaries": [
-        {"LogicalResourceId": lid, "PhysicalResourceId": pid, "ResourceType": kind, "ResourceStatus": status,
-         "LastUpdatedTimestamp": stack.creation_time}
-        for lid, kind, pid, status in rows
-    ]})
+    return ActionResult(
+        {
+            "StackResourceSummaries": [
+                {
+                    "LogicalResourceId": lid,
+                    "PhysicalResourceId": pid,
+                    "ResourceType": kind,
+                    "ResourceStatus": status,
+                    "LastUpdatedTimestamp": stack.creation_time,
+                }
+                for lid, kind, pid, status in rows
+            ]
+        }
+    )
 
 
 def describe_stack_resources(self: Any) -> Any:
@@ -340,11 +374,23 @@ def describe_stack_resources(self: Any) -> Any:
 
     stack, rows = _resource_rows(self)
     wanted = self._get_param("LogicalResourceId")
-    return ActionResult({"StackResources": [
-        {"StackName": stack.name, "StackId": stack.stack_id, "LogicalResourceId": lid, "PhysicalResourceId": pid,
-         "ResourceType": kind, "ResourceStatus": status, "Timestamp": stack.creation_time}
-        for lid, kind, pid, status in rows if wanted in (None, lid)
-    ]})
+    return ActionResult(
+        {
+            "StackResources": [
+                {
+                    "StackName": stack.name,
+                    "StackId": stack.stack_id,
+                    "LogicalResourceId": lid,
+                    "PhysicalResourceId": pid,
+                    "ResourceType": kind,
+                    "ResourceStatus": status,
+                    "Timestamp": stack.creation_time,
+                }
+                for lid, kind, pid, status in rows
+                if wanted in (None, lid)
+            ]
+        }
+    )
 
 
 def describe_stack_resource(self: Any) -> Any:
@@ -355,10 +401,19 @@ def describe_stack_resource(self: Any) -> Any:
     wanted = self._get_param("LogicalResourceId")
     for lid, kind, pid, status in rows:
         if lid == wanted:
-            return ActionResult({"StackResourceDetail": {
-                "StackName": stack.name, "StackId": stack.stack_id, "LogicalResourceId": lid, "PhysicalResourceId": pid,
-                "ResourceType": kind, "ResourceStatus": status, "LastUpdatedTimestamp": stack.creation_time,
-            }})
+            return ActionResult(
+                {
+                    "StackResourceDetail": {
+                        "StackName": stack.name,
+                        "StackId": stack.stack_id,
+                        "LogicalResourceId": lid,
+                        "PhysicalResourceId": pid,
+                        "ResourceType": kind,
+                        "ResourceStatus": status,
+                        "LastUpdatedTimestamp": stack.creation_time,
+                    }
+                }
+            )
     raise ValidationError(message=f"Resource {wanted} does not exist for stack {stack.name}")
 
 
@@ -391,8 +446,7 @@ def install() -> None:
         setattr(CloudFormationResponse, name, handler)
     # The handlers above answer DescribeChangeSet in the API's own shape already.
     CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
-        k: v for k, v in CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER.items()
-        if not k.startswith("DescribeChangeSetOutput.")
+        k: v for k, v in CloudFormationResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER.items() if not k.startswith("DescribeChangeSetOutput.")
     }
     Stack.status_reason = None  # type: ignore[attr-defined]
     CloudTrailResponse.lookup_events = lookup_events  # type: ignore[attr-defined]

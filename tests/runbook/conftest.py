@@ -84,7 +84,11 @@ def push_image(tag: str) -> None:
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": f"sha256:{tag.encode().hex():0<64}"[:71]},
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": f"sha256:{tag.encode().hex():0<64}"[:71],
+        },
         "layers": [],
     }
     _client("ecr").put_image(repositoryName="contractorlens", imageTag=tag, imageManifest=json.dumps(manifest))
@@ -176,4 +180,3 @@ def run(capsys: pytest.CaptureFixture[str]):
         return Result(code, captured.out, captured.err)
 
     return _run
-

@@ -24,8 +24,11 @@ STACK = "ContractorLens-Production-{}"
 
 def _context() -> Context:
     return Context(
-        cfg=load_environment("production"), aws=Aws(), report=Report("first-deploy", "production"),
-        wait=WaitPolicy(1, 1), region=PRIMARY,
+        cfg=load_environment("production"),
+        aws=Aws(),
+        report=Report("first-deploy", "production"),
+        wait=WaitPolicy(1, 1),
+        region=PRIMARY,
     )
 
 
@@ -83,7 +86,10 @@ def test_preflight_names_a_missing_service_linked_role_and_how_to_create_it(worl
     iam.delete_service_linked_role(RoleName=role["RoleName"])
     result = run("preflight", "--url", health_server.url, *FAST)
     assert result.code == 1
-    assert "Application Auto Scaling for ECS (aws iam create-service-linked-role --aws-service-name ecs.application-autoscaling.amazonaws.com)" in result.out
+    assert (
+        "Application Auto Scaling for ECS (aws iam create-service-linked-role --aws-service-name ecs.application-autoscaling.amazonaws.com)"
+        in result.out
+    )
 
 
 def test_first_deploy_refuses_an_account_that_is_not_bootstrapped(aws: None, run) -> None:
@@ -128,7 +134,7 @@ def test_first_deploy_deploys_in_an_order_that_works_once_the_image_is_pushed(wo
 def test_first_deploy_is_one_line_when_cdk_fails(world: World, capsys) -> None:
     _bootstrap(PRIMARY, DR)
     _stacks_exist("Network", "Registry", "Data", "Service", "Monitoring")
-    with pytest.raises(RunbookError, match="npx cdk deploy of ContractorLens-Production-DRFoundation, .* exited 1"):
+    with pytest.raises(RunbookError, match=r"npx cdk deploy of ContractorLens-Production-DRFoundation, .* exited 1"):
         service.first_deploy(_context(), url=None, run=lambda argv: 1 if argv[2] == "deploy" else 0)
 
 
@@ -138,12 +144,23 @@ def test_a_stack_whose_first_create_rolled_back_can_be_created_again(aws: None, 
     ctx = _context()
     cfn = ctx.client("cloudformation")
     stubber = Stubber(cfn)
-    stubber.add_response("describe_stacks", {"Stacks": [{
-        "StackName": STACK.format("Service"), "StackStatus": "ROLLBACK_COMPLETE", "EnableTerminationProtection": True,
-        "CreationTime": "2026-11-27T00:00:00Z",
-    }]}, {"StackName": STACK.format("Service")})
-    stubber.add_response("update_termination_protection", {"StackId": "x"},
-                         {"StackName": STACK.format("Service"), "EnableTerminationProtection": False})
+    stubber.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": STACK.format("Service"),
+                    "StackStatus": "ROLLBACK_COMPLETE",
+                    "EnableTerminationProtection": True,
+                    "CreationTime": "2026-11-27T00:00:00Z",
+                }
+            ]
+        },
+        {"StackName": STACK.format("Service")},
+    )
+    stubber.add_response(
+        "update_termination_protection", {"StackId": "x"}, {"StackName": STACK.format("Service"), "EnableTerminationProtection": False}
+    )
     with stubber:
         service.clear_failed_creates(ctx, ["Service"])
         stubber.assert_no_pending_responses()
@@ -153,9 +170,18 @@ def test_a_stack_whose_first_create_rolled_back_can_be_created_again(aws: None, 
 def test_a_stack_whose_rollback_failed_is_one_line(aws: None) -> None:
     ctx = _context()
     stubber = Stubber(ctx.client("cloudformation"))
-    stubber.add_response("describe_stacks", {"Stacks": [{
-        "StackName": STACK.format("Data"), "StackStatus": "ROLLBACK_FAILED", "CreationTime": "2026-11-27T00:00:00Z",
-    }]})
+    stubber.add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": STACK.format("Data"),
+                    "StackStatus": "ROLLBACK_FAILED",
+                    "CreationTime": "2026-11-27T00:00:00Z",
+                }
+            ]
+        },
+    )
     with stubber, pytest.raises(RunbookError, match="ROLLBACK_FAILED: its failed create could not delete everything"):
         service.clear_failed_creates(ctx, ["Data"])
 
@@ -163,7 +189,10 @@ def test_a_stack_whose_rollback_failed_is_one_line(aws: None) -> None:
 def test_first_deploy_refuses_what_an_earlier_destroy_left_in_the_way(world: World) -> None:
     """The world's log groups and repository, with no stacks: what `cdk destroy` keeps."""
     _bootstrap(PRIMARY, DR)
-    with pytest.raises(RunbookError, match=r"2 resource\(s\) kept by an earlier cdk destroy .*\(contractorlens, /ecs/contractorlens\).*leftovers --env production"):
+    with pytest.raises(
+        RunbookError,
+        match=r"2 resource\(s\) kept by an earlier cdk destroy .*\(contractorlens, /ecs/contractorlens\).*leftovers --env production",
+    ):
         service.first_deploy(_context(), url=None, run=Cdk())
 
 

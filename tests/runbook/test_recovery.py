@@ -69,8 +69,12 @@ def test_an_environment_without_replication_is_checked_in_its_own_region_only(aw
     """Staging keeps its backups in us-west-2 (database.replicate_backups_to_dr = false): its
     DR region has none to count, and that is not a failed RPO."""
     boto3.client("rds", region_name=PRIMARY).create_db_instance(
-        DBInstanceIdentifier="contractorlens-staging-db", DBInstanceClass="db.t4g.medium", Engine="postgres",
-        MasterUsername="contractorlens_admin", MasterUserPassword="not-a-real-password-1", AllocatedStorage=20,
+        DBInstanceIdentifier="contractorlens-staging-db",
+        DBInstanceClass="db.t4g.medium",
+        Engine="postgres",
+        MasterUsername="contractorlens_admin",
+        MasterUserPassword="not-a-real-password-1",
+        AllocatedStorage=20,
     )
     result = run("backups", "--env", "staging", "--json", *FAST)
     assert result.code == 0, result.out + result.err

@@ -86,7 +86,15 @@ def _groups(vpc: str, *, app_ssh_open: bool) -> None:
     for port in (80, 443):
         ec2.authorize_security_group_ingress(
             GroupId=ids["alb"],
-            IpPermissions=[{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}],
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": port,
+                    "ToPort": port,
+                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                    "Ipv6Ranges": [{"CidrIpv6": "::/0"}],
+                }
+            ],
         )
     ec2.authorize_security_group_ingress(
         GroupId=ids["app"],

@@ -29,9 +29,9 @@ def test_rollback_goes_to_the_previous_active_revision(world: World, health_serv
     # How to keep the next deploy from bringing the bad image back.
     assert 'service.image_tag = "1.0.0"' in result.out and "config/production.toml" in result.out
     record = json.loads(
-        boto3.client("ssm", region_name=PRIMARY).get_parameter(Name="/contractorlens/production/runbook/last-rollback")[
-            "Parameter"
-        ]["Value"]
+        boto3.client("ssm", region_name=PRIMARY).get_parameter(Name="/contractorlens/production/runbook/last-rollback")["Parameter"][
+            "Value"
+        ]
     )
     assert (record["from"], record["to"]) == ("contractorlens:2", "contractorlens:1")
     assert record["from_image"].endswith(":1.1.0") and record["to_image"].endswith(":1.0.0")

@@ -4,6 +4,7 @@ looks at the account afterwards. One emulator for the module, on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.error
 import urllib.request
@@ -56,10 +57,20 @@ def _log_group(name: str, policy: str | None = None) -> dict[str, Any]:
 
 def _failing(after: str) -> dict[str, Any]:
     """A resource that fails once `after` exists: an alarm whose period is not a number."""
-    return {"Type": "AWS::CloudWatch::Alarm", "DependsOn": after, "Properties": {
-        "AlarmName": f"fails-after-{after.lower()}", "MetricName": "Errors", "Namespace": "Sandbox", "Statistic": "Sum",
-        "Period": "sixty", "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold",
-    }}
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "DependsOn": after,
+        "Properties": {
+            "AlarmName": f"fails-after-{after.lower()}",
+            "MetricName": "Errors",
+            "Namespace": "Sandbox",
+            "Statistic": "Sum",
+            "Period": "sixty",
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanThreshold",
+        },
+    }
 
 
 def _groups(running: Running) -> set[str]:
@@ -67,12 +78,16 @@ def _groups(running: Running) -> set[str]:
 
 
 def test_a_failed_create_rolls_back_under_each_deletion_policy(running: Running) -> None:
-    status = _deploy(running, "FailedCreate", {
-        "Kept": _log_group("/probe/retain", "Retain"),
-        "KeptExceptOnCreate": _log_group("/probe/retain-except-on-create", "RetainExceptOnCreate"),
-        "Deleted": _log_group("/probe/delete"),
-        "Fails": _failing("Deleted"),
-    })
+    status = _deploy(
+        running,
+        "FailedCreate",
+        {
+            "Kept": _log_group("/probe/retain", "Retain"),
+            "KeptExceptOnCreate": _log_group("/probe/retain-except-on-create", "RetainExceptOnCreate"),
+            "Deleted": _log_group("/probe/delete"),
+            "Fails": _failing("Deleted"),
+        },
+    )
     assert status == "ROLLBACK_COMPLETE"
     assert any("Period" in reason for reason in _reasons(running, "FailedCreate"))
     groups = _groups(running)
@@ -94,10 +109,17 @@ def test_a_failed_update_puts_the_previous_state_back(running: Running) -> None:
     assert _deploy(running, "Update", {"Group": _log_group("/probe/update"), "Alarm": alarm}) == "CREATE_COMPLETE"
     changed = json.loads(json.dumps(alarm))
     changed["Properties"]["Threshold"] = 5
-    status = _deploy(running, "Update", {
-        "Group": _log_group("/probe/update"), "Alarm": changed,
-        "Added": _log_group("/probe/added"), "Fails": _failing("Added"),
-    }, update=True)
+    status = _deploy(
+        running,
+        "Update",
+        {
+            "Group": _log_group("/probe/update"),
+            "Alarm": changed,
+            "Added": _log_group("/probe/added"),
+            "Fails": _failing("Added"),
+        },
+        update=True,
+    )
     assert status == "UPDATE_ROLLBACK_COMPLETE"
     (restored,) = running.client("cloudwatch", REGION).describe_alarms(AlarmNames=["probe-threshold"])["MetricAlarms"]
     assert restored["Threshold"] == 1
@@ -107,10 +129,20 @@ def test_a_failed_update_puts_the_previous_state_back(running: Running) -> None:
 
 
 def _database(identifier: str) -> dict[str, Any]:
-    return {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot", "Properties": {
-        "DBInstanceIdentifier": identifier, "DBInstanceClass": "db.t4g.micro", "Engine": "postgres", "EngineVersion": "15.17",
-        "MasterUsername": "probe", "MasterUserPassword": "probe-password-1", "AllocatedStorage": "20",
-    }}
+    return {
+        "Type": "AWS::RDS::DBInstance",
+        "DeletionPolicy": "Snapshot",
+        "UpdateReplacePolicy": "Snapshot",
+        "Properties": {
+            "DBInstanceIdentifier": identifier,
+            "DBInstanceClass": "db.t4g.micro",
+            "Engine": "postgres",
+            "EngineVersion": "15.17",
+            "MasterUsername": "probe",
+            "MasterUserPassword": "probe-password-1",
+            "AllocatedStorage": "20",
+        },
+    }
 
 
 def test_a_protected_database_refuses_deletion(running: Running) -> None:
@@ -180,9 +212,13 @@ def test_a_template_url_on_the_emulator_is_read_from_its_s3(running: Running) ->
 
 
 def _task(image: str, retain: bool) -> dict[str, Any]:
-    task: dict[str, Any] = {"Type": "AWS::ECS::TaskDefinition", "Properties": {
-        "Family": f"probe-{'retain' if retain else 'default'}", "ContainerDefinitions": [{"Name": "app", "Image": image, "Memory": 512}],
-    }}
+    task: dict[str, Any] = {
+        "Type": "AWS::ECS::TaskDefinition",
+        "Properties": {
+            "Family": f"probe-{'retain' if retain else 'default'}",
+            "ContainerDefinitions": [{"Name": "app", "Image": image, "Memory": 512}],
+        },
+    }
     if retain:
         task["UpdateReplacePolicy"] = "Retain"
     return task
@@ -204,46 +240,79 @@ def test_security_groups_have_exactly_the_templates_rules(running: Running) -> N
     ec2 = running.client("ec2", REGION)
     vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
     ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
-    _deploy(running, "Groups", {
-        "Public": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "public", "VpcId": vpc, "SecurityGroupIngress": [
-            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"},
-            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv6": "::/0"},
-        ]}},
-        "Closed": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "closed", "VpcId": vpc, "SecurityGroupEgress": [
-            {"IpProtocol": "icmp", "FromPort": 252, "ToPort": 86, "CidrIp": "255.255.255.255/32"},
-        ]}},
-    })
+    _deploy(
+        running,
+        "Groups",
+        {
+            "Public": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {
+                    "GroupDescription": "public",
+                    "VpcId": vpc,
+                    "SecurityGroupIngress": [
+                        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"},
+                        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIpv6": "::/0"},
+                    ],
+                },
+            },
+            "Closed": {
+                "Type": "AWS::EC2::SecurityGroup",
+                "Properties": {
+                    "GroupDescription": "closed",
+                    "VpcId": vpc,
+                    "SecurityGroupEgress": [
+                        {"IpProtocol": "icmp", "FromPort": 252, "ToPort": 86, "CidrIp": "255.255.255.255/32"},
+                    ],
+                },
+            },
+        },
+    )
     groups = {g["Description"]: g for g in ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]}
     public, closed = groups["public"], groups["closed"]
     ingress_v4 = {r["CidrIp"] for p in public["IpPermissions"] for r in p["IpRanges"]}
     ingress_v6 = {r["CidrIpv6"] for p in public["IpPermissions"] for r in p["Ipv6Ranges"]}
     assert (ingress_v4, ingress_v6) == ({"0.0.0.0/0"}, {"::/0"})
     # IPv4 allow-all kept without SecurityGroupEgress; no IPv6 default egress for CloudFormation's groups.
-    assert [(p["IpProtocol"], p["IpRanges"], p["Ipv6Ranges"]) for p in public["IpPermissionsEgress"]] == [("-1", [{"CidrIp": "0.0.0.0/0"}], [])]
+    assert [(p["IpProtocol"], p["IpRanges"], p["Ipv6Ranges"]) for p in public["IpPermissionsEgress"]] == [
+        ("-1", [{"CidrIp": "0.0.0.0/0"}], [])
+    ]
     assert [(p["IpProtocol"], p["IpRanges"][0]["CidrIp"]) for p in closed["IpPermissionsEgress"]] == [("icmp", "255.255.255.255/32")]
 
 
 def _service_stack(image: str) -> dict[str, Any]:
     return {
         "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "probe"}},
-        "Task": {"Type": "AWS::ECS::TaskDefinition", "UpdateReplacePolicy": "Retain", "Properties": {
-            "Family": "probe-app", "ContainerDefinitions": [{"Name": "app", "Image": image, "Memory": 512, "Essential": True}],
-        }},
-        "Service": {"Type": "AWS::ECS::Service", "Properties": {
-            "ServiceName": "probe", "Cluster": {"Ref": "Cluster"}, "TaskDefinition": {"Ref": "Task"}, "DesiredCount": 2,
-            "DeploymentConfiguration": {"DeploymentCircuitBreaker": {"Enable": True, "Rollback": True}},
-        }},
+        "Task": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Family": "probe-app",
+                "ContainerDefinitions": [{"Name": "app", "Image": image, "Memory": 512, "Essential": True}],
+            },
+        },
+        "Service": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "ServiceName": "probe",
+                "Cluster": {"Ref": "Cluster"},
+                "TaskDefinition": {"Ref": "Task"},
+                "DesiredCount": 2,
+                "DeploymentConfiguration": {"DeploymentCircuitBreaker": {"Enable": True, "Rollback": True}},
+            },
+        },
     }
 
 
 def _push(running: Running, repository: str, tag: str) -> str:
     ecr = running.client("ecr", REGION)
-    try:
+    with contextlib.suppress(ClientError):
         ecr.create_repository(repositoryName=repository)
-    except ClientError:
-        pass
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": "sha256:" + "b" * 64}, "layers": []}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": "sha256:" + "b" * 64},
+        "layers": [],
+    }
     ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
     return f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}:{tag}"
 
@@ -270,7 +339,7 @@ def test_deployments_complete_and_a_failed_one_is_rolled_back(running: Running) 
     (service,) = ecs.describe_services(cluster="probe", services=["probe"])["services"]
     image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"][0]["image"]
     assert image == good
-    with pytest.raises(ClientError, match="ClientException.*Invalid revision number"):
+    with pytest.raises(ClientError, match=r"ClientException.*Invalid revision number"):
         ecs.update_service(cluster="probe", service="probe", taskDefinition="probe-app:NOTANUMBER")
 
 
@@ -294,11 +363,13 @@ def test_custom_resource_answers_are_flattened_as_aws_custom_resource_does() -> 
     """`Fn::GetAtt [Lookup, KeyMetadata.Arn]` and `DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn`."""
     from sandbox.emulation.custom_resources import _flatten
 
-    flat = _flatten({
-        "KeyMetadata": {"Arn": "arn:aws:kms:us-east-1:123456789012:key/k", "Enabled": True},
-        "DBInstanceAutomatedBackups": [{"DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1"}],
-        "ResponseMetadata": {"HTTPStatusCode": 200},
-    })
+    flat = _flatten(
+        {
+            "KeyMetadata": {"Arn": "arn:aws:kms:us-east-1:123456789012:key/k", "Enabled": True},
+            "DBInstanceAutomatedBackups": [{"DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1"}],
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
+    )
     assert flat == {
         "KeyMetadata.Arn": "arn:aws:kms:us-east-1:123456789012:key/k",
         "KeyMetadata.Enabled": "true",

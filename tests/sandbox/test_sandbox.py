@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,12 +39,12 @@ def _processes(pattern: str) -> set[int]:
 
 
 @pytest.fixture(scope="module")
-def new_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Outcome, str, Path]]:
+def new_account(tmp_path_factory: pytest.TempPathFactory) -> tuple[Outcome, str, Path]:
     workdir = tmp_path_factory.mktemp("sandbox")
     outcome = runner.run(["new-account"], "production", workdir)
     from sandbox.emulation import EXTENSIONS
 
-    yield outcome, runner.report(outcome, EXTENSIONS), workdir
+    return outcome, runner.report(outcome, EXTENSIONS), workdir
 
 
 def test_the_readmes_first_deploy_works_through_the_real_cli(new_account: tuple[Outcome, str, Path]) -> None:
@@ -82,7 +81,11 @@ def _interrupted_run(tmp_path: Path, after: str) -> tuple[int, str]:
     """`python -m sandbox run` with Ctrl-C (SIGINT, as the terminal sends it) once it has printed `after`."""
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "run", "--scenario", "new-account", "--keep", str(tmp_path / "kept")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         env={**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"},
     )
     assert process.stdout is not None
@@ -114,11 +117,17 @@ def test_keep_on_a_folder_that_cannot_be_written_is_one_line(tmp_path: Path, cap
     assert err.startswith(f"error: sandbox run: --keep {blocker / 'logs'}: cannot write there") and len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize(("argv", "words"), [
-    (["run", "--env", "nope"], "error: sandbox run: unknown environment 'nope': allowed are production, staging"),
-    (["run", "--scenario", "drill"], "error: python -m sandbox run: argument --scenario: unknown scenario 'drill'; allowed are new-account"),
-    (["rehearse"], "error: python -m sandbox: argument verb: invalid choice: 'rehearse'"),
-])
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "--env", "nope"], "error: sandbox run: unknown environment 'nope': allowed are production, staging"),
+        (
+            ["run", "--scenario", "drill"],
+            "error: python -m sandbox run: argument --scenario: unknown scenario 'drill'; allowed are new-account",
+        ),
+        (["rehearse"], "error: python -m sandbox: argument verb: invalid choice: 'rehearse'"),
+    ],
+)
 def test_usage_mistakes_are_one_line_and_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()

@@ -21,9 +21,7 @@ def _run_app(cwd: Path, context: dict[str, str], tmp_path: Path) -> subprocess.C
         "CDK_CONTEXT_JSON": json.dumps({**CDK_JSON["context"], **context}),
         "CDK_OUTDIR": str(tmp_path / "out"),
     }
-    return subprocess.run(
-        [sys.executable, "app.py"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return subprocess.run([sys.executable, "app.py"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def _assert_one_line_error(result: subprocess.CompletedProcess[str], *parts: str) -> None:
@@ -85,8 +83,11 @@ def test_a_misspelt_context_key_stops_synth(tmp_path: Path) -> None:
 
 
 def test_the_clis_own_context_keys_pass(tmp_path: Path) -> None:
-    cli_keys = {"aws:cdk:enable-path-metadata": True, "aws:cdk:bundling-stacks": ["**"],
-                "availability-zones:account=123456789012:region=us-west-2": ["us-west-2a"]}
+    cli_keys = {
+        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:bundling-stacks": ["**"],
+        "availability-zones:account=123456789012:region=us-west-2": ["us-west-2a"],
+    }
     result = _run_app(ROOT, {"env": "staging", **cli_keys}, tmp_path)
     assert result.returncode == 0, result.stderr
 

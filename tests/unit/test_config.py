@@ -72,55 +72,63 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
     ("pattern", "replacement", "expected"),
     [
         # (what the user wrote, what the line must name)
-        (r'^account = .*', 'account = "12345"', ["account", "'12345'", "12-digit"]),
-        (r'^region = .*', 'region = "us-west-9"', ["region", "'us-west-9'", "us-west-2"]),
-        (r'^dr_region = .*', 'dr_region = "us-west-2"', ["dr_region", "must differ"]),
+        (r"^account = .*", 'account = "12345"', ["account", "'12345'", "12-digit"]),
+        (r"^region = .*", 'region = "us-west-9"', ["region", "'us-west-9'", "us-west-2"]),
+        (r"^dr_region = .*", 'dr_region = "us-west-2"', ["dr_region", "must differ"]),
         (
-            r'^availability_zones = .*',
+            r"^availability_zones = .*",
             'availability_zones = ["us-west-2a", "us-east-1b"]',
             ["availability_zones", "'us-east-1b'", "us-west-2"],
         ),
-        (r'^cidr = .*', 'cidr = "10.10.0.0/33"', ["network.cidr", "'10.10.0.0/33'", "CIDR"]),
-        (r'^cidr = .*', 'cidr = "10.10.0.1/16"', ["network.cidr", "CIDR"]),
-        (r'^cidr = .*', 'cidr = "8.8.0.0/16"', ["network.cidr", "private"]),
-        (r'^dr_cidr = .*', 'dr_cidr = "10.10.128.0/17"', ["network.dr_cidr", "overlaps network.cidr"]),
-        (r'^nat_gateways = .*', "nat_gateways = -1", ["network.nat_gateways", "-1", "greater than or equal to 1"]),
-        (r'^nat_gateways = .*', "nat_gateways = 4", ["network.nat_gateways", "1 to 3"]),
-        (r'^nat_gateways = .*', 'nat_gateways = "3"', ["network.nat_gateways", "'3'", "integer"]),
-        (r'^flow_log_retention_days = .*', "flow_log_retention_days = 10", ["flow_log_retention_days", "365"]),
-        (r'^backup_retention_days = .*', "backup_retention_days = 7", ["database.backup_retention_days", "14"]),
-        (r'^multi_az = .*', "multi_az = false", ["database.multi_az", "Multi-AZ"]),
-        (r'^deletion_protection = .*', "deletion_protection = false", ["database.deletion_protection", "only true"]),
-        (r'^engine_version = .*', 'engine_version = "16.4"', ["database.engine_version", "PostgreSQL 15"]),
-        (r'^hosted_zone_id = .*', 'hosted_zone_id = ""', ["dns.hosted_zone_id", "together"]),
-        (r'^container_port = .*', "container_port = 9090", ["service.container_port", "9090"]),
-        (r'^\[network\]', "[network]\nnat_gateway = 1", ["network.nat_gateway", "unknown key", "nat_gateways"]),
-        (r'^account = .*', 'acount = "123456789012"', ["acount", "unknown key", "account"]),
-        (r'^\[database\]', "[databse]", ["databse", "unknown key"]),
-        (r'^account = .*', 'account = "123456789012', ["production.toml", "not valid TOML"]),
-        (r'^memory_mib = .*', "memory_mib = 1024", ["service.memory_mib", "1024", "with cpu 1024", "2048 to 8192"]),
-        (r'^cpu = .*', "cpu = 300", ["service.cpu", "300", "256, 512"]),
-        (r'^min_tasks = .*', "min_tasks = 1", ["service.min_tasks", "greater than or equal to 2"]),
-        (r'^max_tasks = .*', "max_tasks = 4", ["service.max_tasks", "at least 6"]),
-        (r'^cpu_target_percent = .*', "cpu_target_percent = 75", ["service.cpu_target_percent", "below", "70"]),
-        (r'^image_tag = .*', 'image_tag = "latest:1"', ["service.image_tag", "'latest:1'", "image tag"]),
+        (r"^cidr = .*", 'cidr = "10.10.0.0/33"', ["network.cidr", "'10.10.0.0/33'", "CIDR"]),
+        (r"^cidr = .*", 'cidr = "10.10.0.1/16"', ["network.cidr", "CIDR"]),
+        (r"^cidr = .*", 'cidr = "8.8.0.0/16"', ["network.cidr", "private"]),
+        (r"^dr_cidr = .*", 'dr_cidr = "10.10.128.0/17"', ["network.dr_cidr", "overlaps network.cidr"]),
+        (r"^nat_gateways = .*", "nat_gateways = -1", ["network.nat_gateways", "-1", "greater than or equal to 1"]),
+        (r"^nat_gateways = .*", "nat_gateways = 4", ["network.nat_gateways", "1 to 3"]),
+        (r"^nat_gateways = .*", 'nat_gateways = "3"', ["network.nat_gateways", "'3'", "integer"]),
+        (r"^flow_log_retention_days = .*", "flow_log_retention_days = 10", ["flow_log_retention_days", "365"]),
+        (r"^backup_retention_days = .*", "backup_retention_days = 7", ["database.backup_retention_days", "14"]),
+        (r"^multi_az = .*", "multi_az = false", ["database.multi_az", "Multi-AZ"]),
+        (r"^deletion_protection = .*", "deletion_protection = false", ["database.deletion_protection", "only true"]),
+        (r"^engine_version = .*", 'engine_version = "16.4"', ["database.engine_version", "PostgreSQL 15"]),
+        (r"^hosted_zone_id = .*", 'hosted_zone_id = ""', ["dns.hosted_zone_id", "together"]),
+        (r"^container_port = .*", "container_port = 9090", ["service.container_port", "9090"]),
+        (r"^\[network\]", "[network]\nnat_gateway = 1", ["network.nat_gateway", "unknown key", "nat_gateways"]),
+        (r"^account = .*", 'acount = "123456789012"', ["acount", "unknown key", "account"]),
+        (r"^\[database\]", "[databse]", ["databse", "unknown key"]),
+        (r"^account = .*", 'account = "123456789012', ["production.toml", "not valid TOML"]),
+        (r"^memory_mib = .*", "memory_mib = 1024", ["service.memory_mib", "1024", "with cpu 1024", "2048 to 8192"]),
+        (r"^cpu = .*", "cpu = 300", ["service.cpu", "300", "256, 512"]),
+        (r"^min_tasks = .*", "min_tasks = 1", ["service.min_tasks", "greater than or equal to 2"]),
+        (r"^max_tasks = .*", "max_tasks = 4", ["service.max_tasks", "at least 6"]),
+        (r"^cpu_target_percent = .*", "cpu_target_percent = 75", ["service.cpu_target_percent", "below", "70"]),
+        (r"^image_tag = .*", 'image_tag = "latest:1"', ["service.image_tag", "'latest:1'", "image tag"]),
         (
-            r'^certificate_arn = .*',
+            r"^certificate_arn = .*",
             'certificate_arn = "arn:aws:acm:us-west-2:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"',
             ["dns.certificate_arn", "either dns.domain"],
         ),
-        (r'^certificate_arn = .*', 'certificate_arn = "my-cert"', ["dns.certificate_arn", "ACM certificate ARN"]),
+        (r"^certificate_arn = .*", 'certificate_arn = "my-cert"', ["dns.certificate_arn", "ACM certificate ARN"]),
         (
-            r'^domain = .*\n(# .*\n)hosted_zone_id = .*',
+            r"^domain = .*\n(# .*\n)hosted_zone_id = .*",
             'domain = ""\nhosted_zone_id = ""',
             ["dr.enabled", "DNS failover needs dns.domain"],
         ),
-        (r'^availability_zones = \["us-east-1a".*', 'availability_zones = ["us-west-2a", "us-west-2b"]', ["dr.availability_zones", "us-east-1"]),
-        (r'^grafana_allowed_cidrs = .*', 'grafana_allowed_cidrs = ["0.0.0.0/0"]', ["grafana_allowed_cidrs", "never open to the whole internet"]),
-        (r'^grafana_image = .*', 'grafana_image = "grafana/grafana-oss:latest"', ["grafana_image", "pinned"]),
-        (r'^oncall_sms = .*', 'oncall_sms = "555-0100"', ["alerting.oncall_sms", "'555-0100'"]),
-        (r'^time_zone = .*', 'time_zone = "Pacific/Nowhere"', ["alerting.time_zone", "IANA"]),
-        (r'^business_hours_end = .*', "business_hours_end = 8", ["alerting.business_hours_end", "after"]),
+        (
+            r'^availability_zones = \["us-east-1a".*',
+            'availability_zones = ["us-west-2a", "us-west-2b"]',
+            ["dr.availability_zones", "us-east-1"],
+        ),
+        (
+            r"^grafana_allowed_cidrs = .*",
+            'grafana_allowed_cidrs = ["0.0.0.0/0"]',
+            ["grafana_allowed_cidrs", "never open to the whole internet"],
+        ),
+        (r"^grafana_image = .*", 'grafana_image = "grafana/grafana-oss:latest"', ["grafana_image", "pinned"]),
+        (r"^oncall_sms = .*", 'oncall_sms = "555-0100"', ["alerting.oncall_sms", "'555-0100'"]),
+        (r"^time_zone = .*", 'time_zone = "Pacific/Nowhere"', ["alerting.time_zone", "IANA"]),
+        (r"^business_hours_end = .*", "business_hours_end = 8", ["alerting.business_hours_end", "after"]),
     ],
 )
 def test_a_bad_value_is_one_line_naming_file_key_value_and_rule(
@@ -134,13 +142,13 @@ def test_a_bad_value_is_one_line_naming_file_key_value_and_rule(
 
 
 def test_several_problems_are_counted_on_the_same_line(config_dir: Path) -> None:
-    _edit(config_dir, r'^account = .*', 'account = "x"')
-    _edit(config_dir, r'^region = .*', 'region = "nowhere"')
+    _edit(config_dir, r"^account = .*", 'account = "x"')
+    _edit(config_dir, r"^region = .*", 'region = "nowhere"')
     assert "(and 1 more problem)" in _error(config_dir)
 
 
 def test_a_missing_key_is_named(config_dir: Path) -> None:
-    _edit(config_dir, r'^engine_version = .*\n', "")
+    _edit(config_dir, r"^engine_version = .*\n", "")
     message = _error(config_dir)
     assert "database.engine_version" in message and "required" in message
 

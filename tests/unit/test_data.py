@@ -64,7 +64,11 @@ def test_in_isolated_subnets_and_never_public(production: Synthesis, db: dict[st
 def test_guarded_against_deletion(production: Synthesis, db: dict[str, Any]) -> None:
     # Deletion protection is switched on by the stack's last step (tests/unit/test_lifecycle.py).
     assert "DeletionProtection" not in db["Properties"]
-    (protection,) = [r for k, r in production.template("Data")["Resources"].items() if k.startswith("DatabaseDeletionProtection") and r["Type"] == "Custom::AWS"]
+    (protection,) = [
+        r
+        for k, r in production.template("Data")["Resources"].items()
+        if k.startswith("DatabaseDeletionProtection") and r["Type"] == "Custom::AWS"
+    ]
     assert '"DeletionProtection":true' in protection["Properties"]["Create"]
     assert db["DeletionPolicy"] == "Snapshot"
     assert db["UpdateReplacePolicy"] == "Snapshot"
@@ -141,6 +145,4 @@ def test_connection_details_are_in_parameter_store(production: Synthesis) -> Non
         "/contractorlens/production/db/secret-arn",
     }
     assert params["/contractorlens/production/db/endpoint"]["Value"] == {"Fn::GetAtt": ["Database", "Endpoint.Address"]}
-    assert params["/contractorlens/production/db/secret-arn"]["Value"] == {
-        "Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]
-    }
+    assert params["/contractorlens/production/db/secret-arn"]["Value"] == {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}

@@ -127,8 +127,13 @@ def test_standby_service_uses_the_manuals_names_and_the_replicated_image(product
 def test_standby_alb_has_its_own_certificate_for_the_api_name(production: Synthesis) -> None:
     cert = _only(production, "AWS::CertificateManager::Certificate")["Properties"]
     assert cert["DomainName"] == "api.contractorlens.com"
-    listeners = {l["Properties"]["Port"]: l["Properties"] for l in _dr(production, "AWS::ElasticLoadBalancingV2::Listener").values()}
-    assert listeners[443]["Certificates"] == [{"CertificateArn": {"Ref": next(iter(_dr(production, "AWS::CertificateManager::Certificate")))}}]
+    listeners = {
+        listener["Properties"]["Port"]: listener["Properties"]
+        for listener in _dr(production, "AWS::ElasticLoadBalancingV2::Listener").values()
+    }
+    assert listeners[443]["Certificates"] == [
+        {"CertificateArn": {"Ref": next(iter(_dr(production, "AWS::CertificateManager::Certificate")))}}
+    ]
 
 
 # --- failover DNS ----------------------------------------------------------------------------

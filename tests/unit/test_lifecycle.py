@@ -24,9 +24,11 @@ from tests.synth import Synthesis
 RETAINED_ON_A_FAILED_CREATE = {
     "AccessLogsBucket": (
         "AWS::S3::Bucket",
-        ("ELB writes a test object into the bucket as soon as access logging is on, and S3 refuses to delete "
-        "a bucket that is not empty: a rollback that tried would end ROLLBACK_FAILED. Its name is generated, "
-        "so the bucket left behind never blocks the retry."),
+        (
+            "ELB writes a test object into the bucket as soon as access logging is on, and S3 refuses to delete "
+            "a bucket that is not empty: a rollback that tried would end ROLLBACK_FAILED. Its name is generated, "
+            "so the bucket left behind never blocks the retry."
+        ),
     ),
 }
 # A database is snapshotted, not retained: the final snapshot's name is generated per deletion.
@@ -76,18 +78,22 @@ def test_what_is_retained_is_kept_on_every_later_delete_and_replacement(request:
 
 def _protections(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
-        logical_id: resource for logical_id, resource in template["Resources"].items()
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "Custom::AWS" and "deletion-protection/" in json.dumps(resource["Properties"].get("Create", ""))
     }
 
 
-@pytest.mark.parametrize(("env", "part", "protected"), [
-    ("production", "Data", ["AWS::RDS::DBInstance"]),
-    ("production", "Service", ["AWS::ElasticLoadBalancingV2::LoadBalancer"]),
-    ("production", "Monitoring", ["AWS::ElasticLoadBalancingV2::LoadBalancer"]),
-    ("production", "DR", ["AWS::ElasticLoadBalancingV2::LoadBalancer"]),
-    ("dr_active", "DR", ["AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::RDS::DBInstance"]),
-])
+@pytest.mark.parametrize(
+    ("env", "part", "protected"),
+    [
+        ("production", "Data", ["AWS::RDS::DBInstance"]),
+        ("production", "Service", ["AWS::ElasticLoadBalancingV2::LoadBalancer"]),
+        ("production", "Monitoring", ["AWS::ElasticLoadBalancingV2::LoadBalancer"]),
+        ("production", "DR", ["AWS::ElasticLoadBalancingV2::LoadBalancer"]),
+        ("dr_active", "DR", ["AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::RDS::DBInstance"]),
+    ],
+)
 def test_deletion_protection_is_switched_on_after_everything_else(
     request: pytest.FixtureRequest, env: str, part: str, protected: list[str]
 ) -> None:
@@ -95,7 +101,10 @@ def test_deletion_protection_is_switched_on_after_everything_else(
     protections = _protections(template)
     calls = sorted(json.dumps(p["Properties"]["Create"]) for p in protections.values())
     assert len(calls) == len(protected)
-    expected = {"AWS::RDS::DBInstance": '\\"DeletionProtection\\":true', "AWS::ElasticLoadBalancingV2::LoadBalancer": "deletion_protection.enabled"}
+    expected = {
+        "AWS::RDS::DBInstance": '\\"DeletionProtection\\":true',
+        "AWS::ElasticLoadBalancingV2::LoadBalancer": "deletion_protection.enabled",
+    }
     for kind in protected:
         assert any(expected[kind] in call for call in calls), kind
     # Everything but the protection steps themselves (each custom resource and its policy).

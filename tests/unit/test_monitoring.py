@@ -177,8 +177,7 @@ def test_gemini_latency_and_estimates_come_from_the_backends_metrics(production:
 )
 def test_the_manuals_log_searches_are_metric_filters(production: Synthesis, pattern: str, metric: str) -> None:
     filters = {
-        f["Properties"]["FilterPattern"]: f["Properties"]
-        for f in production.resources("Monitoring", "AWS::Logs::MetricFilter").values()
+        f["Properties"]["FilterPattern"]: f["Properties"] for f in production.resources("Monitoring", "AWS::Logs::MetricFilter").values()
     }
     found = filters[f'"{pattern}"']
     assert found["LogGroupName"] == "/ecs/contractorlens"

@@ -66,6 +66,4 @@ def test_replication_deploys_after_its_dr_foundation(production: Synthesis) -> N
 
 def test_staging_does_not_replicate(staging: Synthesis) -> None:
     assert not staging.resources("Registry", "AWS::ECR::ReplicationConfiguration")
-    assert staging.template("Registry")["Resources"]["Repository"]["Properties"]["RepositoryName"] == (
-        "contractorlens-staging"
-    )
+    assert staging.template("Registry")["Resources"]["Repository"]["Properties"]["RepositoryName"] == ("contractorlens-staging")

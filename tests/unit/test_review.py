@@ -56,9 +56,7 @@ def test_a_new_key_on_the_database_is_a_replacement_and_data_protection() -> Non
 def test_an_opened_security_group_rule_is_a_security_change() -> None:
     old = _snapshot("ContractorLens-Production-Network")
     new = copy.deepcopy(old)
-    (group_id,) = [
-        k for k, r in new["Resources"].items() if r["Properties"].get("GroupName") == "contractorlens-app-sg"
-    ]
+    (group_id,) = [k for k, r in new["Resources"].items() if r["Properties"].get("GroupName") == "contractorlens-app-sg"]
     new["Resources"][group_id]["Properties"].setdefault("SecurityGroupIngress", []).append(
         {"CidrIp": "0.0.0.0/0", "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22}
     )
@@ -69,9 +67,7 @@ def test_an_opened_security_group_rule_is_a_security_change() -> None:
 def test_a_changed_alarm_threshold_is_another_change() -> None:
     old = _snapshot("ContractorLens-Production-Monitoring")
     new = copy.deepcopy(old)
-    (alarm_id,) = [
-        k for k, r in new["Resources"].items() if r["Properties"].get("AlarmName") == "contractorlens-production-db-cpu"
-    ]
+    (alarm_id,) = [k for k, r in new["Resources"].items() if r["Properties"].get("AlarmName") == "contractorlens-production-db-cpu"]
     new["Resources"][alarm_id]["Properties"]["Threshold"] = 90
     change = _by_id(diff_stack(old, new, region="us-west-2"), alarm_id)
     assert change.action == "modify" and change.groups == ["other"] and change.paths == ["Threshold"]

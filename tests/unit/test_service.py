@@ -28,10 +28,7 @@ def _attributes(resource: dict[str, Any], key: str) -> dict[str, str]:
 
 
 def _listeners(synth: Synthesis) -> dict[int, dict[str, Any]]:
-    return {
-        r["Properties"]["Port"]: r["Properties"]
-        for r in synth.resources("Service", "AWS::ElasticLoadBalancingV2::Listener").values()
-    }
+    return {r["Properties"]["Port"]: r["Properties"] for r in synth.resources("Service", "AWS::ElasticLoadBalancingV2::Listener").values()}
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +70,7 @@ def test_certificate_for_api_domain_validated_in_the_configured_zone(production:
     cert = _one(production, "AWS::CertificateManager::Certificate")["Properties"]
     assert cert["DomainName"] == "api.contractorlens.com"
     assert cert["ValidationMethod"] == "DNS"
-    assert cert["DomainValidationOptions"] == [
-        {"DomainName": "api.contractorlens.com", "HostedZoneId": "Z0123456789EXAMPLE0AB"}
-    ]
+    assert cert["DomainValidationOptions"] == [{"DomainName": "api.contractorlens.com", "HostedZoneId": "Z0123456789EXAMPLE0AB"}]
 
 
 def test_a_and_aaaa_alias_records_point_at_the_alb(production: Synthesis) -> None:
@@ -149,9 +144,7 @@ def test_access_log_bucket_is_private_encrypted_retained_and_expiring(production
     bucket = production.template("Service")["Resources"]["AccessLogsBucket"]
     props = bucket["Properties"]
     assert bucket["DeletionPolicy"] == "Retain"
-    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
-        "SSEAlgorithm": "AES256"
-    }
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
     assert all(props["PublicAccessBlockConfiguration"].values())
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == 90
@@ -166,9 +159,14 @@ def test_target_group_checks_health_fast_and_drains_in_30_seconds(production: Sy
     assert group["Port"] == 3000
     # "healthy in about 30 s": the checks a new task must pass, end to end.
     assert group["HealthCheckIntervalSeconds"] * group["HealthyThresholdCount"] <= 30
-    assert int(_attributes(_one(production, "AWS::ElasticLoadBalancingV2::TargetGroup"), "TargetGroupAttributes")[
-        "deregistration_delay.timeout_seconds"
-    ]) <= 30
+    assert (
+        int(
+            _attributes(_one(production, "AWS::ElasticLoadBalancingV2::TargetGroup"), "TargetGroupAttributes")[
+                "deregistration_delay.timeout_seconds"
+            ]
+        )
+        <= 30
+    )
 
 
 # --- WAF -------------------------------------------------------------------------------------
@@ -293,7 +291,7 @@ def test_task_and_execution_roles_are_separate_and_narrow(production: Synthesis)
     task = _one(production, "AWS::ECS::TaskDefinition")["Properties"]
     assert task["TaskRoleArn"] != task["ExecutionRoleArn"]
     policies = {
-        p["Roles"][0]["Ref"]: [s for s in p["PolicyDocument"]["Statement"]]
+        p["Roles"][0]["Ref"]: list(p["PolicyDocument"]["Statement"])
         for p in (r["Properties"] for r in production.resources("Service", "AWS::IAM::Policy").values())
     }
     task_role = task["TaskRoleArn"]["Fn::GetAtt"][0]
@@ -335,7 +333,10 @@ def test_scaling_floor_and_ceiling(production: Synthesis) -> None:
 
 
 def test_target_tracking_stays_below_the_manuals_70_percent(production: Synthesis) -> None:
-    policies = [p["Properties"]["TargetTrackingScalingPolicyConfiguration"] for p in production.resources("Service", "AWS::ApplicationAutoScaling::ScalingPolicy").values()]
+    policies = [
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        for p in production.resources("Service", "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    ]
     by_metric = {p["PredefinedMetricSpecification"]["PredefinedMetricType"]: p["TargetValue"] for p in policies}
     assert set(by_metric) == {"ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ALBRequestCountPerTarget"}
     assert by_metric["ECSServiceAverageCPUUtilization"] < 70
