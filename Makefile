@@ -45,6 +45,7 @@ synth: setup ## Synthesize every stack of ENVIRONMENT (default production) into 
 test: setup ## Run every test and quality gate (ruff, mypy, cdk-nag, CloudFormation validation, cfn-lint, snapshots)
 	$(BIN)/ruff check --quiet .
 	$(BIN)/ruff format --check --quiet .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 diff: setup ## Compare every synthesized stack with its committed snapshot, grouped by risk (BASE=<git ref> to compare with another revision's)

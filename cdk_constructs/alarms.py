@@ -64,19 +64,21 @@ def manual_alarm(
         metric = metric.with_(statistic=threshold.statistic, period=period)
     elif isinstance(metric, cloudwatch.MathExpression):
         metric = metric.with_(period=period)
-    props = {
-        "alarm_name": alarm_name,
-        "alarm_description": describe(threshold, what, pages_through=pages_through),
-        "metric": metric,
-        "comparison_operator": _COMPARISONS[threshold.comparison],
-        "evaluation_periods": threshold.evaluation_periods,
-        "datapoints_to_alarm": threshold.datapoints_to_alarm,
-        "treat_missing_data": _MISSING[threshold.missing_data],
-    }
+    description = describe(threshold, what, pages_through=pages_through)
+    comparison, missing = _COMPARISONS[threshold.comparison], _MISSING[threshold.missing_data]
+    alarm: cloudwatch.Alarm
     if threshold.comparison == "outside":
-        alarm: cloudwatch.Alarm = cloudwatch.AnomalyDetectionAlarm(scope, construct_id, std_devs=threshold.value, **props)
+        alarm = cloudwatch.AnomalyDetectionAlarm(
+            scope, construct_id, std_devs=threshold.value, alarm_name=alarm_name, alarm_description=description, metric=metric,
+            comparison_operator=comparison, evaluation_periods=threshold.evaluation_periods,
+            datapoints_to_alarm=threshold.datapoints_to_alarm, treat_missing_data=missing,
+        )  # fmt: skip
     else:
-        alarm = cloudwatch.Alarm(scope, construct_id, threshold=threshold.value, **props)
+        alarm = cloudwatch.Alarm(
+            scope, construct_id, threshold=threshold.value, alarm_name=alarm_name, alarm_description=description, metric=metric,
+            comparison_operator=comparison, evaluation_periods=threshold.evaluation_periods,
+            datapoints_to_alarm=threshold.datapoints_to_alarm, treat_missing_data=missing,
+        )  # fmt: skip
     notify(alarm, topic_arn, f"{construct_id}Topic")
     return alarm
 

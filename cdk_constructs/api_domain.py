@@ -50,15 +50,18 @@ class ApiDomain(Construct):
         # A failover alias must evaluate the ALB's health: a region with no healthy target then
         # answers no more than one whose health check fails.
         target = route53.RecordTarget.from_alias(targets.LoadBalancerTarget(load_balancer, _TargetHealth(evaluate=failover is not None)))
-        routing = {}
-        if failover is not None:
-            routing = {
-                "failover": failover,
-                "set_identifier": f"{failover.value.lower()}-{Stack.of(self).region}",
-                "health_check": health_check,
-            }
-        route53.ARecord(self, "AliasIpv4", zone=self.zone, record_name=API_HOST_LABEL, target=target, **routing)
-        route53.AaaaRecord(self, "AliasIpv6", zone=self.zone, record_name=API_HOST_LABEL, target=target, **routing)
+        set_identifier = f"{failover.value.lower()}-{Stack.of(self).region}" if failover is not None else None
+        for record, record_id in ((route53.ARecord, "AliasIpv4"), (route53.AaaaRecord, "AliasIpv6")):
+            record(
+                self,
+                record_id,
+                zone=self.zone,
+                record_name=API_HOST_LABEL,
+                target=target,
+                failover=failover,
+                set_identifier=set_identifier,
+                health_check=health_check if failover is not None else None,
+            )
 
 
 @jsii.implements(targets.IAliasRecordTargetProps)

@@ -332,16 +332,11 @@ class RestoredPostgresDatabase(Construct):
             assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")],
         )
-        source: dict[str, object] = {}
-        if restore_kind == "snapshot":
-            source["db_snapshot_identifier"] = restore_value
-        else:
-            backups = AutomatedBackupsArn(self, "ReplicatedBackups", instance_identifier=source_instance_identifier)
-            source["source_db_instance_automated_backups_arn"] = backups.arn
-            if restore_kind == "latest":
-                source["use_latest_restorable_time"] = True
-            else:
-                source["restore_time"] = restore_value
+        # Where the data comes from: a snapshot, or the replicated automated backups at their
+        # latest restorable time or at a point in time.
+        backups_arn = None
+        if restore_kind != "snapshot":
+            backups_arn = AutomatedBackupsArn(self, "ReplicatedBackups", instance_identifier=source_instance_identifier).arn
         self.instance = rds.CfnDBInstance(
             self,
             "Instance",
@@ -374,7 +369,10 @@ class RestoredPostgresDatabase(Construct):
             performance_insights_kms_key_id=key.key_arn,
             performance_insights_retention_period=performance_insights_retention_days,
             ca_certificate_identifier=rds.CaCertificate.RDS_CA_RSA2048_G1.to_string(),
-            **source,
+            db_snapshot_identifier=restore_value if restore_kind == "snapshot" else None,
+            source_db_instance_automated_backups_arn=backups_arn,
+            use_latest_restorable_time=True if restore_kind == "latest" else None,
+            restore_time=restore_value if restore_kind == "time" else None,
         )
         self.instance.apply_removal_policy(RemovalPolicy.SNAPSHOT)
         for group in self.log_groups.values():

@@ -45,7 +45,7 @@ class ServiceHandles:
 
     load_balancer: elbv2.IApplicationLoadBalancer
     target_group: elbv2.IApplicationTargetGroup
-    service: ecs.IBaseService
+    service: ecs.BaseService
     cluster_name: str
     service_name: str
     app_log_group_name: str

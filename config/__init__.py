@@ -109,7 +109,7 @@ def _describe(source: str, exc: ValidationError) -> str:
     return f"{source}: {key}{value}: {what}{more}"
 
 
-def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     for part in loc:
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field else None

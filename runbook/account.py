@@ -147,7 +147,7 @@ def _stack_exists(ctx: Context, part: str) -> bool:
         if error_code(exc) == "ValidationError":
             return False
         raise
-    return stack["StackStatus"] != "DELETE_COMPLETE"
+    return bool(stack["StackStatus"] != "DELETE_COMPLETE")
 
 
 def _exists(ctx: Context, kept: Kept) -> bool:

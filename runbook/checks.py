@@ -60,7 +60,8 @@ def describe_service(ctx: Context) -> dict[str, Any]:
     services = [s for s in result.get("services", []) if s.get("status") != "INACTIVE"]
     if not services:
         raise RunbookError(f"ECS service {names.service} not found in cluster {names.cluster} ({ctx.region})")
-    return services[0]
+    service: dict[str, Any] = services[0]
+    return service
 
 
 def check_tasks(ctx: Context, service: dict[str, Any]) -> bool:

@@ -13,7 +13,6 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import ClassVar
 from urllib.parse import urlsplit
 
 from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, load_environment
@@ -53,7 +52,7 @@ class _Parser(argparse.ArgumentParser):
 class _TopLevel(_Parser):
     """The top-level --help: every command on one line of its own."""
 
-    commands: ClassVar[dict[str, str]] = {}
+    commands: dict[str, str]
 
     def format_help(self) -> str:
         width = max(map(len, self.commands)) + 2
@@ -68,13 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     environments = available_environments()
     # Parents' actions are shared by every child parser, so the deploy verbs, which name their
     # environment, get a parent without --env rather than a changed default.
-    base = argparse.ArgumentParser(add_help=False)
+    base = _Parser(add_help=False)
     base.add_argument("--json", action="store_true", help="print one JSON document instead of progress lines")
     base.add_argument("--poll-seconds", type=int, default=15, help="how often to poll AWS while waiting (default: %(default)s)")
     base.add_argument("--timeout-minutes", type=int, default=30, help="how long to wait for AWS at most (default: %(default)s)")
-    common = argparse.ArgumentParser(add_help=False, parents=[base])
+    common = _Parser(add_help=False, parents=[base])
     common.add_argument("--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {', '.join(environments)} (default: %(default)s)")
-    url = argparse.ArgumentParser(add_help=False)
+    url = _Parser(add_help=False)
     url.add_argument("--url", type=_health_url, help="the health URL (default: https://api.<domain>/health, or the stack's ApiUrl)")
 
     parser = _TopLevel(

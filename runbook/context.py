@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from config import EnvironmentConfig
 from runbook.aws import Aws, WaitPolicy
@@ -18,5 +19,5 @@ class Context:
     region: str
     """Where the service runs now: the config's primary region, or AWS_REGION during a failover."""
 
-    def client(self, service: str, region: str | None = None):
+    def client(self, service: str, region: str | None = None) -> Any:
         return self.aws.client(service, region or self.region)

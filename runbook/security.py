@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -32,9 +34,12 @@ def filter_pattern(pattern: str) -> str:
     return pattern
 
 
-def log_events(ctx: Context, *, since: timedelta, pattern: str | None):
+def log_events(ctx: Context, *, since: timedelta, pattern: str | None) -> Iterator[dict[str, Any]]:
     """The manual's `aws logs tail /ecs/contractorlens` and `filter-log-events --filter-pattern`."""
-    kwargs = {"logGroupName": ctx.cfg.names.app_log_group, "startTime": int((time.time() - since.total_seconds()) * 1000)}
+    kwargs: dict[str, Any] = {
+        "logGroupName": ctx.cfg.names.app_log_group,
+        "startTime": int((time.time() - since.total_seconds()) * 1000),
+    }
     if pattern:
         kwargs["filterPattern"] = filter_pattern(pattern)
     try:
