@@ -19,7 +19,7 @@ from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
 from config.manual import HEALTH_CHECK_PATH
-from config.model import ServiceConfig
+from config.schema import ServiceConfig
 
 CONTAINER_NAME = "api"
 

@@ -20,7 +20,7 @@ from cdk_constructs.compliance import acknowledge, settle_aws_custom_resource_fu
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.network import POSTGRES_PORT
 from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
-from config.model import DB_LOG_EXPORTS
+from config.schema import DB_LOG_EXPORTS
 
 MASTER_USERNAME = "contractorlens_admin"
 DATABASE_NAME = "contractorlens"

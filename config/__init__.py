@@ -15,7 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from config.manual import GRAFANA_PORT, METRICS_PORT
-from config.model import FARGATE_MEMORY, EnvironmentConfig, EnvironmentFile, Names
+from config.names import Names
+from config.schema import FARGATE_MEMORY, EnvironmentConfig, EnvironmentFile
 from config.thresholds import ECS_CPU, ECS_MEMORY
 
 __all__ = [
@@ -98,7 +99,7 @@ def _describe(source: str, exc: ValidationError) -> str:
     key = ".".join(str(part) for part in first["loc"])
     if first["type"] == "extra_forbidden":
         model = _model_at(EnvironmentFile, first["loc"][:-1])
-        allowed = ", ".join(model.model_fields) if model else "see config/model.py"
+        allowed = ", ".join(model.model_fields) if model else "see config/schema.py"
         what = f"unknown key; allowed here: {allowed}"
     elif first["type"] == "missing":
         what = "is required but missing"

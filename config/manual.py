@@ -1,6 +1,6 @@
 """Fixed names and ports the operations manual gives, each written once.
 
-(The resource names that vary by environment are `config.model.Names`; the numbers behind
+(The resource names that vary by environment are `config.names.Names`; the numbers behind
 alarms are `config.thresholds`.)
 """
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from config import EnvironmentConfig
-from config.model import DB_LOG_EXPORTS
+from config.schema import DB_LOG_EXPORTS
 from runbook.aws import error_code
 from runbook.context import Context
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, load_environment
 from config.dr import DrContextError, RestoreSource, parse_dr_context
-from config.model import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
+from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
 from config.thresholds import RUNNING_TASKS, THRESHOLDS
 from runbook import checks, recovery, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe

@@ -1,0 +1,142 @@
+"""Every resource name the manual and the runbook depend on, derived from an environment's name."""
+
+from __future__ import annotations
+
+
+class Names:
+    """The names of one environment's resources, stacks, alarms and parameters.
+
+    Production carries the manual's names verbatim (`contractorlens`, `contractorlens-db`,
+    `/ecs/contractorlens`); any other environment suffixes them, e.g. `contractorlens-staging`,
+    so two environments never collide in one account.
+    """
+
+    def __init__(self, env: str) -> None:
+        self.env = env
+        self.title = env.title()
+        self.prefix = "contractorlens" if env == "production" else f"contractorlens-{env}"
+
+    def stack(self, part: str) -> str:
+        """`ContractorLens-<Env>-<Part>`, e.g. ContractorLens-Production-Network."""
+        return f"ContractorLens-{self.title}-{part}"
+
+    @property
+    def cluster(self) -> str:
+        return self.prefix
+
+    @property
+    def service(self) -> str:
+        return self.prefix
+
+    @property
+    def task_family(self) -> str:
+        return self.prefix
+
+    @property
+    def repository(self) -> str:
+        return self.prefix
+
+    @property
+    def app_log_group(self) -> str:
+        return f"/ecs/{self.prefix}"
+
+    @property
+    def db_instance(self) -> str:
+        return f"{self.prefix}-db"
+
+    @property
+    def db_restored_instance(self) -> str:
+        return f"{self.prefix}-db-restored"
+
+    def security_group(self, role: str) -> str:
+        """`contractorlens-<role>-sg` for role alb, app or db."""
+        return f"{self.prefix}-{role}-sg"
+
+    @property
+    def gemini_secret(self) -> str:
+        """Secrets Manager name of the Gemini API key an operator sets."""
+        return f"{self.prefix}/gemini-api-key"
+
+    @property
+    def exec_log_group(self) -> str:
+        return f"/ecs/{self.prefix}/exec"
+
+    @property
+    def waf_log_group(self) -> str:
+        # WAF only logs to groups whose name starts with aws-waf-logs-.
+        return f"aws-waf-logs-{self.prefix}"
+
+    @property
+    def rollback_alarms(self) -> dict[str, str]:
+        """The alarms an ECS deployment rolls back on: what -> alarm name."""
+        return {what: self.alarm(what) for what in ("api-error-rate", "api-p95-latency")}
+
+    @property
+    def dr_db_subnet_group(self) -> str:
+        """DB subnet group of the DR region's isolated subnets, where restores go."""
+        return f"{self.prefix}-db-restored"
+
+    @property
+    def dr_db_parameter_group(self) -> str:
+        """DB parameter group of a DR restore (the primary's settings)."""
+        return f"{self.prefix}-db-restored"
+
+    @property
+    def health_check_parameter(self) -> str:
+        """SSM parameter, in the DR region, holding the id of the primary's Route 53 health check."""
+        return f"{self.parameter_prefix}/dr/primary-health-check-id"
+
+    @property
+    def grafana_dashboard_uid(self) -> str:
+        """The manual's dashboard at http://grafana-server:3001/d/contractorlens-prod."""
+        return "contractorlens-prod" if self.env == "production" else f"contractorlens-{self.env}"
+
+    @property
+    def grafana_admin_secret(self) -> str:
+        return f"{self.prefix}/grafana-admin"
+
+    @property
+    def grafana_log_group(self) -> str:
+        return f"/ecs/{self.prefix}/grafana"
+
+    @property
+    def private_zone(self) -> str:
+        """Private DNS zone of the VPC, where `grafana-server` is."""
+        return f"{self.prefix}.internal"
+
+    @property
+    def dashboard(self) -> str:
+        """The CloudWatch dashboard (manual: "Dashboards > ContractorLens")."""
+        return "ContractorLens" if self.env == "production" else f"ContractorLens-{self.title}"
+
+    @property
+    def metric_namespace(self) -> str:
+        """CloudWatch namespace of the backend's own metrics and of the log-pattern counts."""
+        return f"ContractorLens/{self.title}"
+
+    def alarm_topic(self, severity: str) -> str:
+        """SNS topic of the manual's "critical" or "warning" alerting channel."""
+        return f"contractorlens-{self.env}-alerts-{severity}"
+
+    def alarm(self, what: str) -> str:
+        """`contractorlens-<env>-<what>`, e.g. contractorlens-production-api-error-rate."""
+        return f"contractorlens-{self.env}-{what}"
+
+    @property
+    def parameter_prefix(self) -> str:
+        """SSM Parameter Store path of this environment, e.g. /contractorlens/production."""
+        return f"/contractorlens/{self.env}"
+
+    @property
+    def data_key_alias(self) -> str:
+        """Alias of the primary region's KMS key that encrypts the database and its logs."""
+        return f"alias/{self.prefix}-data"
+
+    @property
+    def flow_log_group(self) -> str:
+        return f"/vpc/{self.prefix}/flow-logs"
+
+    @property
+    def dr_key_alias(self) -> str:
+        """Alias of the DR region's KMS key that encrypts replicated backups and restores."""
+        return f"alias/{self.prefix}-dr-data"
