@@ -11,20 +11,21 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from config.thresholds import API_ERROR_RATE, API_P95_LATENCY, Severity, Threshold
+from cdk_constructs.threshold import Comparison, MissingData, Severity, Threshold
+from config.thresholds import API_ERROR_RATE, API_P95_LATENCY
 
 _COMPARISONS = {
-    ">": cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    ">=": cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    "<": cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-    "<=": cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
-    "outside": cloudwatch.ComparisonOperator.LESS_THAN_LOWER_OR_GREATER_THAN_UPPER_THRESHOLD,
+    Comparison.ABOVE: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    Comparison.AT_OR_ABOVE: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    Comparison.BELOW: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    Comparison.AT_OR_BELOW: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+    Comparison.OUTSIDE_BAND: cloudwatch.ComparisonOperator.LESS_THAN_LOWER_OR_GREATER_THAN_UPPER_THRESHOLD,
 }
 _MISSING = {
-    "notBreaching": cloudwatch.TreatMissingData.NOT_BREACHING,
-    "breaching": cloudwatch.TreatMissingData.BREACHING,
-    "missing": cloudwatch.TreatMissingData.MISSING,
-    "ignore": cloudwatch.TreatMissingData.IGNORE,
+    MissingData.NOT_BREACHING: cloudwatch.TreatMissingData.NOT_BREACHING,
+    MissingData.BREACHING: cloudwatch.TreatMissingData.BREACHING,
+    MissingData.MISSING: cloudwatch.TreatMissingData.MISSING,
+    MissingData.IGNORE: cloudwatch.TreatMissingData.IGNORE,
 }
 
 
@@ -61,13 +62,13 @@ def manual_alarm(
     """
     period = Duration.minutes(threshold.period_minutes)
     if isinstance(metric, cloudwatch.Metric):
-        metric = metric.with_(statistic=threshold.statistic, period=period)
+        metric = metric.with_(statistic=threshold.statistic.value, period=period)
     elif isinstance(metric, cloudwatch.MathExpression):
         metric = metric.with_(period=period)
     description = describe(threshold, what, pages_through=pages_through)
     comparison, missing = _COMPARISONS[threshold.comparison], _MISSING[threshold.missing_data]
     alarm: cloudwatch.Alarm
-    if threshold.comparison == "outside":
+    if threshold.comparison is Comparison.OUTSIDE_BAND:
         alarm = cloudwatch.AnomalyDetectionAlarm(
             scope, construct_id, std_devs=threshold.value, alarm_name=alarm_name, alarm_description=description, metric=metric,
             comparison_operator=comparison, evaluation_periods=threshold.evaluation_periods,

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
 from cdk_constructs.keys import customer_key
-from config.thresholds import Severity
+from cdk_constructs.threshold import Severity
 
 
 @dataclass(frozen=True)

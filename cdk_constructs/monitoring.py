@@ -13,7 +13,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs.alarms import during_business_hours, error_rate_percent, manual_alarm, notify
-from config.thresholds import SERVICE_DOWN, SERVICE_DOWN_MEMBERS, THRESHOLDS, Severity
+from cdk_constructs.threshold import Severity
+from config.thresholds import SERVICE_DOWN, SERVICE_DOWN_MEMBERS, THRESHOLDS
 
 GIB = 1024**3
 

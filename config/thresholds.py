@@ -1,58 +1,14 @@
 """The operations manual's numbers, each once, with the line it comes from.
 
 Alarms, autoscaling limits, dashboard annotations and the README's alarm table all read
-`THRESHOLDS`; nothing else writes one of these numbers. The manual states what healthy looks
-like ("< 2 seconds"); an alarm fires on the other side of that line, so `comparison` is the
-alarm's side. Where the manual names a check but no number, the number is ours and `manual`
-says so.
+`THRESHOLDS` (the alarms and dashboards through the catalogue, `stacks/catalogue.py`); nothing
+else writes one of these numbers. Where the manual names a check but no number, the number is
+ours and `manual` says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
-
-
-class Severity(StrEnum):
-    """The manual's "Alerting Channels": critical is immediate response, warning is monitor closely."""
-
-    CRITICAL = "critical"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """One line of the manual turned into an alarm condition."""
-
-    value: float
-    """The number, in `unit`."""
-    unit: str
-    """What `value` counts: "seconds", "percent", "count", "GiB", "days", "std dev"."""
-    comparison: str
-    """When the alarm fires: ">", ">=", "<", "<=" against `value`, or "outside" a band."""
-    severity: Severity
-    manual: str
-    """The manual's words, quoted, with the section they stand in."""
-    runbook: str
-    """The manual's section an on-call engineer opens when it fires."""
-    statistic: str
-    """How datapoints are aggregated: "Average", "Sum", "Maximum", "Minimum", "p95"."""
-    period_minutes: int
-    """Length of one datapoint."""
-    evaluation_periods: int
-    """Datapoints considered."""
-    datapoints_to_alarm: int
-    """Of those, how many must breach."""
-    missing_data: str
-    """"notBreaching", "breaching", "missing" or "ignore": chosen per alarm, see `why_missing`."""
-    why_missing: str
-    """Why missing data is treated that way."""
-
-    @property
-    def condition(self) -> str:
-        """e.g. "> 2 seconds", for descriptions and tables."""
-        return f"{self.comparison} {self.value:g} {self.unit}"
-
+from cdk_constructs.threshold import Comparison, MissingData, Severity, Statistic, Threshold
 
 _NO_TRAFFIC = "no requests means nothing is failing or slow"
 _NO_EVENTS = "the pattern not appearing in the logs is the healthy case"
@@ -60,166 +16,166 @@ _NO_EVENTS = "the pattern not appearing in the logs is the healthy case"
 THRESHOLDS: dict[str, Threshold] = {
     # --- Key Metrics to Monitor > Application Metrics -------------------------------------
     "api-p95-latency": Threshold(
-        value=2, unit="seconds", comparison=">", severity=Severity.WARNING,
+        value=2, unit="seconds", comparison=Comparison.ABOVE, severity=Severity.WARNING,
         manual='Key Metrics to Monitor: "API Response Time: < 2 seconds (95th percentile)"',
         runbook="Troubleshooting Guide > High Response Times",
-        statistic="p95", period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
-        missing_data="notBreaching", why_missing=_NO_TRAFFIC,
+        statistic=Statistic.P95, period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
+        missing_data=MissingData.NOT_BREACHING, why_missing=_NO_TRAFFIC,
     ),
     "api-error-rate": Threshold(
-        value=1, unit="percent", comparison=">", severity=Severity.WARNING,
+        value=1, unit="percent", comparison=Comparison.ABOVE, severity=Severity.WARNING,
         manual='Key Metrics to Monitor: "Error Rate: < 1% of total requests"',
         runbook="Incident Response > Common Incident Types > High Error Rate",
-        statistic="Sum", period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
-        missing_data="notBreaching", why_missing=_NO_TRAFFIC,
+        statistic=Statistic.SUM, period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
+        missing_data=MissingData.NOT_BREACHING, why_missing=_NO_TRAFFIC,
     ),
     "api-error-rate-critical": Threshold(
-        value=5, unit="percent", comparison=">", severity=Severity.CRITICAL,
+        value=5, unit="percent", comparison=Comparison.ABOVE, severity=Severity.CRITICAL,
         manual='Severity Levels, P1: "High error rates (>5%)"',
         runbook="Incident Response > Common Incident Types > High Error Rate",
-        statistic="Sum", period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
-        missing_data="notBreaching", why_missing=_NO_TRAFFIC,
+        statistic=Statistic.SUM, period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
+        missing_data=MissingData.NOT_BREACHING, why_missing=_NO_TRAFFIC,
     ),
     "request-throughput": Threshold(
-        value=2, unit="std dev", comparison="outside", severity=Severity.WARNING,
+        value=2, unit="std dev", comparison=Comparison.OUTSIDE_BAND, severity=Severity.WARNING,
         manual='Key Metrics to Monitor: "Request Throughput: Baseline ~10-50 requests/minute"',
         runbook="Incident Response > Assessment (identify affected components)",
-        statistic="Sum", period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
-        missing_data="notBreaching",
+        statistic=Statistic.SUM, period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data=MissingData.NOT_BREACHING,
         why_missing="the anomaly band learns the daily pattern, so a quiet night is inside it",
     ),
     "running-tasks": Threshold(
-        value=2, unit="count", comparison="<", severity=Severity.CRITICAL,
+        value=2, unit="count", comparison=Comparison.BELOW, severity=Severity.CRITICAL,
         manual='Key Metrics to Monitor: "Active ECS Tasks: >= 2 running tasks"',
         runbook="Incident Response > Common Incident Types > Service Unavailable",
-        statistic="Minimum", period_minutes=1, evaluation_periods=3, datapoints_to_alarm=3,
-        missing_data="breaching", why_missing="no task reports when none is running",
+        statistic=Statistic.MINIMUM, period_minutes=1, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data=MissingData.BREACHING, why_missing="no task reports when none is running",
     ),
     # --- Key Metrics to Monitor > Infrastructure Metrics ----------------------------------
     "unhealthy-targets": Threshold(
-        value=0, unit="count", comparison=">", severity=Severity.WARNING,
+        value=0, unit="count", comparison=Comparison.ABOVE, severity=Severity.WARNING,
         manual='Key Metrics to Monitor: "Load Balancer Health: All targets healthy"',
         runbook="Troubleshooting Guide > \"Service Unavailable\" Error",
-        statistic="Maximum", period_minutes=1, evaluation_periods=3, datapoints_to_alarm=3,
-        missing_data="notBreaching", why_missing="no target registered yet is not an unhealthy one",
+        statistic=Statistic.MAXIMUM, period_minutes=1, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data=MissingData.NOT_BREACHING, why_missing="no target registered yet is not an unhealthy one",
     ),
     "no-healthy-targets": Threshold(
-        value=1, unit="count", comparison="<", severity=Severity.CRITICAL,
+        value=1, unit="count", comparison=Comparison.BELOW, severity=Severity.CRITICAL,
         manual='Severity Levels, P0: "Complete service outage" (no healthy target behind the ALB)',
         runbook="Incident Response > Common Incident Types > Service Unavailable",
-        statistic="Minimum", period_minutes=1, evaluation_periods=2, datapoints_to_alarm=2,
-        missing_data="breaching", why_missing="the ALB reports no healthy count when nothing is registered",
+        statistic=Statistic.MINIMUM, period_minutes=1, evaluation_periods=2, datapoints_to_alarm=2,
+        missing_data=MissingData.BREACHING, why_missing="the ALB reports no healthy count when nothing is registered",
     ),
     "ecs-cpu": Threshold(
-        value=70, unit="percent", comparison=">", severity=Severity.WARNING,
+        value=70, unit="percent", comparison=Comparison.ABOVE, severity=Severity.WARNING,
         manual='Key Metrics to Monitor: "ECS CPU/Memory: < 70% utilization"',
         runbook="Incident Response > Mitigation Actions (scale up)",
-        statistic="Average", period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
-        missing_data="missing", why_missing="no data means no tasks, which running-tasks reports",
+        statistic=Statistic.AVERAGE, period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data=MissingData.MISSING, why_missing="no data means no tasks, which running-tasks reports",
     ),
     "ecs-memory": Threshold(
-        value=70, unit="percent", comparison=">", severity=Severity.WARNING,
+        value=70, unit="percent", comparison=Comparison.ABOVE, severity=Severity.WARNING,
         manual='Key Metrics to Monitor: "ECS CPU/Memory: < 70% utilization"',
         runbook="Incident Response > Mitigation Actions (scale up)",
-        statistic="Average", period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
-        missing_data="missing", why_missing="no data means no tasks, which running-tasks reports",
+        statistic=Statistic.AVERAGE, period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data=MissingData.MISSING, why_missing="no data means no tasks, which running-tasks reports",
     ),
     "db-cpu": Threshold(
-        value=80, unit="percent", comparison=">", severity=Severity.WARNING,
+        value=80, unit="percent", comparison=Comparison.ABOVE, severity=Severity.WARNING,
         manual='Key Metrics to Monitor: "Database CPU: < 80% utilization"',
         runbook="Troubleshooting Guide > High Response Times",
-        statistic="Average", period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
-        missing_data="missing", why_missing="RDS always reports; a gap is RDS's, not the database's",
+        statistic=Statistic.AVERAGE, period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data=MissingData.MISSING, why_missing="RDS always reports; a gap is RDS's, not the database's",
     ),
     "db-connections": Threshold(
-        value=15, unit="count", comparison=">=", severity=Severity.WARNING,
+        value=15, unit="count", comparison=Comparison.AT_OR_ABOVE, severity=Severity.WARNING,
         manual='Key Metrics to Monitor: "Database Connections: < 15 active connections"',
         runbook="Troubleshooting Guide > Database Connection Issues",
-        statistic="Maximum", period_minutes=5, evaluation_periods=2, datapoints_to_alarm=2,
-        missing_data="missing", why_missing="RDS always reports; a gap is RDS's, not the database's",
+        statistic=Statistic.MAXIMUM, period_minutes=5, evaluation_periods=2, datapoints_to_alarm=2,
+        missing_data=MissingData.MISSING, why_missing="RDS always reports; a gap is RDS's, not the database's",
     ),
     "db-free-storage": Threshold(
-        value=5, unit="GiB", comparison="<", severity=Severity.WARNING,
+        value=5, unit="GiB", comparison=Comparison.BELOW, severity=Severity.WARNING,
         manual='Database Issues: "Storage: Verify available disk space" (no number in the manual: 5 GiB is ours)',
         runbook="Incident Response > Common Incident Types > Database Issues",
-        statistic="Minimum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data="missing", why_missing="RDS always reports; a gap is RDS's, not the database's",
+        statistic=Statistic.MINIMUM, period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.MISSING, why_missing="RDS always reports; a gap is RDS's, not the database's",
     ),
     "db-free-storage-critical": Threshold(
-        value=2, unit="GiB", comparison="<", severity=Severity.CRITICAL,
+        value=2, unit="GiB", comparison=Comparison.BELOW, severity=Severity.CRITICAL,
         manual='Severity Levels, P0: "Database failure" is near when storage runs out (2 GiB is ours)',
         runbook="Incident Response > Common Incident Types > Database Issues",
-        statistic="Minimum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data="missing", why_missing="RDS always reports; a gap is RDS's, not the database's",
+        statistic=Statistic.MINIMUM, period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.MISSING, why_missing="RDS always reports; a gap is RDS's, not the database's",
     ),
     # --- Key Metrics to Monitor > Business Metrics -----------------------------------------
     "estimates-per-hour": Threshold(
-        value=5, unit="count", comparison="<=", severity=Severity.WARNING,
+        value=5, unit="count", comparison=Comparison.AT_OR_BELOW, severity=Severity.WARNING,
         manual='Key Metrics to Monitor: "Estimates Generated: > 5 per hour during business hours"',
         runbook="Incident Response > Common Incident Types > High Error Rate (Gemini API, key feature outage)",
-        statistic="Sum", period_minutes=60, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data="breaching",
+        statistic=Statistic.SUM, period_minutes=60, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.BREACHING,
         why_missing="no estimate in an hour is zero estimates; outside business hours the expression reads 'fine'",
     ),
     "gemini-latency": Threshold(
-        value=10, unit="seconds", comparison=">", severity=Severity.WARNING,
+        value=10, unit="seconds", comparison=Comparison.ABOVE, severity=Severity.WARNING,
         manual='Key Metrics to Monitor: "Gemini API Latency: < 10 seconds average"',
         runbook="Troubleshooting Guide > Gemini API Failures",
-        statistic="Average", period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
-        missing_data="notBreaching", why_missing="no Gemini call is no slow Gemini call",
+        statistic=Statistic.AVERAGE, period_minutes=5, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data=MissingData.NOT_BREACHING, why_missing="no Gemini call is no slow Gemini call",
     ),
     # --- Log patterns the manual searches for (its numbers are ours) ------------------------
     "failed-logins": Threshold(
-        value=20, unit="count", comparison=">=", severity=Severity.CRITICAL,
+        value=20, unit="count", comparison=Comparison.AT_OR_ABOVE, severity=Severity.CRITICAL,
         manual='Security Monitoring: filter-pattern "FAILED_LOGIN"; Severity Levels, P1: "Authentication failures" '
         "(20 in 5 minutes is ours)",
         runbook="Security Procedures > Security Monitoring",
-        statistic="Sum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data="notBreaching", why_missing=_NO_EVENTS,
+        statistic=Statistic.SUM, period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.NOT_BREACHING, why_missing=_NO_EVENTS,
     ),
     "slow-queries": Threshold(
-        value=10, unit="count", comparison=">=", severity=Severity.WARNING,
+        value=10, unit="count", comparison=Comparison.AT_OR_ABOVE, severity=Severity.WARNING,
         manual='High Response Times: filter-pattern "slow query" (10 in 5 minutes is ours)',
         runbook="Troubleshooting Guide > High Response Times",
-        statistic="Sum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data="notBreaching", why_missing=_NO_EVENTS,
+        statistic=Statistic.SUM, period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.NOT_BREACHING, why_missing=_NO_EVENTS,
     ),
     "gemini-errors": Threshold(
-        value=5, unit="count", comparison=">=", severity=Severity.WARNING,
+        value=5, unit="count", comparison=Comparison.AT_OR_ABOVE, severity=Severity.WARNING,
         manual='Gemini API Failures: filter-pattern "GeminiAPI ERROR" (5 in 5 minutes is ours)',
         runbook="Troubleshooting Guide > Gemini API Failures",
-        statistic="Sum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data="notBreaching", why_missing=_NO_EVENTS,
+        statistic=Statistic.SUM, period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.NOT_BREACHING, why_missing=_NO_EVENTS,
     ),
     "connection-pool-errors": Threshold(
-        value=1, unit="count", comparison=">=", severity=Severity.WARNING,
+        value=1, unit="count", comparison=Comparison.AT_OR_ABOVE, severity=Severity.WARNING,
         manual='Database Connection Issues: filter-pattern "connection pool" (any is ours)',
         runbook="Troubleshooting Guide > Database Connection Issues",
-        statistic="Sum", period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data="notBreaching", why_missing=_NO_EVENTS,
+        statistic=Statistic.SUM, period_minutes=5, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.NOT_BREACHING, why_missing=_NO_EVENTS,
     ),
     # --- Security Procedures > Certificate Management -----------------------------------------
     "certificate-expiry": Threshold(
-        value=30, unit="days", comparison="<", severity=Severity.WARNING,
+        value=30, unit="days", comparison=Comparison.BELOW, severity=Severity.WARNING,
         manual='Certificate Management: "Renew certificates (automatic with ACM, but verify)"',
         runbook="Security Procedures > Certificate Management",
-        statistic="Minimum", period_minutes=1440, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data="missing", why_missing="ACM reports once a day; a gap says nothing about the expiry",
+        statistic=Statistic.MINIMUM, period_minutes=1440, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.MISSING, why_missing="ACM reports once a day; a gap says nothing about the expiry",
     ),
     "certificate-expiry-critical": Threshold(
-        value=7, unit="days", comparison="<", severity=Severity.CRITICAL,
+        value=7, unit="days", comparison=Comparison.BELOW, severity=Severity.CRITICAL,
         manual='Certificate Management: "Renew certificates (automatic with ACM, but verify)"',
         runbook="Security Procedures > Certificate Management",
-        statistic="Minimum", period_minutes=1440, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data="missing", why_missing="ACM reports once a day; a gap says nothing about the expiry",
+        statistic=Statistic.MINIMUM, period_minutes=1440, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.MISSING, why_missing="ACM reports once a day; a gap says nothing about the expiry",
     ),
     # --- Disaster Recovery ---------------------------------------------------------------------
     "primary-health": Threshold(
-        value=1, unit="healthy (1) / unhealthy (0)", comparison="<", severity=Severity.CRITICAL,
+        value=1, unit="healthy (1) / unhealthy (0)", comparison=Comparison.BELOW, severity=Severity.CRITICAL,
         manual='Cross-Region Recovery: "Update DNS to point to DR region"; Severity Levels, P0: "Complete service outage"',
         runbook="Disaster Recovery > Cross-Region Recovery (README: DR drill)",
-        statistic="Minimum", period_minutes=1, evaluation_periods=2, datapoints_to_alarm=2,
-        missing_data="breaching", why_missing="Route 53 reports every minute; silence is not health",
+        statistic=Statistic.MINIMUM, period_minutes=1, evaluation_periods=2, datapoints_to_alarm=2,
+        missing_data=MissingData.BREACHING, why_missing="Route 53 reports every minute; silence is not health",
     ),
 }  # fmt: skip
 

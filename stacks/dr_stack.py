@@ -18,9 +18,10 @@ from cdk_constructs.database import DATABASE_NAME, RestoredPostgresDatabase, Res
 from cdk_constructs.load_balancer import PublicLoadBalancer
 from cdk_constructs.monitoring import ApplicationAlarms, BusinessHours, ServiceHandles
 from cdk_constructs.network import AppNetwork, TierSecurityGroups
+from cdk_constructs.threshold import Severity
 from config import EnvironmentConfig
 from config.dr import DrSettings
-from config.thresholds import SERVICE_DOWN_MEMBERS, THRESHOLDS, Severity
+from config.thresholds import SERVICE_DOWN_MEMBERS, THRESHOLDS
 from stacks.base import EnvironmentStack, pin_logical_id, regional_api, service_logs
 from stacks.monitoring_stack import alert_endpoints, standard_utc_offset_hours
 

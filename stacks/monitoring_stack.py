@@ -22,8 +22,9 @@ from cdk_constructs.monitoring import (
     BusinessHours,
     ServiceHandles,
 )
+from cdk_constructs.threshold import Severity
 from config import EnvironmentConfig
-from config.thresholds import DR_ONLY, THRESHOLDS, Severity
+from config.thresholds import DR_ONLY, THRESHOLDS
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.service_stack import ServiceStack
 

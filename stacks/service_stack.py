@@ -19,9 +19,9 @@ from cdk_constructs.database import DATABASE_NAME, PostgresDatabase
 from cdk_constructs.load_balancer import PublicLoadBalancer
 from cdk_constructs.network import TierSecurityGroups
 from cdk_constructs.prometheus import PrometheusWorkspace, add_collector
+from cdk_constructs.threshold import Severity
 from config import EnvironmentConfig
 from config.manual import HEALTH_CHECK_PATH
-from config.thresholds import Severity
 from stacks.base import EnvironmentStack, pin_logical_id, regional_api, service_logs
 
 HTTP_ONLY_WARNING = "ContractorLens:HttpOnly"
