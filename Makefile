@@ -67,7 +67,7 @@ alarm-table: setup ## Print the README's alarm table from config/thresholds.py
 	@$(BIN)/python -c 'from config.thresholds import markdown_table; print(markdown_table(), end="")'
 
 grafana-dashboard: setup ## Rewrite grafana/dashboards/contractorlens-prod.json from the code and the thresholds table
-	$(BIN)/python -c 'from config import load_environment; from cdk_constructs.grafana import DASHBOARD_DIR, dashboard_json, environment_dashboard; (DASHBOARD_DIR / "contractorlens-prod.json").write_text(dashboard_json(environment_dashboard(load_environment("production"))))'
+	$(BIN)/python -c 'from config import load_environment; from cdk_constructs.grafana import dashboard_json; from stacks.catalogue import GRAFANA_DASHBOARD, grafana_dashboard; GRAFANA_DASHBOARD.write_text(dashboard_json(grafana_dashboard(load_environment("production"))))'
 
 constraints: setup ## Re-pin every transitive Python dependency after editing a requirements file
 	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt.new

@@ -10,22 +10,22 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as targets
 from constructs import Construct
 
-from config.manual import API_HOST_LABEL
-
 
 class ApiDomain(Construct):
-    """A DNS-validated ACM certificate for `api.<domain>` in an existing public hosted zone.
+    """A DNS-validated ACM certificate for `<host_label>.<domain>` in an existing public hosted zone.
 
     The zone is named by id and domain, never looked up, so synth needs no AWS account.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, domain: str, hosted_zone_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, host_label: str, domain: str, hosted_zone_id: str) -> None:
         """
-        :param domain: the apex domain, e.g. contractorlens.com; the API is `api.<domain>`.
+        :param host_label: the API's label in the zone (the manual: api, for api.contractorlens.com).
+        :param domain: the apex domain, e.g. contractorlens.com.
         :param hosted_zone_id: the public hosted zone of `domain`.
         """
         super().__init__(scope, construct_id)
-        self.host_name = f"{API_HOST_LABEL}.{domain}"
+        self._host_label = host_label
+        self.host_name = f"{host_label}.{domain}"
         self.zone = route53.HostedZone.from_hosted_zone_attributes(self, "Zone", hosted_zone_id=hosted_zone_id, zone_name=domain)
         self.certificate = acm.Certificate(
             self,
@@ -41,7 +41,7 @@ class ApiDomain(Construct):
         failover: route53.Failover | None = None,
         health_check: route53.IHealthCheck | None = None,
     ) -> None:
-        """A and AAAA alias records `api.<domain>` -> the load balancer (which is dual-stack).
+        """A and AAAA alias records of the host name -> the load balancer (which is dual-stack).
 
         :param load_balancer: the target.
         :param failover: PRIMARY or SECONDARY of a failover pair; None for a plain record.
@@ -56,7 +56,7 @@ class ApiDomain(Construct):
                 self,
                 record_id,
                 zone=self.zone,
-                record_name=API_HOST_LABEL,
+                record_name=self._host_label,
                 target=target,
                 failover=failover,
                 set_identifier=set_identifier,

@@ -18,8 +18,6 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
-from config.manual import HEALTH_CHECK_PATH
-from config.schema import ServiceConfig
 
 CONTAINER_NAME = "api"
 
@@ -43,27 +41,16 @@ class Scaling:
     memory_percent: int
     requests_per_target: int
 
-    @classmethod
-    def of(cls, service: ServiceConfig) -> Scaling:
-        """The bounds and goals of an environment's `[service]` section."""
-        return cls(
-            min_tasks=service.min_tasks,
-            max_tasks=service.max_tasks,
-            cpu_percent=service.cpu_target_percent,
-            memory_percent=service.memory_target_percent,
-            requests_per_target=service.requests_per_target,
-        )
-
 
 class ApiService(Construct):
     """A Fargate service behind an ALB listener, rolled back by ECS when a deployment goes bad.
 
     Two mechanisms roll back: the deployment circuit breaker (tasks that never get healthy)
-    and deployment alarms (tasks that are healthy but serve errors or slowly). The desired
-    count is left out of the template: autoscaling owns it, and a deploy must not reset a
-    scaled-out service to the floor (aws/aws-cdk#3919). CloudFormation creates the service
-    with one task; the scalable target, registered in the same deployment, raises it to the
-    floor.
+    and deployment alarms (tasks that are healthy but serve errors or slowly; `roll_back_on`).
+    The desired count is left out of the template: autoscaling owns it, and a deploy must not
+    reset a scaled-out service to the floor (aws/aws-cdk#3919). CloudFormation creates the
+    service with one task; the scalable target, registered in the same deployment, raises it
+    to the floor.
     """
 
     def __init__(
@@ -73,7 +60,9 @@ class ApiService(Construct):
         *,
         vpc: ec2.IVpc,
         security_group: ec2.ISecurityGroup,
-        names: Mapping[str, str],
+        cluster_name: str,
+        service_name: str,
+        task_family: str,
         repository: ecr.IRepository,
         image_tag: str,
         size: TaskSize,
@@ -83,18 +72,20 @@ class ApiService(Construct):
         log_group: logs.ILogGroup,
         exec_log_group: logs.ILogGroup,
         listener: elbv2.ApplicationListener,
+        health_check_path: str,
         secret_keys: Sequence[kms.IKey] = (),
-        deployment_alarms: Sequence[cloudwatch.IAlarm] = (),
         scaling: Scaling | None,
     ) -> None:
         """
         :param vpc: the VPC; tasks run in its private subnets, without public IPs.
         :param security_group: the tasks' group (contractorlens-app-sg).
-        :param names: "cluster", "service" and "family" names (manual: all contractorlens).
+        :param cluster_name: the ECS cluster (the manual: contractorlens).
+        :param service_name: the ECS service, and the log streams' prefix (contractorlens).
+        :param task_family: the task definition family (contractorlens).
         :param repository: where the image comes from.
         :param image_tag: the release to run.
         :param size: CPU, memory and the container's port.
-        :param environment: plain settings for the container.
+        :param environment: plain settings for the container, in the task definition's order.
         :param secrets: settings injected from Secrets Manager at task start.
         :param exec_key: encrypts ECS Exec sessions. CDK lets CloudWatch Logs use this key for
             any log group of the account (its ECS Exec logging support does), so it should be a
@@ -102,23 +93,44 @@ class ApiService(Construct):
         :param log_group: the application's log group (manual: /ecs/contractorlens).
         :param exec_log_group: where ECS Exec sessions are logged.
         :param listener: the ALB listener that forwards to the service.
+        :param health_check_path: what the load balancer asks for a task's health (the manual: /health).
         :param secret_keys: keys of other stacks that encrypt `secrets`; decrypt is granted on the
             execution role, so those stacks' key policies never name this one's role (a cycle).
             Default: none.
-        :param deployment_alarms: alarms that roll a deployment back; they must exist first.
-            Default: none (the circuit breaker alone).
         :param scaling: autoscaling bounds and targets; None keeps the service at zero tasks
             (a pilot light that a later deploy scales up).
         """
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         # As nag names it in a finding; resolved now, so pin the group's logical id before this.
-        self._exec_log_group_id = stack.resolve(cast(CfnElement, exec_log_group.node.default_child).logical_id)
-        self.cluster = ecs.Cluster(
+        self._exec_log_group_id = Stack.of(self).resolve(cast(CfnElement, exec_log_group.node.default_child).logical_id)
+        self.cluster = self._cluster(cluster_name, vpc=vpc, exec_key=exec_key, exec_log_group=exec_log_group)
+        self.task_definition = self._task(task_family, size)
+        self.container = self.task_definition.add_container(
+            "Api",
+            container_name=CONTAINER_NAME,
+            image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
+            port_mappings=[ecs.PortMapping(container_port=size.container_port, name="http")],
+            environment={**environment, "PORT": str(size.container_port)},
+            secrets=dict(secrets),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=service_name, log_group=log_group),
+            essential=True,
+        )
+        self.service = self._service(service_name, security_group, zero_tasks=scaling is None)
+        if secret_keys:
+            self.task_definition.obtain_execution_role().add_to_principal_policy(
+                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn for key in secret_keys])
+            )
+        self.target_group = self._register(listener, port=size.container_port, health_check_path=health_check_path)
+        if scaling is not None:
+            self._scale(scaling)
+        self._acknowledge_findings()
+
+    def _cluster(self, name: str, *, vpc: ec2.IVpc, exec_key: kms.IKey, exec_log_group: logs.ILogGroup) -> ecs.Cluster:
+        return ecs.Cluster(
             self,
             "Cluster",
             vpc=vpc,
-            cluster_name=names["cluster"],
+            cluster_name=name,
             container_insights_v2=ecs.ContainerInsights.ENABLED,
             # ECS Exec is the Fargate counterpart of the manual's "EC2 Instance Connect, no
             # persistent keys": sessions are IAM-authorised, encrypted and logged.
@@ -130,10 +142,18 @@ class ApiService(Construct):
                 ),
             ),
         )
-        self.task_definition = ecs.FargateTaskDefinition(
+
+    def _scale(self, scaling: Scaling) -> None:
+        capacity = self.service.auto_scale_task_count(min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks)
+        capacity.scale_on_cpu_utilization("Cpu", target_utilization_percent=scaling.cpu_percent)
+        capacity.scale_on_memory_utilization("Memory", target_utilization_percent=scaling.memory_percent)
+        capacity.scale_on_request_count("Requests", requests_per_target=scaling.requests_per_target, target_group=self.target_group)
+
+    def _task(self, family: str, size: TaskSize) -> ecs.FargateTaskDefinition:
+        task = ecs.FargateTaskDefinition(
             self,
             "Task",
-            family=names["family"],
+            family=family,
             cpu=size.cpu,
             memory_limit_mib=size.memory_mib,
             runtime_platform=ecs.RuntimePlatform(
@@ -143,25 +163,18 @@ class ApiService(Construct):
         )
         # A release replaces the task definition, and CloudFormation then deregisters the old
         # revision (aws/aws-cdk#24372): `deploy.sh rollback` would find nothing ACTIVE to go back
-        # to. UpdateReplacePolicy Retain keeps
-        # earlier revisions ACTIVE, and so does the deletion policy, as cfn-lint's W3011 asks (a
-        # revision costs nothing), except in a failed first create, which leaves none behind.
-        self.task_definition.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
-        self.container = self.task_definition.add_container(
-            "Api",
-            container_name=CONTAINER_NAME,
-            image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
-            port_mappings=[ecs.PortMapping(container_port=size.container_port, name="http")],
-            environment={**environment, "PORT": str(size.container_port)},
-            secrets=dict(secrets),
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=names["service"], log_group=log_group),
-            essential=True,
-        )
-        self.service = ecs.FargateService(
+        # to. UpdateReplacePolicy Retain keeps earlier revisions ACTIVE, and so does the deletion
+        # policy, as cfn-lint's W3011 asks (a revision costs nothing), except in a failed first
+        # create, which leaves none behind.
+        task.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        return task
+
+    def _service(self, name: str, security_group: ec2.ISecurityGroup, *, zero_tasks: bool) -> ecs.FargateService:
+        return ecs.FargateService(
             self,
             "Service",
             cluster=self.cluster,
-            service_name=names["service"],
+            service_name=name,
             task_definition=self.task_definition,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             security_groups=[security_group],
@@ -169,33 +182,23 @@ class ApiService(Construct):
             min_healthy_percent=100,
             max_healthy_percent=200,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            deployment_alarms=ecs.DeploymentAlarmConfig(
-                alarm_names=[alarm.alarm_name for alarm in deployment_alarms],
-                behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
-            )
-            if deployment_alarms
-            else None,
-            desired_count=0 if scaling is None else None,
+            desired_count=0 if zero_tasks else None,
             deployment_controller=ecs.DeploymentController(type=ecs.DeploymentControllerType.ECS),
             health_check_grace_period=Duration.seconds(60),
             enable_execute_command=True,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
         )
-        for alarm in deployment_alarms:
-            self.service.node.add_dependency(alarm)
-        if secret_keys:
-            self.task_definition.obtain_execution_role().add_to_principal_policy(
-                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn for key in secret_keys])
-            )
 
-        self.target_group = listener.add_targets(
+    def _register(self, listener: elbv2.ApplicationListener, *, port: int, health_check_path: str) -> elbv2.ApplicationTargetGroup:
+        """The service as the listener's target: a new task is healthy after 2 checks 10 s apart;
+        a draining one leaves within 30 s."""
+        return listener.add_targets(
             "Api",
-            port=size.container_port,
+            port=port,
             protocol=elbv2.ApplicationProtocol.HTTP,
-            targets=[self.service.load_balancer_target(container_name=CONTAINER_NAME, container_port=size.container_port)],
-            # A new task is healthy after 2 checks 10 s apart; a draining one leaves within 30 s.
+            targets=[self.service.load_balancer_target(container_name=CONTAINER_NAME, container_port=port)],
             health_check=elbv2.HealthCheck(
-                path=HEALTH_CHECK_PATH,
+                path=health_check_path,
                 interval=Duration.seconds(10),
                 timeout=Duration.seconds(5),
                 healthy_threshold_count=2,
@@ -205,12 +208,12 @@ class ApiService(Construct):
             deregistration_delay=Duration.seconds(30),
         )
 
-        if scaling is not None:
-            capacity = self.service.auto_scale_task_count(min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks)
-            capacity.scale_on_cpu_utilization("Cpu", target_utilization_percent=scaling.cpu_percent)
-            capacity.scale_on_memory_utilization("Memory", target_utilization_percent=scaling.memory_percent)
-            capacity.scale_on_request_count("Requests", requests_per_target=scaling.requests_per_target, target_group=self.target_group)
-        self._acknowledge_findings()
+    def roll_back_on(self, alarms: Sequence[cloudwatch.IAlarm]) -> None:
+        """Roll a deployment back when any of `alarms` fires during it (besides the circuit
+        breaker, which catches tasks that never get healthy). The alarms are created first."""
+        self.service.enable_deployment_alarms([alarm.alarm_name for alarm in alarms], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM)
+        for alarm in alarms:
+            self.service.node.add_dependency(alarm)
 
     def _acknowledge_findings(self) -> None:
         acknowledge(

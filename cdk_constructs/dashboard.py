@@ -1,32 +1,39 @@
-"""The `ContractorLens` CloudWatch dashboard: each manual metric with its threshold drawn."""
+"""A CloudWatch dashboard of graphs, each with the threshold lines of the alarms on what it shows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from config.thresholds import THRESHOLDS
+from cdk_constructs.threshold import Severity, Threshold
 
 WIDTH = 6  # four graphs per row of the 24-unit grid
-
-# A graph: its title, what it plots, and the keys of the thresholds drawn on it.
-GraphSpec = tuple[str, Sequence[cloudwatch.IMetric], Sequence[str]]
+_COLOURS = {Severity.CRITICAL: "#d62728", Severity.WARNING: "#ff7f0e"}
 
 
-def threshold_line(key: str) -> cloudwatch.HorizontalAnnotation:
-    """The table's line for `key`, drawn across a graph."""
-    threshold = THRESHOLDS[key]
+@dataclass(frozen=True)
+class Graph:
+    """One graph: its title, what it plots, and the thresholds drawn across it (by alarm key)."""
+
+    title: str
+    metrics: Sequence[cloudwatch.IMetric]
+    lines: Mapping[str, Threshold] = field(default_factory=dict)
+
+
+def threshold_line(key: str, threshold: Threshold) -> cloudwatch.HorizontalAnnotation:
+    """`threshold` drawn across a graph, labelled with its alarm key and coloured by severity."""
     return cloudwatch.HorizontalAnnotation(
         value=threshold.value,
         label=f"{key} {threshold.condition} ({threshold.severity.value})",
-        color="#d62728" if threshold.severity.value == "critical" else "#ff7f0e",
+        color=_COLOURS[threshold.severity],
     )
 
 
 class OperationsDashboard(Construct):
-    """Graphs of the manual's metrics, each with the threshold line of its alarm, and alarm status."""
+    """An alarm-status row, then the graphs four to a row, in the order given."""
 
     def __init__(
         self,
@@ -34,12 +41,12 @@ class OperationsDashboard(Construct):
         construct_id: str,
         *,
         dashboard_name: str,
-        graphs: Sequence[GraphSpec],
+        graphs: Sequence[Graph],
         alarms: Sequence[cloudwatch.IAlarm],
     ) -> None:
         """
-        :param dashboard_name: the manual's "ContractorLens" (other environments suffixed).
-        :param graphs: (title, metrics, threshold keys drawn on it), in reading order.
+        :param dashboard_name: the dashboard's name (the manual's "ContractorLens").
+        :param graphs: in reading order.
         :param alarms: shown in the alarm-status widget at the top.
         """
         super().__init__(scope, construct_id)
@@ -47,13 +54,13 @@ class OperationsDashboard(Construct):
         self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=24, height=4))
         widgets = [
             cloudwatch.GraphWidget(
-                title=title,
-                left=list(metrics),
-                left_annotations=[threshold_line(key) for key in keys],
+                title=graph.title,
+                left=list(graph.metrics),
+                left_annotations=[threshold_line(key, t) for key, t in graph.lines.items() if t.drawable],
                 width=WIDTH,
                 height=6,
             )
-            for title, metrics, keys in graphs
+            for graph in graphs
         ]
         for row in range(0, len(widgets), 24 // WIDTH):
             self.dashboard.add_widgets(*widgets[row : row + 24 // WIDTH])

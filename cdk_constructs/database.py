@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -20,10 +21,6 @@ from cdk_constructs.compliance import acknowledge, settle_aws_custom_resource_fu
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.network import POSTGRES_PORT
 from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
-from config.schema import DB_LOG_EXPORTS
-
-MASTER_USERNAME = "contractorlens_admin"
-DATABASE_NAME = "contractorlens"
 
 
 def postgres_parameters(*, slow_query_log_ms: int) -> dict[str, str]:
@@ -35,8 +32,10 @@ def postgres_parameters(*, slow_query_log_ms: int) -> dict[str, str]:
     }
 
 
-def export_log_groups(scope: Construct, *, instance_identifier: str, retention_days: int, key: kms.IKey) -> dict[str, logs.LogGroup]:
-    """The groups RDS exports `postgresql` and `upgrade` into, created before the instance.
+def export_log_groups(
+    scope: Construct, *, instance_identifier: str, exports: Sequence[str], retention_days: int, key: kms.IKey
+) -> dict[str, logs.LogGroup]:
+    """The groups RDS exports the instance's logs into, created before the instance.
 
     RDS would otherwise create them itself, unencrypted and kept forever; ours have our key,
     the configured retention, and survive the stack.
@@ -49,8 +48,32 @@ def export_log_groups(scope: Construct, *, instance_identifier: str, retention_d
             retention_days=retention_days,
             key=key,
         )
-        for export in DB_LOG_EXPORTS
+        for export in exports
     }
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    """What a primary database and a restore of it share: engine, size, backups, logs, monitoring."""
+
+    engine_version: str
+    """PostgreSQL 15 minor version, e.g. "15.17"; auto minor upgrades are off so that the version
+    in config is the version that runs."""
+    instance_type: str
+    """Instance class without "db.", e.g. "m7g.large"."""
+    multi_az: bool
+    """Keep a synchronous standby in a second zone."""
+    max_allocated_storage_gib: int
+    """Storage autoscaling ceiling, gp3."""
+    backup_retention_days: int
+    """Automated backup (point-in-time recovery) window."""
+    log_exports: Sequence[str]
+    """The PostgreSQL logs exported to CloudWatch Logs, e.g. postgresql, upgrade; each into a group
+    created first, with the database's key."""
+    log_retention_days: int
+    monitoring_interval_seconds: int
+    """Enhanced Monitoring interval."""
+    performance_insights_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -80,16 +103,11 @@ class PostgresDatabase(Construct):
         security_group: ec2.ISecurityGroup,
         key: kms.IKey,
         instance_identifier: str,
-        engine_version: str,
-        instance_type: str,
-        multi_az: bool,
+        database_name: str,
+        master_username: str,
+        settings: InstanceSettings,
         allocated_storage_gib: int,
-        max_allocated_storage_gib: int,
-        backup_retention_days: int,
-        log_retention_days: int,
         slow_query_log_ms: int,
-        monitoring_interval_seconds: int,
-        performance_insights_retention_days: int,
         parameter_prefix: str,
         backup_replication: BackupReplication | None = None,
         deletion_protection: bool = True,
@@ -97,26 +115,21 @@ class PostgresDatabase(Construct):
         """
         :param vpc: the VPC; the instance goes into its isolated subnets.
         :param security_group: the database's group (contractorlens-db-sg).
-        :param key: encrypts storage, Performance Insights, the secret and the log group.
+        :param key: encrypts storage, Performance Insights, the secret and the log groups.
         :param instance_identifier: the DB instance identifier (manual: contractorlens-db).
-        :param engine_version: PostgreSQL 15 minor version, e.g. "15.17"; auto minor upgrades
-            are off so that the version in config is the version that runs.
-        :param instance_type: instance class without "db.", e.g. "m7g.large".
-        :param multi_az: keep a synchronous standby in a second zone.
+        :param database_name: the database created in the instance.
+        :param master_username: the master user; RDS generates and manages its password.
+        :param settings: engine, size, backups, logs and monitoring.
         :param allocated_storage_gib: initial gp3 storage.
-        :param max_allocated_storage_gib: storage autoscaling ceiling.
-        :param backup_retention_days: automated backup (point-in-time recovery) window.
-        :param log_retention_days: retention of the exported logs (`postgresql`, `upgrade`).
         :param slow_query_log_ms: `log_min_duration_statement`, for the manual's "slow query" search.
-        :param monitoring_interval_seconds: Enhanced Monitoring interval.
-        :param performance_insights_retention_days: Performance Insights retention.
         :param parameter_prefix: SSM path; endpoint, port and secret ARN go under `<prefix>/db/`.
         :param backup_replication: copy automated backups to another region. Default: none.
         :param deletion_protection: refuse deletion of the instance (outside CloudFormation too),
             switched on as the stack's last step (cdk_constructs/protection.py). Default: true.
         """
         super().__init__(scope, construct_id)
-        engine = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.of(engine_version, engine_version.split(".")[0]))
+        version = settings.engine_version
+        engine = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.of(version, version.split(".")[0]))
         self.parameter_group = rds.ParameterGroup(
             self,
             "Parameters",
@@ -124,42 +137,19 @@ class PostgresDatabase(Construct):
             description=f"{instance_identifier}: slow statements logged, TLS required",
             parameters=postgres_parameters(slow_query_log_ms=slow_query_log_ms),
         )
-        self.log_groups = export_log_groups(self, instance_identifier=instance_identifier, retention_days=log_retention_days, key=key)
-        self.instance = rds.DatabaseInstance(
-            self,
-            "Instance",
+        self.log_groups = export_log_groups(
+            self, instance_identifier=instance_identifier, exports=settings.log_exports, retention_days=settings.log_retention_days, key=key
+        )
+        self.instance = self._instance(
             engine=engine,
-            instance_identifier=instance_identifier,
-            instance_type=ec2.InstanceType(instance_type),
-            database_name=DATABASE_NAME,
-            port=POSTGRES_PORT,
+            identifier=instance_identifier,
+            database_name=database_name,
+            master_username=master_username,
+            settings=settings,
+            allocated_storage_gib=allocated_storage_gib,
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-            security_groups=[security_group],
-            publicly_accessible=False,
-            multi_az=multi_az,
-            storage_type=rds.StorageType.GP3,
-            allocated_storage=allocated_storage_gib,
-            max_allocated_storage=max_allocated_storage_gib,
-            storage_encrypted=True,
-            storage_encryption_key=key,
-            manage_master_user_password=True,
-            credentials=rds.Credentials.from_username(MASTER_USERNAME, encryption_key=key),
-            iam_authentication=True,
-            parameter_group=self.parameter_group,
-            auto_minor_version_upgrade=False,
-            backup_retention=Duration.days(backup_retention_days),
-            delete_automated_backups=False,
-            copy_tags_to_snapshot=True,
-            # Not in the template: turned on as the stack's last step (below), so that a failed
-            # first create can still delete the instance.
-            removal_policy=RemovalPolicy.SNAPSHOT,
-            cloudwatch_logs_exports=list(DB_LOG_EXPORTS),
-            monitoring_interval=Duration.seconds(monitoring_interval_seconds),
-            enable_performance_insights=True,
-            performance_insight_encryption_key=key,
-            performance_insight_retention=_performance_insights_retention(performance_insights_retention_days),
-            ca_certificate=rds.CaCertificate.RDS_CA_RSA2048_G1,
+            security_group=security_group,
+            key=key,
         )
         for group in self.log_groups.values():
             self.instance.node.add_dependency(group)
@@ -169,20 +159,74 @@ class PostgresDatabase(Construct):
             else None
         )
         self._acknowledge_findings(protected=deletion_protection)
-
         if backup_replication is not None:
-            cfn = cast(rds.CfnDBInstance, self.instance.node.default_child)
-            cfn.automatic_backup_replication_region = backup_replication.region
-            cfn.automatic_backup_replication_kms_key_id = backup_replication.kms_key_arn
-            cfn.automatic_backup_replication_retention_period = backup_replication.retention_days
-
+            self._replicate_backups(backup_replication)
         # manage_master_user_password always yields the secret RDS created.
-        secret = cast(secretsmanager.ISecret, self.instance.secret)
-        self.secret = secret
+        self.secret = cast(secretsmanager.ISecret, self.instance.secret)
+        self._publish(instance_identifier, parameter_prefix)
+
+    def _instance(
+        self,
+        *,
+        engine: rds.IInstanceEngine,
+        identifier: str,
+        database_name: str,
+        master_username: str,
+        settings: InstanceSettings,
+        allocated_storage_gib: int,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        key: kms.IKey,
+    ) -> rds.DatabaseInstance:
+        return rds.DatabaseInstance(
+            self,
+            "Instance",
+            engine=engine,
+            instance_identifier=identifier,
+            instance_type=ec2.InstanceType(settings.instance_type),
+            database_name=database_name,
+            port=POSTGRES_PORT,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            security_groups=[security_group],
+            publicly_accessible=False,
+            multi_az=settings.multi_az,
+            storage_type=rds.StorageType.GP3,
+            allocated_storage=allocated_storage_gib,
+            max_allocated_storage=settings.max_allocated_storage_gib,
+            storage_encrypted=True,
+            storage_encryption_key=key,
+            manage_master_user_password=True,
+            credentials=rds.Credentials.from_username(master_username, encryption_key=key),
+            iam_authentication=True,
+            parameter_group=self.parameter_group,
+            auto_minor_version_upgrade=False,
+            backup_retention=Duration.days(settings.backup_retention_days),
+            delete_automated_backups=False,
+            copy_tags_to_snapshot=True,
+            # Deletion protection is not in the template: it is turned on as the stack's last step
+            # (below), so that a failed first create can still delete the instance.
+            removal_policy=RemovalPolicy.SNAPSHOT,
+            cloudwatch_logs_exports=list(settings.log_exports),
+            monitoring_interval=Duration.seconds(settings.monitoring_interval_seconds),
+            enable_performance_insights=True,
+            performance_insight_encryption_key=key,
+            performance_insight_retention=_performance_insights_retention(settings.performance_insights_retention_days),
+            ca_certificate=rds.CaCertificate.RDS_CA_RSA2048_G1,
+        )
+
+    def _replicate_backups(self, replication: BackupReplication) -> None:
+        cfn = cast(rds.CfnDBInstance, self.instance.node.default_child)
+        cfn.automatic_backup_replication_region = replication.region
+        cfn.automatic_backup_replication_kms_key_id = replication.kms_key_arn
+        cfn.automatic_backup_replication_retention_period = replication.retention_days
+
+    def _publish(self, instance_identifier: str, parameter_prefix: str) -> None:
+        """Endpoint, port and the secret's ARN in Parameter Store, where the manual keeps them."""
         self.parameters = {
             "endpoint": self.instance.db_instance_endpoint_address,
             "port": self.instance.db_instance_endpoint_port,
-            "secret-arn": secret.secret_arn,
+            "secret-arn": self.secret.secret_arn,
         }
         for name, value in self.parameters.items():
             ssm.StringParameter(
@@ -295,14 +339,7 @@ class RestoredPostgresDatabase(Construct):
         source_instance_identifier: str,
         restore_kind: str,
         restore_value: str,
-        engine_version: str,
-        instance_type: str,
-        multi_az: bool,
-        max_allocated_storage_gib: int,
-        backup_retention_days: int,
-        log_retention_days: int,
-        monitoring_interval_seconds: int,
-        performance_insights_retention_days: int,
+        settings: InstanceSettings,
     ) -> None:
         """
         :param placement: the subnet and parameter groups restores go into.
@@ -313,66 +350,30 @@ class RestoredPostgresDatabase(Construct):
         :param source_instance_identifier: the primary instance whose replicated backups are used.
         :param restore_kind: "latest", "time" or "snapshot".
         :param restore_value: the UTC time (time) or snapshot id or ARN (snapshot); "" for latest.
-        :param engine_version: as the primary's.
-        :param instance_type: as the primary's.
-        :param multi_az: as the primary's.
-        :param max_allocated_storage_gib: storage autoscaling ceiling.
-        :param backup_retention_days: backups of the restored instance.
-        :param log_retention_days: retention of the exported logs.
-        :param monitoring_interval_seconds: Enhanced Monitoring interval.
-        :param performance_insights_retention_days: Performance Insights retention.
+        :param settings: the primary's.
         """
         super().__init__(scope, construct_id)
         if restore_kind not in ("latest", "time", "snapshot"):
             raise ValueError(f"restore_kind {restore_kind!r}: expected latest, time or snapshot")
-        self.log_groups = export_log_groups(self, instance_identifier=instance_identifier, retention_days=log_retention_days, key=key)
+        self.log_groups = export_log_groups(
+            self, instance_identifier=instance_identifier, exports=settings.log_exports, retention_days=settings.log_retention_days, key=key
+        )
         monitoring_role = iam.Role(
             self,
             "MonitoringRole",
             assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")],
         )
-        # Where the data comes from: a snapshot, or the replicated automated backups at their
-        # latest restorable time or at a point in time.
-        backups_arn = None
-        if restore_kind != "snapshot":
-            backups_arn = AutomatedBackupsArn(self, "ReplicatedBackups", instance_identifier=source_instance_identifier).arn
-        self.instance = rds.CfnDBInstance(
-            self,
-            "Instance",
-            db_instance_identifier=instance_identifier,
-            db_instance_class=f"db.{instance_type}",
-            engine="postgres",
-            engine_version=engine_version,
-            multi_az=multi_az,
-            db_subnet_group_name=placement.subnet_group.subnet_group_name,
-            vpc_security_groups=[security_group.security_group_id],
-            db_parameter_group_name=placement.parameter_group.ref,
-            publicly_accessible=False,
-            storage_type="gp3",
-            max_allocated_storage=max_allocated_storage_gib,
-            # No StorageEncrypted or KmsKeyId: CloudFormation forbids them on a restore, whose
-            # storage keeps the encryption of its source (replicated backups: the key they were
-            # replicated with; a snapshot: the key it was copied into this region with).
-            manage_master_user_password=True,
-            master_user_secret=rds.CfnDBInstance.MasterUserSecretProperty(kms_key_id=key.key_arn),
-            enable_iam_database_authentication=True,
-            auto_minor_version_upgrade=False,
-            backup_retention_period=backup_retention_days,
-            delete_automated_backups=False,
-            copy_tags_to_snapshot=True,
-            # Deletion protection: turned on as the stack operation's last step (below).
-            enable_cloudwatch_logs_exports=list(DB_LOG_EXPORTS),
-            monitoring_interval=monitoring_interval_seconds,
-            monitoring_role_arn=monitoring_role.role_arn,
-            enable_performance_insights=True,
-            performance_insights_kms_key_id=key.key_arn,
-            performance_insights_retention_period=performance_insights_retention_days,
-            ca_certificate_identifier=rds.CaCertificate.RDS_CA_RSA2048_G1.to_string(),
-            db_snapshot_identifier=restore_value if restore_kind == "snapshot" else None,
-            source_db_instance_automated_backups_arn=backups_arn,
-            use_latest_restorable_time=True if restore_kind == "latest" else None,
-            restore_time=restore_value if restore_kind == "time" else None,
+        self.instance = self._instance(
+            identifier=instance_identifier,
+            source_identifier=source_instance_identifier,
+            restore_kind=restore_kind,
+            restore_value=restore_value,
+            settings=settings,
+            placement=placement,
+            security_group=security_group,
+            key=key,
+            monitoring_role=monitoring_role,
         )
         self.instance.apply_removal_policy(RemovalPolicy.SNAPSHOT)
         for group in self.log_groups.values():
@@ -381,6 +382,65 @@ class RestoredPostgresDatabase(Construct):
         self.secret_arn = self.instance.attr_master_user_secret_secret_arn
         self.endpoint_address = self.instance.attr_endpoint_address
         self.endpoint_port = self.instance.attr_endpoint_port
+        self._acknowledge_findings(monitoring_role)
+
+    def _instance(
+        self,
+        *,
+        identifier: str,
+        source_identifier: str,
+        restore_kind: str,
+        restore_value: str,
+        settings: InstanceSettings,
+        placement: RestorePlacement,
+        security_group: ec2.ISecurityGroup,
+        key: kms.IKey,
+        monitoring_role: iam.IRole,
+    ) -> rds.CfnDBInstance:
+        # Where the data comes from: a snapshot, or the replicated automated backups at their
+        # latest restorable time or at a point in time.
+        backups_arn = None
+        if restore_kind != "snapshot":
+            backups_arn = AutomatedBackupsArn(self, "ReplicatedBackups", instance_identifier=source_identifier).arn
+        return rds.CfnDBInstance(
+            self,
+            "Instance",
+            db_instance_identifier=identifier,
+            db_instance_class=f"db.{settings.instance_type}",
+            engine="postgres",
+            engine_version=settings.engine_version,
+            multi_az=settings.multi_az,
+            db_subnet_group_name=placement.subnet_group.subnet_group_name,
+            vpc_security_groups=[security_group.security_group_id],
+            db_parameter_group_name=placement.parameter_group.ref,
+            publicly_accessible=False,
+            storage_type="gp3",
+            max_allocated_storage=settings.max_allocated_storage_gib,
+            # No StorageEncrypted or KmsKeyId: CloudFormation forbids them on a restore, whose
+            # storage keeps the encryption of its source (replicated backups: the key they were
+            # replicated with; a snapshot: the key it was copied into this region with).
+            manage_master_user_password=True,
+            master_user_secret=rds.CfnDBInstance.MasterUserSecretProperty(kms_key_id=key.key_arn),
+            enable_iam_database_authentication=True,
+            auto_minor_version_upgrade=False,
+            backup_retention_period=settings.backup_retention_days,
+            delete_automated_backups=False,
+            copy_tags_to_snapshot=True,
+            # Deletion protection: turned on as the stack operation's last step (below).
+            enable_cloudwatch_logs_exports=list(settings.log_exports),
+            monitoring_interval=settings.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring_role.role_arn,
+            enable_performance_insights=True,
+            performance_insights_kms_key_id=key.key_arn,
+            performance_insights_retention_period=settings.performance_insights_retention_days,
+            ca_certificate_identifier=rds.CaCertificate.RDS_CA_RSA2048_G1.to_string(),
+            db_snapshot_identifier=restore_value if restore_kind == "snapshot" else None,
+            source_db_instance_automated_backups_arn=backups_arn,
+            use_latest_restorable_time=True if restore_kind == "latest" else None,
+            restore_time=restore_value if restore_kind == "time" else None,
+        )
+
+    def _acknowledge_findings(self, monitoring_role: iam.Role) -> None:
         acknowledge(
             monitoring_role,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",

@@ -35,45 +35,14 @@ class ApiFirewall(Construct):
         :param log_group: where WAF writes its logs; its name must start with aws-waf-logs-.
         """
         super().__init__(scope, construct_id)
-
-        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-            return wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
-            )
-
-        rules = [
-            wafv2.CfnWebACL.RuleProperty(
-                name=group,
-                priority=priority,
-                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(vendor_name="AWS", name=group)
-                ),
-                visibility_config=visibility(f"{name}-{group}"),
-            )
-            for priority, group in enumerate(MANAGED_RULE_GROUPS)
-        ]
-        rules.append(
-            wafv2.CfnWebACL.RuleProperty(
-                name="RateLimitPerIp",
-                priority=len(rules),
-                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        limit=rate_limit, aggregate_key_type="IP", evaluation_window_sec=300
-                    )
-                ),
-                visibility_config=visibility(f"{name}-RateLimitPerIp"),
-            )
-        )
         self.web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
             name=name,
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=visibility(name),
-            rules=rules,
+            visibility_config=_visibility(name),
+            rules=_rules(name, rate_limit),
         )
         wafv2.CfnWebACLAssociation(self, "Association", resource_arn=load_balancer_arn, web_acl_arn=self.web_acl.attr_arn)
         wafv2.CfnLoggingConfiguration(
@@ -90,3 +59,37 @@ class ApiFirewall(Construct):
                 )
             ],
         )
+
+
+def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True)
+
+
+def _rules(name: str, rate_limit: int) -> list[wafv2.CfnWebACL.RuleProperty]:
+    """The managed rule groups in order, then the per-IP rate limit over 5 minutes."""
+    rules = [
+        wafv2.CfnWebACL.RuleProperty(
+            name=group,
+            priority=priority,
+            override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(vendor_name="AWS", name=group)
+            ),
+            visibility_config=_visibility(f"{name}-{group}"),
+        )
+        for priority, group in enumerate(MANAGED_RULE_GROUPS)
+    ]
+    rules.append(
+        wafv2.CfnWebACL.RuleProperty(
+            name="RateLimitPerIp",
+            priority=len(rules),
+            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    limit=rate_limit, aggregate_key_type="IP", evaluation_window_sec=300
+                )
+            ),
+            visibility_config=_visibility(f"{name}-RateLimitPerIp"),
+        )
+    )
+    return rules

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -20,33 +21,32 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
-from cdk_constructs.prometheus import ESTIMATES, GEMINI_DURATION, HTTP_DURATION, HTTP_REQUESTS
 from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
-from config import EnvironmentConfig
-from config.manual import GRAFANA_HOST, GRAFANA_PORT
-from config.thresholds import THRESHOLDS
+from cdk_constructs.threshold import Comparison, Severity, Threshold
 
-DASHBOARD_DIR = Path(__file__).resolve().parents[1] / "grafana" / "dashboards"
 PROMETHEUS_UID, CLOUDWATCH_UID = "prometheus", "cloudwatch"
 GRAFANA_UID = 472  # the grafana user of the official image
+_STEP_COLOURS = {Severity.WARNING: "orange", Severity.CRITICAL: "red"}
 
 
-def _steps(*keys: str) -> dict[str, Any]:
-    """Grafana threshold steps for the table's lines `keys` (one direction): warning orange, critical red."""
-    lines = sorted((THRESHOLDS[key] for key in keys), key=lambda t: t.value)
-    color = {"warning": "orange", "critical": "red"}
-    if lines[0].comparison in (">", ">="):
-        steps = [{"color": "green", "value": None}] + [{"color": color[t.severity.value], "value": t.value} for t in lines]
-    else:  # fires below the line: the bad colour first, green from the line up
-        steps = [{"color": color[lines[0].severity.value], "value": None}, {"color": "green", "value": lines[-1].value}]
-    return {"mode": "absolute", "steps": steps}
+@dataclass(frozen=True)
+class Panel:
+    """One time-series panel: a query, its unit, and the thresholds of the alarms on what it shows."""
+
+    title: str
+    query: dict[str, Any]
+    """A Prometheus or CloudWatch target (`prometheus_query`, `cloudwatch_query`)."""
+    unit: str
+    """Grafana's unit id, e.g. "s", "percent", "none"."""
+    thresholds: Sequence[Threshold] = ()
+    """Drawn as lines where they can be (an anomaly band cannot); their manual lines describe the panel."""
 
 
-def _prometheus(expr: str) -> dict[str, Any]:
+def prometheus_query(expr: str) -> dict[str, Any]:
     return {"datasource": {"type": "prometheus", "uid": PROMETHEUS_UID}, "expr": expr, "refId": "A"}
 
 
-def _cloudwatch(namespace: str, metric: str, dimensions: dict[str, str], statistic: str, region: str) -> dict[str, Any]:
+def cloudwatch_query(namespace: str, metric: str, dimensions: dict[str, str], statistic: str, region: str) -> dict[str, Any]:
     return {
         "datasource": {"type": "cloudwatch", "uid": CLOUDWATCH_UID},
         "namespace": namespace,
@@ -59,40 +59,34 @@ def _cloudwatch(namespace: str, metric: str, dimensions: dict[str, str], statist
     }
 
 
-def dashboard(*, uid: str, title: str, region: str, cluster: str, service: str, db_instance: str) -> dict[str, Any]:
-    """The dashboard: the manual's metrics, each with the threshold of its CloudWatch alarm."""
-    panels = [
-        ("API response time p95 (s)", _prometheus(
-            f"histogram_quantile(0.95, sum by (le) (rate({HTTP_DURATION}_bucket[5m])))"), ("api-p95-latency",), "s"),
-        ("5xx error rate (%)", _prometheus(
-            f'100 * sum(rate({HTTP_REQUESTS}{{status=~"5.."}}[5m])) / sum(rate({HTTP_REQUESTS}[5m]))'),
-            ("api-error-rate", "api-error-rate-critical"), "percent"),
-        ("Throughput (requests/min)", _prometheus(f"60 * sum(rate({HTTP_REQUESTS}[5m]))"), (), "reqpm"),
-        ("Running tasks", _cloudwatch("ECS/ContainerInsights", "RunningTaskCount",
-            {"ClusterName": cluster, "ServiceName": service}, "Minimum", region), ("running-tasks",), "none"),
-        ("Database CPU (%)", _cloudwatch("AWS/RDS", "CPUUtilization",
-            {"DBInstanceIdentifier": db_instance}, "Average", region), ("db-cpu",), "percent"),
-        ("Database connections", _cloudwatch("AWS/RDS", "DatabaseConnections",
-            {"DBInstanceIdentifier": db_instance}, "Maximum", region), ("db-connections",), "none"),
-        ("Gemini API latency (s, average)", _prometheus(
-            f"sum(rate({GEMINI_DURATION}_sum[5m])) / sum(rate({GEMINI_DURATION}_count[5m]))"), ("gemini-latency",), "s"),
-        ("Estimates generated per hour", _prometheus(f"sum(increase({ESTIMATES}[1h]))"), ("estimates-per-hour",), "none"),
-    ]  # fmt: skip
+def _steps(thresholds: Sequence[Threshold]) -> dict[str, Any]:
+    """Grafana threshold steps for lines on one side: warning orange, critical red."""
+    lines = sorted(thresholds, key=lambda t: t.value)
+    if lines[0].comparison in (Comparison.ABOVE, Comparison.AT_OR_ABOVE):
+        steps = [{"color": "green", "value": None}] + [{"color": _STEP_COLOURS[t.severity], "value": t.value} for t in lines]
+    else:  # fires below the line: the bad colour first, green from the line up
+        steps = [{"color": _STEP_COLOURS[lines[0].severity], "value": None}, {"color": "green", "value": lines[-1].value}]
+    return {"mode": "absolute", "steps": steps}
+
+
+def dashboard(*, uid: str, title: str, panels: Sequence[Panel]) -> dict[str, Any]:
+    """A dashboard of `panels`, two to a row, each with the threshold lines of its alarms."""
     built = []
-    for index, (panel_title, query, keys, unit) in enumerate(panels):
-        defaults: dict[str, Any] = {"unit": unit}
-        if keys:
-            defaults["thresholds"] = _steps(*keys)
+    for index, panel in enumerate(panels):
+        defaults: dict[str, Any] = {"unit": panel.unit}
+        drawable = [t for t in panel.thresholds if t.drawable]
+        if drawable:
+            defaults["thresholds"] = _steps(drawable)
             defaults["custom"] = {"thresholdsStyle": {"mode": "line"}}
         built.append(
             {
                 "id": index + 1,
                 "type": "timeseries",
-                "title": panel_title,
-                "description": "; ".join(THRESHOLDS[k].manual for k in keys) if keys else THRESHOLDS["request-throughput"].manual,
+                "title": panel.title,
+                "description": "; ".join(t.manual for t in panel.thresholds),
                 "gridPos": {"h": 8, "w": 12, "x": 12 * (index % 2), "y": 8 * (index // 2)},
-                "datasource": query["datasource"],
-                "targets": [query],
+                "datasource": panel.query["datasource"],
+                "targets": [panel.query],
                 "fieldConfig": {"defaults": defaults, "overrides": []},
             }
         )
@@ -108,31 +102,25 @@ def dashboard(*, uid: str, title: str, region: str, cluster: str, service: str, 
     }
 
 
-def environment_dashboard(cfg: EnvironmentConfig) -> dict[str, Any]:
-    """The dashboard of `cfg`; production's is committed as grafana/dashboards/contractorlens-prod.json."""
-    names = cfg.names
-    return dashboard(
-        uid=names.grafana_dashboard_uid,
-        title=f"ContractorLens {cfg.name}",
-        region=cfg.region,
-        cluster=names.cluster,
-        service=names.service,
-        db_instance=names.db_instance,
-    )
-
-
 def dashboard_json(body: dict[str, Any]) -> str:
     """The committed file's form: sorted keys, two-space indent, final newline."""
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
+@dataclass(frozen=True)
+class _Groups:
+    load_balancer: ec2.SecurityGroup
+    task: ec2.SecurityGroup
+    file_system: ec2.SecurityGroup
+
+
 class GrafanaService(Construct):
-    """Grafana OSS on Fargate, on port 3001, behind an internal load balancer.
+    """Grafana OSS on Fargate behind an internal load balancer.
 
     Reachable only from the configured VPN or office ranges, never from the internet;
-    `grafana-server.<private zone>` names it inside the VPC. Its state (users, preferences)
-    lives on an encrypted, retained EFS file system; its data sources (Prometheus through
-    SigV4, CloudWatch) and the dashboard are provisioned from code at every start.
+    `<host_name>.<private zone>` names it inside the VPC. Its state (users, preferences) lives
+    on an encrypted, retained EFS file system; its data sources (Prometheus through SigV4,
+    CloudWatch) and the dashboard are provisioned from code at every start.
     """
 
     def __init__(
@@ -143,7 +131,9 @@ class GrafanaService(Construct):
         vpc: ec2.IVpc,
         cluster: ecs.ICluster,
         image: str,
-        allowed_cidrs: list[str],
+        port: int,
+        host_name: str,
+        allowed_cidrs: Sequence[str],
         prometheus_endpoint: str,
         prometheus_arn: str,
         region: str,
@@ -158,7 +148,9 @@ class GrafanaService(Construct):
         :param vpc: the VPC; Grafana and its load balancer use the private subnets.
         :param cluster: the ECS cluster to run in.
         :param image: the Grafana image, pinned.
-        :param allowed_cidrs: the only ranges that may open port 3001.
+        :param port: where Grafana and its load balancer listen (the manual: 3001).
+        :param host_name: its name in the private zone (the manual: grafana-server).
+        :param allowed_cidrs: the only ranges that may open `port`.
         :param prometheus_endpoint: the workspace's endpoint (ends with "/").
         :param prometheus_arn: the workspace, for the query permissions.
         :param region: where the workspace and the CloudWatch metrics are.
@@ -170,43 +162,48 @@ class GrafanaService(Construct):
         :param deletion_protection: of the internal load balancer.
         """
         super().__init__(scope, construct_id)
-        alb_group = ec2.SecurityGroup(
-            self, "LoadBalancerSecurityGroup", vpc=vpc, description=f"Grafana internal ALB: {GRAFANA_PORT} from VPN or office only",
-            allow_all_outbound=False,
+        self._port = port
+        groups = self._security_groups(vpc, allowed_cidrs)
+        self._state(vpc, groups.file_system, admin_secret_name=admin_secret_name, key=key)
+        task = self._task()
+        self._add_container(
+            task, image=image, log_group=log_group, prometheus_endpoint=prometheus_endpoint, region=region, dashboard_body=dashboard_body
+        )
+        self._grant(task, prometheus_arn=prometheus_arn)
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=task,
+            desired_count=1,  # Grafana's SQLite state on EFS wants a single writer
+            min_healthy_percent=0,
+            max_healthy_percent=100,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_groups=[groups.task],
+            assign_public_ip=False,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+        )
+        listener = self._load_balancer(vpc, groups.load_balancer, deletion_protection=deletion_protection)
+        zone = route53.PrivateHostedZone(self, "PrivateZone", zone_name=private_zone_name, vpc=vpc)
+        route53.ARecord(
+            self, "GrafanaServer", zone=zone, record_name=host_name,
+            target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(self.load_balancer)),
         )  # fmt: skip
-        task_group = ec2.SecurityGroup(
-            self, "TaskSecurityGroup", vpc=vpc, description=f"Grafana: {GRAFANA_PORT} from its ALB; out to AWS APIs and EFS",
-            allow_all_outbound=False,
-        )  # fmt: skip
-        fs_group = ec2.SecurityGroup(
-            self, "FileSystemSecurityGroup", vpc=vpc, description="Grafana EFS: NFS from Grafana only",
-            allow_all_outbound=False,
-        )  # fmt: skip
-        for cidr in allowed_cidrs:
-            peer = ec2.Peer.ipv6(cidr) if ":" in cidr else ec2.Peer.ipv4(cidr)
-            alb_group.add_ingress_rule(peer, ec2.Port.tcp(GRAFANA_PORT), "Grafana from the VPN/office")
-        alb_group.add_egress_rule(task_group, ec2.Port.tcp(GRAFANA_PORT), "To Grafana")
-        task_group.add_ingress_rule(alb_group, ec2.Port.tcp(GRAFANA_PORT), "From Grafana's ALB")
-        task_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs: Prometheus, CloudWatch")
-        task_group.add_egress_rule(fs_group, ec2.Port.tcp(2049), "NFS to its EFS")
-        fs_group.add_ingress_rule(task_group, ec2.Port.tcp(2049), "NFS from Grafana")
+        self.url = f"http://{host_name}.{private_zone_name}:{port}/d/{dashboard_body['uid']}"
+        self._acknowledge_findings(task, listener, manual_address=f"http://{host_name}:{port}")
 
+    def _state(self, vpc: ec2.IVpc, group: ec2.ISecurityGroup, *, admin_secret_name: str, key: kms.IKey) -> None:
+        """What Grafana keeps: its database on an encrypted, retained file system, and its admin password."""
         self.file_system = efs.FileSystem(
             self,
             "State",
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_group=fs_group,
+            security_group=group,
             encrypted=True,
             enable_automatic_backups=True,
             removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
             file_system_policy=None,
-        )
-        access_point = self.file_system.add_access_point(
-            "GrafanaAccessPoint",
-            path="/grafana",
-            posix_user=efs.PosixUser(uid=str(GRAFANA_UID), gid="0"),
-            create_acl=efs.Acl(owner_uid=str(GRAFANA_UID), owner_gid="0", permissions="750"),
         )
         self.admin_secret = secretsmanager.Secret(
             self,
@@ -218,6 +215,42 @@ class GrafanaService(Construct):
             removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
 
+    def _security_groups(self, vpc: ec2.IVpc, allowed_cidrs: Sequence[str]) -> _Groups:
+        """The load balancer admits `port` from the allowed ranges only; Grafana, from its load
+        balancer; the file system, NFS from Grafana. Nothing else goes in or out."""
+        port = self._port
+        groups = _Groups(
+            load_balancer=ec2.SecurityGroup(
+                self, "LoadBalancerSecurityGroup", vpc=vpc, description=f"Grafana internal ALB: {port} from VPN or office only",
+                allow_all_outbound=False,
+            ),
+            task=ec2.SecurityGroup(
+                self, "TaskSecurityGroup", vpc=vpc, description=f"Grafana: {port} from its ALB; out to AWS APIs and EFS",
+                allow_all_outbound=False,
+            ),
+            file_system=ec2.SecurityGroup(
+                self, "FileSystemSecurityGroup", vpc=vpc, description="Grafana EFS: NFS from Grafana only",
+                allow_all_outbound=False,
+            ),
+        )  # fmt: skip
+        for cidr in allowed_cidrs:
+            peer = ec2.Peer.ipv6(cidr) if ":" in cidr else ec2.Peer.ipv4(cidr)
+            groups.load_balancer.add_ingress_rule(peer, ec2.Port.tcp(port), "Grafana from the VPN/office")
+        groups.load_balancer.add_egress_rule(groups.task, ec2.Port.tcp(port), "To Grafana")
+        groups.task.add_ingress_rule(groups.load_balancer, ec2.Port.tcp(port), "From Grafana's ALB")
+        groups.task.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs: Prometheus, CloudWatch")
+        groups.task.add_egress_rule(groups.file_system, ec2.Port.tcp(2049), "NFS to its EFS")
+        groups.file_system.add_ingress_rule(groups.task, ec2.Port.tcp(2049), "NFS from Grafana")
+        return groups
+
+    def _task(self) -> ecs.FargateTaskDefinition:
+        """Grafana's task, with its state on EFS through an access point."""
+        access_point = self.file_system.add_access_point(
+            "GrafanaAccessPoint",
+            path="/grafana",
+            posix_user=efs.PosixUser(uid=str(GRAFANA_UID), gid="0"),
+            create_acl=efs.Acl(owner_uid=str(GRAFANA_UID), owner_gid="0", permissions="750"),
+        )
         task = ecs.FargateTaskDefinition(self, "Task", cpu=512, memory_limit_mib=1024)
         task.add_volume(
             name="grafana-state",
@@ -227,6 +260,20 @@ class GrafanaService(Construct):
                 authorization_config=ecs.AuthorizationConfig(access_point_id=access_point.access_point_id, iam="ENABLED"),
             ),
         )
+        return task
+
+    def _add_container(
+        self,
+        task: ecs.FargateTaskDefinition,
+        *,
+        image: str,
+        log_group: logs.ILogGroup,
+        prometheus_endpoint: str,
+        region: str,
+        dashboard_body: dict[str, Any],
+    ) -> None:
+        """Grafana's container. It writes its data sources and the dashboard from its environment
+        at every start, so they are always the ones in this repository."""
         datasources = {
             "apiVersion": 1,
             "datasources": [
@@ -249,9 +296,7 @@ class GrafanaService(Construct):
             "Grafana",
             container_name="grafana",
             image=ecs.ContainerImage.from_registry(image),
-            port_mappings=[ecs.PortMapping(container_port=GRAFANA_PORT)],
-            # Provisioning is written from the task definition at every start, so the data
-            # sources and the dashboard are always the ones in this repository.
+            port_mappings=[ecs.PortMapping(container_port=self._port)],
             entry_point=["sh", "-c"],
             command=[
                 (
@@ -264,7 +309,7 @@ class GrafanaService(Construct):
                 )
             ],
             environment={
-                "GF_SERVER_HTTP_PORT": str(GRAFANA_PORT),
+                "GF_SERVER_HTTP_PORT": str(self._port),
                 "GF_PATHS_PROVISIONING": "/tmp/grafana/provisioning",
                 "GF_AUTH_SIGV4_AUTH_ENABLED": "true",
                 "GF_AUTH_ANONYMOUS_ENABLED": "false",
@@ -279,6 +324,9 @@ class GrafanaService(Construct):
             health_check=None,
         )
         container.add_mount_points(ecs.MountPoint(container_path="/var/lib/grafana", source_volume="grafana-state", read_only=False))
+
+    def _grant(self, task: ecs.FargateTaskDefinition, *, prometheus_arn: str) -> None:
+        """Mount and write its file system; query the workspace; read CloudWatch, as its data source documents."""
         self.file_system.grant(task.task_role, "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite")
         task.add_to_task_role_policy(
             iam.PolicyStatement(
@@ -296,26 +344,15 @@ class GrafanaService(Construct):
             )
         )  # fmt: skip
 
-        self.service = ecs.FargateService(
-            self,
-            "Service",
-            cluster=cluster,
-            task_definition=task,
-            desired_count=1,  # Grafana's SQLite state on EFS wants a single writer
-            min_healthy_percent=0,
-            max_healthy_percent=100,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[task_group],
-            assign_public_ip=False,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-        )
+    def _load_balancer(self, vpc: ec2.IVpc, group: ec2.ISecurityGroup, *, deletion_protection: bool) -> elbv2.ApplicationListener:
+        """The internal load balancer in front of the service, and its listener."""
         self.load_balancer = elbv2.ApplicationLoadBalancer(
             self,
             "LoadBalancer",
             vpc=vpc,
             internet_facing=False,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_group=alb_group,
+            security_group=group,
             drop_invalid_header_fields=True,
         )
         # CDK writes the attribute as false; left in, an update of the attributes would turn it off again.
@@ -323,32 +360,26 @@ class GrafanaService(Construct):
         if deletion_protection:
             DeletionProtection.of_load_balancer(self, "DeletionProtection", load_balancer_arn=self.load_balancer.load_balancer_arn)
             acknowledge(self.load_balancer, "NIST.800.53.R5-ELBDeletionProtectionEnabled", LATE_PROTECTION)
-        listener = self.load_balancer.add_listener("Http", port=GRAFANA_PORT, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
+        listener = self.load_balancer.add_listener("Http", port=self._port, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
         listener.add_targets(
             "Grafana",
-            port=GRAFANA_PORT,
+            port=self._port,
             protocol=elbv2.ApplicationProtocol.HTTP,
             targets=[self.service],
             health_check=elbv2.HealthCheck(path="/api/health", interval=Duration.seconds(15)),
             deregistration_delay=Duration.seconds(10),
         )
-        zone = route53.PrivateHostedZone(self, "PrivateZone", zone_name=private_zone_name, vpc=vpc)
-        route53.ARecord(
-            self, "GrafanaServer", zone=zone, record_name=GRAFANA_HOST,
-            target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(self.load_balancer)),
-        )  # fmt: skip
-        self.url = f"http://{GRAFANA_HOST}.{private_zone_name}:{GRAFANA_PORT}/d/{dashboard_body['uid']}"
-        self._acknowledge_findings(task, listener)
+        return listener
 
-    def _acknowledge_findings(self, task: ecs.TaskDefinition, listener: elbv2.ApplicationListener) -> None:
+    def _acknowledge_findings(self, task: ecs.TaskDefinition, listener: elbv2.ApplicationListener, *, manual_address: str) -> None:
         internal = (
-            f"Grafana's load balancer is internal, in private subnets, and admits port {GRAFANA_PORT} only from the "
-            f"configured VPN/office ranges; the manual's address is http://{GRAFANA_HOST}:{GRAFANA_PORT}"
+            f"Grafana's load balancer is internal, in private subnets, and admits port {self._port} only from the "
+            f"configured VPN/office ranges; the manual's address is {manual_address}"
         )
         for rule, reason in {
             "AwsSolutions-ELB2": f"{internal}; Grafana logs every request itself.",
             "NIST.800.53.R5-ALBHttpToHttpsRedirection": f"{internal}.",
-            "NIST.800.53.R5-ELBv2ACMCertificateRequired": f"{internal}; a public certificate cannot name grafana-server.",
+            "NIST.800.53.R5-ELBv2ACMCertificateRequired": f"{internal}; a public certificate cannot name a private zone's host.",
             "NIST.800.53.R5-ELBLoggingEnabled": f"{internal}; Grafana logs every request itself.",
             "NIST.800.53.R5-ALBWAFEnabled": f"{internal}; WAF protects the public API's load balancer.",
         }.items():

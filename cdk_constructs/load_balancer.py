@@ -46,28 +46,7 @@ class PublicLoadBalancer(Construct):
         :param access_log_expiry_days: days access logs are kept.
         """
         super().__init__(scope, construct_id)
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            # ALB log delivery supports SSE-S3 only, not a customer-managed key.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            # Retain, not RetainExceptOnCreate: ELB writes a test object into the bucket as soon as
-            # access logging is on, and S3 refuses to delete a bucket that is not empty, so the
-            # rollback of a failed first create could not delete it. The bucket's name is generated,
-            # so the one left behind never blocks the retry.
-            removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    expiration=Duration.days(access_log_expiry_days),
-                    noncurrent_version_expiration=Duration.days(1),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
-        )
+        self.access_logs = self._access_logs_bucket(access_log_expiry_days)
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
             "Alb",
@@ -84,12 +63,39 @@ class PublicLoadBalancer(Construct):
         self.alb.remove_attribute("deletion_protection.enabled")
         if deletion_protection:
             DeletionProtection.of_load_balancer(self, "DeletionProtection", load_balancer_arn=self.alb.load_balancer_arn)
-            for rule in ("NIST.800.53.R5-ELBDeletionProtectionEnabled",):
-                acknowledge(self.alb, rule, LATE_PROTECTION)
-
+            acknowledge(self.alb, "NIST.800.53.R5-ELBDeletionProtectionEnabled", LATE_PROTECTION)
         self.https = certificate is not None
+        self.listener = self._listen(certificate)
+        self._acknowledge_findings()
+
+    def _access_logs_bucket(self, expiry_days: int) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            "AccessLogs",
+            # ALB log delivery supports SSE-S3 only, not a customer-managed key.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # Retain, not RetainExceptOnCreate: ELB writes a test object into the bucket as soon as
+            # access logging is on, and S3 refuses to delete a bucket that is not empty, so the
+            # rollback of a failed first create could not delete it. The bucket's name is generated,
+            # so the one left behind never blocks the retry.
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(expiry_days),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )
+
+    def _listen(self, certificate: acm.ICertificate | None) -> elbv2.ApplicationListener:
+        """HTTPS on 443 and a redirect from 80; HTTP on 80 alone without a certificate."""
         if certificate is not None:
-            self.listener = self.alb.add_listener(
+            listener = self.alb.add_listener(
                 "Https",
                 port=443,
                 protocol=elbv2.ApplicationProtocol.HTTPS,
@@ -103,19 +109,16 @@ class PublicLoadBalancer(Construct):
                 "NIST.800.53.R5-ELBv2ACMCertificateRequired",
                 "Port 80 serves nothing: it answers every request with a permanent redirect to HTTPS on 443.",
             )
-        else:
-            self.listener = self.alb.add_listener("Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
-            for rule in (
-                "NIST.800.53.R5-ALBHttpToHttpsRedirection",
-                "NIST.800.53.R5-ELBv2ACMCertificateRequired",
-            ):
-                acknowledge(
-                    self.listener,
-                    rule,
-                    "No certificate is configured (neither dns.domain nor dns.certificate_arn), so this "
-                    "environment serves HTTP only; synth prints a warning, and production has a domain.",
-                )
-        self._acknowledge_findings()
+            return listener
+        listener = self.alb.add_listener("Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
+        for rule in ("NIST.800.53.R5-ALBHttpToHttpsRedirection", "NIST.800.53.R5-ELBv2ACMCertificateRequired"):
+            acknowledge(
+                listener,
+                rule,
+                "No certificate is configured (neither dns.domain nor dns.certificate_arn), so this "
+                "environment serves HTTP only; synth prints a warning, and production has a domain.",
+            )
+        return listener
 
     def _acknowledge_findings(self) -> None:
         for rule, reason in {

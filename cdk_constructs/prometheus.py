@@ -1,4 +1,4 @@
-"""Prometheus metrics of the backend (port 9090) into Amazon Managed Service for Prometheus."""
+"""The backend's Prometheus metrics into Amazon Managed Service for Prometheus."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-
-from config.manual import METRICS_PORT
 
 # The backend's Prometheus metrics that the dashboard reads (README: metric contract).
 HTTP_REQUESTS = "http_requests_total"  # counter, label `status` (HTTP status code)
@@ -38,11 +36,11 @@ class PrometheusWorkspace(Construct):
         self.endpoint = self.workspace.attr_prometheus_endpoint
 
 
-def collector_config(*, remote_write_url: str, region: str, scrape_interval_seconds: int, job: str) -> str:
-    """The ADOT collector's configuration: scrape localhost:9090, remote-write with SigV4.
+def collector_config(*, remote_write_url: str, region: str, scrape_interval_seconds: int, job: str, metrics_port: int) -> str:
+    """The ADOT collector's configuration: scrape localhost:<metrics_port>, remote-write with SigV4.
 
     The collector runs in the backend's task, so it reaches the metrics port over the task's
-    loopback: no security group admits 9090, from anywhere.
+    loopback: no security group admits the metrics port, from anywhere.
     """
     config = {
         "extensions": {"sigv4auth": {"region": region, "service": "aps"}},
@@ -50,7 +48,7 @@ def collector_config(*, remote_write_url: str, region: str, scrape_interval_seco
             "prometheus": {
                 "config": {
                     "global": {"scrape_interval": f"{scrape_interval_seconds}s"},
-                    "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [f"localhost:{METRICS_PORT}"]}]}],
+                    "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [f"localhost:{metrics_port}"]}]}],
                 }
             }
         },
@@ -85,6 +83,7 @@ def add_collector(
     workspace: PrometheusWorkspace,
     region: str,
     scrape_interval_seconds: int,
+    metrics_port: int,
     job: str,
     log_group: logs.ILogGroup,
 ) -> ecs.ContainerDefinition:
@@ -94,7 +93,8 @@ def add_collector(
     :param image: the collector image, pinned.
     :param workspace: where the metrics go.
     :param region: the workspace's region.
-    :param scrape_interval_seconds: how often port 9090 is scraped.
+    :param scrape_interval_seconds: how often the metrics port is scraped.
+    :param metrics_port: where the backend serves its Prometheus metrics (the manual: 9090).
     :param job: the Prometheus job label, e.g. contractorlens.
     :param log_group: where the collector logs (beside the backend, stream prefix "collector").
     """
@@ -108,7 +108,11 @@ def add_collector(
         memory_reservation_mib=128,
         environment={
             "AOT_CONFIG_CONTENT": collector_config(
-                remote_write_url=remote_write, region=region, scrape_interval_seconds=scrape_interval_seconds, job=job
+                remote_write_url=remote_write,
+                region=region,
+                scrape_interval_seconds=scrape_interval_seconds,
+                job=job,
+                metrics_port=metrics_port,
             )
         },
         logging=ecs.LogDrivers.aws_logs(stream_prefix="collector", log_group=log_group),

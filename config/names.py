@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+# The PostgreSQL logs RDS exports: `postgresql` carries the slow-statement lines the manual
+# searches; `upgrade` records engine upgrades.
+DB_LOG_EXPORTS = ("postgresql", "upgrade")
+# The database in the instance and its master user (RDS generates and manages the password); the
+# same in every environment, since each has an instance of its own.
+DATABASE_NAME = "contractorlens"
+MASTER_USERNAME = "contractorlens_admin"
+
 
 class Names:
     """The names of one environment's resources, stacks, alarms and parameters.
@@ -44,6 +52,10 @@ class Names:
     def db_instance(self) -> str:
         return f"{self.prefix}-db"
 
+    def db_log_groups(self, instance: str) -> list[str]:
+        """The log groups RDS exports `instance`'s logs into, one per DB_LOG_EXPORTS."""
+        return [f"/aws/rds/instance/{instance}/{export}" for export in DB_LOG_EXPORTS]
+
     @property
     def db_restored_instance(self) -> str:
         return f"{self.prefix}-db-restored"
@@ -65,11 +77,6 @@ class Names:
     def waf_log_group(self) -> str:
         # WAF only logs to groups whose name starts with aws-waf-logs-.
         return f"aws-waf-logs-{self.prefix}"
-
-    @property
-    def rollback_alarms(self) -> dict[str, str]:
-        """The alarms an ECS deployment rolls back on: what -> alarm name."""
-        return {what: self.alarm(what) for what in ("api-error-rate", "api-p95-latency")}
 
     @property
     def dr_db_subnet_group(self) -> str:

@@ -15,10 +15,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from config.names import Names
 
-# The PostgreSQL logs RDS exports: `postgresql` carries the slow-statement lines the manual
-# searches; `upgrade` records engine upgrades.
-DB_LOG_EXPORTS = ("postgresql", "upgrade")
-
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy, `retentionInDays`).
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,

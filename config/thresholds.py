@@ -183,12 +183,7 @@ THRESHOLDS: dict[str, Threshold] = {
 # The runbook's `backups` measures the RPO the backups give against it.
 RPO_DATABASE_MINUTES = 15
 
-# Alarms only the DR stack builds (in the DR region, where Route 53 publishes health checks).
-DR_ONLY = ("primary-health",)
-
 # The ones other code names directly.
-API_P95_LATENCY = THRESHOLDS["api-p95-latency"]
-API_ERROR_RATE = THRESHOLDS["api-error-rate"]
 RUNNING_TASKS = THRESHOLDS["running-tasks"]
 ECS_CPU = THRESHOLDS["ecs-cpu"]
 ECS_MEMORY = THRESHOLDS["ecs-memory"]

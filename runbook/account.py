@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from config import EnvironmentConfig
-from config.schema import DB_LOG_EXPORTS
 from runbook.aws import error_code
 from runbook.context import Context
 
@@ -126,7 +125,7 @@ def kept_on_destroy(cfg: EnvironmentConfig) -> list[Kept]:
     kept = [
         Kept("Network", "log group", names.flow_log_group, region),
         Kept("Registry", "repository", names.repository, region),
-        *(Kept("Data", "log group", f"/aws/rds/instance/{names.db_instance}/{export}", region) for export in DB_LOG_EXPORTS),
+        *(Kept("Data", "log group", group, region) for group in names.db_log_groups(names.db_instance)),
         Kept("Service", "log group", names.app_log_group, region),
         Kept("Service", "log group", names.exec_log_group, region),
         Kept("Service", "log group", names.waf_log_group, region),

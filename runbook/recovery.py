@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config.dr import RestoreSource
-from config.schema import DB_LOG_EXPORTS
+from config.names import DB_LOG_EXPORTS
 from config.thresholds import RPO_DATABASE_MINUTES
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context

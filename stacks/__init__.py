@@ -6,6 +6,7 @@ from aws_cdk import App, Stack, Tags
 
 from config import EnvironmentConfig
 from config.dr import DrSettings
+from stacks.catalogue import check_catalogue
 from stacks.data_stack import DataStack
 from stacks.dr_foundation_stack import DrFoundationStack
 from stacks.dr_stack import DrStack
@@ -22,6 +23,7 @@ def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings | None = 
 
     :param dr: what the DR stack is asked to be (`-c dr-mode`, `-c dr-restore`). Default: standby.
     """
+    check_catalogue()
     Tags.of(app).add("Project", "ContractorLens")
     Tags.of(app).add("Environment", cfg.name)
 
@@ -32,17 +34,10 @@ def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings | None = 
         stacks.append(dr_foundation)
     network = NetworkStack(app, cfg=cfg)
     registry = RegistryStack(app, cfg=cfg)
-    data = DataStack(app, cfg=cfg, vpc=network.vpc, security_groups=network.security_groups)
-    service = ServiceStack(
-        app,
-        cfg=cfg,
-        vpc=network.vpc,
-        security_groups=network.security_groups,
-        database=data.database,
-        data_key=data.key,
-    )
+    data = DataStack(app, cfg=cfg, network=network.network)
+    service = ServiceStack(app, cfg=cfg, network=network.network, data=data.outputs)
     service.add_stack_dependency(registry, "pulls its images from the repository")
-    monitoring = MonitoringStack(app, cfg=cfg, service=service, vpc=network.vpc)
+    monitoring = MonitoringStack(app, cfg=cfg, service=service.outputs, vpc=network.network.vpc)
     stacks += [network, registry, data, service, monitoring]
     if dr_foundation is not None:
         service.add_stack_dependency(dr_foundation, "the Gemini key's replica is encrypted with its key")

@@ -1,21 +1,36 @@
 from __future__ import annotations
 
-from aws_cdk import aws_ec2 as ec2
+from dataclasses import dataclass
+
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
 from cdk_constructs.cross_region import RemoteKeyArn
 from cdk_constructs.database import BackupReplication, PostgresDatabase
 from cdk_constructs.keys import customer_key
-from cdk_constructs.network import TierSecurityGroups
 from config import EnvironmentConfig
+from config.names import DATABASE_NAME, MASTER_USERNAME
 from stacks.base import EnvironmentStack, pin_logical_id
+from stacks.regional import RegionalNetwork, instance_settings
+
+
+@dataclass(frozen=True)
+class DataOutputs:
+    """What the Service stack needs from the Data stack, and nothing else."""
+
+    endpoint_address: str
+    endpoint_port: str
+    secret_arn: str
+    """The master user secret RDS manages."""
+    key: kms.IKey
+    """Encrypts that secret; the service's execution role may decrypt with it."""
 
 
 class DataStack(EnvironmentStack):
     """The database, its key, credentials and Parameter Store entries."""
 
-    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig, vpc: ec2.IVpc, security_groups: TierSecurityGroups) -> None:
+    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig, network: RegionalNetwork) -> None:
         super().__init__(
             scope,
             cfg=cfg,
@@ -24,39 +39,52 @@ class DataStack(EnvironmentStack):
             availability_zones=cfg.availability_zones,
             description="PostgreSQL database and its key",
         )
-        names = cfg.names
-        db = cfg.database
+        names, db = cfg.names, cfg.database
         self.key = customer_key(
             self,
             "DataKey",
             alias=names.data_key_alias,
             description=f"Encrypts {names.db_instance}: storage, backups, Performance Insights, secret, logs",
         )
-        replication = None
-        if db.replicate_backups_to_dr:
-            dr_key = RemoteKeyArn(self, "DrBackupKey", region=cfg.dr_region, alias_name=names.dr_key_alias)
-            replication = BackupReplication(region=cfg.dr_region, kms_key_arn=dr_key.key_arn, retention_days=db.backup_retention_days)
         self.database = PostgresDatabase(
             self,
             "Database",
-            vpc=vpc,
-            security_group=security_groups.db,
+            vpc=network.vpc,
+            security_group=network.security_groups.db,
             key=self.key,
             instance_identifier=names.db_instance,
-            engine_version=db.engine_version,
-            instance_type=db.instance_type,
-            multi_az=db.multi_az,
+            database_name=DATABASE_NAME,
+            master_username=MASTER_USERNAME,
+            settings=instance_settings(db),
             allocated_storage_gib=db.allocated_storage_gib,
-            max_allocated_storage_gib=db.max_allocated_storage_gib,
-            backup_retention_days=db.backup_retention_days,
-            log_retention_days=db.log_retention_days,
             slow_query_log_ms=db.slow_query_log_ms,
-            monitoring_interval_seconds=db.monitoring_interval_seconds,
-            performance_insights_retention_days=db.performance_insights_retention_days,
             parameter_prefix=names.parameter_prefix,
-            backup_replication=replication,
+            backup_replication=self._backup_replication(),
             deletion_protection=db.deletion_protection,
         )
+        self._acknowledge_choices()
+        pin_logical_id(self.key, "DataKey")
+        pin_logical_id(self.database.instance, "Database")
+        for export, group in self.database.log_groups.items():
+            pin_logical_id(group, f"{export.title()}LogGroup")
+        self.outputs = DataOutputs(
+            endpoint_address=self.database.instance.db_instance_endpoint_address,
+            endpoint_port=self.database.instance.db_instance_endpoint_port,
+            secret_arn=self.database.secret.secret_arn,
+            key=self.key,
+        )
+
+    def _backup_replication(self) -> BackupReplication | None:
+        """Automated backups copied to the DR region, with the DR key found by its alias there."""
+        cfg = self.cfg
+        if not cfg.database.replicate_backups_to_dr:
+            return None
+        dr_key = RemoteKeyArn(self, "DrBackupKey", region=cfg.dr_region, alias_name=cfg.names.dr_key_alias)
+        return BackupReplication(region=cfg.dr_region, kms_key_arn=dr_key.key_arn, retention_days=cfg.database.backup_retention_days)
+
+    def _acknowledge_choices(self) -> None:
+        """What a non-production config may turn off, and why the compliance packs may accept it."""
+        cfg, db = self.cfg, self.cfg.database
         if not db.multi_az:
             for rule in ("AwsSolutions-RDS3", "NIST.800.53.R5-RDSMultiAZSupport"):
                 acknowledge(
@@ -73,7 +101,3 @@ class DataStack(EnvironmentStack):
                     f"{cfg.source} sets database.deletion_protection = false for this non-production environment, "
                     "so that `cdk destroy` removes it after a final snapshot; production's config cannot.",
                 )
-        pin_logical_id(self.key, "DataKey")
-        pin_logical_id(self.database.instance, "Database")
-        for export, group in self.database.log_groups.items():
-            pin_logical_id(group, f"{export.title()}LogGroup")

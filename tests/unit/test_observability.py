@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from cdk_constructs.grafana import DASHBOARD_DIR, dashboard_json, environment_dashboard
+from cdk_constructs.grafana import dashboard_json
 from config import load_environment
+from stacks.catalogue import GRAFANA_DASHBOARD, grafana_dashboard
 from tests.synth import Synthesis
 
-COMMITTED = DASHBOARD_DIR / "contractorlens-prod.json"
+COMMITTED = GRAFANA_DASHBOARD
 
 
 def _container(synth: Synthesis, part: str, name: str) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def _environment(container: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_committed_dashboard_is_the_generated_one() -> None:
     """`make grafana-dashboard` writes it; a changed threshold must be committed with it."""
-    assert COMMITTED.read_text() == dashboard_json(environment_dashboard(load_environment("production")))
+    assert COMMITTED.read_text() == dashboard_json(grafana_dashboard(load_environment("production")))
 
 
 def test_the_dashboard_is_the_manuals() -> None:
