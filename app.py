@@ -16,6 +16,7 @@ from config import DEFAULT_ENVIRONMENT, ConfigError, load_environment, with_imag
 from config.context import ContextError, check_keys
 from config.dr import DrContextError, parse_dr_context
 from stacks import build_environment
+from stacks.catalogue import CatalogueError
 
 
 def main() -> int:
@@ -33,10 +34,10 @@ def main() -> int:
             dr_region=cfg.dr_region,
             without_dr_stack="" if cfg.dr.enabled else f"{cfg.name} has no DR stack (dr.enabled = false in {cfg.source})",
         )
-    except (ConfigError, ContextError, DrContextError) as exc:
+        build_environment(app, cfg, dr)
+    except (ConfigError, ContextError, DrContextError, CatalogueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    build_environment(app, cfg, dr)
     add_compliance_checks(app)
     app.synth()
     return 0

@@ -24,6 +24,19 @@ def _run_app(cwd: Path, context: dict[str, str], tmp_path: Path) -> subprocess.C
     return subprocess.run([sys.executable, "app.py"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
+def _checkout(tmp_path: Path) -> Path:
+    """A copy of the app's sources to change a file in."""
+    work = tmp_path / "checkout"
+    work.mkdir()
+    for name in APP_SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, work / name)
+    return work
+
+
 def _assert_one_line_error(result: subprocess.CompletedProcess[str], *parts: str) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -41,14 +54,7 @@ def test_unknown_environment(tmp_path: Path) -> None:
 
 
 def test_bad_value_in_a_config_file(tmp_path: Path) -> None:
-    work = tmp_path / "checkout"
-    work.mkdir()
-    for name in APP_SOURCES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, work / name)
+    work = _checkout(tmp_path)
     config = work / "config" / "staging.toml"
     config.write_text(config.read_text().replace('cidr = "10.30.0.0/16"', 'cidr = "10.0.0.0/8"'))
     result = _run_app(work, {"env": "staging"}, tmp_path)
@@ -96,3 +102,16 @@ def test_dr_context_for_an_environment_without_a_dr_stack(tmp_path: Path) -> Non
     for key, value in (("dr-mode", "active"), ("dr-restore", "latest")):
         result = _run_app(ROOT, {"env": "staging", key: value}, tmp_path)
         _assert_one_line_error(result, f"-c {key} = '{value}'", "staging has no DR stack", "dr.enabled = false")
+
+
+def test_a_threshold_without_a_catalogue_entry_stops_synth(tmp_path: Path) -> None:
+    """Every threshold has exactly one owner: a row of config/thresholds.py that the catalogue
+    does not place is named, before anything is built."""
+    work = _checkout(tmp_path)
+    catalogue = work / "stacks" / "catalogue.py"
+    text = catalogue.read_text()
+    entry = text[text.index('    "gemini-errors": Entry(') : text.index('    "connection-pool-errors": Entry(')]
+    catalogue.write_text(text.replace(entry, ""))
+    result = _run_app(work, {"env": "staging"}, tmp_path)
+    _assert_one_line_error(result, "stacks/catalogue.py", "no entry for ['gemini-errors']")
+    assert not (tmp_path / "out" / "manifest.json").exists()
