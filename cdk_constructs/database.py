@@ -32,7 +32,7 @@ def postgres_parameters(*, slow_query_log_ms: int) -> dict[str, str]:
     }
 
 
-def export_log_groups(
+def _export_log_groups(
     scope: Construct, *, instance_identifier: str, exports: Sequence[str], retention_days: int, key: kms.IKey
 ) -> dict[str, logs.LogGroup]:
     """The groups RDS exports the instance's logs into, created before the instance.
@@ -137,7 +137,7 @@ class PostgresDatabase(Construct):
             description=f"{instance_identifier}: slow statements logged, TLS required",
             parameters=postgres_parameters(slow_query_log_ms=slow_query_log_ms),
         )
-        self.log_groups = export_log_groups(
+        self.log_groups = _export_log_groups(
             self, instance_identifier=instance_identifier, exports=settings.log_exports, retention_days=settings.log_retention_days, key=key
         )
         self.instance = self._instance(
@@ -355,7 +355,7 @@ class RestoredPostgresDatabase(Construct):
         super().__init__(scope, construct_id)
         if restore_kind not in ("latest", "time", "snapshot"):
             raise ValueError(f"restore_kind {restore_kind!r}: expected latest, time or snapshot")
-        self.log_groups = export_log_groups(
+        self.log_groups = _export_log_groups(
             self, instance_identifier=instance_identifier, exports=settings.log_exports, retention_days=settings.log_retention_days, key=key
         )
         monitoring_role = iam.Role(

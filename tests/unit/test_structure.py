@@ -57,3 +57,28 @@ def test_the_length_rule_counts_what_it_says() -> None:
     source = 'def f():\n    """One\n    two."""\n' + "    x = 1\n" * 3
     (node,) = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)]
     assert _code_lines(node) == 4  # the def line and three statements
+
+
+def _public_constructs(module: Path) -> set[str]:
+    """Classes deriving from Construct, and the functions that add constructs to a scope."""
+    found = set()
+    for node in ast.parse(module.read_text()).body:
+        if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            if any(isinstance(base, ast.Name) and base.id == "Construct" for base in node.bases):
+                found.add(node.name)
+        elif isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            first = node.args.args[0].annotation if node.args.args else None
+            if (isinstance(first, ast.Name) and first.id in ("Construct", "IConstruct")) or (
+                isinstance(first, ast.Attribute) and first.attr == "TaskDefinition"
+            ):
+                found.add(node.name)
+    return found
+
+
+@pytest.mark.parametrize("module", _modules("cdk_constructs"), ids=lambda p: p.name)
+def test_every_construct_has_tests_of_its_own_in_the_mirrored_tree(module: Path) -> None:
+    """tests/cdk_constructs/test_<module>.py builds each construct of the module alone in a bare stack."""
+    tests = ROOT / "tests" / "cdk_constructs" / f"test_{module.name}"
+    assert tests.exists(), f"{tests.relative_to(ROOT)} is missing"
+    text = tests.read_text()
+    assert not {name for name in _public_constructs(module) if name not in text}

@@ -1,0 +1,130 @@
+"""cdk_constructs/database.py: PostgreSQL 15, and a restore of it in another region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Template
+
+from cdk_constructs.database import (
+    BackupReplication,
+    InstanceSettings,
+    PostgresDatabase,
+    RestoredPostgresDatabase,
+    RestorePlacement,
+)
+from tests.cdk_constructs.conftest import built, of_type, one, vpc
+
+SETTINGS = InstanceSettings(
+    engine_version="15.17", instance_type="m7g.large", multi_az=True, max_allocated_storage_gib=500,
+    backup_retention_days=14, log_exports=("postgresql", "upgrade"), log_retention_days=365,
+    monitoring_interval_seconds=60, performance_insights_retention_days=7,
+)  # fmt: skip
+
+
+def _primary(stack: Stack, *, protected: bool = True) -> PostgresDatabase:
+    network = vpc(stack)
+    return PostgresDatabase(
+        stack, "Database", vpc=network, security_group=ec2.SecurityGroup(stack, "Group", vpc=network), key=kms.Key(stack, "Key"),
+        instance_identifier="app-db", database_name="app", master_username="app_admin", settings=SETTINGS,
+        allocated_storage_gib=100, slow_query_log_ms=1000, parameter_prefix="/app/test",
+        backup_replication=BackupReplication(region="us-east-1", kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/dr", retention_days=14),
+        deletion_protection=protected,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def primary() -> tuple[PostgresDatabase, Template]:
+    return built(_primary)
+
+
+def _instance(template: Template) -> dict[str, Any]:
+    return one(template, "AWS::RDS::DBInstance")
+
+
+def test_it_is_encrypted_private_multi_az_and_pinned_to_its_version(primary: Any) -> None:
+    props = _instance(primary[1])["Properties"]
+    assert (props["StorageEncrypted"], props["PubliclyAccessible"], props["MultiAZ"]) == (True, False, True)
+    assert (props["EngineVersion"], props["AutoMinorVersionUpgrade"]) == ("15.17", False)
+    assert props["DBInstanceIdentifier"] == "app-db" and props["DBName"] == "app"
+
+
+def test_rds_manages_the_password_in_secrets_manager(primary: Any) -> None:
+    props = _instance(primary[1])["Properties"]
+    assert props["ManageMasterUserPassword"] is True and "MasterUserPassword" not in props
+
+
+def test_removal_snapshots_and_protection_is_a_last_step(primary: Any) -> None:
+    instance = _instance(primary[1])
+    assert (instance["DeletionPolicy"], instance["UpdateReplacePolicy"]) == ("Snapshot", "Snapshot")
+    assert "DeletionProtection" not in instance["Properties"]
+    (step,) = of_type(primary[1], "Custom::AWS").values()
+    assert '"DeletionProtection":true' in str(step["Properties"]["Create"]).replace(" ", "")
+
+
+def test_without_protection_there_is_no_protection_step() -> None:
+    _, template = built(lambda stack: _primary(stack, protected=False))
+    assert not of_type(template, "Custom::AWS")
+
+
+def test_backups_replicate_to_the_other_region_with_its_key(primary: Any) -> None:
+    props = _instance(primary[1])["Properties"]
+    assert props["AutomaticBackupReplicationRegion"] == "us-east-1"
+    assert props["AutomaticBackupReplicationKmsKeyId"].endswith(":key/dr")
+
+
+def test_slow_statements_are_logged_and_tls_required(primary: Any) -> None:
+    parameters = one(primary[1], "AWS::RDS::DBParameterGroup")["Properties"]["Parameters"]
+    assert parameters == {"log_min_duration_statement": "1000", "rds.force_ssl": "1"}
+
+
+def test_exported_logs_go_to_groups_made_first(primary: Any) -> None:
+    # (The other group is the protection step's function's.)
+    groups = {
+        k: name for k, g in of_type(primary[1], "AWS::Logs::LogGroup").items() if isinstance(name := g["Properties"]["LogGroupName"], str)
+    }
+    assert set(groups.values()) == {"/aws/rds/instance/app-db/postgresql", "/aws/rds/instance/app-db/upgrade"}
+    assert set(groups) <= set(_instance(primary[1])["DependsOn"])
+
+
+def test_endpoint_port_and_secret_are_in_parameter_store(primary: Any) -> None:
+    names = {p["Properties"]["Name"] for p in of_type(primary[1], "AWS::SSM::Parameter").values()}
+    assert names == {"/app/test/db/endpoint", "/app/test/db/port", "/app/test/db/secret-arn"}
+
+
+def _restored(kind: str, value: str = "") -> Template:
+    def build(stack: Stack) -> RestoredPostgresDatabase:
+        network = vpc(stack)
+        placement = RestorePlacement(stack, "Placement", vpc=network, subnet_group_name="app-db-restored",
+                                     parameter_group_name="app-db-restored", engine_version="15.17", slow_query_log_ms=1000)  # fmt: skip
+        return RestoredPostgresDatabase(
+            stack, "Restored", placement=placement, security_group=ec2.SecurityGroup(stack, "Group", vpc=network),
+            key=kms.Key(stack, "Key"), instance_identifier="app-db-restored", source_instance_identifier="app-db",
+            restore_kind=kind, restore_value=value, settings=SETTINGS,
+        )  # fmt: skip
+
+    return built(build, region="us-east-1")[1]
+
+
+def test_a_restore_from_the_replicated_backups_takes_their_latest_restorable_time() -> None:
+    props = _instance(_restored("latest"))["Properties"]
+    assert props["UseLatestRestorableTime"] is True and "SourceDBInstanceAutomatedBackupsArn" in props
+    assert "StorageEncrypted" not in props  # a restore keeps its source's encryption; CloudFormation refuses it
+
+
+def test_a_restore_from_a_snapshot_names_the_snapshot() -> None:
+    props = _instance(_restored("snapshot", "app-db-final"))["Properties"]
+    assert props["DBSnapshotIdentifier"] == "app-db-final" and "SourceDBInstanceAutomatedBackupsArn" not in props
+
+
+def test_a_restore_to_a_point_in_time_names_the_time() -> None:
+    assert _instance(_restored("time", "2026-11-27T18:00:00Z"))["Properties"]["RestoreTime"] == "2026-11-27T18:00:00Z"
+
+
+def test_an_unknown_restore_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="expected latest, time or snapshot"):
+        _restored("yesterday")

@@ -1,0 +1,43 @@
+"""cdk_constructs/firewall.py: WAF in front of one load balancer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk import aws_logs as logs
+
+from cdk_constructs.firewall import MANAGED_RULE_GROUPS, ApiFirewall
+from tests.cdk_constructs.conftest import built, one
+
+ALB = "arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/app/api/0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def template() -> Any:
+    _, template = built(
+        lambda stack: ApiFirewall(
+            stack, "Firewall", name="app-api", load_balancer_arn=ALB, rate_limit=2000,
+            log_group=logs.LogGroup.from_log_group_name(stack, "Waf", "aws-waf-logs-app"),
+        )
+    )  # fmt: skip
+    return template
+
+
+def test_aws_managed_rules_come_first_then_the_rate_limit(template: Any) -> None:
+    rules = one(template, "AWS::WAFv2::WebACL")["Properties"]["Rules"]
+    assert [r["Name"] for r in rules] == [*MANAGED_RULE_GROUPS, "RateLimitPerIp"]
+    assert [r["Priority"] for r in rules] == list(range(len(rules)))
+
+
+def test_one_ip_is_blocked_past_the_rate_limit_over_five_minutes(template: Any) -> None:
+    rule = one(template, "AWS::WAFv2::WebACL")["Properties"]["Rules"][-1]
+    statement = rule["Statement"]["RateBasedStatement"]
+    assert (statement["Limit"], statement["AggregateKeyType"], statement["EvaluationWindowSec"]) == (2000, "IP", 300)
+    assert rule["Action"] == {"Block": {}}
+
+
+def test_the_acl_protects_the_load_balancer_and_logs_to_the_group(template: Any) -> None:
+    assert one(template, "AWS::WAFv2::WebACLAssociation")["Properties"]["ResourceArn"] == ALB
+    destination = one(template, "AWS::WAFv2::LoggingConfiguration")["Properties"]["LogDestinationConfigs"][0]
+    assert "log-group:aws-waf-logs-app" in str(destination) and ":*" not in str(destination)

@@ -1,0 +1,89 @@
+"""cdk_constructs/grafana.py: Grafana behind an internal load balancer, and its dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Template
+
+from cdk_constructs.grafana import GrafanaService, Panel, dashboard, prometheus_query
+from cdk_constructs.threshold import Comparison, MissingData, Severity, Statistic, Threshold
+from tests.cdk_constructs.conftest import built, of_type, one, vpc
+
+BODY = {"uid": "app-dash", "title": "App", "panels": []}
+
+
+def _threshold(value: float, severity: Severity, comparison: Comparison) -> Threshold:
+    return Threshold(
+        value=value, unit="percent", comparison=comparison, severity=severity, manual=f"line {value}", runbook="r",
+        statistic=Statistic.SUM, period_minutes=1, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.MISSING, why_missing="w",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def grafana() -> tuple[GrafanaService, Template]:
+    def build(stack: Stack) -> GrafanaService:
+        network = vpc(stack)
+        return GrafanaService(
+            stack, "Grafana", vpc=network, cluster=ecs.Cluster(stack, "Cluster", vpc=network),
+            image="docker.io/grafana/grafana-oss:11.6.3", port=3001, host_name="grafana-server",
+            allowed_cidrs=["10.99.0.0/16"], prometheus_endpoint="https://aps/ws/", prometheus_arn="arn:aws:aps:us-west-2:123456789012:workspace/ws",
+            region="us-west-2", dashboard_body=BODY, admin_secret_name="app/grafana-admin", key=kms.Key(stack, "Key"),
+            log_group=logs.LogGroup(stack, "Logs"), private_zone_name="app.internal", deletion_protection=False,
+        )  # fmt: skip
+
+    return built(build)
+
+
+def _groups(template: Template) -> dict[str, dict[str, Any]]:
+    return {
+        g["Properties"]["GroupDescription"].split(":")[0]: g["Properties"] for g in of_type(template, "AWS::EC2::SecurityGroup").values()
+    }
+
+
+def test_only_the_allowed_ranges_reach_its_port(grafana: Any) -> None:
+    ingress = _groups(grafana[1])["Grafana internal ALB"]["SecurityGroupIngress"]
+    assert [(r["CidrIp"], r["FromPort"]) for r in ingress] == [("10.99.0.0/16", 3001)]
+
+
+def test_its_load_balancer_is_internal(grafana: Any) -> None:
+    assert one(grafana[1], "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]["Scheme"] == "internal"
+
+
+def test_its_name_in_the_private_zone_and_its_url(grafana: Any) -> None:
+    records = [r["Properties"]["Name"] for r in of_type(grafana[1], "AWS::Route53::RecordSet").values()]
+    assert records == ["grafana-server.app.internal."]
+    assert grafana[0].url == "http://grafana-server.app.internal:3001/d/app-dash"
+
+
+def test_its_state_and_password_survive_the_stack(grafana: Any) -> None:
+    assert one(grafana[1], "AWS::EFS::FileSystem")["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert one(grafana[1], "AWS::SecretsManager::Secret")["DeletionPolicy"] == "RetainExceptOnCreate"
+
+
+def test_the_dashboard_is_provisioned_from_the_task_definition(grafana: Any) -> None:
+    containers = one(grafana[1], "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
+    (container,) = [c for c in containers if c["Name"] == "grafana"]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert json.loads(environment["DASHBOARD"]) == BODY and environment["GF_SERVER_HTTP_PORT"] == "3001"
+
+
+def test_panels_draw_their_lines_as_steps_and_quote_the_manual() -> None:
+    above = Panel("Errors", prometheus_query("errors"), "percent",
+                  thresholds=[_threshold(5, Severity.CRITICAL, Comparison.ABOVE), _threshold(1, Severity.WARNING, Comparison.ABOVE)])  # fmt: skip
+    below = Panel("Tasks", prometheus_query("tasks"), "none", thresholds=[_threshold(2, Severity.CRITICAL, Comparison.BELOW)])
+    band = Panel("Requests", prometheus_query("requests"), "reqpm", thresholds=[_threshold(2, Severity.WARNING, Comparison.OUTSIDE_BAND)])
+    panels = dashboard(uid="u", title="t", panels=[above, below, band])["panels"]
+    assert panels[0]["fieldConfig"]["defaults"]["thresholds"]["steps"] == [
+        {"color": "green", "value": None}, {"color": "orange", "value": 1}, {"color": "red", "value": 5},
+    ]  # fmt: skip
+    assert panels[1]["fieldConfig"]["defaults"]["thresholds"]["steps"] == [{"color": "red", "value": None}, {"color": "green", "value": 2}]
+    assert "thresholds" not in panels[2]["fieldConfig"]["defaults"] and panels[2]["description"] == "line 2"
+    assert [p["gridPos"]["x"] for p in panels] == [0, 12, 0]

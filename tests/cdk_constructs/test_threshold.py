@@ -1,0 +1,26 @@
+"""cdk_constructs/threshold.py: the vocabulary of a threshold."""
+
+from __future__ import annotations
+
+from cdk_constructs.threshold import Comparison, MissingData, Severity, Statistic, Threshold
+
+
+def _threshold(comparison: Comparison) -> Threshold:
+    return Threshold(
+        value=2.5, unit="seconds", comparison=comparison, severity=Severity.WARNING, manual="m", runbook="r",
+        statistic=Statistic.P95, period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
+        missing_data=MissingData.NOT_BREACHING, why_missing="w",
+    )  # fmt: skip
+
+
+def test_the_condition_reads_as_the_manual_writes_it() -> None:
+    assert _threshold(Comparison.AT_OR_ABOVE).condition == ">= 2.5 seconds"
+
+
+def test_an_anomaly_band_is_not_a_line_to_draw() -> None:
+    assert _threshold(Comparison.ABOVE).drawable
+    assert not _threshold(Comparison.OUTSIDE_BAND).drawable
+
+
+def test_the_enums_carry_cloudwatchs_spelling() -> None:
+    assert (Statistic.P95.value, MissingData.NOT_BREACHING.value) == ("p95", "notBreaching")
