@@ -4,6 +4,10 @@ Every command takes --env (default production) and resolves names and regions fr
 environment's config file; prints what it checks as it goes (or one JSON document with
 --json); and exits 0 only when everything it checked holds, 1 when a check failed, 2 when it
 could not run (bad input, or AWS refused or failed).
+
+Each command is declared once, in `COMMANDS`: its name, its options, its help line, its row of
+the README's table and the function that runs it. `./scripts/deploy.sh --help`, the parser,
+the dispatch and the README's table (`markdown_table`, kept equal by a test) all read it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, load_environment
@@ -26,94 +31,6 @@ from runbook.report import Report
 
 FLOOR = int(RUNNING_TASKS.value)
 CERT_WARNING_DAYS = int(THRESHOLDS["certificate-expiry"].value)
-COMMANDS = {
-    "first-deploy": "a new account's first deploy: service-linked roles, the stacks in an order that works, the image checked",
-    "preflight": "the manual's pre-deployment checklist: /health, database, service steady, image pushed, roles, no alarm firing",
-    "health-check": f"/health, running tasks >= desired and >= {FLOOR}, every ALB target healthy, database, alarms",
-    "rollback": "put the service back on the previous ACTIVE task revision (or --to-revision N), wait, health-check",
-    "scale": f"set the service's desired count (--count N); below {FLOOR} in production only with --force",
-    "restart": "force a new deployment of the service, wait until stable, health-check",
-    "logs": "the manual's log tail and searches: --since 10m, --filter FAILED_LOGIN|'slow query'|...",
-    "backups": "snapshots and automated backups in the primary and DR regions, and the RPO they give now",
-    "dr-restore": "restore contractorlens-db-restored in the DR region: --latest | --snapshot ID | --time UTC",
-    "certs": f"ACM certificates expired, pending validation, or expiring within {CERT_WARNING_DAYS} days",
-    "security-review": "security groups open to the internet beyond the ALB's 80/443; FAILED_LOGIN count, last 24 h",
-    "leftovers": "what a cdk destroy kept that is in the way of deploying again (--delete deletes it; not in production)",
-}
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line on stderr and exit 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
-
-
-class _TopLevel(_Parser):
-    """The top-level --help: every command on one line of its own."""
-
-    commands: dict[str, str]
-
-    def format_help(self) -> str:
-        width = max(map(len, self.commands)) + 2
-        rows = "\n".join(f"  {name.ljust(width)}{text}" for name, text in self.commands.items())
-        return (
-            f"usage: {self.prog} <command> [options]   ({self.prog} <command> --help for its options)\n\n"
-            f"{self.description}\n\ncommands:\n{rows}\n"
-        )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    environments = available_environments()
-    # Parents' actions are shared by every child parser, so the deploy verbs, which name their
-    # environment, get a parent without --env rather than a changed default.
-    base = _Parser(add_help=False)
-    base.add_argument("--json", action="store_true", help="print one JSON document instead of progress lines")
-    base.add_argument("--poll-seconds", type=int, default=15, help="how often to poll AWS while waiting (default: %(default)s)")
-    base.add_argument("--timeout-minutes", type=int, default=30, help="how long to wait for AWS at most (default: %(default)s)")
-    common = _Parser(add_help=False, parents=[base])
-    common.add_argument("--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {', '.join(environments)} (default: %(default)s)")
-    url = _Parser(add_help=False)
-    url.add_argument("--url", type=_health_url, help="the health URL (default: https://api.<domain>/health, or the stack's ApiUrl)")
-
-    parser = _TopLevel(
-        prog="deploy.sh",
-        description="ContractorLens operations: the manual's procedures. Every command takes --env "
-        f"(default {DEFAULT_ENVIRONMENT}) and --json; 'deploy.sh <environment>' deploys that environment.",
-    )
-    parser.commands = {
-        **{env: f"deploy {env}: preflight, cdk deploy of its stacks, wait until stable, health-check" for env in environments},
-        **COMMANDS,
-    }
-    verbs = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser, required=True)
-    for env in environments:
-        deploy = verbs.add_parser(env, parents=[base, url], help=parser.commands[env])
-        deploy.add_argument("--image-tag", type=_image_tag, help="release to deploy (default: service.image_tag of the config file)")
-        deploy.set_defaults(env=env)
-    verbs.add_parser("first-deploy", parents=[common, url], help=COMMANDS["first-deploy"])
-    preflight = verbs.add_parser("preflight", parents=[common, url], help=COMMANDS["preflight"])
-    preflight.add_argument("--image-tag", type=_image_tag, help="the release to check for (default: service.image_tag)")
-    verbs.add_parser("health-check", parents=[common, url], help=COMMANDS["health-check"])
-    rollback = verbs.add_parser("rollback", parents=[common, url], help=COMMANDS["rollback"])
-    rollback.add_argument("--to-revision", type=_positive, metavar="N", help="this revision instead of the previous one")
-    scale = verbs.add_parser("scale", parents=[common], help=COMMANDS["scale"])
-    scale.add_argument("--count", type=_count, required=True, metavar="N")
-    scale.add_argument("--force", action="store_true", help=f"allow fewer than {FLOOR} tasks in production")
-    verbs.add_parser("restart", parents=[common, url], help=COMMANDS["restart"])
-    logs = verbs.add_parser("logs", parents=[common], help=COMMANDS["logs"])
-    logs.add_argument("--since", default="10m", help="how far back: 30s, 10m, 2h, 1d (default: %(default)s)")
-    logs.add_argument("--filter", dest="pattern", help="a CloudWatch Logs filter pattern, e.g. FAILED_LOGIN or 'slow query'")
-    verbs.add_parser("backups", parents=[common], help=COMMANDS["backups"])
-    restore = verbs.add_parser("dr-restore", parents=[common], help=COMMANDS["dr-restore"])
-    source = restore.add_mutually_exclusive_group(required=True)
-    source.add_argument("--latest", action="store_true", help="the replicated backups' latest restorable time")
-    source.add_argument("--snapshot", metavar="ID", help="a DB snapshot (id or ARN) in the DR region")
-    source.add_argument("--time", metavar="UTC", help="a point in time, e.g. 2026-11-27T18:00:00Z")
-    verbs.add_parser("certs", parents=[common], help=COMMANDS["certs"])
-    verbs.add_parser("security-review", parents=[common], help=COMMANDS["security-review"])
-    leftovers = verbs.add_parser("leftovers", parents=[common], help=COMMANDS["leftovers"])
-    leftovers.add_argument("--delete", action="store_true", help="delete them (their logs, images and secrets go)")
-    return parser
 
 
 def _health_url(text: str) -> str:
@@ -142,38 +59,260 @@ def _count(text: str) -> int:
     return int(text)
 
 
+Options = Callable[[argparse.ArgumentParser], None]
+
+
+def _no_options(parser: argparse.ArgumentParser) -> None:
+    del parser
+
+
+def _image_tag_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--image-tag", type=_image_tag, help="the release (default: service.image_tag of the config file)")
+
+
+def _rollback_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--to-revision", type=_positive, metavar="N", help="this revision instead of the previous one")
+
+
+def _scale_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--count", type=_count, required=True, metavar="N")
+    parser.add_argument("--force", action="store_true", help=f"allow fewer than {FLOOR} tasks in production")
+
+
+def _logs_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", default="10m", help="how far back: 30s, 10m, 2h, 1d (default: %(default)s)")
+    parser.add_argument("--filter", dest="pattern", help="a CloudWatch Logs filter pattern, e.g. FAILED_LOGIN or 'slow query'")
+
+
+def _restore_options(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--latest", action="store_true", help="the replicated backups' latest restorable time")
+    source.add_argument("--snapshot", metavar="ID", help="a DB snapshot (id or ARN) in the DR region")
+    source.add_argument("--time", metavar="UTC", help="a point in time, e.g. 2026-11-27T18:00:00Z")
+
+
+def _leftovers_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--delete", action="store_true", help="delete them (their logs, images and secrets go)")
+
+
 def _restore_source(args: argparse.Namespace, dr_region: str) -> RestoreSource:
     text = "latest" if args.latest else f"snapshot:{args.snapshot}" if args.snapshot else f"time:{args.time}"
     return parse_dr_context("active", text, dr_region=dr_region).restore
 
 
-def run(args: argparse.Namespace, ctx: Context) -> bool:
-    command = args.command
-    if command == "first-deploy":
-        return service.first_deploy(ctx, url=args.url)
-    if command == "preflight":
-        return checks.preflight(ctx, args.url, args.image_tag)
-    if command == "health-check":
-        return checks.health_check(ctx, args.url)
-    if command == "rollback":
-        return service.rollback(ctx, to_revision=args.to_revision, url=args.url)
-    if command == "scale":
-        return service.scale(ctx, count=args.count, force=args.force)
-    if command == "restart":
-        return service.restart(ctx, url=args.url)
-    if command == "logs":
-        return security.logs(ctx, since=args.since, pattern=args.pattern)
-    if command == "backups":
-        return recovery.backups(ctx)
-    if command == "dr-restore":
-        return recovery.dr_restore(ctx, _restore_source(args, ctx.cfg.dr_region))
-    if command == "certs":
-        return security.certs(ctx)
-    if command == "security-review":
-        return security.security_review(ctx)
-    if command == "leftovers":
-        return service.leftovers(ctx, delete=args.delete)
-    return service.deploy(ctx, image_tag=args.image_tag, url=args.url)
+@dataclass(frozen=True)
+class Command:
+    """One runbook command, declared once."""
+
+    name: str
+    summary: str
+    """Its line in `--help`."""
+    readme: str
+    """Its row in the README's table: the manual's step and what the command checks or changes."""
+    run: Callable[[argparse.Namespace, Context], bool]
+    """Carries it out; True when everything it checked holds."""
+    options: Options = _no_options
+    """Adds its own options to its parser."""
+    usage: str = ""
+    """Its options as the README shows them, e.g. "[--image-tag T]"."""
+    url: bool = False
+    """Whether it health-checks, and so takes --url."""
+    names_its_environment: bool = False
+    """The deploy verbs are named after their environment and take no --env."""
+
+
+def deploy_command(env: str) -> Command:
+    """`deploy.sh <environment>`: the manual's "Execute Deployment", one per config file."""
+    return Command(
+        name=env,
+        summary=f"deploy {env}: preflight, cdk deploy of its stacks, wait until stable, health-check",
+        readme='"Execute Deployment": preflight, `npx cdk deploy` of the environment\'s primary stacks (with the tag), wait '
+        "until the service is stable, health-check; on failure it names the step that failed. One verb per "
+        "environment file in `config/`",
+        run=lambda args, ctx: service.deploy(ctx, image_tag=args.image_tag, url=args.url),
+        options=_image_tag_option,
+        usage="[--image-tag T]",
+        url=True,
+        names_its_environment=True,
+    )
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "first-deploy",
+        summary="a new account's first deploy: service-linked roles, the stacks in an order that works, the image checked",
+        readme='a new account\'s first deploy in an order that works (see "First deploy on a new account"); stops for the '
+        "first image; can be run again after any failure",
+        run=lambda args, ctx: service.first_deploy(ctx, url=args.url),
+        url=True,
+    ),
+    Command(
+        "preflight",
+        summary="the manual's pre-deployment checklist: /health, database, service steady, image pushed, roles, no alarm firing",
+        readme='"Pre-deployment Checklist": `/health` answers, `contractorlens-db` available, the service steady, the '
+        "release image in the repository, the service-linked roles present, and no alarm already in ALARM (ECS would "
+        "not roll back on one that was firing before the deploy)",
+        run=lambda args, ctx: checks.preflight(ctx, args.url, args.image_tag),
+        options=_image_tag_option,
+        usage="[--image-tag T]",
+        url=True,
+    ),
+    Command(
+        "health-check",
+        summary=f"/health, running tasks >= desired and >= {FLOOR}, every ALB target healthy, database, alarms",
+        readme=f'"Post-deployment Verification": `GET /health` (5 s timeout; unreachable is a failed check), running '
+        f"tasks ≥ desired and ≥ {FLOOR}, every ALB target healthy, database available, alarms in ALARM listed",
+        run=lambda args, ctx: checks.health_check(ctx, args.url),
+        usage="[--url U]",
+        url=True,
+    ),
+    Command(
+        "rollback",
+        summary="put the service back on the previous ACTIVE task revision (or --to-revision N), wait, health-check",
+        readme='"Emergency Rollback": the previous ACTIVE revision of task family `contractorlens` (or N; the stacks '
+        "retain replaced revisions, see below); refuses when there is none; records from/to in SSM "
+        "`/contractorlens/<env>/runbook/last-rollback`; waits, checks that the service runs that revision, "
+        "health-checks, and says which `service.image_tag` to put in the config so the next deploy does not bring "
+        "the bad release back",
+        run=lambda args, ctx: service.rollback(ctx, to_revision=args.to_revision, url=args.url),
+        options=_rollback_options,
+        usage="[--to-revision N]",
+        url=True,
+    ),
+    Command(
+        "scale",
+        summary=f"set the service's desired count (--count N); below {FLOOR} in production only with --force",
+        readme=f'"Mitigation Actions": the desired count (below {FLOOR} in production only with `--force`); waits until stable',
+        run=lambda args, ctx: service.scale(ctx, count=args.count, force=args.force),
+        options=_scale_options,
+        usage="--count N [--force]",
+    ),
+    Command(
+        "restart",
+        summary="force a new deployment of the service, wait until stable, health-check",
+        readme='"Mitigation Actions": a forced new deployment; waits until stable, health-checks',
+        run=lambda args, ctx: service.restart(ctx, url=args.url),
+        url=True,
+    ),
+    Command(
+        "logs",
+        summary="the manual's log tail and searches: --since 10m, --filter FAILED_LOGIN|'slow query'|...",
+        readme="`aws logs tail /ecs/contractorlens` and the manual's searches: `FAILED_LOGIN`, `slow query`, "
+        "`GeminiAPI ERROR`, `connection pool` (phrases are quoted for you)",
+        run=lambda args, ctx: security.logs(ctx, since=args.since, pattern=args.pattern),
+        options=_logs_options,
+        usage="[--since 10m] [--filter PATTERN]",
+    ),
+    Command(
+        "backups",
+        summary="snapshots and automated backups in the primary and DR regions, and the RPO they give now",
+        readme='"Backup: Ensure recent backups are available": snapshots and automated backups in the primary and DR '
+        "regions, the latest restorable time in each, and the RPO that gives now against the manual's 15 minutes",
+        run=lambda args, ctx: recovery.backups(ctx),
+    ),
+    Command(
+        "dr-restore",
+        summary="restore contractorlens-db-restored in the DR region: --latest | --snapshot ID | --time UTC",
+        readme='"Database Recovery": restores `contractorlens-db-restored` in the DR region into the DR stack\'s subnet '
+        "and parameter groups and `contractorlens-db-sg`, with fresh RDS-managed credentials; never touches an "
+        "existing instance; prints the endpoint and how long it took",
+        run=lambda args, ctx: recovery.dr_restore(ctx, _restore_source(args, ctx.cfg.dr_region)),
+        options=_restore_options,
+        usage="--latest \\| --snapshot ID \\| --time UTC",
+    ),
+    Command(
+        "certs",
+        summary=f"ACM certificates expired, pending validation, or expiring within {CERT_WARNING_DAYS} days",
+        readme=f'"Certificate Management": certificates expired, pending validation, or expiring within '
+        f"{CERT_WARNING_DAYS} days, in both regions",
+        run=lambda args, ctx: security.certs(ctx),
+    ),
+    Command(
+        "security-review",
+        summary="security groups open to the internet beyond the ALB's 80/443; FAILED_LOGIN count, last 24 h",
+        readme="\"Security Monitoring\": the environment's security groups (found by `group-name` filter; the manual's "
+        "`--group-names` works only in a default VPC) open to `0.0.0.0/0` or `::/0` anywhere but the ALB's 80/443, "
+        "and the `FAILED_LOGIN` count of the last 24 h",
+        run=lambda args, ctx: security.security_review(ctx),
+    ),
+    Command(
+        "leftovers",
+        summary="what a cdk destroy kept that is in the way of deploying again (--delete deletes it; not in production)",
+        readme="what a `cdk destroy` kept (log groups, the repository, secrets) that is in the way of deploying the "
+        "environment again; `--delete` deletes them, never in production",
+        run=lambda args, ctx: service.leftovers(ctx, delete=args.delete),
+        options=_leftovers_options,
+        usage="[--delete]",
+    ),
+)
+
+
+def all_commands() -> list[Command]:
+    """The deploy verb of every environment, then the manual's procedures."""
+    return [*(deploy_command(env) for env in available_environments()), *COMMANDS]
+
+
+def markdown_table() -> str:
+    """The README's table of commands, from the declarations (a test keeps the README in step)."""
+    rows = ["| command | what it does (the manual's step) |", "|---|---|"]
+    environments = available_environments()
+    for command in all_commands():
+        if command.names_its_environment and command.name != environments[0]:
+            continue  # one row for the deploy verbs
+        name = "<environment>" if command.names_its_environment else command.name
+        usage = f"./scripts/deploy.sh {name} {command.usage}".rstrip()
+        rows.append(f"| `{usage}` | {command.readme} |")
+    return "\n".join(rows) + "\n"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
+class _TopLevel(_Parser):
+    """The top-level --help: every command on one line of its own."""
+
+    commands: Sequence[Command] = ()
+
+    def format_help(self) -> str:
+        width = max(len(command.name) for command in self.commands) + 2
+        rows = "\n".join(f"  {command.name.ljust(width)}{command.summary}" for command in self.commands)
+        return (
+            f"usage: {self.prog} <command> [options]   ({self.prog} <command> --help for its options)\n\n"
+            f"{self.description}\n\ncommands:\n{rows}\n"
+        )
+
+
+def build_parser() -> _TopLevel:
+    # Parents' actions are shared by every child parser, so the deploy verbs, which name their
+    # environment, get a parent without --env rather than a changed default.
+    base = _Parser(add_help=False)
+    base.add_argument("--json", action="store_true", help="print one JSON document instead of progress lines")
+    base.add_argument("--poll-seconds", type=int, default=15, help="how often to poll AWS while waiting (default: %(default)s)")
+    base.add_argument("--timeout-minutes", type=int, default=30, help="how long to wait for AWS at most (default: %(default)s)")
+    common = _Parser(add_help=False, parents=[base])
+    common.add_argument(
+        "--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {', '.join(available_environments())} (default: %(default)s)"
+    )
+    url = _Parser(add_help=False)
+    url.add_argument("--url", type=_health_url, help="the health URL (default: https://api.<domain>/health, or the stack's ApiUrl)")
+
+    parser = _TopLevel(
+        prog="deploy.sh",
+        description="ContractorLens operations: the manual's procedures. Every command takes --env "
+        f"(default {DEFAULT_ENVIRONMENT}) and --json; 'deploy.sh <environment>' deploys that environment.",
+    )
+    parser.commands = all_commands()
+    verbs = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser, required=True)
+    for command in parser.commands:
+        parents = [base if command.names_its_environment else common, *([url] if command.url else [])]
+        sub = verbs.add_parser(command.name, parents=parents, help=command.summary)
+        command.options(sub)
+        sub.set_defaults(declared=command, **({"env": command.name} if command.names_its_environment else {}))
+    return parser
 
 
 def main(argv: Sequence[str] | None = None, aws: Aws | None = None) -> int:
@@ -191,7 +330,7 @@ def main(argv: Sequence[str] | None = None, aws: Aws | None = None) -> int:
         region = os.environ.get("AWS_REGION") or cfg.region
         report.say(f"{args.command} · {cfg.name} · {region}")
         ctx = Context(cfg=cfg, aws=aws or Aws(), report=report, wait=WaitPolicy(args.poll_seconds, args.timeout_minutes), region=region)
-        run(args, ctx)
+        args.declared.run(args, ctx)
     except (ConfigError, RunbookError, DrContextError) as exc:
         print(f"error: {args.command}: {exc}", file=sys.stderr)
         return 2
