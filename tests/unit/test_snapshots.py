@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +11,10 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
+from tests.conftest import ENVIRONMENTS
 from tests.synth import Synthesis, normalized
 
 SNAPSHOT_DIR = Path(__file__).resolve().parents[1] / "snapshots"
-PRODUCTION_STACKS = ["DRFoundation", "Network", "Registry", "Data", "Service", "Monitoring", "DR"]
-STAGING_STACKS = ["Network", "Registry", "Data", "Service", "Monitoring"]
 
 
 class StackTemplate(SingleFileSnapshotExtension):
@@ -40,18 +40,14 @@ def stack_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(StackTemplate)
 
 
-@pytest.mark.parametrize("part", PRODUCTION_STACKS)
-def test_template_matches_its_snapshot(production: Synthesis, stack_snapshot: SnapshotAssertion, part: str) -> None:
-    name = production.cfg.names.stack(part)
-    assert normalized(production.template(part)) == stack_snapshot(name=name)
-
-
-@pytest.mark.parametrize("part", STAGING_STACKS)
-def test_staging_template_matches_its_snapshot(staging: Synthesis, stack_snapshot: SnapshotAssertion, part: str) -> None:
-    """Staging's stacks differ from production's in more than names (no DR, single-AZ, no
-    deletion protection): a change to those paths must show in a review too."""
-    name = staging.cfg.names.stack(part)
-    assert normalized(staging.template(part)) == stack_snapshot(name=name)
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_template_matches_its_snapshot(synthesis: Callable[[str], Synthesis], stack_snapshot: SnapshotAssertion, env: str) -> None:
+    """Every stack of every environment: staging's differ from production's in more than names
+    (no DR, single-AZ, no deletion protection), and a change to those paths must show in a review too."""
+    synth = synthesis(env)
+    assert synth.error is None, synth.error
+    for name, template in synth.templates.items():
+        assert normalized(template) == stack_snapshot(name=name), name
 
 
 def test_the_active_dr_stack_matches_its_snapshot(dr_active: Synthesis, stack_snapshot: SnapshotAssertion) -> None:
@@ -59,6 +55,11 @@ def test_the_active_dr_stack_matches_its_snapshot(dr_active: Synthesis, stack_sn
     assert normalized(dr_active.template("DR")) == stack_snapshot(name="ContractorLens-Production-DR-active")
 
 
-def test_every_stack_has_a_snapshot(production: Synthesis, staging: Synthesis) -> None:
-    synthesized = sorted([*production.templates, *staging.templates, "ContractorLens-Production-DR-active"])
+def test_every_stack_has_a_snapshot_and_every_snapshot_a_stack(synthesis: Callable[[str], Synthesis]) -> None:
+    synthesized = sorted([*(name for env in ENVIRONMENTS for name in synthesis(env).templates), "ContractorLens-Production-DR-active"])
     assert sorted(p.stem for p in SNAPSHOT_DIR.glob("*.json")) == synthesized
+
+
+def test_production_has_the_manuals_seven_stacks(production: Synthesis) -> None:
+    parts = ["DRFoundation", "Network", "Registry", "Data", "Service", "Monitoring", "DR"]
+    assert sorted(production.templates) == sorted(production.cfg.names.stack(p) for p in parts)

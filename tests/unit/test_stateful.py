@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from tests.conftest import SYNTHESES
 from tests.synth import Synthesis
 
 # Resource types that hold data or keys to data. A new one in any template must be added
@@ -92,9 +95,9 @@ def test_an_active_dr_stack_pins_its_restored_database_too(dr_active: Synthesis)
     _assert_pinned(dr_active.template("DR")["Resources"], PINNED_DR_ACTIVE, "DR (active)")
 
 
-@pytest.mark.parametrize("env", ["production", "staging", "dr_active"])
-def test_stateful_resources_are_retained_or_snapshotted(request: pytest.FixtureRequest, env: str) -> None:
-    synth: Synthesis = request.getfixturevalue(env)
+@pytest.mark.parametrize("env", SYNTHESES)
+def test_stateful_resources_are_retained_or_snapshotted(synthesis: Callable[[str], Synthesis], env: str) -> None:
+    synth: Synthesis = synthesis(env)
     checked = 0
     for stack, template in synth.templates.items():
         for logical_id, resource in template["Resources"].items():
