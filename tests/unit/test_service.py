@@ -250,24 +250,17 @@ def test_a_release_leaves_the_previous_revision_active_for_rollback(production: 
         assert task.get("DeletionPolicy") == "RetainExceptOnCreate", part  # cfn-lint W3011: both, or neither protects
 
 
-def test_rollback_alarms_carry_the_manuals_numbers(production: Synthesis) -> None:
+def test_rollback_alarms_measure_the_load_balancers_errors_and_latency(production: Synthesis) -> None:
+    """Their numbers are the manual's (tests/unit/test_monitoring.py); here, what they measure."""
     alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in production.resources("Service", "AWS::CloudWatch::Alarm").values()}
     error_rate = alarms["contractorlens-production-api-error-rate"]
-    # "Error Rate: < 1% of total requests"
-    assert error_rate["Threshold"] == 1
-    assert error_rate["ComparisonOperator"] == "GreaterThanThreshold"
     expression = next(m["Expression"] for m in error_rate["Metrics"] if "Expression" in m)
     assert "target5xx" in expression and "elb5xx" in expression and "requests" in expression
     ids = {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in error_rate["Metrics"] if "MetricStat" in m}
     assert ids == {"target5xx": "HTTPCode_Target_5XX_Count", "elb5xx": "HTTPCode_ELB_5XX_Count", "requests": "RequestCount"}
     latency = alarms["contractorlens-production-api-p95-latency"]
-    # "API Response Time: < 2 seconds (95th percentile)"
-    assert latency["Threshold"] == 2
-    assert latency["ExtendedStatistic"] == "p95"
-    assert latency["MetricName"] == "TargetResponseTime"
+    assert (latency["Namespace"], latency["MetricName"]) == ("AWS/ApplicationELB", "TargetResponseTime")
     for alarm in (error_rate, latency):
-        assert alarm["TreatMissingData"] == "notBreaching"
-        assert "Manual:" in alarm["AlarmDescription"] and "Runbook:" in alarm["AlarmDescription"]
         warning_topic = "contractorlens-production-alerts-warning"
         assert warning_topic in json.dumps(alarm["AlarmActions"]) and warning_topic in json.dumps(alarm["OKActions"])
 
