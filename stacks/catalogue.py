@@ -132,7 +132,8 @@ class Entry:
     """One line for the on-call engineer: what is measured. `{field}` names a MetricSources field."""
     metric: Metric
     graph: str | None = None
-    """The CloudWatch dashboard graph (`GRAPHS`) that draws the threshold's line."""
+    """The CloudWatch dashboard graph that draws the threshold's line: one of `GRAPHS`, or a new
+    title, which becomes a graph of this alarm's metric after them."""
     panel: str | None = None
     """The Grafana panel (`grafana_panels`) that draws it."""
     construct_id: str | None = None
@@ -230,17 +231,14 @@ class CatalogueError(ValueError):
 
 def check_catalogue() -> None:
     """Every threshold has exactly one entry (so one owner), in the table's order, and every
-    graph and panel an entry names exists."""
+    Grafana panel an entry names exists (a panel needs its own query)."""
     if list(CATALOGUE) != list(THRESHOLDS):
         missing = [k for k in THRESHOLDS if k not in CATALOGUE]
         extra = [k for k in CATALOGUE if k not in THRESHOLDS]
         problem = f"no entry for {missing}" if missing else f"entries without a threshold: {extra}" if extra else "not in the table's order"
         raise CatalogueError(f"stacks/catalogue.py: {problem} (config/thresholds.py lists {len(THRESHOLDS)} thresholds)")
-    graphs = {graph.title for graph in GRAPHS}
     panels = {panel.title for panel in PANELS}
     for key, entry in CATALOGUE.items():
-        if entry.graph is not None and entry.graph not in graphs:
-            raise CatalogueError(f"stacks/catalogue.py: {key} names graph {entry.graph!r}, which GRAPHS lacks")
         if entry.panel is not None and entry.panel not in panels:
             raise CatalogueError(f"stacks/catalogue.py: {key} names panel {entry.panel!r}, which grafana_panels lacks")
 
@@ -362,15 +360,24 @@ GRAPHS: tuple[GraphSpec, ...] = (
 
 
 def graphs(measured: Measured) -> list[Graph]:
-    """The dashboard's graphs; each draws the lines of the entries that name it."""
+    """The dashboard's graphs; each draws the lines of the entries that name it. A graph an
+    entry names that GRAPHS lacks comes after them, plotting the metrics of its alarms."""
+    specs = list(GRAPHS)
+    for key, entry in CATALOGUE.items():
+        if entry.graph is not None and entry.graph not in {spec.title for spec in specs} and key in measured.alarms:
+            specs.append(GraphSpec(entry.graph, _alarm_metrics_on(entry.graph)))
     return [
         Graph(
             title=spec.title,
             metrics=spec.metrics(measured),
             lines={key: THRESHOLDS[key] for key, entry in CATALOGUE.items() if entry.graph == spec.title},
         )
-        for spec in GRAPHS
+        for spec in specs
     ]
+
+
+def _alarm_metrics_on(title: str) -> Callable[[Measured], list[cloudwatch.IMetric]]:
+    return lambda m: [alarm.metric for key, alarm in m.alarms.items() if CATALOGUE[key].graph == title]
 
 
 # --- the Grafana dashboard -------------------------------------------------------------------------
