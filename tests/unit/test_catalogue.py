@@ -51,7 +51,7 @@ def test_an_active_dr_region_watches_the_critical_alarms_and_the_outage_signals(
     ("change", "words"),
     [
         (lambda c: c.pop("gemini-errors"), "no entry for ['gemini-errors']"),
-        (lambda c: c.update({"api-4xx-rate": c["api-error-rate"]}), "entries without a threshold: ['api-4xx-rate']"),
+        (lambda c: c.update({"api-teapot-rate": c["api-error-rate"]}), "entries without a threshold: ['api-teapot-rate']"),
         (lambda c: c.update({"api-p95-latency": c.pop("api-p95-latency")}), "not in the table's order"),
         (lambda c: c.update({"db-cpu": dataclasses.replace(c["db-cpu"], panel="CPU")}), "db-cpu names panel 'CPU'"),
     ],
