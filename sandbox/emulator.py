@@ -122,6 +122,21 @@ def alive(pid: int) -> bool:
     return waited == 0
 
 
+def processes_under(path: Path) -> set[int]:
+    """Running processes (this one aside) whose command line names `path` or which work in it."""
+    pattern, found = str(path), set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                cwd = os.readlink(proc / "cwd")
+            except OSError:
+                continue
+            if (pattern in cmdline or pattern in cwd) and alive(int(proc.name)):
+                found.add(int(proc.name))
+    return found
+
+
 def _state(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

@@ -127,6 +127,11 @@ def run(names: Sequence[str], environment: str, workdir: Path) -> Outcome:
     except BaseException:
         stop_everything()
         raise
+    # Every emulator and command of a run ends with it: one left behind would hold a port and
+    # a checkout, and say the run could not stop what it started.
+    left = emulator.processes_under(workdir)
+    if left or emulator.STARTED or terminal.RUNNING:
+        outcome.errors.append(f"left running after the run: pids {sorted(left | emulator.STARTED | set(terminal.RUNNING))}")
     return outcome
 
 

@@ -70,11 +70,10 @@ def _one_copy_of_each_service_model() -> Iterator[None]:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group into the node id
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With `-n 2`, one worker runs the runbook's moto tests and the sandbox's end-to-end
-    rehearsal (whose work runs in the emulator and cdk CLI processes); the other runs the rest:
-    every CDK test (so each environment is synthesized once) and the sandbox's other tests.
-    Measured, the two take about as long."""
+    """With `-n 2`, one worker runs every test that synthesizes in-process (so each environment
+    is synthesized once, and jsii starts once); the other runs the tests whose work happens in
+    processes of their own or in moto: the runbook's, the sandbox runner's and the app's
+    command line. Measured, the two take about as long."""
+    in_processes = ("tests/runbook/", "tests/sandbox/test_sandbox.py", "tests/unit/test_app.py")
     for item in items:
-        end_to_end = "new_account" in getattr(item, "fixturenames", ())
-        other = "tests/runbook/" in item.nodeid or end_to_end
-        item.add_marker(pytest.mark.xdist_group("runbook-and-sandbox" if other else "cdk"))
+        item.add_marker(pytest.mark.xdist_group("processes" if item.nodeid.startswith(in_processes) else "cdk"))

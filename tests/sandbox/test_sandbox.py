@@ -1,8 +1,8 @@
-"""`make sandbox`: a scenario end to end through `npx cdk` and `scripts/deploy.sh` as the README
-prints them, nothing left running after a run or an interrupt, and usage mistakes in one line.
+"""`make sandbox`'s runner: nothing left running after a run or an interrupt, its report, its plan,
+and usage mistakes in one line.
 
-`make test` rehearses the `new-account` scenario (the README's first deploy, about 45 s);
-`make sandbox`, which CI runs too, rehearses all six (README: Sandbox)."""
+The scenarios themselves run end to end in `make sandbox`, which CI runs after `make test`
+(README: Development, why not in `make test`)."""
 
 from __future__ import annotations
 
@@ -15,66 +15,42 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import emulator, runner, terminal
+from sandbox import emulator, runner
 from sandbox.__main__ import main
 from sandbox.runner import Outcome
 from sandbox.scenarios import SCENARIOS
+from sandbox.session import Step
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _processes(pattern: str) -> set[int]:
-    """Pids whose command line holds `pattern`, or whose working directory does."""
-    found = set()
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and int(proc.name) != os.getpid():
-            try:
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                cwd = os.readlink(proc / "cwd")
-            except OSError:
-                continue
-            if (pattern in cmdline or pattern in cwd) and emulator.alive(int(proc.name)):
-                found.add(int(proc.name))
-    return found
+    return emulator.processes_under(Path(pattern))
 
 
-@pytest.fixture(scope="module")
-def new_account(tmp_path_factory: pytest.TempPathFactory) -> tuple[Outcome, str, Path]:
-    workdir = tmp_path_factory.mktemp("sandbox")
-    outcome = runner.run(["new-account"], "production", workdir)
+def test_the_report_says_what_the_emulator_stands_in_for_and_what_it_does_not_prove() -> None:
     from sandbox.emulation import EXTENSIONS
 
-    return outcome, runner.report(outcome, EXTENSIONS), workdir
-
-
-def test_the_readmes_first_deploy_works_through_the_real_cli(new_account: tuple[Outcome, str, Path]) -> None:
-    outcome, report, _ = new_account
-    assert outcome.ok, report
-    commands = [step.command for step in outcome.steps]
-    assert commands[0] == "npx cdk bootstrap aws://123456789012/us-west-2 aws://123456789012/us-east-1"
-    first_deploys = [step for step in outcome.steps if step.name == "deploy.sh first-deploy"]
-    assert [step.expected for step in first_deploys] == ["exit 1", "exit 0"]  # stops for the image, then deploys
-    assert "then run first-deploy again" not in first_deploys[1].detail
-    checks = {step.name: step.detail for step in outcome.steps}
-    assert checks["every stack created"] == "7 stacks complete"
-    assert checks["deletion protection on, switched on last"].startswith("contractorlens-db: True; load balancers without it: none")
-    assert report.rstrip().endswith(f"Result: every step passed ({len(outcome.steps)} steps)")
-
-
-def test_the_report_says_what_the_emulator_stands_in_for_and_what_it_does_not_prove(new_account: tuple[Outcome, str, Path]) -> None:
-    _, report, _ = new_account
-    from sandbox.emulation import EXTENSIONS
-
+    step = Step("new-account", "deploy.sh health-check", "./scripts/deploy.sh health-check", "exit 0", True, 0.5, "exit 0")
+    report = runner.report(Outcome(steps=[step]), EXTENSIONS)
     for name in EXTENSIONS:
         assert f"  {name}: " in report
     not_proven = report.split("Not proven by a green sandbox:")[1]
     assert "IAM" in not_proven and "alarms never evaluate" in not_proven and "Route 53 health checks" in not_proven
+    assert report.rstrip().endswith("Result: every step passed (1 steps)")
 
 
-def test_nothing_is_left_running_after_a_run(new_account: tuple[Outcome, str, Path]) -> None:
-    _, _, workdir = new_account
-    assert not emulator.STARTED and not terminal.RUNNING
-    assert not _processes(str(workdir))
+def test_a_run_that_leaves_a_process_behind_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner looks for anything still running in its folder once every account is done."""
+    straggler = subprocess.Popen(["sleep", "30"], cwd=tmp_path)
+    try:
+        monkeypatch.setattr(runner, "plan", lambda names, environment: [])
+        outcome = runner.run([], "production", tmp_path)
+        assert outcome.errors == [f"left running after the run: pids [{straggler.pid}]"]
+    finally:
+        straggler.kill()
+        straggler.wait()
+    assert not runner.run([], "production", tmp_path).errors
 
 
 def _interrupted_run(tmp_path: Path, after: str) -> tuple[int, str]:
