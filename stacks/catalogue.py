@@ -120,17 +120,19 @@ def _primary_health(s: MetricSources, scope: Construct) -> cloudwatch.IMetric:
     return cloudwatch.Metric(namespace="AWS/Route53", metric_name="HealthCheckStatus", dimensions_map={"HealthCheckId": health_check_id})
 
 
-Metric = Callable[[MetricSources, Construct], cloudwatch.IMetric | None]
+MetricFactory = Callable[[MetricSources, Construct], cloudwatch.IMetric | None]
 """Builds an alarm's metric from the sources; None when this region cannot measure it. A metric
 that needs a resource of its own (a metric filter) creates it in the construct it is given."""
 
 
 @dataclass(frozen=True)
 class Entry:
+    """Where one threshold of the table goes: who builds its alarm, on what, drawn where."""
+
     owner: Owner
     what: str
     """One line for the on-call engineer: what is measured. `{field}` names a MetricSources field."""
-    metric: Metric
+    metric: MetricFactory
     graph: str | None = None
     """The CloudWatch dashboard graph that draws the threshold's line: one of `GRAPHS`, or a new
     title, which becomes a graph of this alarm's metric after them."""
@@ -240,7 +242,7 @@ def check_catalogue() -> None:
     panels = {panel.title for panel in PANELS}
     for key, entry in CATALOGUE.items():
         if entry.panel is not None and entry.panel not in panels:
-            raise CatalogueError(f"stacks/catalogue.py: {key} names panel {entry.panel!r}, which grafana_panels lacks")
+            raise CatalogueError(f"stacks/catalogue.py: {key} names panel {entry.panel!r}, which PANELS lacks")
 
 
 def owned_by(owner: Owner) -> list[str]:
