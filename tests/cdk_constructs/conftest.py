@@ -6,6 +6,7 @@ per test (then), reading the template as CloudFormation would get it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
+from cdk_constructs.threshold import Comparison, MissingData, Severity, Statistic, Threshold
 from tests.synth import CDK_JSON
 
 ACCOUNT, REGION = "123456789012", "us-west-2"
@@ -54,3 +56,13 @@ def of_type(template: Template, type_name: str) -> dict[str, dict[str, Any]]:
 def one(template: Template, type_name: str) -> dict[str, Any]:
     (resource,) = of_type(template, type_name).values()
     return resource
+
+
+def threshold(**changes: Any) -> Threshold:
+    """A threshold for a construct to draw or alarm on: 2 percent and above by default."""
+    base = Threshold(
+        value=2, unit="percent", comparison=Comparison.ABOVE, severity=Severity.WARNING, manual="m", runbook="r",
+        statistic=Statistic.SUM, period_minutes=1, evaluation_periods=1, datapoints_to_alarm=1,
+        missing_data=MissingData.MISSING, why_missing="w",
+    )  # fmt: skip
+    return dataclasses.replace(base, **changes)

@@ -12,17 +12,17 @@ from aws_cdk.assertions import Template
 
 from cdk_constructs.alarms import AlarmGroup, describe, threshold_alarm
 from cdk_constructs.threshold import Comparison, MissingData, Severity, Statistic, Threshold
-from tests.cdk_constructs.conftest import built, of_type
+from tests.cdk_constructs.conftest import built, of_type, threshold
 
 TOPIC = "arn:aws:sns:us-west-2:123456789012:alerts-warning"
 PAGER = "arn:aws:sns:us-west-2:123456789012:alerts-critical"
 
 
 def _threshold(comparison: Comparison = Comparison.ABOVE, severity: Severity = Severity.WARNING) -> Threshold:
-    return Threshold(
-        value=2, unit="seconds", comparison=comparison, severity=severity, manual='"API Response Time: < 2 seconds"',
-        runbook="High Response Times", statistic=Statistic.P95, period_minutes=1, evaluation_periods=5,
-        datapoints_to_alarm=3, missing_data=MissingData.NOT_BREACHING, why_missing="no requests, nothing slow",
+    return threshold(
+        unit="seconds", comparison=comparison, severity=severity, manual='"API Response Time: < 2 seconds"',
+        runbook="High Response Times", statistic=Statistic.P95, evaluation_periods=5, datapoints_to_alarm=3,
+        missing_data=MissingData.NOT_BREACHING, why_missing="no requests, nothing slow",
     )  # fmt: skip
 
 

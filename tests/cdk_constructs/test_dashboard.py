@@ -10,16 +10,12 @@ from aws_cdk import Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from cdk_constructs.dashboard import Graph, OperationsDashboard
-from cdk_constructs.threshold import Comparison, MissingData, Severity, Statistic, Threshold
-from tests.cdk_constructs.conftest import built, one
+from cdk_constructs.threshold import Comparison, Severity, Threshold
+from tests.cdk_constructs.conftest import built, one, threshold
 
 
 def _threshold(value: float, severity: Severity, comparison: Comparison = Comparison.ABOVE) -> Threshold:
-    return Threshold(
-        value=value, unit="percent", comparison=comparison, severity=severity, manual="m", runbook="r",
-        statistic=Statistic.SUM, period_minutes=1, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data=MissingData.MISSING, why_missing="w",
-    )  # fmt: skip
+    return threshold(value=value, severity=severity, comparison=comparison)
 
 
 @pytest.fixture(scope="module")

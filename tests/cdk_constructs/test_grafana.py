@@ -13,18 +13,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
 from cdk_constructs.grafana import GrafanaService, Panel, dashboard, prometheus_query
-from cdk_constructs.threshold import Comparison, MissingData, Severity, Statistic, Threshold
-from tests.cdk_constructs.conftest import built, of_type, one, vpc
+from cdk_constructs.threshold import Comparison, Severity, Threshold
+from tests.cdk_constructs.conftest import built, of_type, one, threshold, vpc
 
 BODY = {"uid": "app-dash", "title": "App", "panels": []}
 
 
 def _threshold(value: float, severity: Severity, comparison: Comparison) -> Threshold:
-    return Threshold(
-        value=value, unit="percent", comparison=comparison, severity=severity, manual=f"line {value}", runbook="r",
-        statistic=Statistic.SUM, period_minutes=1, evaluation_periods=1, datapoints_to_alarm=1,
-        missing_data=MissingData.MISSING, why_missing="w",
-    )  # fmt: skip
+    return threshold(value=value, severity=severity, comparison=comparison, manual=f"line {value}")
 
 
 @pytest.fixture(scope="module")

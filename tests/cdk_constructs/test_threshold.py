@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from cdk_constructs.threshold import Comparison, MissingData, Severity, Statistic, Threshold
+from cdk_constructs.threshold import Comparison, MissingData, Statistic, Threshold
+from tests.cdk_constructs.conftest import threshold
 
 
 def _threshold(comparison: Comparison) -> Threshold:
-    return Threshold(
-        value=2.5, unit="seconds", comparison=comparison, severity=Severity.WARNING, manual="m", runbook="r",
-        statistic=Statistic.P95, period_minutes=1, evaluation_periods=5, datapoints_to_alarm=3,
-        missing_data=MissingData.NOT_BREACHING, why_missing="w",
-    )  # fmt: skip
+    return threshold(value=2.5, unit="seconds", comparison=comparison)
 
 
 def test_the_condition_reads_as_the_manual_writes_it() -> None:
