@@ -2,7 +2,7 @@
 """ContractorLens CDK app.
 
 `-c env=<name>` picks config/<name>.toml (default: production); `-c image-tag=<tag>` runs
-another release than the file's `service.image_tag`; `-c dr-mode=standby|active` and
+another release than the file's `service.image_tag`; `-c dr-mode=standby|active|released` and
 `-c dr-restore=latest|snapshot:<id>|time:<UTC>` shape the DR stack. Any other key that is not
 CDK's own stops synth (config/context.py).
 """
@@ -33,6 +33,7 @@ def main() -> int:
             app.node.try_get_context("dr-restore"),
             dr_region=cfg.dr_region,
             without_dr_stack="" if cfg.dr.enabled else f"{cfg.name} has no DR stack (dr.enabled = false in {cfg.source})",
+            replica=cfg.dr.database == "replica",
         )
         build_environment(app, cfg, dr)
     except (ConfigError, ContextError, DrContextError, CatalogueError) as exc:

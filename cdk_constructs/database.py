@@ -32,7 +32,7 @@ def postgres_parameters(*, slow_query_log_ms: int) -> dict[str, str]:
     }
 
 
-def _export_log_groups(
+def export_log_groups(
     scope: Construct, *, instance_identifier: str, exports: Sequence[str], retention_days: int, key: kms.IKey
 ) -> dict[str, logs.LogGroup]:
     """The groups RDS exports the instance's logs into, created before the instance.
@@ -137,7 +137,7 @@ class PostgresDatabase(Construct):
             description=f"{instance_identifier}: slow statements logged, TLS required",
             parameters=postgres_parameters(slow_query_log_ms=slow_query_log_ms),
         )
-        self.log_groups = _export_log_groups(
+        self.log_groups = export_log_groups(
             self, instance_identifier=instance_identifier, exports=settings.log_exports, retention_days=settings.log_retention_days, key=key
         )
         self.instance = self._instance(
@@ -336,10 +336,11 @@ class RestoredPostgresDatabase(Construct):
         security_group: ec2.ISecurityGroup,
         key: kms.IKey,
         instance_identifier: str,
-        source_instance_identifier: str,
+        source_resource_id: str,
         restore_kind: str,
         restore_value: str,
         settings: InstanceSettings,
+        log_groups: Sequence[logs.ILogGroup] = (),
     ) -> None:
         """
         :param placement: the subnet and parameter groups restores go into.
@@ -347,26 +348,21 @@ class RestoredPostgresDatabase(Construct):
         :param key: this region's key (the one backups were replicated with): Performance
             Insights, the new secret, the logs.
         :param instance_identifier: the restored instance (manual: contractorlens-db-restored).
-        :param source_instance_identifier: the primary instance whose replicated backups are used.
+        :param source_resource_id: the DbiResourceId of the primary instance whose replicated backups
+            are used (a token resolved at deploy time; unused for a snapshot).
         :param restore_kind: "latest", "time" or "snapshot".
         :param restore_value: the UTC time (time) or snapshot id or ARN (snapshot); "" for latest.
         :param settings: the primary's.
+        :param log_groups: the groups RDS exports into, made by the caller (they outlive a drill,
+            see `export_log_groups`); the instance waits for them. Default: none.
         """
         super().__init__(scope, construct_id)
         if restore_kind not in ("latest", "time", "snapshot"):
             raise ValueError(f"restore_kind {restore_kind!r}: expected latest, time or snapshot")
-        self.log_groups = _export_log_groups(
-            self, instance_identifier=instance_identifier, exports=settings.log_exports, retention_days=settings.log_retention_days, key=key
-        )
-        monitoring_role = iam.Role(
-            self,
-            "MonitoringRole",
-            assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")],
-        )
+        monitoring_role = _monitoring_role(self)
         self.instance = self._instance(
             identifier=instance_identifier,
-            source_identifier=source_instance_identifier,
+            source_resource_id=source_resource_id,
             restore_kind=restore_kind,
             restore_value=restore_value,
             settings=settings,
@@ -375,20 +371,17 @@ class RestoredPostgresDatabase(Construct):
             key=key,
             monitoring_role=monitoring_role,
         )
-        self.instance.apply_removal_policy(RemovalPolicy.SNAPSHOT)
-        for group in self.log_groups.values():
-            self.instance.node.add_dependency(group)
-        self.deletion_protection = DeletionProtection.of_database(self, "DeletionProtection", instance_identifier=instance_identifier)
+        _finish_dr_instance(self, self.instance, instance_identifier=instance_identifier, log_groups=log_groups)
         self.secret_arn = self.instance.attr_master_user_secret_secret_arn
         self.endpoint_address = self.instance.attr_endpoint_address
         self.endpoint_port = self.instance.attr_endpoint_port
-        self._acknowledge_findings(monitoring_role)
+        _acknowledge_dr_instance(self.instance, monitoring_role, encryption=_INHERITED_ENCRYPTION, backups=_RESTORE_BACKUPS)
 
     def _instance(
         self,
         *,
         identifier: str,
-        source_identifier: str,
+        source_resource_id: str,
         restore_kind: str,
         restore_value: str,
         settings: InstanceSettings,
@@ -401,7 +394,7 @@ class RestoredPostgresDatabase(Construct):
         # latest restorable time or at a point in time.
         backups_arn = None
         if restore_kind != "snapshot":
-            backups_arn = AutomatedBackupsArn(self, "ReplicatedBackups", instance_identifier=source_identifier).arn
+            backups_arn = AutomatedBackupsArn(self, "ReplicatedBackups", source_resource_id=source_resource_id).arn
         return rds.CfnDBInstance(
             self,
             "Instance",
@@ -440,47 +433,167 @@ class RestoredPostgresDatabase(Construct):
             restore_time=restore_value if restore_kind == "time" else None,
         )
 
-    def _acknowledge_findings(self, monitoring_role: iam.Role) -> None:
-        acknowledge(
-            monitoring_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
-            "Enhanced Monitoring's role uses the AWS-managed policy written for exactly that role; it only "
-            "lets RDS publish OS metrics to CloudWatch Logs.",
+
+_INHERITED_ENCRYPTION = (
+    "A restore inherits its source's encryption and CloudFormation refuses StorageEncrypted on it: the "
+    "replicated backups are encrypted with this region's DR key, and DR snapshots are copied with it."
+)
+_REPLICA_ENCRYPTION = (
+    "The replica is encrypted with this region's DR key (KmsKeyId, which a cross-Region replica of an "
+    "encrypted source must name); CloudFormation takes no StorageEncrypted on a read replica."
+)
+_RESTORE_BACKUPS = (
+    "A DR restore is recovered from, not a source of further copies: its automated backups (point-in-time "
+    "recovery) run as on the primary until failback."
+)
+_REPLICA_BACKUPS = (
+    "A replica is a copy of the primary, whose backups are the source of truth; promoted, it keeps automated "
+    "backups (point-in-time recovery) of its own."
+)
+
+
+def _monitoring_role(scope: Construct) -> iam.Role:
+    """Enhanced Monitoring's role for an instance made with the L1 (the L2 makes its own)."""
+    return iam.Role(
+        scope,
+        "MonitoringRole",
+        assumed_by=iam.ServicePrincipal("monitoring.rds.amazonaws.com"),
+        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonRDSEnhancedMonitoringRole")],
+    )
+
+
+def _finish_dr_instance(
+    scope: Construct, instance: rds.CfnDBInstance, *, instance_identifier: str, log_groups: Sequence[logs.ILogGroup]
+) -> None:
+    """What every DR database gets: a final snapshot when it leaves the stack (RDS refuses one of
+    a replica, and the handler then deletes without it), its log groups first, and deletion
+    protection as the stack's last step."""
+    instance.apply_removal_policy(RemovalPolicy.SNAPSHOT)
+    for group in log_groups:
+        instance.node.add_dependency(group)
+    DeletionProtection.of_database(scope, "DeletionProtection", instance_identifier=instance_identifier)
+
+
+def _acknowledge_dr_instance(instance: rds.CfnDBInstance, monitoring_role: iam.Role, *, encryption: str, backups: str) -> None:
+    acknowledge(
+        monitoring_role,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
+        "Enhanced Monitoring's role uses the AWS-managed policy written for exactly that role; it only "
+        "lets RDS publish OS metrics to CloudWatch Logs.",
+    )
+    for rule, reason in {
+        "AwsSolutions-RDS2": encryption,
+        "NIST.800.53.R5-RDSStorageEncrypted": encryption,
+        "AwsSolutions-RDS11": "PostgreSQL keeps its standard port 5432, as the primary: the instance is in "
+        "isolated subnets and admits only the backend's security group.",
+        "NIST.800.53.R5-RDSInBackupPlan": backups,
+        "AwsSolutions-RDS10": LATE_PROTECTION,
+        "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled": LATE_PROTECTION,
+    }.items():
+        acknowledge(instance, rule, reason)
+
+
+class ReadReplica(Construct):
+    """A cross-Region read replica of the primary database, promoted in place on failover.
+
+    The source is named by its ARN, built from configuration: CDK's L2 cannot take a source in
+    another region (aws/aws-cdk#12838), and a cross-region stack reference would pin both stacks
+    (aws/aws-cdk#30771). RDS copies the primary's data and users into it, seconds behind.
+
+    `promoted` leaves `SourceDBInstanceIdentifier` out, and CloudFormation promotes the instance
+    in place (aws-cloudformation-resource-providers-rds PR #334): same logical id and identifier,
+    no replacement. Promoted, it keeps automated backups and gets an RDS-managed master secret
+    in this region (the primary's secret stays in the primary region). It cannot become a
+    replica again (the handler refuses a new source as immutable): going back to standby lets
+    it go, with a final snapshot, and a new replica is created (`dr-standby` in the runbook).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        placement: RestorePlacement,
+        security_group: ec2.ISecurityGroup,
+        key: kms.IKey,
+        instance_identifier: str,
+        source_instance_arn: str,
+        settings: InstanceSettings,
+        log_groups: Sequence[logs.ILogGroup] = (),
+        promoted: bool = False,
+    ) -> None:
+        """
+        :param placement: this region's subnet and parameter groups for DR databases.
+        :param security_group: this region's database group.
+        :param key: this region's DR key: storage (KmsKeyId), Performance Insights, the secret.
+        :param instance_identifier: the replica, e.g. contractorlens-db-replica.
+        :param source_instance_arn: the primary instance, in another region.
+        :param settings: the primary's; backup retention applies once promoted.
+        :param log_groups: the groups RDS exports into, made by the caller; the instance waits for them.
+        :param promoted: a standalone instance (failover) instead of a replica. Default: false.
+        """
+        super().__init__(scope, construct_id)
+        monitoring_role = _monitoring_role(self)
+        self.instance = rds.CfnDBInstance(
+            self,
+            "Instance",
+            db_instance_identifier=instance_identifier,
+            source_db_instance_identifier=None if promoted else source_instance_arn,
+            # Create-only: the same in both modes, so that promotion replaces nothing.
+            kms_key_id=key.key_arn,
+            db_subnet_group_name=placement.subnet_group.subnet_group_name,
+            db_instance_class=f"db.{settings.instance_type}",
+            multi_az=settings.multi_az,
+            vpc_security_groups=[security_group.security_group_id],
+            db_parameter_group_name=placement.parameter_group.ref,
+            publicly_accessible=False,
+            storage_type="gp3",
+            max_allocated_storage=settings.max_allocated_storage_gib,
+            enable_iam_database_authentication=True,
+            auto_minor_version_upgrade=False,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=False,
+            enable_cloudwatch_logs_exports=list(settings.log_exports),
+            monitoring_interval=settings.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring_role.role_arn,
+            enable_performance_insights=True,
+            performance_insights_kms_key_id=key.key_arn,
+            performance_insights_retention_period=settings.performance_insights_retention_days,
+            ca_certificate_identifier=rds.CaCertificate.RDS_CA_RSA2048_G1.to_string(),
+            # The promotion request carries the retention (the handler's promoteReadReplicaRequest);
+            # a replica's own backups are not what recovery rests on.
+            backup_retention_period=settings.backup_retention_days if promoted else None,
+            # A replica has the primary's users; promoted, RDS manages a master secret here.
+            manage_master_user_password=True if promoted else None,
+            master_user_secret=rds.CfnDBInstance.MasterUserSecretProperty(kms_key_id=key.key_arn) if promoted else None,
         )
-        inherited = (
-            "A restore inherits its source's encryption and CloudFormation refuses StorageEncrypted on it: the "
-            "replicated backups are encrypted with this region's DR key, and DR snapshots are copied with it."
-        )
-        for rule, reason in {
-            "AwsSolutions-RDS2": inherited,
-            "NIST.800.53.R5-RDSStorageEncrypted": inherited,
-            "AwsSolutions-RDS11": "PostgreSQL keeps its standard port 5432, as the primary: the instance is in "
-            "isolated subnets and admits only the backend's security group.",
-            "NIST.800.53.R5-RDSInBackupPlan": "A DR restore is recovered from, not a source of further copies: its "
-            "automated backups (point-in-time recovery) run as on the primary until failback.",
-            "AwsSolutions-RDS10": LATE_PROTECTION,
-            "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled": LATE_PROTECTION,
-        }.items():
-            acknowledge(self.instance, rule, reason)
+        _finish_dr_instance(self, self.instance, instance_identifier=instance_identifier, log_groups=log_groups)
+        self.endpoint_address = self.instance.attr_endpoint_address
+        self.endpoint_port = self.instance.attr_endpoint_port
+        self.secret_arn = self.instance.attr_master_user_secret_secret_arn if promoted else None
+        _acknowledge_dr_instance(self.instance, monitoring_role, encryption=_REPLICA_ENCRYPTION, backups=_REPLICA_BACKUPS)
 
 
 class AutomatedBackupsArn(Construct):
     """The ARN of the automated backups replicated into this region from an instance elsewhere.
 
-    The ARN carries a random id; RDS keeps the source instance's identifier on the
-    replicated backups, so they are found by that name at deploy time.
+    The ARN carries a random id, so the backups are looked up at deploy time, by the source
+    instance's resource id (`DbiResourceId`): unlike its name, that is one instance's own, so
+    backups kept from an earlier instance of the same name never match, and one instance
+    replicates to one region at a time: exactly one answer.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, instance_identifier: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, source_resource_id: str) -> None:
         """
-        :param instance_identifier: the source instance, e.g. contractorlens-db.
+        :param source_resource_id: the source instance's DbiResourceId, e.g. db-ABCDEFGHIJKL01234 (a
+            token, e.g. an SSM parameter reference, resolved at deploy time).
         """
         super().__init__(scope, construct_id)
         call = cr.AwsSdkCall(
             service="RDS",
             action="describeDBInstanceAutomatedBackups",
-            parameters={"DBInstanceIdentifier": instance_identifier},
-            physical_resource_id=cr.PhysicalResourceId.of(f"replicated-backups-of-{instance_identifier}"),
+            parameters={"DbiResourceId": source_resource_id},
+            physical_resource_id=cr.PhysicalResourceId.of(f"replicated-backups-of-{source_resource_id}"),
             output_paths=["DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn"],
         )
         lookup = cr.AwsCustomResource(
@@ -497,7 +610,7 @@ class AutomatedBackupsArn(Construct):
         acknowledge(
             lookup,
             "AwsSolutions-IAM5[Resource::*]",
-            "DescribeDBInstanceAutomatedBackups is a read-only list call filtered by the instance name; the "
+            "DescribeDBInstanceAutomatedBackups is a read-only list call filtered by the source instance's id; the "
             "backups' ARN is what it looks up, so the statement cannot name it.",
         )
         acknowledge(lookup, "NIST.800.53.R5-IAMNoInlinePolicy", "CDK generates this read-only policy for this lookup only.")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from config.manual import GRAFANA_PORT, METRICS_PORT
+from config.manual import GRAFANA_PORT, METRICS_PORT, ROUTE53_METRICS_REGION
 from config.names import Names
 from config.schema import FARGATE_MEMORY, EnvironmentConfig, EnvironmentFile
 from config.thresholds import ECS_CPU, ECS_MEMORY
@@ -206,6 +206,15 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
             fail("dr.nat_gateways", dr.nat_gateways, f"must be 1 to {len(dr.availability_zones)} (one per zone at most)")
         if not cfg.dns.domain:
             fail("dr.enabled", True, "DNS failover needs dns.domain and dns.hosted_zone_id; set them or dr.enabled = false")
+        if cfg.dr_region != ROUTE53_METRICS_REGION:
+            # The DR stack holds the alarm on the primary's health check, and Route 53 publishes
+            # HealthCheckStatus in us-east-1 only: in any other region the alarm never has data.
+            fail(
+                "dr_region",
+                cfg.dr_region,
+                f"with dr.enabled the DR region must be {ROUTE53_METRICS_REGION}: Route 53 publishes health-check "
+                f"metrics only there, and the DR stack alarms on the primary's health check",
+            )
         if not cfg.database.replicate_backups_to_dr or not cfg.registry.replicate_to_dr:
             fail("dr.enabled", True, "needs database.replicate_backups_to_dr and registry.replicate_to_dr: the DR stack restores those")
     if dr.health_check_interval_seconds not in (10, 30):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 OURS = {
     "env": "the environment, config/<env>.toml (default production)",
     "image-tag": "the release to deploy instead of the file's service.image_tag",
-    "dr-mode": "standby (default) or active: the DR stack's mode",
+    "dr-mode": "standby (default), active or released: the DR stack's mode",
     "dr-restore": "latest, snapshot:<id> or time:<UTC>: where an active DR stack's database comes from",
 }
 # What the cdk CLI and cdk.json put into the context besides ours: the CLI's settings

@@ -6,7 +6,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-MODES = ("standby", "active")
+# standby: the pilot light (and, in replica mode, the read replica). active: a running copy on the
+# promoted replica or a restore. released: standby without a DR database, the step between active
+# and standby that `./scripts/deploy.sh dr-standby` deploys once the final snapshot is taken (a
+# promoted instance cannot become a replica again: it is let go, and a new replica is created).
+MODES = ("standby", "active", "released")
 RESTORE_FORMS = "latest, snapshot:<snapshot id or ARN>, time:<ISO-8601 UTC, e.g. 2026-11-27T18:00:00Z>"
 
 
@@ -27,7 +31,8 @@ class RestoreSource:
 @dataclass(frozen=True)
 class DrSettings:
     mode: str = "standby"
-    """"standby": pilot light, no database, no tasks. "active": restored database, running service."""
+    """"standby": pilot light, no tasks (and the replica, in replica mode). "active": the promoted
+    replica or a restored database, and the running service. "released": standby without a database."""
     restore: RestoreSource = RestoreSource("latest")
 
     @property
@@ -35,9 +40,10 @@ class DrSettings:
         return self.mode == "active"
 
 
-def parse_dr_context(mode: object, restore: object, *, dr_region: str, without_dr_stack: str = "") -> DrSettings:
+def parse_dr_context(mode: object, restore: object, *, dr_region: str, without_dr_stack: str = "", replica: bool = False) -> DrSettings:
     """Validate the two context values (None when not given). `without_dr_stack` says why the
-    environment has no DR stack, when it has none: then neither key is allowed."""
+    environment has no DR stack, when it has none: then neither key is allowed. With `replica`
+    (dr.database = "replica") active promotes the replica, so there is nothing to restore from."""
     if without_dr_stack and (mode is not None or restore is not None):
         key, value = ("dr-mode", mode) if mode is not None else ("dr-restore", restore)
         raise DrContextError(f"-c {key} = {value!r}: {without_dr_stack}; drop -c {key}")
@@ -49,6 +55,11 @@ def parse_dr_context(mode: object, restore: object, *, dr_region: str, without_d
         return DrSettings(mode=str(mode))
     if mode != "active":
         raise DrContextError(f"-c dr-restore = {restore!r}: only applies with -c dr-mode=active")
+    if replica:
+        raise DrContextError(
+            f'-c dr-restore = {restore!r}: dr.database is "replica", so active promotes the replica and restores nothing; '
+            "drop -c dr-restore (a separate restore is ./scripts/deploy.sh dr-restore)"
+        )
     return DrSettings(mode="active", restore=_restore(str(restore), dr_region))
 
 

@@ -58,7 +58,24 @@ class Names:
 
     @property
     def db_restored_instance(self) -> str:
+        """A restore in the DR region: the runbook's `dr-restore`, and the DR stack's database in
+        backups mode."""
         return f"{self.prefix}-db-restored"
+
+    @property
+    def db_replica_instance(self) -> str:
+        """The cross-Region read replica in the DR region (replica mode); promoted in place, it
+        keeps this name."""
+        return f"{self.prefix}-db-replica"
+
+    def dr_db_instance(self, database: str) -> str:
+        """The DR stack's database for `dr.database` "replica" or "backups"."""
+        return self.db_replica_instance if database == "replica" else self.db_restored_instance
+
+    @property
+    def dr_final_snapshot_prefix(self) -> str:
+        """Snapshots that `dr-standby` takes of the DR database before the stack lets it go."""
+        return f"{self.prefix}-dr-final"
 
     def security_group(self, role: str) -> str:
         """`contractorlens-<role>-sg` for role alb, app or db."""
@@ -92,6 +109,11 @@ class Names:
     def health_check_parameter(self) -> str:
         """SSM parameter, in the DR region, holding the id of the primary's Route 53 health check."""
         return f"{self.parameter_prefix}/dr/primary-health-check-id"
+
+    @property
+    def db_resource_id_parameter(self) -> str:
+        """SSM parameter, in the DR region, holding the primary instance's DbiResourceId."""
+        return f"{self.parameter_prefix}/dr/db-resource-id"
 
     @property
     def grafana_dashboard_uid(self) -> str:

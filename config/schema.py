@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -299,6 +299,12 @@ class DrConfig(_Section):
 
     enabled: bool = False
     """Build the DR stack (ContractorLens-<Env>-DR) in `dr_region`. Default: false."""
+    database: Literal["replica", "backups"] = "replica"
+    """What the DR region keeps of the database while in standby. "replica": a cross-Region read
+    replica (`<prefix>-db-replica`), seconds behind, promoted in place on failover: the manual's
+    15-minute RPO. "backups": only the replicated automated backups, restored on failover
+    (`<prefix>-db-restored`): an RPO of 5 to 30 minutes (AWS Prescriptive Guidance, "Amazon RDS
+    PITR snapshot replication"), which does not meet the manual's. Default: replica."""
     availability_zones: list[str] = Field(default=[], max_length=6)
     """Zones of `dr_region`, as for the primary; required when enabled."""
     nat_gateways: int = Field(default=1, ge=1)
@@ -349,6 +355,18 @@ class EnvironmentConfig(EnvironmentFile):
         return Names(self.name)
 
     @property
+    def db_instance_arn(self) -> str:
+        """The primary database's ARN, built from config: the DR region's replica names its
+        source by it (a cross-region stack reference would pin both stacks, aws/aws-cdk#30771)."""
+        partition = "aws-cn" if self.region.startswith("cn-") else "aws-us-gov" if self.region.startswith("us-gov-") else "aws"
+        return f"arn:{partition}:rds:{self.region}:{self.account}:db:{self.names.db_instance}"
+
+    @property
+    def dr_db_instance(self) -> str:
+        """The DR stack's database: the replica, or the restore in backups mode."""
+        return self.names.dr_db_instance(self.dr.database)
+
+    @property
     def needs_dr_foundation(self) -> bool:
         """Whether anything of this environment replicates into the DR region."""
-        return self.registry.replicate_to_dr or self.database.replicate_backups_to_dr
+        return self.registry.replicate_to_dr or self.database.replicate_backups_to_dr or self.dr.enabled

@@ -13,6 +13,10 @@ from cdk_constructs.threshold import Comparison, MissingData, Severity, Statisti
 _NO_TRAFFIC = "no requests means nothing is failing or slow"
 _NO_EVENTS = "the pattern not appearing in the logs is the healthy case"
 
+# Disaster Recovery > Recovery Point Objectives (RPO): "Database: 15 minutes (continuous backups)".
+# The runbook's `backups` and `dr-readiness` measure what the backups or the replica give against it.
+RPO_DATABASE_MINUTES = 15
+
 THRESHOLDS: dict[str, Threshold] = {
     # --- Key Metrics to Monitor > Application Metrics -------------------------------------
     "api-p95-latency": Threshold(
@@ -177,11 +181,22 @@ THRESHOLDS: dict[str, Threshold] = {
         statistic=Statistic.MINIMUM, period_minutes=1, evaluation_periods=2, datapoints_to_alarm=2,
         missing_data=MissingData.BREACHING, why_missing="Route 53 reports every minute; silence is not health",
     ),
+    # How far the DR region's replica is behind is the RPO a regional outage would cost now.
+    "replica-lag": Threshold(
+        value=RPO_DATABASE_MINUTES * 60 // 3, unit="seconds", comparison=Comparison.ABOVE, severity=Severity.WARNING,
+        manual='Recovery Point Objectives: "Database: 15 minutes" (warning at a third of it; ours)',
+        runbook="Disaster Recovery > Recovery Point Objectives (README: Disaster recovery)",
+        statistic=Statistic.MAXIMUM, period_minutes=1, evaluation_periods=5, datapoints_to_alarm=5,
+        missing_data=MissingData.BREACHING, why_missing="a replica that reports no lag is not replicating",
+    ),
+    "replica-lag-critical": Threshold(
+        value=RPO_DATABASE_MINUTES * 60, unit="seconds", comparison=Comparison.AT_OR_ABOVE, severity=Severity.CRITICAL,
+        manual='Recovery Point Objectives: "Database: 15 minutes (continuous backups)"',
+        runbook="Disaster Recovery > Recovery Point Objectives (README: Disaster recovery)",
+        statistic=Statistic.MAXIMUM, period_minutes=1, evaluation_periods=3, datapoints_to_alarm=3,
+        missing_data=MissingData.BREACHING, why_missing="a replica that reports no lag is not replicating",
+    ),
 }  # fmt: skip
-
-# Disaster Recovery > Recovery Point Objectives (RPO): "Database: 15 minutes (continuous backups)".
-# The runbook's `backups` measures the RPO the backups give against it.
-RPO_DATABASE_MINUTES = 15
 
 # The ones other code names directly.
 RUNNING_TASKS = THRESHOLDS["running-tasks"]

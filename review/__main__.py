@@ -47,7 +47,7 @@ def _synthesized(env: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         synth = synthesize(cfg, Path(outdir) / "standby")
         active = None
         if cfg.dr.enabled:
-            active = synthesize(cfg, Path(outdir) / "active", parse_dr_context("active", "latest", dr_region=cfg.dr_region))
+            active = synthesize(cfg, Path(outdir) / "active", parse_dr_context("active", None, dr_region=cfg.dr_region))
         for result, suffix in ((synth, ""), (active, ACTIVE_SUFFIX)):
             if result is None:
                 continue

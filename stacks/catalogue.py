@@ -71,6 +71,8 @@ class MetricSources:
     primary_region: str
     health_check_parameter: str
     """The SSM parameter in the DR region that holds the primary's Route 53 health check id."""
+    dr_replica: tuple[str, str] | None = None
+    """(region, DB instance identifier) of the DR region's read replica, when there is one."""
 
 
 def _rds(name: str) -> Callable[[MetricSources, Construct], cloudwatch.Metric]:
@@ -149,6 +151,7 @@ class Entry:
 _P95, _ERRORS, _REQUESTS = "API response time p95 (s)", "5xx error rate (%)", "Requests"
 _TASKS, _DB_CPU, _DB_CONNECTIONS = "Running tasks", "Database CPU (%)", "Database connections"
 _ESTIMATES, _GEMINI = "Estimates generated per hour", "Gemini API latency (s, average)"
+_REPLICA_LAG = "DR replica lag (s)"
 _SERVICE, _MONITORING = Owner.SERVICE, Owner.MONITORING
 
 CATALOGUE: dict[str, Entry] = {
@@ -223,6 +226,10 @@ CATALOGUE: dict[str, Entry] = {
     "primary-health": Entry(
         Owner.DR, "Route 53 health check of the primary region's /health ({primary_region}); DNS has failed over", _primary_health,
         construct_id="PrimaryHealthAlarm",
+    ),
+    "replica-lag": Entry(Owner.DR, "How far {db_instance_identifier} is behind the primary", _rds("ReplicaLag"), graph=_REPLICA_LAG),
+    "replica-lag-critical": Entry(
+        Owner.DR, "How far {db_instance_identifier} is behind the primary", _rds("ReplicaLag"), graph=_REPLICA_LAG,
     ),
 }  # fmt: skip
 
@@ -358,7 +365,19 @@ GRAPHS: tuple[GraphSpec, ...] = (
     GraphSpec(_GEMINI, lambda m: [_app_metric(m, GEMINI_LATENCY_METRIC, "Average")]),
     GraphSpec("User sessions", lambda m: [_app_metric(m, USER_SESSIONS_METRIC, "Sum")]),
     GraphSpec("Log patterns", lambda m: [metric for key, metric in m.metrics.items() if isinstance(CATALOGUE[key].metric, LogPattern)]),
+    GraphSpec(_REPLICA_LAG, lambda m: _replica_lag(m.sources)),
 )
+
+
+def _replica_lag(s: MetricSources) -> list[cloudwatch.IMetric]:
+    """The DR region's replica, drawn on the primary's dashboard (a metric may name its region)."""
+    if s.dr_replica is None:
+        return []
+    region, identifier = s.dr_replica
+    metric = cloudwatch.Metric(
+        namespace="AWS/RDS", metric_name="ReplicaLag", dimensions_map={"DBInstanceIdentifier": identifier}, region=region
+    )
+    return [metric.with_(statistic="Maximum", label=f"{identifier} ({region})")]
 
 
 def graphs(measured: Measured) -> list[Graph]:
@@ -368,13 +387,11 @@ def graphs(measured: Measured) -> list[Graph]:
     for key, entry in CATALOGUE.items():
         if entry.graph is not None and entry.graph not in {spec.title for spec in specs} and key in measured.alarms:
             specs.append(GraphSpec(entry.graph, _alarm_metrics_on(entry.graph)))
+    drawn = [(spec.title, spec.metrics(measured)) for spec in specs]
     return [
-        Graph(
-            title=spec.title,
-            metrics=spec.metrics(measured),
-            lines={key: THRESHOLDS[key] for key, entry in CATALOGUE.items() if entry.graph == spec.title},
-        )
-        for spec in specs
+        Graph(title=title, metrics=metrics, lines={key: THRESHOLDS[key] for key, entry in CATALOGUE.items() if entry.graph == title})
+        for title, metrics in drawn
+        if metrics  # e.g. no DR replica: no replica graph
     ]
 
 
@@ -481,6 +498,7 @@ def metric_sources(
         business_hours=business_hours(cfg.alerting),
         primary_region=cfg.region,
         health_check_parameter=names.health_check_parameter,
+        dr_replica=(cfg.dr_region, names.db_replica_instance) if cfg.dr.enabled and cfg.dr.database == "replica" else None,
     )
 
 

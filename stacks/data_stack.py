@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_rds as rds
 from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
-from cdk_constructs.cross_region import RemoteKeyArn
+from cdk_constructs.cross_region import ParameterInRegion, RemoteKeyArn
 from cdk_constructs.database import BackupReplication, PostgresDatabase
 from cdk_constructs.keys import customer_key
 from config import EnvironmentConfig
@@ -62,6 +64,8 @@ class DataStack(EnvironmentStack):
             backup_replication=self._backup_replication(),
             deletion_protection=db.deletion_protection,
         )
+        if cfg.database.replicate_backups_to_dr:
+            self._publish_resource_id()
         self._acknowledge_choices()
         pin_logical_id(self.key, "DataKey")
         pin_logical_id(self.database.instance, "Database")
@@ -81,6 +85,19 @@ class DataStack(EnvironmentStack):
             return None
         dr_key = RemoteKeyArn(self, "DrBackupKey", region=cfg.dr_region, alias_name=cfg.names.dr_key_alias)
         return BackupReplication(region=cfg.dr_region, kms_key_arn=dr_key.key_arn, retention_days=cfg.database.backup_retention_days)
+
+    def _publish_resource_id(self) -> None:
+        """What finds this instance's replicated backups in the DR region (its name would also find
+        backups kept from an earlier instance of that name): the DR restore and the runbook read it."""
+        cfg = self.cfg
+        ParameterInRegion(
+            self,
+            "ResourceIdInDrRegion",
+            region=cfg.dr_region,
+            name=cfg.names.db_resource_id_parameter,
+            value=cast(rds.CfnDBInstance, self.database.instance.node.default_child).attr_dbi_resource_id,
+            description=f"DbiResourceId of {cfg.names.db_instance} in {cfg.region}, whose automated backups replicate here",
+        )
 
     def _acknowledge_choices(self) -> None:
         """What a non-production config may turn off, and why the compliance packs may accept it."""

@@ -4,14 +4,15 @@ from aws_cdk import CfnOutput
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_constructs.alarms import AlarmGroup
-from cdk_constructs.database import RestoredPostgresDatabase, RestorePlacement
+from cdk_constructs.database import ReadReplica, RestoredPostgresDatabase, RestorePlacement, export_log_groups
 from config import EnvironmentConfig
 from config.dr import DrSettings
 from stacks.base import EnvironmentStack, pin_logical_id
-from stacks.catalogue import add_alarms, add_outage, alarm, metric_sources, watched_by_active_dr
+from stacks.catalogue import Owner, add_alarms, add_outage, alarm, metric_sources, owned_by, watched_by_active_dr
 from stacks.regional import (
     DatabaseLink,
     PublicEntry,
@@ -26,15 +27,22 @@ from stacks.regional import (
 
 
 class DrStack(EnvironmentStack):
-    """The DR region's copy of the service: a pilot light in standby, a running copy when active.
+    """The DR region's copy of the service: a warm standby, a running copy when active.
 
     Standby: network, ALB with its own certificate, WAF, the ECS service at zero tasks on the
-    replicated image, the SECONDARY record of `api.<domain>`, and the alarm on the primary's
-    health check. Active adds the database restored from the replicated backups, runs the
-    service at the production floor against it, and watches it with the critical alarms.
+    replicated image, the SECONDARY record of `api.<domain>`, the alarm on the primary's health
+    check, and the database's standby: in replica mode (`dr.database`) a cross-Region read
+    replica with its lag alarms, in backups mode nothing but the primary's replicated backups.
+    Active promotes the replica in place (or restores the backups), runs the service at the
+    production floor against it, and watches it with the critical alarms. Released is standby
+    without a DR database: the step `dr-standby` takes between an active drill and a new replica.
 
-    Nothing here refers to the primary region's stacks: names come from config, the key and
-    the repository from this region, and the health check's id from an SSM parameter here.
+    The DR database's log groups are here in every mode: their names are fixed, so a group made
+    by one activation and kept after it would make the next activation fail with AlreadyExists.
+
+    Nothing here refers to the primary region's stacks: names and the source's ARN come from
+    config, the key and the repository from this region, and the health check's and the primary
+    instance's ids from SSM parameters the primary stacks write here.
     """
 
     def __init__(self, scope: Construct, *, cfg: EnvironmentConfig, dr: DrSettings, dr_key: kms.IKey) -> None:
@@ -44,7 +52,7 @@ class DrStack(EnvironmentStack):
             part="DR",
             region=cfg.dr_region,
             availability_zones=cfg.dr.availability_zones,
-            description=f"disaster recovery in {cfg.dr_region} ({dr.mode})",
+            description=f"disaster recovery in {cfg.dr_region} ({dr.mode}, database: {cfg.dr.database})",
         )
         self.mode = dr.mode
         self.network = RegionalNetwork(
@@ -54,16 +62,8 @@ class DrStack(EnvironmentStack):
         self.key = logs.key
         # The same API name, with a certificate of this region (ACM certificates are regional).
         self.entry = PublicEntry(self, vpc=self.network.vpc, security_group=self.network.security_groups.alb, logs=logs)
-        placement = RestorePlacement(
-            self,
-            "RestorePlacement",
-            vpc=self.network.vpc,
-            subnet_group_name=cfg.names.dr_db_subnet_group,
-            parameter_group_name=cfg.names.dr_db_parameter_group,
-            engine_version=cfg.database.engine_version,
-            slow_query_log_ms=cfg.database.slow_query_log_ms,
-        )
-        self.database = self._restored_database(dr, placement, dr_key) if dr.active else None
+        self.database = self._database(dr, dr_key)
+        serving = dr.active and self.database is not None
         self.api = RegionalApi(
             self,
             vpc=self.network.vpc,
@@ -71,39 +71,76 @@ class DrStack(EnvironmentStack):
             entry=self.entry,
             logs=logs,
             gemini_key=secretsmanager.Secret.from_secret_name_v2(self, "GeminiApiKey", cfg.names.gemini_secret),
-            database=self._database_link(),
-            # The Gemini key's replica and the restored database's secret use the DR key.
+            database=self._database_link() if serving else None,
+            # The Gemini key's replica and the DR database's secret use the DR key.
             secret_keys=[dr_key],
-            scaling=scaling(cfg.service) if dr.active else None,
+            scaling=scaling(cfg.service) if serving else None,
         ).api
         self.entry.point_dns(failover=route53.Failover.SECONDARY)
         self._alarms(dr)
         CfnOutput(self, "Mode", value=dr.mode)
-        if self.database is not None:
+        CfnOutput(self, "DatabaseInstance", value=cfg.dr_db_instance if self.database is not None else "none")
+        if serving and self.database is not None:
             CfnOutput(self, "DatabaseEndpoint", value=self.database.endpoint_address)
 
-    def _restored_database(self, dr: DrSettings, placement: RestorePlacement, key: kms.IKey) -> RestoredPostgresDatabase:
-        """The primary's database, restored here from what it replicated (`-c dr-restore`)."""
-        names, db = self.cfg.names, self.cfg.database
-        database = RestoredPostgresDatabase(
+    def _database(self, dr: DrSettings, dr_key: kms.IKey) -> ReadReplica | RestoredPostgresDatabase | None:
+        """The DR database this mode has, in the subnet and parameter groups that exist in every mode."""
+        cfg, names, db = self.cfg, self.cfg.names, self.cfg.database
+        placement = RestorePlacement(
             self,
-            "Database",
-            placement=placement,
-            security_group=self.network.security_groups.db,
-            key=key,
-            instance_identifier=names.db_restored_instance,
-            source_instance_identifier=names.db_instance,
-            restore_kind=dr.restore.kind,
-            restore_value=dr.restore.value,
-            settings=instance_settings(db),
+            "RestorePlacement",
+            vpc=self.network.vpc,
+            subnet_group_name=names.dr_db_subnet_group,
+            parameter_group_name=names.dr_db_parameter_group,
+            engine_version=db.engine_version,
+            slow_query_log_ms=db.slow_query_log_ms,
         )
-        pin_logical_id(database.instance, "RestoredDatabase")
-        for export, group in database.log_groups.items():
-            pin_logical_id(group, f"Restored{export.title()}LogGroup")
+        settings = instance_settings(db)
+        prefix = "Replica" if cfg.dr.database == "replica" else "Restored"
+        log_groups = export_log_groups(
+            self,
+            instance_identifier=cfg.dr_db_instance,
+            exports=settings.log_exports,
+            retention_days=settings.log_retention_days,
+            key=dr_key,
+        )
+        for export, group in log_groups.items():
+            pin_logical_id(group, f"{prefix}{export.title()}LogGroup")
+        database: ReadReplica | RestoredPostgresDatabase
+        if cfg.dr.database == "replica" and dr.mode != "released":
+            database = ReadReplica(
+                self,
+                "Database",
+                placement=placement,
+                security_group=self.network.security_groups.db,
+                key=dr_key,
+                instance_identifier=cfg.dr_db_instance,
+                source_instance_arn=cfg.db_instance_arn,
+                settings=settings,
+                log_groups=list(log_groups.values()),
+                promoted=dr.active,
+            )
+        elif cfg.dr.database == "backups" and dr.active:
+            database = RestoredPostgresDatabase(
+                self,
+                "Database",
+                placement=placement,
+                security_group=self.network.security_groups.db,
+                key=dr_key,
+                instance_identifier=cfg.dr_db_instance,
+                source_resource_id=ssm.StringParameter.value_for_string_parameter(self, names.db_resource_id_parameter),
+                restore_kind=dr.restore.kind,
+                restore_value=dr.restore.value,
+                settings=settings,
+                log_groups=list(log_groups.values()),
+            )
+        else:
+            return None
+        pin_logical_id(database.instance, f"{prefix}Database")
         return database
 
     def _database_link(self) -> DatabaseLink | None:
-        if self.database is None:
+        if self.database is None or self.database.secret_arn is None:
             return None
         return database_link(
             self,
@@ -113,8 +150,9 @@ class DrStack(EnvironmentStack):
         )
 
     def _alarms(self, dr: DrSettings) -> None:
-        """The primary's health, here where Route 53 publishes it; when active, the critical
-        alarms on this region's copy. Alarms here can only tell topics of this region."""
+        """The primary's health, here where Route 53 publishes it; the replica's lag while it is
+        one; when active, the critical alarms on this region's copy. Alarms here can only tell
+        topics of this region."""
         cfg, names = self.cfg, self.cfg.names
         self.channels = alert_channels(self)
         topics = {severity: topic.topic_arn for severity, topic in self.channels.topics.items()}
@@ -123,10 +161,14 @@ class DrStack(EnvironmentStack):
             load_balancer=self.entry.alb,
             target_group=self.api.target_group,
             service=self.api.service,
-            db_instance_identifier=names.db_restored_instance,
+            db_instance_identifier=cfg.dr_db_instance,
             certificate_arn=self.entry.certificate_arn,
         )
         self.primary_health_alarm = alarm(self, "primary-health", sources=sources, names=names, topics=topics)
+        if isinstance(self.database, ReadReplica) and not dr.active:
+            for key in owned_by(Owner.DR):
+                if key != "primary-health":
+                    alarm(self, key, sources=sources, names=names, topics=topics)
         if dr.active:
             group = AlarmGroup(self, "Alarms")
             add_alarms(group, watched_by_active_dr(), sources=sources, names=names, topics=topics)

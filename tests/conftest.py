@@ -29,8 +29,8 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synth
 
     def of(name: str) -> Synthesis:
         if name not in done:
-            if name == "dr_active":  # a drill: the DR stack active, restoring the latest replicated backup
-                dr = parse_dr_context("active", "latest", dr_region="us-east-1")
+            if name == "dr_active":  # a drill: the DR stack active, its replica promoted
+                dr = parse_dr_context("active", None, dr_region="us-east-1")
                 done[name] = synthesize(load_environment("production"), tmp_path_factory.mktemp("dr-active"), dr)
             else:
                 done[name] = synthesize(load_environment(name), tmp_path_factory.mktemp(name))

@@ -1,4 +1,4 @@
-"""cdk_constructs/database.py: PostgreSQL 15, and a restore of it in another region."""
+"""cdk_constructs/database.py: PostgreSQL 15, and a restore or a read replica of it in another region."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from cdk_constructs.database import (
     BackupReplication,
     InstanceSettings,
     PostgresDatabase,
+    ReadReplica,
     RestoredPostgresDatabase,
     RestorePlacement,
+    export_log_groups,
 )
 from tests.cdk_constructs.conftest import built, of_type, one, vpc
 
@@ -96,18 +98,61 @@ def test_endpoint_port_and_secret_are_in_parameter_store(primary: Any) -> None:
     assert names == {"/app/test/db/endpoint", "/app/test/db/port", "/app/test/db/secret-arn"}
 
 
+def _placement(stack: Stack) -> tuple[ec2.Vpc, RestorePlacement]:
+    network = vpc(stack)
+    placement = RestorePlacement(stack, "Placement", vpc=network, subnet_group_name="app-db-dr",
+                                 parameter_group_name="app-db-dr", engine_version="15.17", slow_query_log_ms=1000)  # fmt: skip
+    return network, placement
+
+
 def _restored(kind: str, value: str = "") -> Template:
     def build(stack: Stack) -> RestoredPostgresDatabase:
-        network = vpc(stack)
-        placement = RestorePlacement(stack, "Placement", vpc=network, subnet_group_name="app-db-restored",
-                                     parameter_group_name="app-db-restored", engine_version="15.17", slow_query_log_ms=1000)  # fmt: skip
+        network, placement = _placement(stack)
         return RestoredPostgresDatabase(
             stack, "Restored", placement=placement, security_group=ec2.SecurityGroup(stack, "Group", vpc=network),
-            key=kms.Key(stack, "Key"), instance_identifier="app-db-restored", source_instance_identifier="app-db",
+            key=kms.Key(stack, "Key"), instance_identifier="app-db-restored", source_resource_id="db-ABCDEFGHIJKLMNOP",
             restore_kind=kind, restore_value=value, settings=SETTINGS,
         )  # fmt: skip
 
     return built(build, region="us-east-1")[1]
+
+
+def _replica(*, promoted: bool) -> Template:
+    def build(stack: Stack) -> ReadReplica:
+        network, placement = _placement(stack)
+        key = kms.Key(stack, "Key")
+        groups = export_log_groups(stack, instance_identifier="app-db-replica", exports=("postgresql",), retention_days=30, key=key)
+        return ReadReplica(
+            stack, "Replica", placement=placement, security_group=ec2.SecurityGroup(stack, "Group", vpc=network), key=key,
+            instance_identifier="app-db-replica", source_instance_arn="arn:aws:rds:us-west-2:123456789012:db:app-db",
+            settings=SETTINGS, log_groups=list(groups.values()), promoted=promoted,
+        )  # fmt: skip
+
+    return built(build, region="us-east-1")[1]
+
+
+def test_a_replica_names_its_source_by_arn_and_is_encrypted_with_this_regions_key() -> None:
+    template = _replica(promoted=False)
+    replica = _instance(template)
+    props = replica["Properties"]
+    assert props["SourceDBInstanceIdentifier"] == "arn:aws:rds:us-west-2:123456789012:db:app-db"
+    (key,) = of_type(template, "AWS::KMS::Key")
+    assert props["KmsKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
+    # A replica has the source's users and no backups of its own to configure.
+    assert "ManageMasterUserPassword" not in props and "BackupRetentionPeriod" not in props
+    (group,) = [k for k, g in of_type(template, "AWS::Logs::LogGroup").items() if "app-db-replica" in str(g)]
+    assert group in replica["DependsOn"]
+    assert one(template, "Custom::AWS")["DependsOn"]  # deletion protection waits for the rest
+
+
+def test_promoted_it_drops_its_source_and_changes_no_create_only_property() -> None:
+    from review.diff import create_only
+
+    standby, active = _instance(_replica(promoted=False))["Properties"], _instance(_replica(promoted=True))["Properties"]
+    assert "SourceDBInstanceIdentifier" not in active
+    assert active["BackupRetentionPeriod"] == 14 and active["ManageMasterUserPassword"] is True
+    for (prop,) in create_only("AWS::RDS::DBInstance", "us-east-1"):
+        assert standby.get(prop) == active.get(prop), prop
 
 
 def test_a_restore_from_the_replicated_backups_takes_their_latest_restorable_time() -> None:

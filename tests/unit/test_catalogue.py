@@ -37,7 +37,8 @@ def test_every_threshold_has_exactly_one_owner() -> None:
     owners = [owned_by(owner) for owner in Owner]
     assert sorted(key for keys in owners for key in keys) == sorted(THRESHOLDS)
     assert owned_by(Owner.SERVICE) == ["api-p95-latency", "api-error-rate"]  # ECS rolls back on them
-    assert owned_by(Owner.DR) == ["primary-health"]  # Route 53 health metrics are in us-east-1 only
+    # Route 53 health metrics are in us-east-1 only; the replica is in the DR region.
+    assert owned_by(Owner.DR) == ["primary-health", "replica-lag", "replica-lag-critical"]
 
 
 def test_an_active_dr_region_watches_the_critical_alarms_and_the_outage_signals() -> None:
@@ -88,5 +89,8 @@ def test_a_graph_no_spec_names_becomes_a_graph_of_its_alarms_after_the_others(mo
     alarm = cloudwatch.Alarm(stack, "Healthy", metric=group.metrics.healthy_host_count(), threshold=1, evaluation_periods=1)
     keys = ["running-tasks", "db-cpu", "db-connections", "db-free-storage", "no-healthy-targets"]
     derived = graphs(Measured(sources=sources, alarms=dict.fromkeys(keys, alarm), metrics={}))
-    assert [g.title for g in derived] == [*(spec.title for spec in GRAPHS), "Healthy targets"]
+    # A graph with nothing to plot is left out: staging has no DR replica, and no log pattern was measured here.
+    assert sources.dr_replica is None
+    empty = {"DR replica lag (s)", "Log patterns"}
+    assert [g.title for g in derived] == [*(spec.title for spec in GRAPHS if spec.title not in empty), "Healthy targets"]
     assert list(derived[-1].lines) == ["no-healthy-targets"] and len(derived[-1].metrics) == 1

@@ -1,4 +1,5 @@
-"""DR stack: pilot light in standby, restored database and running service when active, failover DNS."""
+"""DR stack: a warm standby (a read replica, or backups only), a promoted replica or a restore and
+the running service when active, the released step between, failover DNS."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ import pytest
 
 from config import load_environment
 from config.dr import DrContextError, DrSettings, parse_dr_context
+from config.schema import EnvironmentConfig
+from config.thresholds import RPO_DATABASE_MINUTES
+from review.diff import create_only
 from stacks.dr_foundation_stack import DrFoundationStack
 from stacks.dr_stack import DrStack
 from tests.synth import CDK_JSON, Synthesis
 
 # The manual: "Restore from backup ... --db-instance-identifier contractorlens-db-restored"
 RESTORED = "contractorlens-db-restored"
+REPLICA = "contractorlens-db-replica"
+# The manual's RPO: "Database: 15 minutes (continuous backups)".
+RPO_SECONDS = 15 * 60
 
 
 def _dr(synth: Synthesis, type_name: str) -> dict[str, dict[str, Any]]:
@@ -28,14 +35,31 @@ def _only(synth: Synthesis, type_name: str) -> dict[str, Any]:
     return resource
 
 
-def _dr_template_for(restore: str, tmp_path: Path) -> dict[str, Any]:
-    """Only the DR region's stacks, as `npx cdk deploy ContractorLens-Production-DR -c ...` builds them."""
+def _backups_mode() -> EnvironmentConfig:
+    """Production with `dr.database = "backups"`: the pilot light that restores on failover."""
     cfg = load_environment("production")
+    return cfg.model_copy(update={"dr": cfg.dr.model_copy(update={"database": "backups"})})
+
+
+def _dr_template_for(tmp_path: Path, mode: str, restore: str | None = None, cfg: EnvironmentConfig | None = None) -> dict[str, Any]:
+    """Only the DR region's stacks, as `npx cdk deploy ContractorLens-Production-DR -c ...` builds them."""
+    cfg = cfg or _backups_mode()
     app = cdk.App(outdir=str(tmp_path), context=CDK_JSON["context"], analytics_reporting=False)
     foundation = DrFoundationStack(app, cfg=cfg)
-    DrStack(app, cfg=cfg, dr=parse_dr_context("active", restore, dr_region=cfg.dr_region), dr_key=foundation.key)
+    dr = parse_dr_context(mode, restore, dr_region=cfg.dr_region, replica=cfg.dr.database == "replica")
+    DrStack(app, cfg=cfg, dr=dr, dr_key=foundation.key)
     app.synth()
     return json.loads((tmp_path / "ContractorLens-Production-DR.template.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def backups_active(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The DR stack of backups mode, active on the latest replicated backups."""
+    return _dr_template_for(tmp_path_factory.mktemp("backups-active"), "active", "latest")
+
+
+def _of_type(template: dict[str, Any], type_name: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == type_name}
 
 
 # --- modes and restore sources as context ---------------------------------------------------
@@ -47,6 +71,7 @@ def _dr_template_for(restore: str, tmp_path: Path) -> dict[str, Any]:
         (None, None, DrSettings("standby")),
         ("standby", None, DrSettings("standby")),
         ("active", None, DrSettings("active")),
+        ("released", None, DrSettings("released")),
         ("active", "latest", DrSettings("active")),
         ("active", "snapshot:contractorlens-db-snapshot-20261127", None),
         ("active", "time:2026-11-27T18:00:00Z", None),
@@ -66,7 +91,7 @@ def test_valid_modes(mode: str | None, restore: str | None, expected: DrSettings
 @pytest.mark.parametrize(
     ("mode", "restore", "words"),
     [
-        ("failover", None, ["-c dr-mode = 'failover'", "standby, active"]),
+        ("failover", None, ["-c dr-mode = 'failover'", "standby, active, released"]),
         ("standby", "latest", ["-c dr-restore = 'latest'", "only applies with -c dr-mode=active"]),
         ("active", "newest", ["'newest'", "latest, snapshot:", "time:"]),
         ("active", "snapshot:", ["allowed are"]),
@@ -89,6 +114,12 @@ def test_bad_modes_are_one_clear_line(mode: str, restore: str | None, words: lis
         assert word in message
 
 
+def test_a_restore_source_is_refused_in_replica_mode() -> None:
+    with pytest.raises(DrContextError) as caught:
+        parse_dr_context("active", "latest", dr_region="us-east-1", replica=True)
+    assert "promotes the replica" in str(caught.value) and "\n" not in str(caught.value)
+
+
 # --- standby: the pilot light ---------------------------------------------------------------
 
 
@@ -97,8 +128,42 @@ def test_the_dr_stack_is_in_the_dr_region(production: Synthesis) -> None:
     assert artifact["environment"] == "aws://123456789012/us-east-1"
 
 
-def test_standby_has_no_database_and_no_running_tasks(production: Synthesis) -> None:
-    assert not _dr(production, "AWS::RDS::DBInstance")
+def test_standby_keeps_a_cross_region_replica_of_the_primary(production: Synthesis) -> None:
+    replica = production.template("DR")["Resources"]["ReplicaDatabase"]["Properties"]
+    assert replica["DBInstanceIdentifier"] == REPLICA
+    # Named by its ARN from config: no cross-region reference (aws/aws-cdk#30771, #12838).
+    assert replica["SourceDBInstanceIdentifier"] == "arn:aws:rds:us-west-2:123456789012:db:contractorlens-db"
+    assert "DrDataKey" in json.dumps(replica["KmsKeyId"])
+    assert "Ref" in replica["DBSubnetGroupName"] and replica["MultiAZ"] is True and replica["PubliclyAccessible"] is False
+    (db_group,) = [
+        k for k, g in _dr(production, "AWS::EC2::SecurityGroup").items() if g["Properties"].get("GroupName") == "contractorlens-db-sg"
+    ]
+    assert replica["VPCSecurityGroups"] == [{"Fn::GetAtt": [db_group, "GroupId"]}]
+    assert "ManageMasterUserPassword" not in replica and "BackupRetentionPeriod" not in replica
+
+
+def test_replica_lag_alarms_hold_the_manuals_rpo(production: Synthesis) -> None:
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in _dr(production, "AWS::CloudWatch::Alarm").values()}
+    warning, critical = alarms["contractorlens-production-replica-lag"], alarms["contractorlens-production-replica-lag-critical"]
+    assert RPO_DATABASE_MINUTES * 60 == RPO_SECONDS
+    assert critical["Threshold"] == RPO_SECONDS and critical["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert 0 < warning["Threshold"] < RPO_SECONDS
+    for alarm in (warning, critical):
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/RDS", "ReplicaLag")
+        assert alarm["Dimensions"] == [{"Name": "DBInstanceIdentifier", "Value": REPLICA}]
+        assert alarm["TreatMissingData"] == "breaching"
+    topics = {t["Properties"]["TopicName"]: k for k, t in _dr(production, "AWS::SNS::Topic").items()}
+    assert critical["AlarmActions"] == [{"Ref": topics["contractorlens-production-alerts-critical"]}]
+    assert warning["AlarmActions"] == [{"Ref": topics["contractorlens-production-alerts-warning"]}]
+
+
+def test_replica_lag_is_on_the_primary_dashboard(production: Synthesis) -> None:
+    (dashboard,) = production.resources("Monitoring", "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "ReplicaLag" in body and REPLICA in body and "us-east-1" in body
+
+
+def test_standby_runs_no_tasks(production: Synthesis) -> None:
     service = _only(production, "AWS::ECS::Service")["Properties"]
     assert service["DesiredCount"] == 0
     assert not _dr(production, "AWS::ApplicationAutoScaling::ScalableTarget")
@@ -235,32 +300,34 @@ def test_the_dr_stack_depends_on_nothing_in_the_primary_region(production: Synth
         assert not getattr(stack, "_crossRegionReferences", False)
 
 
-# --- active: the restored database and the running service ------------------------------------
+# --- active: the promoted replica and the running service --------------------------------------
 
 
-def test_active_restores_the_manuals_instance_name_shaped_like_the_primary(dr_active: Synthesis) -> None:
-    db = dr_active.template("DR")["Resources"]["RestoredDatabase"]
-    props = db["Properties"]
-    assert props["DBInstanceIdentifier"] == RESTORED
-    assert props["MultiAZ"] is True
-    assert props["Engine"] == "postgres" and props["EngineVersion"].startswith("15.")
-    assert props["PubliclyAccessible"] is False
-    assert "DeletionProtection" not in props  # switched on last (tests/unit/test_lifecycle.py)
-    assert db["DeletionPolicy"] == "Snapshot" and db["UpdateReplacePolicy"] == "Snapshot"
-    (group,) = _dr(dr_active, "AWS::RDS::DBParameterGroup").values()
-    (primary_group,) = dr_active.resources("Data", "AWS::RDS::DBParameterGroup").values()
-    assert group["Properties"]["Parameters"] == primary_group["Properties"]["Parameters"]
+def test_active_promotes_the_replica_in_place(production: Synthesis, dr_active: Synthesis) -> None:
+    """Promotion is the same resource without its source (aws-cloudformation-resource-providers-rds
+    PR #334): no create-only property may differ, or CloudFormation would replace it."""
+    standby = production.template("DR")["Resources"]["ReplicaDatabase"]
+    active = dr_active.template("DR")["Resources"]["ReplicaDatabase"]
+    assert "SourceDBInstanceIdentifier" not in active["Properties"]
+    for path in create_only("AWS::RDS::DBInstance", "us-east-1"):
+        (prop,) = path
+        assert standby["Properties"].get(prop) == active["Properties"].get(prop), prop
+    assert active["Properties"]["DBInstanceIdentifier"] == REPLICA
+    assert active["Properties"]["BackupRetentionPeriod"] == dr_active.cfg.database.backup_retention_days
+    assert "DeletionProtection" not in active["Properties"]  # switched on last (tests/unit/test_lifecycle.py)
+    assert active["DeletionPolicy"] == "Snapshot" and active["UpdateReplacePolicy"] == "Snapshot"
 
 
-def test_active_creates_fresh_credentials_in_the_dr_region(dr_active: Synthesis) -> None:
-    props = dr_active.template("DR")["Resources"]["RestoredDatabase"]["Properties"]
+def test_active_gets_credentials_of_its_own_in_the_dr_region(dr_active: Synthesis) -> None:
+    """The primary's master secret is in the primary region: promoted, RDS manages one here."""
+    props = dr_active.template("DR")["Resources"]["ReplicaDatabase"]["Properties"]
     assert props["ManageMasterUserPassword"] is True
     assert "DrDataKey" in json.dumps(props["MasterUserSecret"]["KmsKeyId"])
     (container,) = _only(dr_active, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
     secrets = {s["Name"]: json.dumps(s["ValueFrom"]) for s in container["Secrets"]}
-    assert "RestoredDatabase" in secrets["DB_PASSWORD"] and "MasterUserSecret.SecretArn" in secrets["DB_PASSWORD"]
+    assert "ReplicaDatabase" in secrets["DB_PASSWORD"] and "MasterUserSecret.SecretArn" in secrets["DB_PASSWORD"]
     environment = {e["Name"]: json.dumps(e["Value"]) for e in container["Environment"]}
-    assert "RestoredDatabase" in environment["DB_HOST"] and "Endpoint.Address" in environment["DB_HOST"]
+    assert "ReplicaDatabase" in environment["DB_HOST"] and "Endpoint.Address" in environment["DB_HOST"]
 
 
 def test_active_runs_the_production_count(dr_active: Synthesis) -> None:
@@ -270,44 +337,130 @@ def test_active_runs_the_production_count(dr_active: Synthesis) -> None:
     assert target["MaxCapacity"] == dr_active.cfg.service.max_tasks
 
 
-def test_active_has_the_critical_alarms(dr_active: Synthesis) -> None:
-    names = {a["Properties"]["AlarmName"] for a in _dr(dr_active, "AWS::CloudWatch::Alarm").values()}
-    names |= {a["Properties"]["AlarmName"] for a in _dr(dr_active, "AWS::CloudWatch::CompositeAlarm").values()}
-    expected = {
-        f"contractorlens-production-{key}"
-        for key in (
-            "running-tasks",
-            "no-healthy-targets",
-            "api-error-rate-critical",
-            "db-free-storage-critical",
-            "failed-logins",
-            "certificate-expiry-critical",
-            "service-down",
-            "primary-health",
-        )
+ACTIVE_ALARMS = (
+    "running-tasks",
+    "no-healthy-targets",
+    "api-error-rate-critical",
+    "db-free-storage-critical",
+    "failed-logins",
+    "certificate-expiry-critical",
+    "service-down",
+    "primary-health",
+)
+
+
+def _alarm_names(template: dict[str, Any]) -> set[str]:
+    return {
+        a["Properties"]["AlarmName"]
+        for a in [*_of_type(template, "AWS::CloudWatch::Alarm").values(), *_of_type(template, "AWS::CloudWatch::CompositeAlarm").values()]
     }
-    assert names == expected
+
+
+def test_active_has_the_critical_alarms_and_no_lag_alarm(dr_active: Synthesis) -> None:
+    template = dr_active.template("DR")
+    assert _alarm_names(template) == {f"contractorlens-production-{key}" for key in ACTIVE_ALARMS}
     db_alarms = [a for a in _dr(dr_active, "AWS::CloudWatch::Alarm").values() if "DBInstanceIdentifier" in json.dumps(a)]
-    assert db_alarms and all(RESTORED in json.dumps(a) for a in db_alarms)
+    assert db_alarms and all(REPLICA in json.dumps(a) for a in db_alarms)
 
 
-def test_latest_restores_the_replicated_backups_of_the_primary(dr_active: Synthesis) -> None:
-    props = dr_active.template("DR")["Resources"]["RestoredDatabase"]["Properties"]
+# --- released: between an active drill and a new replica ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _dr_template_for(tmp_path_factory.mktemp("released"), "released", cfg=load_environment("production"))
+
+
+def test_released_lets_the_database_go_and_keeps_its_log_groups(production: Synthesis, released: dict[str, Any]) -> None:
+    assert not _of_type(released, "AWS::RDS::DBInstance")
+    assert "DatabaseDeletionProtectionTurnOn" not in json.dumps(list(released["Resources"]))
+    service = _of_type(released, "AWS::ECS::Service")
+    assert [s["Properties"]["DesiredCount"] for s in service.values()] == [0]
+    assert released["Outputs"]["Mode"]["Value"] == "released"
+    assert released["Outputs"]["DatabaseInstance"]["Value"] == "none"
+    # The log groups have fixed names: the same resources in every mode, so no activation creates
+    # them again (AlreadyExists) and none is deleted in between.
+    standby_groups = {
+        k
+        for k, r in production.template("DR")["Resources"].items()
+        if "/aws/rds/instance/" in json.dumps(r.get("Properties", {}).get("LogGroupName", ""))
+    }
+    released_groups = {
+        k for k, r in released["Resources"].items() if "/aws/rds/instance/" in json.dumps(r.get("Properties", {}).get("LogGroupName", ""))
+    }
+    assert standby_groups == released_groups == {"ReplicaPostgresqlLogGroup", "ReplicaUpgradeLogGroup"}
+
+
+# --- backups mode: the pilot light that restores ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def backups_standby(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _dr_template_for(tmp_path_factory.mktemp("backups-standby"), "standby")
+
+
+def test_backups_standby_has_no_database_but_its_log_groups(backups_standby: dict[str, Any], backups_active: dict[str, Any]) -> None:
+    assert not _of_type(backups_standby, "AWS::RDS::DBInstance")
+    assert not [k for k in _alarm_names(backups_standby) if "replica-lag" in k]
+    groups = {k for k, r in _of_type(backups_standby, "AWS::Logs::LogGroup").items() if RESTORED in json.dumps(r)}
+    assert groups == {"RestoredPostgresqlLogGroup", "RestoredUpgradeLogGroup"}
+    assert groups <= set(backups_active["Resources"])
+
+
+def test_backups_active_restores_the_manuals_instance_name_shaped_like_the_primary(
+    backups_active: dict[str, Any], dr_active: Synthesis
+) -> None:
+    db = backups_active["Resources"]["RestoredDatabase"]
+    props = db["Properties"]
+    assert props["DBInstanceIdentifier"] == RESTORED
+    assert props["MultiAZ"] is True
+    assert props["Engine"] == "postgres" and props["EngineVersion"].startswith("15.")
+    assert props["PubliclyAccessible"] is False
+    assert "DeletionProtection" not in props
+    assert db["DeletionPolicy"] == "Snapshot" and db["UpdateReplacePolicy"] == "Snapshot"
+    (group,) = _of_type(backups_active, "AWS::RDS::DBParameterGroup").values()
+    (primary_group,) = dr_active.resources("Data", "AWS::RDS::DBParameterGroup").values()
+    assert group["Properties"]["Parameters"] == primary_group["Properties"]["Parameters"]
+    assert props["ManageMasterUserPassword"] is True
+    assert _alarm_names(backups_active) == {f"contractorlens-production-{key}" for key in ACTIVE_ALARMS}
+
+
+def test_backups_latest_looks_up_the_current_primarys_backups_by_resource_id(backups_active: dict[str, Any]) -> None:
+    """By DbiResourceId, not by name: a name also finds backups kept from an earlier instance of it."""
+    props = backups_active["Resources"]["RestoredDatabase"]["Properties"]
     assert props["UseLatestRestorableTime"] is True
     lookup_id = props["SourceDBInstanceAutomatedBackupsArn"]["Fn::GetAtt"][0]
-    call = json.loads(dr_active.template("DR")["Resources"][lookup_id]["Properties"]["Create"])
+    create = backups_active["Resources"][lookup_id]["Properties"]["Create"]
+    parts = create["Fn::Join"][1]
+    call = json.loads("".join(p if isinstance(p, str) else "<token>" for p in parts))
     assert call["action"] == "describeDBInstanceAutomatedBackups"
-    assert call["parameters"] == {"DBInstanceIdentifier": "contractorlens-db"}
+    assert call["parameters"] == {"DbiResourceId": "<token>"}
+    # The same parameter in the call and in the custom resource's id.
+    (ref,) = {p["Ref"] for p in parts if not isinstance(p, str)}
+    parameter = backups_active["Parameters"][ref]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert parameter["Default"] == "/contractorlens/production/dr/db-resource-id"
+
+
+def test_the_data_stack_writes_its_resource_id_into_the_dr_region(production: Synthesis) -> None:
+    writers = [r for r in production.resources("Data", "Custom::AWS").values() if "db-resource-id" in json.dumps(r)]
+    (writer,) = writers
+    parts = writer["Properties"]["Create"]["Fn::Join"][1]
+    call = json.loads("".join(p if isinstance(p, str) else "<token>" for p in parts))
+    assert call["region"] == "us-east-1" and call["action"] == "putParameter"
+    (token,) = [p for p in parts if not isinstance(p, str)]
+    assert token == {"Fn::GetAtt": ["Database", "DbiResourceId"]}
 
 
 def test_a_named_snapshot_is_restored(tmp_path: Path) -> None:
-    props = _dr_template_for("snapshot:contractorlens-db-snapshot-20261127", tmp_path)["Resources"]["RestoredDatabase"]["Properties"]
+    template = _dr_template_for(tmp_path, "active", "snapshot:contractorlens-db-snapshot-20261127")
+    props = template["Resources"]["RestoredDatabase"]["Properties"]
     assert props["DBSnapshotIdentifier"] == "contractorlens-db-snapshot-20261127"
     assert "SourceDBInstanceAutomatedBackupsArn" not in props and "RestoreTime" not in props
 
 
 def test_a_point_in_time_is_restored(tmp_path: Path) -> None:
-    props = _dr_template_for("time:2026-11-27T18:00:00Z", tmp_path)["Resources"]["RestoredDatabase"]["Properties"]
+    props = _dr_template_for(tmp_path, "active", "time:2026-11-27T18:00:00Z")["Resources"]["RestoredDatabase"]["Properties"]
     assert props["RestoreTime"] == "2026-11-27T18:00:00Z"
     assert "SourceDBInstanceAutomatedBackupsArn" in props
     assert "UseLatestRestorableTime" not in props and "DBSnapshotIdentifier" not in props

@@ -92,7 +92,7 @@ def _protections(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ("production", "Data", ["AWS::RDS::DBInstance"]),
         ("production", "Service", ["AWS::ElasticLoadBalancingV2::LoadBalancer"]),
         ("production", "Monitoring", ["AWS::ElasticLoadBalancingV2::LoadBalancer"]),
-        ("production", "DR", ["AWS::ElasticLoadBalancingV2::LoadBalancer"]),
+        ("production", "DR", ["AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::RDS::DBInstance"]),
         ("dr_active", "DR", ["AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::RDS::DBInstance"]),
     ],
 )

@@ -53,13 +53,18 @@ MANUAL_ALARMS: dict[str, tuple[float | None, str, str | None, int, str, str]] = 
     # "Renew certificates (automatic with ACM, but verify)": 30 days warning, 7 days critical
     "certificate-expiry": (30, "LessThanThreshold", "Minimum", 86400, "warning", "Monitoring"),
     "certificate-expiry-critical": (7, "LessThanThreshold", "Minimum", 86400, "critical", "Monitoring"),
+    # Cross-Region Recovery: "Update DNS to point to DR region" (the check is 1 while healthy)
+    "primary-health": (1, "LessThanThreshold", "Minimum", 60, "critical", "DR"),
+    # RPO "Database: 15 minutes": critical at 15 min = 900 s, warning at a third (ours)
+    "replica-lag": (300, "GreaterThanThreshold", "Maximum", 60, "warning", "DR"),
+    "replica-lag-critical": (900, "GreaterThanOrEqualToThreshold", "Maximum", 60, "critical", "DR"),
 }
 OUTAGE_SIGNALS = {"no-healthy-targets", "running-tasks", "api-error-rate-critical"}
 
 
 def _alarms(synth: Synthesis) -> dict[str, tuple[str, dict[str, Any]]]:
     found = {}
-    for part in ("Service", "Monitoring"):
+    for part in ("Service", "Monitoring", "DR"):
         for resource in synth.resources(part, "AWS::CloudWatch::Alarm").values():
             found[resource["Properties"]["AlarmName"]] = (part, resource["Properties"])
     return found

@@ -43,8 +43,9 @@ def test_application_rto_everything_but_the_tasks_is_already_standing_in_the_dr_
     assert "us-east-1" in json.dumps(replication)
 
 
-def test_database_rto_restore_needs_no_cross_region_copy(dr_active: Synthesis) -> None:
-    props = dr_active.template("DR")["Resources"]["RestoredDatabase"]["Properties"]
-    # The source is already in the DR region: replicated backups (or a snapshot there).
-    assert "SourceDBInstanceAutomatedBackupsArn" in props or "DBSnapshotIdentifier" in props
-    assert "SourceRegion" not in props
+def test_database_rto_failover_promotes_what_is_already_in_the_dr_region(production: Synthesis, dr_active: Synthesis) -> None:
+    """Replica mode: the data is already there, seconds behind; active only promotes it."""
+    standby = production.template("DR")["Resources"]["ReplicaDatabase"]["Properties"]
+    active = dr_active.template("DR")["Resources"]["ReplicaDatabase"]["Properties"]
+    assert standby["SourceDBInstanceIdentifier"].startswith("arn:aws:rds:us-west-2:")
+    assert "SourceDBInstanceIdentifier" not in active and "SourceRegion" not in active
