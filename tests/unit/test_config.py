@@ -75,6 +75,13 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
         (r"^account = .*", 'account = "12345"', ["account", "'12345'", "12-digit"]),
         (r"^region = .*", 'region = "us-west-9"', ["region", "'us-west-9'", "us-west-2"]),
         (r"^dr_region = .*", 'dr_region = "us-west-2"', ["dr_region", "must differ"]),
+        # Route 53 publishes health-check metrics in us-east-1 only (the primary-health alarm).
+        (
+            r"^dr_region = .*\n((.*\n)*)availability_zones = \[\"us-east-1a\".*",
+            'dr_region = "eu-west-1"\n\\1availability_zones = ["eu-west-1a", "eu-west-1b"]',
+            ["dr_region", "'eu-west-1'", "must be us-east-1", "health-check metrics"],
+        ),
+        (r"^\[dr\]", '[dr]\ndatabase = "warm"', ["dr.database", "'warm'", "replica", "backups"]),
         (
             r"^availability_zones = .*",
             'availability_zones = ["us-west-2a", "us-east-1b"]',
