@@ -63,6 +63,7 @@ ATTRIBUTES: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("AWS::EFS::AccessPoint", "AccessPointId"): lambda ap: ap.access_point_id,
     ("AWS::RDS::DBInstance", "MasterUserSecret.SecretArn"): lambda db: db.master_user_secret.secret_arn,
     ("AWS::RDS::DBInstance", "DBInstanceArn"): lambda db: db.db_instance_arn,
+    ("AWS::RDS::DBInstance", "DbiResourceId"): lambda db: db.dbi_resource_id,
     ("AWS::RDS::DBInstance", "Endpoint.Port"): lambda db: str(db.port),  # a string in CloudFormation
 }
 

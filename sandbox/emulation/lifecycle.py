@@ -137,6 +137,8 @@ def _delete_db_instance(stack: Any, logical_id: str, instance: Any, props: dict[
 
     rds = client("rds", stack.region_name)
     identifier = instance.db_instance_identifier
+    # The handler takes no final snapshot of a read replica, whatever the policy (DeleteHandler).
+    snapshot = snapshot and not instance.is_replica
     kwargs: dict[str, Any] = {"DBInstanceIdentifier": identifier, "SkipFinalSnapshot": not snapshot}
     if snapshot:
         kwargs["FinalDBSnapshotIdentifier"] = f"{stack.name}-snapshot-{logical_id}-{mock_random.get_random_hex(12)}".lower()[:255]

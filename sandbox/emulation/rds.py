@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.emulation.common import api_kwargs, client
+from sandbox.emulation.common import ResourceFailedError, api_kwargs, client
 
 EXTENSIONS = {
     "AWS::RDS::DBInstance": "creates or restores the instance through the RDS API with the template's properties (moto's CloudFormation drops most)",
-    "backup replication": "AutomaticBackupReplicationRegion replicates automated backups to that region at once; a restore from them works there",
+    "backup replication": "AutomaticBackupReplicationRegion replicates automated backups to that region at once; a restore from them works there; they carry the source's DbiResourceId, and DescribeDBInstanceAutomatedBackups finds them by it",
     "AWS::RDS::DBParameterGroup": "keeps the template's name (moto names it after the logical id)",
+    "DbiResourceId": "every instance has a resource id of its own, also a replica (moto gives every instance the same one); GetAtt DbiResourceId returns it",
+    "read replicas": "SourceDBInstanceIdentifier creates a read replica (CreateDBInstanceReadReplica); across regions an encrypted source needs KmsKeyId, and the source needs automated backups (RDS API reference, CreateDBInstanceReadReplica: KmsKeyId, and 'you must enable automatic backups on the source'); the replica has no master secret of its own and its own deletion protection (moto copies the source's)",
+    "promotion": "an update that drops SourceDBInstanceIdentifier promotes the replica in place with the template's BackupRetentionPeriod, then applies the other changed properties, e.g. ManageMasterUserPassword (aws-cloudformation-resource-providers-rds PR #334: UpdateHandler, Translator.promoteReadReplicaRequest)",
+    "immutable DB properties": "an update that adds or changes SourceDBInstanceIdentifier, or sets DBSnapshotIdentifier, RestoreTime, UseLatestRestorableTime, SourceDBInstanceAutomatedBackupsArn or SourceDbiResourceId to another non-empty value, fails NotUpdatable 'Resource is immutable' (the RDS handler's ImmutabilityHelper.isChangeMutable)",
+    "replica deletion": "a read replica is deleted without a final snapshot whatever the DeletionPolicy (the RDS handler's DeleteHandler.decideSnapshotIdentifier: final snapshots are not allowed for read replicas)",
 }
 
 # CloudFormation's names for DBInstance properties the API spells differently.
@@ -19,26 +24,76 @@ _RDS_RENAMES = {"VPCSecurityGroups": "VpcSecurityGroupIds"}
 REPLICATED_BACKUPS: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
 
+# The properties whose change the RDS handler refuses on an update (ImmutabilityHelper): a new
+# non-empty value is "Resource is immutable"; dropping one is allowed (for the source: promotion).
+_RESTORE_SOURCES = (
+    "DBSnapshotIdentifier",
+    "UseLatestRestorableTime",
+    "RestoreTime",
+    "SourceDBInstanceAutomatedBackupsArn",
+    "SourceDbiResourceId",
+    "SourceDBInstanceIdentifier",
+)
+IMMUTABLE = 'Resource handler returned message: "Resource is immutable" (HandlerErrorCode: NotUpdatable)'
+
+
+def _api_props(cloudformation_json: dict[str, Any], resource_name: str) -> dict[str, Any]:
+    props = dict(cloudformation_json["Properties"])
+    props.setdefault("DBInstanceIdentifier", resource_name.lower())
+    if isinstance(props.get("MasterUserSecret"), dict) and props["MasterUserSecret"].get("KmsKeyId"):
+        props["MasterUserSecretKmsKeyId"] = props["MasterUserSecret"]["KmsKeyId"]
+    return props
+
+
+def new_resource_id() -> str:
+    from moto.moto_api._internal import mock_random
+
+    return "db-" + "".join(mock_random.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(26))
+
+
+def _create_read_replica(rds: Any, props: dict[str, Any], account_id: str, region_name: str) -> None:
+    from moto.rds.exceptions import InvalidParameterCombination, InvalidParameterValue
+    from moto.rds.models import rds_backends
+
+    source_id = props["SourceDBInstanceIdentifier"]
+    source = rds_backends[account_id][region_name].find_db_from_id(source_id)
+    if not source.backup_retention_period:
+        raise InvalidParameterValue(f"Automated backups are not enabled for this database instance: {source.db_instance_identifier}")
+    if source.region != region_name and source.storage_encrypted and not props.get("KmsKeyId"):
+        raise InvalidParameterCombination("KmsKeyId is required to create an encrypted cross-region read replica")
+    rds.create_db_instance_read_replica(**api_kwargs(rds, "CreateDBInstanceReadReplica", props, _RDS_RENAMES))
+    replica = rds_backends[account_id][region_name].databases[props["DBInstanceIdentifier"]]
+    # moto's replica is a shallow copy of its source: give it what is its own in RDS.
+    replica.dbi_resource_id = new_resource_id()
+    replica.deletion_protection = bool(props.get("DeletionProtection", False))
+    replica.manage_master_user_password = False
+    replica.__dict__.pop("master_user_secret", None)
+    replica.enabled_cloudwatch_logs_exports = list(props.get("EnableCloudwatchLogsExports", []))
+    replica.kms_key_id = props.get("KmsKeyId", source.kms_key_id)
+    replica.backup_retention_period = 0
+    replica.status = "available"
+
+
 def _create_db_instance(
     cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
 ) -> Any:
     from moto.moto_api._internal import mock_random
     from moto.rds.models import rds_backends
 
-    props = dict(cloudformation_json["Properties"])
-    props.setdefault("DBInstanceIdentifier", resource_name.lower())
-    if isinstance(props.get("MasterUserSecret"), dict) and props["MasterUserSecret"].get("KmsKeyId"):
-        props["MasterUserSecretKmsKeyId"] = props["MasterUserSecret"]["KmsKeyId"]
+    props = _api_props(cloudformation_json, resource_name)
     rds = client("rds", region_name)
     identifier = props["DBInstanceIdentifier"]
-    if props.get("SourceDBInstanceAutomatedBackupsArn") or props.get("SourceDBInstanceIdentifier"):
+    if props.get("SourceDBInstanceAutomatedBackupsArn"):
         call = api_kwargs(rds, "RestoreDBInstanceToPointInTime", {**props, "TargetDBInstanceIdentifier": identifier}, _RDS_RENAMES)
         rds.restore_db_instance_to_point_in_time(**call)
+    elif props.get("SourceDBInstanceIdentifier"):
+        _create_read_replica(rds, props, account_id, region_name)
     elif props.get("DBSnapshotIdentifier"):
         rds.restore_db_instance_from_db_snapshot(**api_kwargs(rds, "RestoreDBInstanceFromDBSnapshot", props, _RDS_RENAMES))
     else:
         rds.create_db_instance(**api_kwargs(rds, "CreateDBInstance", props, _RDS_RENAMES))
     instance = rds_backends[account_id][region_name].databases[identifier]
+    instance.cfn_properties = props
     destination = props.get("AutomaticBackupReplicationRegion")
     if destination:
         REPLICATED_BACKUPS.setdefault((account_id, destination), []).append(
@@ -46,6 +101,7 @@ def _create_db_instance(
                 "DBInstanceAutomatedBackupsArn": f"arn:aws:rds:{destination}:{account_id}:auto-backup:ab-{mock_random.get_random_hex(26)}",
                 "DBInstanceArn": instance.db_instance_arn,
                 "DBInstanceIdentifier": identifier,
+                "DbiResourceId": instance.dbi_resource_id,
                 "Region": region_name,
                 "SourceRegion": region_name,
                 "Engine": instance.engine,
@@ -57,6 +113,39 @@ def _create_db_instance(
                 "_source": (account_id, region_name, identifier),
             }
         )
+    return instance
+
+
+def _update_db_instance(
+    cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+) -> Any:
+    """The RDS handler's update: refuse an immutable change, promote a replica whose source left
+    the template, then modify what changed."""
+    from moto.rds.models import rds_backends
+
+    instance = original_resource
+    props = _api_props(cloudformation_json, new_resource_name)
+    previous: dict[str, Any] = getattr(instance, "cfn_properties", {})
+    for name in _RESTORE_SOURCES:
+        if props.get(name) and props.get(name) != previous.get(name):
+            raise ResourceFailedError("", "AWS::RDS::DBInstance", IMMUTABLE)
+    rds = client("rds", region_name)
+    identifier = instance.db_instance_identifier
+    if previous.get("SourceDBInstanceIdentifier") and not props.get("SourceDBInstanceIdentifier") and instance.is_replica:
+        source_id = instance.source_db_instance_identifier
+        promote = {"DBInstanceIdentifier": identifier}
+        if props.get("BackupRetentionPeriod") is not None:
+            promote["BackupRetentionPeriod"] = int(props["BackupRetentionPeriod"])
+        rds.promote_read_replica(**promote)
+        source = rds_backends[account_id][region_name].find_db_from_id(source_id)
+        source.remove_replica(instance)
+        instance.source_db_instance_identifier = None
+    changed = {k: v for k, v in props.items() if previous.get(k) != v and k not in _RESTORE_SOURCES}
+    modify = api_kwargs(rds, "ModifyDBInstance", changed, _RDS_RENAMES)
+    modify.pop("DBInstanceIdentifier", None)
+    if modify:
+        rds.modify_db_instance(DBInstanceIdentifier=identifier, ApplyImmediately=True, **modify)
+    instance.cfn_properties = props
     return instance
 
 
@@ -74,10 +163,29 @@ def install() -> None:
     # moto names a parameter group after its logical id, ignoring the template's name.
     DBParameterGroup.cloudformation_name_type = staticmethod(lambda: "DBParameterGroupName")  # type: ignore[method-assign]
     DBInstance.create_from_cloudformation_json = classmethod(_create_db_instance)  # type: ignore[method-assign,assignment]
+    DBInstance.update_from_cloudformation_json = classmethod(_update_db_instance)  # type: ignore[method-assign,assignment]
 
-    def _replicated(backend: Any, identifier: str | None) -> list[dict[str, Any]]:
+    initialise = DBInstance.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        initialise(self, *args, **kwargs)
+        self.dbi_resource_id = new_resource_id()
+
+    DBInstance.__init__ = __init__  # type: ignore[method-assign]
+
+    def remove_replica(self: Any, replica: Any) -> None:
+        # moto lists a cross-region replica by ARN but removes it by name.
+        for name in (replica.db_instance_identifier, replica.db_instance_arn):
+            if name in self.replicas:
+                self.replicas.remove(name)
+
+    DBInstance.remove_replica = remove_replica  # type: ignore[method-assign]
+
+    def _replicated(backend: Any, identifier: str | None, resource_id: str | None = None) -> list[dict[str, Any]]:
         found = []
         for backup in REPLICATED_BACKUPS.get((backend.account_id, backend.region_name), []):
+            if resource_id not in (None, backup["DbiResourceId"]):
+                continue
             if identifier in (None, backup["DBInstanceIdentifier"], backup["DBInstanceAutomatedBackupsArn"]):
                 account, region, source = backup["_source"]
                 # Replication is modelled as instant: the copy is as recent as its source.
@@ -98,7 +206,11 @@ def install() -> None:
 
     def describe_db_instance_automated_backups(self: Any, db_instance_identifier: str | None = None, **kwargs: Any) -> Any:
         identifier = db_instance_identifier or kwargs.get("db_instance_automated_backups_arn")
-        return list(describe(self, db_instance_identifier, **kwargs)) + _replicated(self, identifier)
+        resource_id = kwargs.get("dbi_resource_id")
+        own = list(describe(self, db_instance_identifier, **kwargs))
+        if resource_id:
+            own = [b for b in own if getattr(self.databases.get(b.db_instance_identifier), "dbi_resource_id", None) == resource_id]
+        return own + _replicated(self, identifier, resource_id)
 
     RDSBackend.describe_db_instance_automated_backups = describe_db_instance_automated_backups  # type: ignore[method-assign]
 

@@ -174,6 +174,111 @@ def test_a_snapshot_policy_takes_a_final_snapshot(running: Running) -> None:
     assert [s["DBSnapshotIdentifier"] for s in snapshots] and snapshots[0]["DBSnapshotIdentifier"].startswith("snapshotted-snapshot-db-")
 
 
+DR_REGION = "us-east-1"
+
+
+def _replica(source_arn: str, *, promoted: bool = False, kms: bool = True) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "DBInstanceIdentifier": "probe-replica",
+        "DBInstanceClass": "db.t4g.micro",
+        **({"KmsKeyId": f"arn:aws:kms:{DR_REGION}:{ACCOUNT}:key/probe"} if kms else {}),
+    }
+    if promoted:
+        props |= {"BackupRetentionPeriod": 7, "ManageMasterUserPassword": True}
+    else:
+        props["SourceDBInstanceIdentifier"] = source_arn
+    return {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Snapshot", "UpdateReplacePolicy": "Snapshot", "Properties": props}
+
+
+def _in_dr_region(running: Running, name: str, resources: dict[str, Any], *, update: bool = False) -> str:
+    cfn = running.client("cloudformation", DR_REGION)
+    (cfn.update_stack if update else cfn.create_stack)(StackName=name, TemplateBody=json.dumps({"Resources": resources}))
+    return str(cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+
+
+@pytest.fixture(scope="module")
+def source_arn(running: Running) -> str:
+    """An encrypted primary with automated backups, in the primary region."""
+    source = _database("probe-source")
+    source["Properties"] |= {"StorageEncrypted": True, "BackupRetentionPeriod": 7, "ManageMasterUserPassword": True}
+    del source["Properties"]["MasterUserPassword"]
+    assert _deploy(running, "Source", {"Db": source}) == "CREATE_COMPLETE"
+    (db,) = running.client("rds", REGION).describe_db_instances(DBInstanceIdentifier="probe-source")["DBInstances"]
+    return str(db["DBInstanceArn"])
+
+
+def test_a_cross_region_replica_of_an_encrypted_source_needs_a_key_in_its_region(running: Running, source_arn: str) -> None:
+    assert _in_dr_region(running, "KeylessReplica", {"Db": _replica(source_arn, kms=False)}) == "ROLLBACK_COMPLETE"
+    cfn = running.client("cloudformation", DR_REGION)
+    events = cfn.describe_stack_events(StackName="KeylessReplica")["StackEvents"]
+    assert any("KmsKeyId is required" in (e.get("ResourceStatusReason") or "") for e in events)
+
+
+def test_a_replica_is_promoted_in_place_and_cannot_become_a_replica_again(running: Running, source_arn: str) -> None:
+    rds, primary = running.client("rds", DR_REGION), running.client("rds", REGION)
+    assert _in_dr_region(running, "Replica", {"Db": _replica(source_arn)}) == "CREATE_COMPLETE"
+    (replica,) = rds.describe_db_instances(DBInstanceIdentifier="probe-replica")["DBInstances"]
+    (source,) = primary.describe_db_instances(DBInstanceIdentifier="probe-source")["DBInstances"]
+    assert replica["ReadReplicaSourceDBInstanceIdentifier"] == source_arn
+    assert replica["DbiResourceId"] != source["DbiResourceId"]
+    assert "MasterUserSecret" not in replica and not replica["DeletionProtection"]
+    # Promotion: the same resource without its source.
+    assert _in_dr_region(running, "Replica", {"Db": _replica(source_arn, promoted=True)}, update=True) == "UPDATE_COMPLETE"
+    (promoted,) = rds.describe_db_instances(DBInstanceIdentifier="probe-replica")["DBInstances"]
+    assert "ReadReplicaSourceDBInstanceIdentifier" not in promoted
+    assert promoted["BackupRetentionPeriod"] == 7 and promoted["MasterUserSecret"]["SecretArn"]
+    assert promoted["DbiResourceId"] == replica["DbiResourceId"]  # not replaced
+    (source,) = primary.describe_db_instances(DBInstanceIdentifier="probe-source")["DBInstances"]
+    assert not source.get("ReadReplicaDBInstanceIdentifiers")
+    # A source again is immutable: the update fails and rolls back, the instance stays standalone.
+    assert _in_dr_region(running, "Replica", {"Db": _replica(source_arn)}, update=True) == "UPDATE_ROLLBACK_COMPLETE"
+    events = running.client("cloudformation", DR_REGION).describe_stack_events(StackName="Replica")["StackEvents"]
+    assert any("Resource is immutable" in (e.get("ResourceStatusReason") or "") for e in events)
+    # Let go, it leaves a final snapshot (a promoted instance is no replica).
+    running.client("cloudformation", DR_REGION).delete_stack(StackName="Replica")
+    snapshots = rds.describe_db_snapshots(DBInstanceIdentifier="probe-replica")["DBSnapshots"]
+    assert len(snapshots) == 1
+
+
+def test_a_replica_is_deleted_without_a_final_snapshot(running: Running, source_arn: str) -> None:
+    replica = _replica(source_arn)
+    replica["Properties"]["DBInstanceIdentifier"] = "probe-replica-2"
+    assert _in_dr_region(running, "Replica2", {"Db": replica}) == "CREATE_COMPLETE"
+    running.client("cloudformation", DR_REGION).delete_stack(StackName="Replica2")
+    rds = running.client("rds", DR_REGION)
+    assert not rds.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": ["probe-replica-2"]}])["DBInstances"]
+    assert not rds.describe_db_snapshots(DBInstanceIdentifier="probe-replica-2")["DBSnapshots"]
+
+
+def test_a_changed_restore_source_is_immutable(running: Running) -> None:
+    db = _database("probe-restore-source")
+    assert _deploy(running, "RestoreSource", {"Db": db}) == "CREATE_COMPLETE"
+    running.client("rds", REGION).create_db_snapshot(DBInstanceIdentifier="probe-restore-source", DBSnapshotIdentifier="probe-snap-1")
+    restored = _database("probe-restored")
+    restored["Properties"] = {k: v for k, v in restored["Properties"].items() if k not in ("MasterUsername", "MasterUserPassword")}
+    restored["Properties"]["DBSnapshotIdentifier"] = "probe-snap-1"
+    assert _deploy(running, "Restored", {"Db": restored}) == "CREATE_COMPLETE"
+    running.client("rds", REGION).create_db_snapshot(DBInstanceIdentifier="probe-restored", DBSnapshotIdentifier="probe-snap-2")
+    restored["Properties"]["DBSnapshotIdentifier"] = "probe-snap-2"
+    assert _deploy(running, "Restored", {"Db": restored}, update=True) == "UPDATE_ROLLBACK_COMPLETE"
+    assert any("Resource is immutable" in r for r in _reasons(running, "Restored"))
+
+
+def test_replicated_backups_are_found_by_their_sources_resource_id(running: Running) -> None:
+    source = _database("probe-replicating")
+    source["Properties"] |= {
+        "BackupRetentionPeriod": 7,
+        "AutomaticBackupReplicationRegion": DR_REGION,
+        "AutomaticBackupReplicationKmsKeyId": f"arn:aws:kms:{DR_REGION}:{ACCOUNT}:key/probe",
+    }
+    assert _deploy(running, "Replicating", {"Db": source}) == "CREATE_COMPLETE"
+    (db,) = running.client("rds", REGION).describe_db_instances(DBInstanceIdentifier="probe-replicating")["DBInstances"]
+    rds = running.client("rds", DR_REGION)
+    found = rds.describe_db_instance_automated_backups(DbiResourceId=db["DbiResourceId"])["DBInstanceAutomatedBackups"]
+    assert [b["DBInstanceIdentifier"] for b in found] == ["probe-replicating"]
+    assert not rds.describe_db_instance_automated_backups(DbiResourceId="db-NOTTHISONE")["DBInstanceAutomatedBackups"]
+
+
 def test_termination_protection_refuses_delete_stack(running: Running) -> None:
     assert _deploy(running, "Guarded", {"Group": _log_group("/probe/guarded")}) == "CREATE_COMPLETE"
     cfn = _cfn(running)
