@@ -27,6 +27,11 @@ class RestoreSource:
     value: str = ""
     """The snapshot id or ARN, or the UTC time as YYYY-MM-DDTHH:MM:SSZ."""
 
+    @property
+    def context_value(self) -> str:
+        """As `-c dr-restore=` takes it: latest, snapshot:<id>, time:<UTC>."""
+        return self.kind if self.kind == "latest" else f"{self.kind}:{self.value}"
+
 
 @dataclass(frozen=True)
 class DrSettings:

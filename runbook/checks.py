@@ -98,8 +98,9 @@ def check_targets(ctx: Context, service: dict[str, Any]) -> bool:
 def check_database(ctx: Context, identifier: str | None = None, region: str | None = None) -> bool:
     """The manual's `aws rds describe-db-instances --db-instance-identifier contractorlens-db`."""
     names = ctx.cfg.names
-    # In the DR region (AWS_REGION set there during a failover) the database is the restored one.
-    identifier = identifier or (names.db_restored_instance if ctx.region == ctx.cfg.dr_region else names.db_instance)
+    # In the DR region (AWS_REGION set there during a failover) the database is the DR stack's:
+    # the promoted replica, or the restore in backups mode.
+    identifier = identifier or (ctx.cfg.dr_db_instance if ctx.region == ctx.cfg.dr_region else names.db_instance)
     try:
         (db,) = ctx.client("rds", region).describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     except ClientError as exc:

@@ -24,7 +24,7 @@ from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, loa
 from config.dr import DrContextError, RestoreSource, parse_dr_context
 from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
 from config.thresholds import RUNNING_TASKS, THRESHOLDS
-from runbook import checks, recovery, security, service
+from runbook import checks, drill, recovery, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe
 from runbook.context import Context
 from runbook.report import Report
@@ -89,6 +89,19 @@ def _restore_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--latest", action="store_true", help="the replicated backups' latest restorable time")
     source.add_argument("--snapshot", metavar="ID", help="a DB snapshot (id or ARN) in the DR region")
     source.add_argument("--time", metavar="UTC", help="a point in time, e.g. 2026-11-27T18:00:00Z")
+
+
+def _activate_options(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--latest", action="store_true", help="backups mode: the replicated backups' latest restorable time (default)")
+    source.add_argument("--snapshot", metavar="ID", help="backups mode: a DB snapshot (id or ARN) in the DR region")
+    source.add_argument("--time", metavar="UTC", help="backups mode: a point in time, e.g. 2026-11-27T18:00:00Z")
+
+
+def _activate_source(args: argparse.Namespace, dr_region: str) -> RestoreSource | None:
+    if not (args.latest or args.snapshot or args.time):
+        return None
+    return _restore_source(args, dr_region)
 
 
 def _leftovers_options(parser: argparse.ArgumentParser) -> None:
@@ -219,6 +232,24 @@ COMMANDS: tuple[Command, ...] = (
         run=lambda args, ctx: recovery.dr_restore(ctx, _restore_source(args, ctx.cfg.dr_region)),
         options=_restore_options,
         usage="--latest \\| --snapshot ID \\| --time UTC",
+    ),
+    Command(
+        "dr-activate",
+        summary="the DR stack to active: the replica promoted (or the backups restored), the service at the production floor",
+        readme='"Cross-Region Recovery": `npx cdk deploy` of the DR stack with `-c dr-mode=active`: the replica promoted in '
+        "place (backups mode: restored from `--latest`, `--snapshot ID` or `--time UTC`), the service at the production "
+        "floor, waits until it is stable; refuses a different restore source on an active stack, with the way to switch",
+        run=lambda args, ctx: drill.dr_activate(ctx, restore=_activate_source(args, ctx.cfg.dr_region)),
+        options=_activate_options,
+        usage="[--latest \\| --snapshot ID \\| --time UTC]",
+    ),
+    Command(
+        "dr-standby",
+        summary="the DR stack back to standby: a final snapshot of the DR database (printed), then a new replica",
+        readme="back from a drill: a final snapshot of the DR database (its identifier printed), its deletion protection "
+        "off, the stack lets it go (`-c dr-mode=released`) and, in replica mode, creates a new replica; refuses while "
+        "`contractorlens-db` is not available (after a real failover: Failback); picks up where it stopped when run again",
+        run=lambda args, ctx: drill.dr_standby(ctx),
     ),
     Command(
         "certs",

@@ -83,6 +83,36 @@ def backups(ctx: Context) -> bool:
     return ok
 
 
+def replicated_backups(ctx: Context) -> dict[str, Any]:
+    """The automated backups the current `contractorlens-db` replicates into the DR region: found by
+    its DbiResourceId (which the Data stack writes there), not its name, which would also find
+    backups kept from an earlier instance of that name; the one replicating, at the latest time."""
+    cfg, names = ctx.cfg, ctx.cfg.names
+    region, parameter = cfg.dr_region, names.db_resource_id_parameter
+    try:
+        resource_id = ctx.client("ssm", region).get_parameter(Name=parameter)["Parameter"]["Value"]
+    except ClientError as exc:
+        if error_code(exc) != "ParameterNotFound":
+            raise
+        raise RunbookError(
+            f"no {parameter} in {region}: the Data stack writes it when database.replicate_backups_to_dr is on; "
+            "deploy it, or restore from a snapshot there instead (--snapshot)"
+        ) from None
+    found = [
+        b
+        for b in ctx.aws.pages(
+            "rds", region, "describe_db_instance_automated_backups", "DBInstanceAutomatedBackups", DbiResourceId=resource_id
+        )
+        if b.get("Status") == "replicating"
+    ]
+    if not found:
+        raise RunbookError(
+            f"no automated backups of {names.db_instance} ({resource_id}) replicating to {region}; "
+            "restore from a snapshot there instead (--snapshot)"
+        )
+    return max(found, key=lambda b: b.get("RestoreWindow", {}).get("LatestTime") or datetime.min.replace(tzinfo=UTC))
+
+
 def dr_restore(ctx: Context, source: RestoreSource) -> bool:
     """The manual's `restore-db-instance-from-db-snapshot --db-instance-identifier contractorlens-db-restored`,
     in the DR region, from its snapshots or replicated backups. Never touches an existing instance."""
@@ -125,19 +155,7 @@ def dr_restore(ctx: Context, source: RestoreSource) -> bool:
         ctx.report.say(f"restoring {target} in {region} from snapshot {source.value} ...")
         rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier=target, DBSnapshotIdentifier=source.value, **placement)
     else:
-        automated = list(
-            ctx.aws.pages(
-                "rds",
-                region,
-                "describe_db_instance_automated_backups",
-                "DBInstanceAutomatedBackups",
-                DBInstanceIdentifier=names.db_instance,
-            )
-        )
-        if not automated:
-            raise RunbookError(
-                f"no automated backups of {names.db_instance} replicated to {region}; restore from a snapshot there instead (--snapshot)"
-            )
+        backups = replicated_backups(ctx)
         moment = (
             {"UseLatestRestorableTime": True}
             if source.kind == "latest"
@@ -146,7 +164,7 @@ def dr_restore(ctx: Context, source: RestoreSource) -> bool:
         when = "the latest restorable time" if source.kind == "latest" else source.value
         ctx.report.say(f"restoring {target} in {region} from the replicated backups at {when} ...")
         rds.restore_db_instance_to_point_in_time(
-            SourceDBInstanceAutomatedBackupsArn=automated[0]["DBInstanceAutomatedBackupsArn"],
+            SourceDBInstanceAutomatedBackupsArn=backups["DBInstanceAutomatedBackupsArn"],
             TargetDBInstanceIdentifier=target,
             **moment,
             **placement,

@@ -194,27 +194,60 @@ def _delete_restore(s: Session) -> tuple[bool, str]:
 
 
 def dr_switch(s: Session) -> None:
-    """The DR drill: the DR stack to active (`-c dr-mode=active`), the health-check in the DR region
-    (the manual's `export AWS_REGION=us-east-1`), and back to standby."""
-    dr = ["deploy", s.cfg.names.stack("DR"), "-c", f"env={s.cfg.name}"]
-    s.cdk(*dr, "-c", "dr-mode=active")
-    s.deploy_sh("health-check", *_env(s), *_health(s, s.cfg.dr_region), region=s.cfg.dr_region)
-    s.cdk(*dr)
-    s.check("the DR stack is in standby again", lambda: _standby(s))
+    """Two DR drills in a row, as the README runs them: `dr-activate` promotes the replica, the
+    health-check in the DR region (the manual's `export AWS_REGION=us-east-1`), `dr-standby`
+    snapshots the drill's database and creates a new replica; nothing is deleted by hand."""
+    region = s.cfg.dr_region
+    replicas: list[str] = []
+    s.check("standby holds a replica of the primary", lambda: _replica(s, replicas))
+    for _ in ("first drill", "second drill"):
+        s.deploy_sh("dr-activate", *_env(s))
+        s.check("the replica promoted in place, the service running", lambda: _promoted(s))
+        s.deploy_sh("health-check", *_env(s), *_health(s, region), region=region)
+        s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
+        s.check("standby again, with a new replica", lambda: _replica(s, replicas))
+    s.check("each drill's database kept in a final snapshot", lambda: _final_snapshots(s, 2))
 
 
-def _standby(s: Session) -> tuple[bool, str]:
+def _dr_database(s: Session) -> dict | None:
+    found = s.client("rds", s.cfg.dr_region).describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [s.cfg.dr_db_instance]}])[
+        "DBInstances"
+    ]
+    return found[0] if found else None
+
+
+def _dr_tasks(s: Session) -> int:
     ecs = s.client("ecs", s.cfg.dr_region)
     (service,) = ecs.describe_services(cluster=s.cfg.names.cluster, services=[s.cfg.names.service])["services"]
-    restored = s.client("rds", s.cfg.dr_region).describe_db_instances(
-        Filters=[{"Name": "db-instance-id", "Values": [s.cfg.names.db_restored_instance]}]
-    )["DBInstances"]
-    status = s.stack_status("DR")
-    ok = status == "UPDATE_COMPLETE" and service["desiredCount"] == 0
-    kept = (
-        f"; {s.cfg.names.db_restored_instance} kept outside the stack (deletion protection: delete it by hand, README)" if restored else ""
+    return int(service["desiredCount"])
+
+
+def _replica(s: Session, seen: list[str]) -> tuple[bool, str]:
+    """In standby, with a replica of the primary that is not one seen before (a promoted one is let go)."""
+    db, status, tasks = _dr_database(s) or {}, s.stack_status("DR"), _dr_tasks(s)
+    source, resource_id = db.get("ReadReplicaSourceDBInstanceIdentifier"), db.get("DbiResourceId", "")
+    new = resource_id not in seen
+    seen.append(resource_id)
+    ok = status in ("CREATE_COMPLETE", "UPDATE_COMPLETE") and tasks == 0 and source == s.cfg.db_instance_arn and new
+    return (
+        ok,
+        f"{status}, {tasks} tasks, {s.cfg.dr_db_instance} ({resource_id}, {'new' if new else 'seen before'}) replicating from {source}",
     )
-    return ok, f"{status}, {service['desiredCount']} tasks{kept}"
+
+
+def _promoted(s: Session) -> tuple[bool, str]:
+    db, tasks = _dr_database(s), _dr_tasks(s)
+    standalone = db is not None and not db.get("ReadReplicaSourceDBInstanceIdentifier") and bool(db.get("MasterUserSecret"))
+    ok = standalone and tasks >= s.cfg.service.min_tasks
+    return ok, f"{s.cfg.dr_db_instance} {'standalone with its own secret' if standalone else 'not promoted'}, {tasks} tasks"
+
+
+def _final_snapshots(s: Session, count: int) -> tuple[bool, str]:
+    snapshots = s.client("rds", s.cfg.dr_region).describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+    ours = sorted(
+        x["DBSnapshotIdentifier"] for x in snapshots if x["DBSnapshotIdentifier"].startswith(s.cfg.names.dr_final_snapshot_prefix)
+    )
+    return len(ours) == count, ", ".join(ours) or "none"
 
 
 def teardown(s: Session) -> None:
@@ -257,7 +290,7 @@ SCENARIOS = {
         ),
         Scenario(
             "dr-switch",
-            "the DR stack to active and back, health-check in the DR region",
+            "two drills: dr-activate promotes the replica, health-check in the DR region, dr-standby snapshots and re-creates it",
             dr_switch,
             needs=("failed-first-deploy", "new-account"),
         ),

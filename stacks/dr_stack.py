@@ -82,6 +82,10 @@ class DrStack(EnvironmentStack):
         CfnOutput(self, "DatabaseInstance", value=cfg.dr_db_instance if self.database is not None else "none")
         if serving and self.database is not None:
             CfnOutput(self, "DatabaseEndpoint", value=self.database.endpoint_address)
+        if isinstance(self.database, RestoredPostgresDatabase):
+            # What `dr-activate` compares a new -c dr-restore with: CloudFormation cannot restore an
+            # existing instance again (the handler refuses the change as immutable).
+            CfnOutput(self, "RestoreSource", value=dr.restore.context_value)
 
     def _database(self, dr: DrSettings, dr_key: kms.IKey) -> ReadReplica | RestoredPostgresDatabase | None:
         """The DR database this mode has, in the subnet and parameter groups that exist in every mode."""

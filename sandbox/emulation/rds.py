@@ -167,11 +167,21 @@ def install() -> None:
 
     initialise = DBInstance.__init__
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+    def init_with_own_resource_id(self: Any, *args: Any, **kwargs: Any) -> None:
         initialise(self, *args, **kwargs)
         self.dbi_resource_id = new_resource_id()
 
-    DBInstance.__init__ = __init__  # type: ignore[method-assign]
+    DBInstance.__init__ = init_with_own_resource_id  # type: ignore[method-assign]
+
+    create_replica = RDSBackend.create_db_instance_read_replica
+
+    def create_db_instance_read_replica(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        # moto sets the replica's region last, after looking its subnet group up in the source's.
+        if self.arn_regex.match(db_kwargs["source_db_instance_identifier"]):
+            db_kwargs = {"backend": self, **db_kwargs}
+        return create_replica(self, db_kwargs)
+
+    RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica  # type: ignore[method-assign]
 
     def remove_replica(self: Any, replica: Any) -> None:
         # moto lists a cross-region replica by ARN but removes it by name.

@@ -9,7 +9,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from runbook.aws import Aws
+from config import load_environment
+from runbook import recovery
+from runbook.aws import Aws, WaitPolicy
+from runbook.context import Context
+from runbook.report import Report
 from tests.runbook.conftest import DR, FAST, PRIMARY, World
 
 
@@ -130,9 +134,52 @@ def test_dr_restore_never_touches_an_existing_instance(dr_standby: str, run) -> 
     assert result.code == 2 and "already exists in us-east-1" in result.err and "never overwrites" in result.err
 
 
-def test_dr_restore_latest_needs_replicated_backups(dr_standby: str, run) -> None:
+def test_dr_restore_latest_needs_the_primarys_resource_id_in_the_dr_region(dr_standby: str, run) -> None:
     result = run("dr-restore", "--latest", *FAST)
-    assert result.code == 2 and "no automated backups of contractorlens-db replicated to us-east-1" in result.err
+    assert result.code == 2 and "no /contractorlens/production/dr/db-resource-id in us-east-1" in result.err
+
+
+def test_dr_restore_latest_needs_replicated_backups(dr_standby: str, run) -> None:
+    boto3.client("ssm", region_name=DR).put_parameter(
+        Name="/contractorlens/production/dr/db-resource-id", Value="db-CURRENT", Type="String"
+    )
+    result = run("dr-restore", "--latest", *FAST)
+    assert result.code == 2 and "no automated backups of contractorlens-db (db-CURRENT) replicating to us-east-1" in result.err
+
+
+def test_the_replicated_backups_are_the_current_instances_by_resource_id(world: World) -> None:
+    """Backups kept from an earlier contractorlens-db carry the same name: the resource id and the
+    status tell them apart, and of what is left the latest restorable time wins."""
+    boto3.client("ssm", region_name=DR).put_parameter(
+        Name="/contractorlens/production/dr/db-resource-id", Value="db-CURRENT", Type="String"
+    )
+    ctx = Context(
+        cfg=load_environment("production"), aws=Aws(), report=Report("dr-restore", "production"), wait=WaitPolicy(1, 1), region=PRIMARY
+    )
+    now = datetime.now(UTC)
+
+    def backup(arn: str, status: str, latest: datetime) -> dict[str, object]:
+        return {
+            "DBInstanceAutomatedBackupsArn": f"arn:aws:rds:us-east-1:123456789012:auto-backup:{arn}",
+            "DBInstanceIdentifier": "contractorlens-db",
+            "Status": status,
+            "RestoreWindow": {"EarliestTime": latest - timedelta(days=1), "LatestTime": latest},
+        }
+
+    stubber = Stubber(ctx.aws.client("rds", DR))
+    stubber.add_response(
+        "describe_db_instance_automated_backups",
+        {
+            "DBInstanceAutomatedBackups": [
+                backup("ab-retained", "retained", now),
+                backup("ab-current", "replicating", now - timedelta(minutes=5)),
+            ]
+        },
+        {"DbiResourceId": "db-CURRENT"},
+    )
+    with stubber:
+        found = recovery.replicated_backups(ctx)
+    assert found["DBInstanceAutomatedBackupsArn"].endswith("ab-current")
 
 
 def test_dr_restore_needs_the_dr_stack(world: World, run) -> None:

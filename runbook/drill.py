@@ -1,0 +1,172 @@
+"""The DR stack from standby to active and back, drill after drill (README: Disaster recovery).
+
+The stack says what it is in its outputs (Mode, DatabaseInstance, RestoreSource), so each
+command reads where it is and does only what is left: run again after a failure or Ctrl-C, it
+picks up from there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+
+from config.dr import RestoreSource
+from runbook.aws import RunbookError, error_code
+from runbook.context import Context
+from runbook.service import Runner, run_command, wait_until_stable
+
+# Where a stack can be switched from: anything else is still moving, or stuck.
+SETTLED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+
+
+@dataclass(frozen=True)
+class DrState:
+    mode: str
+    """standby, active, released, or absent (no DR stack yet)."""
+    database: str
+    """The DR database's identifier, or "none"."""
+    restore: str | None = None
+    """Backups mode, active: what the database was restored from (`-c dr-restore` form)."""
+
+
+def dr_state(ctx: Context) -> DrState:
+    """The DR stack's mode, from its outputs."""
+    cfg = ctx.cfg
+    name = cfg.names.stack("DR")
+    try:
+        (stack,) = ctx.client("cloudformation", cfg.dr_region).describe_stacks(StackName=name)["Stacks"]
+    except ClientError as exc:
+        if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
+            return DrState("absent", "none")
+        raise
+    status = stack["StackStatus"]
+    if status not in SETTLED:
+        raise RunbookError(
+            f"{name} is {status}: wait until it settles, or read its events "
+            f"(aws cloudformation describe-stack-events --stack-name {name} --region {cfg.dr_region})"
+        )
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return DrState(outputs.get("Mode", "standby"), outputs.get("DatabaseInstance", "none"), outputs.get("RestoreSource"))
+
+
+def _require_dr_stack(ctx: Context) -> DrState:
+    cfg = ctx.cfg
+    if not cfg.dr.enabled:
+        raise RunbookError(f"{cfg.name} has no DR stack (dr.enabled = false in {cfg.source})")
+    state = dr_state(ctx)
+    if state.mode == "absent":
+        raise RunbookError(
+            f"no {cfg.names.stack('DR')} in {cfg.dr_region}: deploy it in standby first "
+            f"(npx cdk deploy {cfg.names.stack('DR')} -c env={cfg.name})"
+        )
+    return state
+
+
+def _deploy(ctx: Context, mode: str, restore: str | None, run: Runner) -> None:
+    cfg = ctx.cfg
+    stack = cfg.names.stack("DR")
+    argv = ["npx", "cdk", "deploy", stack, "-c", f"env={cfg.name}", "-c", f"dr-mode={mode}"]
+    argv += ["-c", f"dr-restore={restore}"] if restore else []
+    argv += ["--require-approval", "never"]
+    ctx.report.say(f"  {shlex.join(argv)}")
+    code = run(argv)
+    if code != 0:
+        raise RunbookError(
+            f"npx cdk deploy of {stack} (dr-mode={mode}) exited {code}; see its output above; run this command again once fixed"
+        )
+    ctx.report.check(f"DR stack {mode}", True, stack)
+
+
+def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = run_command) -> bool:
+    """`./scripts/deploy.sh dr-activate`: promote the replica (or restore the backups), run the
+    service at the production floor in the DR region."""
+    cfg = ctx.cfg
+    replica = cfg.dr.database == "replica"
+    if replica and restore is not None:
+        raise RunbookError(f'dr.database is "replica" in {cfg.source}: activation promotes the replica; drop --latest/--snapshot/--time')
+    state = _require_dr_stack(ctx)
+    wanted = None if replica else (restore or RestoreSource("latest")).context_value
+    if replica and state.mode == "released":
+        raise RunbookError(
+            f"{cfg.names.stack('DR')} is released: it has no replica to promote until it is back in standby "
+            f"(./scripts/deploy.sh dr-standby --env {cfg.name})"
+        )
+    if state.mode == "active" and state.restore and wanted and state.restore != wanted:
+        raise RunbookError(
+            f"the DR database was restored from {state.restore}, and CloudFormation cannot restore it again from {wanted}: "
+            f"go back to standby first (./scripts/deploy.sh dr-standby --env {cfg.name}, which snapshots it), "
+            "then dr-activate with the new source"
+        )
+    ctx.report.say(f"[1/2] {cfg.names.stack('DR')} to active" + (f" ({wanted})" if wanted else f": promote {cfg.dr_db_instance}"))
+    _deploy(ctx, "active", wanted, run)
+    ctx.report.say("[2/2] the service in the DR region")
+    wait_until_stable(dataclasses.replace(ctx, region=cfg.dr_region))
+    return ctx.report.check(
+        "dr-activate",
+        True,
+        f"{cfg.dr_db_instance} serves in {cfg.dr_region}; DNS follows when the primary's health check fails "
+        "(invert it to force a drill's failover: README, Manual override)",
+    )
+
+
+def _primary_available(ctx: Context) -> None:
+    """A drill leaves the primary serving; after a real failover the DR database holds the data."""
+    cfg, names = ctx.cfg, ctx.cfg.names
+    try:
+        (db,) = ctx.client("rds", cfg.region).describe_db_instances(DBInstanceIdentifier=names.db_instance)["DBInstances"]
+        status = db["DBInstanceStatus"]
+    except ClientError as exc:
+        if error_code(exc) != "DBInstanceNotFound":
+            raise
+        status = "missing"
+    if status != "available":
+        raise RunbookError(
+            f"{names.db_instance} in {cfg.region} is {status}: after a real failover the DR database holds the only "
+            "current data, and going back to standby would leave it behind; fail back instead (README: Failback)"
+        )
+
+
+def _final_snapshot(ctx: Context, instance: str) -> str:
+    cfg = ctx.cfg
+    snapshot = f"{cfg.names.dr_final_snapshot_prefix}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    rds = ctx.client("rds", cfg.dr_region)
+    rds.create_db_snapshot(
+        DBInstanceIdentifier=instance,
+        DBSnapshotIdentifier=snapshot,
+        Tags=[{"Key": "Project", "Value": "ContractorLens"}, {"Key": "Environment", "Value": cfg.name}],
+    )
+    ctx.report.say(f"  snapshot {snapshot} of {instance} ({cfg.dr_region}) requested; waiting until it is available ...")
+    rds.get_waiter("db_snapshot_available").wait(DBSnapshotIdentifier=snapshot, WaiterConfig=ctx.wait.waiter_config)
+    ctx.report.check("final snapshot", True, f"{snapshot} in {cfg.dr_region} holds {instance} as the drill left it")
+    ctx.report.data["final_snapshot"] = snapshot
+    return snapshot
+
+
+def dr_standby(ctx: Context, *, run: Runner = run_command) -> bool:
+    """`./scripts/deploy.sh dr-standby`: back to standby after a drill. The DR database is
+    snapshotted first (the identifier is printed), its deletion protection turned off, and the
+    stack lets it go; in replica mode a new replica of the primary is then created."""
+    cfg = ctx.cfg
+    state = _require_dr_stack(ctx)
+    if state.mode == "standby":
+        return ctx.report.check("dr-standby", True, f"{cfg.names.stack('DR')} is in standby already")
+    snapshot = None
+    if state.mode == "active":
+        _primary_available(ctx)
+        ctx.report.say(f"[1/3] final snapshot of {state.database}")
+        snapshot = _final_snapshot(ctx, state.database)
+        ctx.report.say(f"[2/3] deletion protection of {state.database} off, so that the stack can let it go")
+        ctx.client("rds", cfg.dr_region).modify_db_instance(
+            DBInstanceIdentifier=state.database, DeletionProtection=False, ApplyImmediately=True
+        )
+        if cfg.dr.database == "replica":
+            # A promoted instance cannot be a replica again: let it go, then create a new one.
+            _deploy(ctx, "released", None, run)
+    ctx.report.say("[3/3] standby" + (f": a new replica of {cfg.names.db_instance}" if cfg.dr.database == "replica" else ""))
+    _deploy(ctx, "standby", None, run)
+    kept = f"; the drill's database is in snapshot {snapshot} ({cfg.dr_region})" if snapshot else ""
+    return ctx.report.check("dr-standby", True, f"{cfg.names.stack('DR')} in standby{kept}")
