@@ -24,7 +24,7 @@ from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, loa
 from config.dr import DrContextError, RestoreSource, parse_dr_context
 from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
 from config.thresholds import RUNNING_TASKS, THRESHOLDS
-from runbook import checks, drill, recovery, security, service
+from runbook import checks, drill, readiness, recovery, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe
 from runbook.context import Context
 from runbook.report import Report
@@ -250,6 +250,15 @@ COMMANDS: tuple[Command, ...] = (
         "off, the stack lets it go (`-c dr-mode=released`) and, in replica mode, creates a new replica; refuses while "
         "`contractorlens-db` is not available (after a real failover: Failback); picks up where it stopped when run again",
         run=lambda args, ctx: drill.dr_standby(ctx),
+    ),
+    Command(
+        "dr-readiness",
+        summary="is the DR region ready now: RPO, the release there, the Gemini key replica, certificate, health check",
+        readme="is the DR region ready to take over now: the DR stack in standby; the replica's lag (backups mode: the "
+        "replicated backups' latest restorable time) within the manual's 15-minute RPO; the primary's running release "
+        "in the DR repository and the standby task definition on it; the Gemini key's replica `InSync`; the DR "
+        "certificate issued; the primary's health check and its alarm present. Exit 1 names each item that fails",
+        run=lambda args, ctx: readiness.dr_readiness(ctx),
     ),
     Command(
         "certs",

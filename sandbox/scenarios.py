@@ -200,6 +200,7 @@ def dr_switch(s: Session) -> None:
     region = s.cfg.dr_region
     replicas: list[str] = []
     s.check("standby holds a replica of the primary", lambda: _replica(s, replicas))
+    s.deploy_sh("dr-readiness", *_env(s))
     for _ in ("first drill", "second drill"):
         s.deploy_sh("dr-activate", *_env(s))
         s.check("the replica promoted in place, the service running", lambda: _promoted(s))
@@ -207,6 +208,7 @@ def dr_switch(s: Session) -> None:
         s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
         s.check("standby again, with a new replica", lambda: _replica(s, replicas))
     s.check("each drill's database kept in a final snapshot", lambda: _final_snapshots(s, 2))
+    s.deploy_sh("dr-readiness", *_env(s))
 
 
 def _dr_database(s: Session) -> dict | None:

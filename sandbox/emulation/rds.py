@@ -15,6 +15,7 @@ EXTENSIONS = {
     "read replicas": "SourceDBInstanceIdentifier creates a read replica (CreateDBInstanceReadReplica); across regions an encrypted source needs KmsKeyId, and the source needs automated backups (RDS API reference, CreateDBInstanceReadReplica: KmsKeyId, and 'you must enable automatic backups on the source'); the replica has no master secret of its own and its own deletion protection (moto copies the source's)",
     "promotion": "an update that drops SourceDBInstanceIdentifier promotes the replica in place with the template's BackupRetentionPeriod, then applies the other changed properties, e.g. ManageMasterUserPassword (aws-cloudformation-resource-providers-rds PR #334: UpdateHandler, Translator.promoteReadReplicaRequest)",
     "immutable DB properties": "an update that adds or changes SourceDBInstanceIdentifier, or sets DBSnapshotIdentifier, RestoreTime, UseLatestRestorableTime, SourceDBInstanceAutomatedBackupsArn or SourceDbiResourceId to another non-empty value, fails NotUpdatable 'Resource is immutable' (the RDS handler's ImmutabilityHelper.isChangeMutable)",
+    "ReplicaLag": "a read replica reports AWS/RDS ReplicaLag 0 for the last minute whenever it is asked for (replication is modelled as instant); a standalone instance reports none",
     "replica deletion": "a read replica is deleted without a final snapshot whatever the DeletionPolicy (the RDS handler's DeleteHandler.decideSnapshotIdentifier: final snapshots are not allowed for read replicas)",
 }
 
@@ -182,6 +183,7 @@ def install() -> None:
         return create_replica(self, db_kwargs)
 
     RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica  # type: ignore[method-assign]
+    _install_replica_lag()
 
     def remove_replica(self: Any, replica: Any) -> None:
         # moto lists a cross-region replica by ARN but removes it by name.
@@ -249,3 +251,26 @@ def install() -> None:
             self.databases.pop(source, None)
 
     RDSBackend.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
+
+
+def _install_replica_lag() -> None:
+    from datetime import timedelta
+
+    from moto.cloudwatch.models import CloudWatchBackend
+    from moto.rds.models import rds_backends
+
+    statistics = CloudWatchBackend.get_metric_statistics
+
+    def get_metric_statistics(
+        self: Any, namespace: str, metric_name: str, start_time: Any, end_time: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        dimensions = kwargs.get("dimensions") or (args[2] if len(args) > 2 else [])
+        if (namespace, metric_name) == ("AWS/RDS", "ReplicaLag"):
+            names = [d.get("Value") for d in dimensions or [] if d.get("Name") == "DBInstanceIdentifier"]
+            databases = rds_backends[self.account_id][self.region_name].databases
+            if names and names[0] in databases and databases[names[0]].is_replica:
+                datum = {"MetricName": metric_name, "Value": 0.0, "Unit": "Seconds", "Dimensions": dimensions}
+                self.put_metric_data(namespace, [{**datum, "Timestamp": end_time - timedelta(seconds=30)}])
+        return statistics(self, namespace, metric_name, start_time, end_time, *args, **kwargs)
+
+    CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]

@@ -79,8 +79,8 @@ def _client(service: str, region: str = PRIMARY) -> Any:
     return boto3.client(service, region_name=region)
 
 
-def push_image(tag: str) -> None:
-    """What `docker push` leaves in ECR: an image manifest under the tag."""
+def push_image(tag: str, region: str = PRIMARY) -> None:
+    """What `docker push` (or ECR replication) leaves in ECR: an image manifest under the tag."""
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
@@ -91,7 +91,7 @@ def push_image(tag: str) -> None:
         },
         "layers": [],
     }
-    _client("ecr").put_image(repositoryName="contractorlens", imageTag=tag, imageManifest=json.dumps(manifest))
+    _client("ecr", region).put_image(repositoryName="contractorlens", imageTag=tag, imageManifest=json.dumps(manifest))
 
 
 def register_revision(image_tag: str) -> None:

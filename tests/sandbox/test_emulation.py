@@ -196,6 +196,23 @@ def _in_dr_region(running: Running, name: str, resources: dict[str, Any], *, upd
     return str(cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
 
 
+def _replica_lag(running: Running) -> list[tuple[float, float]]:
+    """(Maximum, SampleCount) of the replica's lag over the last minute."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    points = running.client("cloudwatch", DR_REGION).get_metric_statistics(
+        Namespace="AWS/RDS",
+        MetricName="ReplicaLag",
+        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": "probe-replica"}],
+        StartTime=now - timedelta(minutes=1),
+        EndTime=now,
+        Period=60,
+        Statistics=["Maximum", "SampleCount"],
+    )["Datapoints"]
+    return [(p["Maximum"], p["SampleCount"]) for p in points]
+
+
 @pytest.fixture(scope="module")
 def source_arn(running: Running) -> str:
     """An encrypted primary with automated backups, in the primary region."""
@@ -222,8 +239,10 @@ def test_a_replica_is_promoted_in_place_and_cannot_become_a_replica_again(runnin
     assert replica["ReadReplicaSourceDBInstanceIdentifier"] == source_arn
     assert replica["DbiResourceId"] != source["DbiResourceId"]
     assert "MasterUserSecret" not in replica and not replica["DeletionProtection"]
+    assert _replica_lag(running) == [(0.0, 1.0)]
     # Promotion: the same resource without its source.
     assert _in_dr_region(running, "Replica", {"Db": _replica(source_arn, promoted=True)}, update=True) == "UPDATE_COMPLETE"
+    assert _replica_lag(running) == [(0.0, 1.0)]  # the sample from before; a standalone instance adds none
     (promoted,) = rds.describe_db_instances(DBInstanceIdentifier="probe-replica")["DBInstances"]
     assert "ReadReplicaSourceDBInstanceIdentifier" not in promoted
     assert promoted["BackupRetentionPeriod"] == 7 and promoted["MasterUserSecret"]["SecretArn"]
