@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from config import load_environment
 from sandbox.emulator import BAD_RELEASE_TAG
 from sandbox.session import Session
 
@@ -211,6 +212,47 @@ def dr_switch(s: Session) -> None:
     s.deploy_sh("dr-readiness", *_env(s))
 
 
+def backups_drills(s: Session) -> None:
+    """The pilot light that keeps replicated backups only (`dr.database = "backups"`, set in the
+    config file before the first deploy): two drills that each restore, the log groups there from
+    the start, a different restore source on an active stack refused, a final snapshot each time."""
+    s.check('config/production.toml: dr.database = "backups"', lambda: _backups_mode(s), stand_in=True)
+    new_account(s)
+    region = s.cfg.dr_region
+    s.check("standby has no database, its log groups are there", lambda: _pilot_light(s))
+    s.deploy_sh("dr-readiness", *_env(s))
+    for _ in ("first drill", "second drill"):
+        s.deploy_sh("dr-activate", *_env(s), "--latest")
+        s.check("restored, the service running", lambda: _restored(s))
+        s.deploy_sh("health-check", *_env(s), *_health(s, region), region=region)
+        s.deploy_sh("dr-activate", *_env(s), "--time", "2026-11-27T18:00:00Z", expect=2, look_for="go back to standby first")
+        s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
+        s.check("standby again, the restore let go", lambda: _pilot_light(s))
+    s.check("each drill's database kept in a final snapshot", lambda: _final_snapshots(s, 2))
+
+
+def _backups_mode(s: Session) -> tuple[bool, str]:
+    path = s.checkout / "config" / f"{s.cfg.name}.toml"
+    text = path.read_text()
+    path.write_text(text.replace('database = "replica"', 'database = "backups"', 1))
+    s.cfg = load_environment(s.cfg.name, s.checkout / "config")
+    return s.cfg.dr.database == "backups", f"{path.name}: dr.database = {s.cfg.dr.database!r}"
+
+
+def _pilot_light(s: Session) -> tuple[bool, str]:
+    groups = s.client("logs", s.cfg.dr_region).describe_log_groups(logGroupNamePrefix=f"/aws/rds/instance/{s.cfg.dr_db_instance}/")
+    found = sorted(g["logGroupName"] for g in groups["logGroups"])
+    db, tasks, status = _dr_database(s), _dr_tasks(s), s.stack_status("DR")
+    ok = db is None and tasks == 0 and len(found) == 2 and status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    return ok, f"{status}, {tasks} tasks, {'no database' if db is None else db['DBInstanceIdentifier']}, log groups {found}"
+
+
+def _restored(s: Session) -> tuple[bool, str]:
+    db, tasks = _dr_database(s), _dr_tasks(s)
+    ok = db is not None and db["DBInstanceStatus"] == "available" and bool(db.get("MasterUserSecret")) and tasks >= s.cfg.service.min_tasks
+    return ok, f"{s.cfg.dr_db_instance} {db['DBInstanceStatus'] if db else 'missing'}, {tasks} tasks"
+
+
 def _dr_database(s: Session) -> dict | None:
     found = s.client("rds", s.cfg.dr_region).describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [s.cfg.dr_db_instance]}])[
         "DBInstances"
@@ -298,6 +340,11 @@ SCENARIOS = {
         ),
         Scenario(
             "failed-first-deploy", "the Data and Service stacks fail their first create, roll back, and are retried", failed_first_deploy
+        ),
+        Scenario(
+            "backups-drills",
+            'dr.database = "backups": first deploy, readiness, two drills that restore, a second restore source refused',
+            backups_drills,
         ),
         Scenario("teardown", "cdk destroy --all of staging, leftovers, and a deploy again", teardown, environment="staging"),
     )

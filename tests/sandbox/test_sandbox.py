@@ -114,12 +114,14 @@ def test_usage_mistakes_are_one_line_and_exit_2(argv: list[str], words: str, cap
 
 
 def test_the_scenarios_are_the_lifecycles_a_team_lives_through() -> None:
-    assert list(SCENARIOS) == ["new-account", "bad-release", "on-call", "dr-switch", "failed-first-deploy", "teardown"]
+    assert list(SCENARIOS) == ["new-account", "bad-release", "on-call", "dr-switch", "failed-first-deploy", "backups-drills", "teardown"]
     groups = {group.label: [s.name for s in group.scenarios] for group in runner.plan(list(SCENARIOS), "production")}
-    # Three empty accounts, rehearsed side by side; staging is the one torn down.
+    # Four empty accounts, rehearsed side by side; backups mode has one of its own (its config
+    # differs from the first deploy on); staging is the one torn down.
     assert groups == {
         "new-account": ["new-account", "bad-release", "on-call"],
         "failed-first-deploy": ["failed-first-deploy", "dr-switch"],
+        "backups-drills": ["backups-drills"],
         "teardown": ["teardown"],
     }
     assert [g.environment for g in runner.plan(["teardown"], "production")] == ["staging"]

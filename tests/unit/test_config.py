@@ -81,7 +81,7 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
             'dr_region = "eu-west-1"\n\\1availability_zones = ["eu-west-1a", "eu-west-1b"]',
             ["dr_region", "'eu-west-1'", "must be us-east-1", "health-check metrics"],
         ),
-        (r"^\[dr\]", '[dr]\ndatabase = "warm"', ["dr.database", "'warm'", "replica", "backups"]),
+        (r'^database = "replica"', 'database = "warm"', ["dr.database", "'warm'", "replica", "backups"]),
         (
             r"^availability_zones = .*",
             'availability_zones = ["us-west-2a", "us-east-1b"]',
