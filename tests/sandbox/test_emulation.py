@@ -259,6 +259,19 @@ def test_a_replica_is_promoted_in_place_and_cannot_become_a_replica_again(runnin
     assert len(snapshots) == 1
 
 
+def test_a_failure_after_a_promotion_cannot_be_rolled_back(running: Running, source_arn: str) -> None:
+    """The rollback would make the promoted instance a replica again, which the handler refuses."""
+    replica = _replica(source_arn)
+    replica["Properties"]["DBInstanceIdentifier"] = "probe-replica-3"
+    assert _in_dr_region(running, "Promoted", {"Db": replica}) == "CREATE_COMPLETE"
+    promoted = _replica(source_arn, promoted=True)
+    promoted["Properties"]["DBInstanceIdentifier"] = "probe-replica-3"
+    status = _in_dr_region(running, "Promoted", {"Db": promoted, "Broken": _failing("Db")}, update=True)
+    assert status == "UPDATE_ROLLBACK_FAILED"
+    (db,) = running.client("rds", DR_REGION).describe_db_instances(DBInstanceIdentifier="probe-replica-3")["DBInstances"]
+    assert "ReadReplicaSourceDBInstanceIdentifier" not in db  # promoted, and it stays so
+
+
 def test_a_replica_is_deleted_without_a_final_snapshot(running: Running, source_arn: str) -> None:
     replica = _replica(source_arn)
     replica["Properties"]["DBInstanceIdentifier"] = "probe-replica-2"
