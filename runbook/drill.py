@@ -33,8 +33,9 @@ class DrState:
     """Backups mode, active: what the database was restored from (`-c dr-restore` form)."""
 
 
-def dr_state(ctx: Context) -> DrState:
-    """The DR stack's mode, from its outputs."""
+def dr_state(ctx: Context, *, resumable: bool = False) -> DrState:
+    """The DR stack's mode, from its outputs. With `resumable`, a stack that an activation left
+    UPDATE_FAILED (it runs with rollback disabled) counts as settled: the activation goes on."""
     cfg = ctx.cfg
     name = cfg.names.stack("DR")
     try:
@@ -44,7 +45,12 @@ def dr_state(ctx: Context) -> DrState:
             return DrState("absent", "none")
         raise
     status = stack["StackStatus"]
-    if status not in SETTLED:
+    if status == "UPDATE_FAILED" and not resumable:
+        raise RunbookError(
+            f"{name} is UPDATE_FAILED: an activation stopped half-way; run ./scripts/deploy.sh dr-activate --env {cfg.name} "
+            "again to finish it (it resumes), then this command"
+        )
+    if status not in SETTLED and not (resumable and status == "UPDATE_FAILED"):
         raise RunbookError(
             f"{name} is {status}: wait until it settles, or read its events "
             f"(aws cloudformation describe-stack-events --stack-name {name} --region {cfg.dr_region})"
@@ -53,11 +59,11 @@ def dr_state(ctx: Context) -> DrState:
     return DrState(outputs.get("Mode", "standby"), outputs.get("DatabaseInstance", "none"), outputs.get("RestoreSource"))
 
 
-def _require_dr_stack(ctx: Context) -> DrState:
+def _require_dr_stack(ctx: Context, *, resumable: bool = False) -> DrState:
     cfg = ctx.cfg
     if not cfg.dr.enabled:
         raise RunbookError(f"{cfg.name} has no DR stack (dr.enabled = false in {cfg.source})")
-    state = dr_state(ctx)
+    state = dr_state(ctx, resumable=resumable)
     if state.mode == "absent":
         raise RunbookError(
             f"no {cfg.names.stack('DR')} in {cfg.dr_region}: deploy it in standby first "
@@ -71,6 +77,9 @@ def _deploy(ctx: Context, mode: str, restore: str | None, run: Runner) -> None:
     stack = cfg.names.stack("DR")
     argv = ["npx", "cdk", "deploy", stack, "-c", f"env={cfg.name}", "-c", f"dr-mode={mode}"]
     argv += ["-c", f"dr-restore={restore}"] if restore else []
+    # An activation is not rolled back: a promotion cannot be undone (the rollback would fail), and
+    # in an outage half a DR region is better than none. Run again, it resumes where it stopped.
+    argv += ["--no-rollback"] if mode == "active" else []
     argv += ["--require-approval", "never"]
     ctx.report.say(f"  {shlex.join(argv)}")
     code = run(argv)
@@ -88,7 +97,7 @@ def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = ru
     replica = cfg.dr.database == "replica"
     if replica and restore is not None:
         raise RunbookError(f'dr.database is "replica" in {cfg.source}: activation promotes the replica; drop --latest/--snapshot/--time')
-    state = _require_dr_stack(ctx)
+    state = _require_dr_stack(ctx, resumable=True)
     wanted = None if replica else (restore or RestoreSource("latest")).context_value
     if replica and state.mode == "released":
         raise RunbookError(

@@ -202,14 +202,50 @@ def dr_switch(s: Session) -> None:
     replicas: list[str] = []
     s.check("standby holds a replica of the primary", lambda: _replica(s, replicas))
     s.deploy_sh("dr-readiness", *_env(s))
+    _activation_resumed(s)
+    s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
+    s.check("standby again, with a new replica", lambda: _replica(s, replicas))
     for _ in ("first drill", "second drill"):
         s.deploy_sh("dr-activate", *_env(s))
         s.check("the replica promoted in place, the service running", lambda: _promoted(s))
         s.deploy_sh("health-check", *_env(s), *_health(s, region), region=region)
         s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
         s.check("standby again, with a new replica", lambda: _replica(s, replicas))
-    s.check("each drill's database kept in a final snapshot", lambda: _final_snapshots(s, 2))
+    s.check("each drill's database kept in a final snapshot", lambda: _final_snapshots(s, 3))
     s.deploy_sh("dr-readiness", *_env(s))
+
+
+def _activation_resumed(s: Session) -> None:
+    """The release has not reached the DR repository yet: readiness says so, the activation stops
+    half-way (the replica promoted, the service's deployment failed) without a rollback, and
+    once the image is there, dr-activate again finishes it."""
+    tag = s.cfg.service.image_tag
+    s.check(
+        f"{s.cfg.names.repository}:{tag} not yet replicated to {s.cfg.dr_region}", lambda: _dr_image(s, tag, present=False), stand_in=True
+    )
+    s.deploy_sh("dr-readiness", *_env(s), expect=1, look_for="release in the DR repository")
+    s.deploy_sh("dr-activate", *_env(s), expect=2, look_for="run this command again once fixed")
+    s.check("stopped half-way: UPDATE_FAILED, the replica promoted, nothing rolled back", lambda: _half_way(s))
+    s.check(f"{s.cfg.names.repository}:{tag} replicated to {s.cfg.dr_region}", lambda: _dr_image(s, tag, present=True), stand_in=True)
+    s.deploy_sh("dr-activate", *_env(s))
+    s.check("the activation finished", lambda: _promoted(s))
+
+
+def _dr_image(s: Session, tag: str, *, present: bool) -> tuple[bool, str]:
+    """ECR replication behind (the image taken out of the DR repository), or caught up (copied there)."""
+    repository, dr = s.cfg.names.repository, s.client("ecr", s.cfg.dr_region)
+    if not present:
+        dr.batch_delete_image(repositoryName=repository, imageIds=[{"imageTag": tag}])
+        return True, f"{repository}:{tag} removed from {s.cfg.dr_region}"
+    (image,) = s.client("ecr").batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"]
+    dr.put_image(repositoryName=repository, imageTag=tag, imageManifest=image["imageManifest"])
+    return True, f"{repository}:{tag} in {s.cfg.dr_region}"
+
+
+def _half_way(s: Session) -> tuple[bool, str]:
+    status, db = s.stack_status("DR"), _dr_database(s) or {}
+    promoted = bool(db) and not db.get("ReadReplicaSourceDBInstanceIdentifier")
+    return status == "UPDATE_FAILED" and promoted, f"{status}; {s.cfg.dr_db_instance} {'promoted' if promoted else 'still a replica'}"
 
 
 def backups_drills(s: Session) -> None:

@@ -32,6 +32,8 @@ EXTENSIONS = {
     "stack deletion": "resources in reverse dependency order under DeletionPolicy; one that cannot be deleted leaves the stack DELETE_FAILED; DeleteStack of a stack with termination protection is refused",
     "change sets": "CREATE change sets make a REVIEW_IN_PROGRESS stack; change sets are found by stack and name (the cdk CLI names every stack's `cdk-deploy-change-set`); one without changes FAILs with CloudFormation's reason; changes say whether they replace",
     "termination protection": "UpdateTerminationProtection, and DescribeStacks' EnableTerminationProtection",
+    "rollback disabled": "an update executed with DisableRollback keeps what succeeded and ends UPDATE_FAILED, the failed resource as it was; the next update retries it (user guide, 'Choose how to handle failures when provisioning resources')",
+    "stuck stacks": "a stack in UPDATE_ROLLBACK_FAILED or DELETE_FAILED takes no change set (ContinueUpdateRollback and DeleteStack are the ways on)",
 }
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
@@ -262,8 +264,9 @@ def _body(resource: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in resource.items() if k not in ("Metadata", "DependsOn")}
 
 
-def update(stack: Any, template: str, parameters: dict[str, Any] | None) -> None:
-    """UpdateStack, or the execution of an UPDATE change set."""
+def update(stack: Any, template: str, parameters: dict[str, Any] | None, *, disable_rollback: bool = False) -> None:
+    """UpdateStack, or the execution of an UPDATE change set; with `disable_rollback` a failure
+    keeps what succeeded and leaves the stack UPDATE_FAILED for the next update to retry."""
     rmap = stack.resource_map
     saved = _save(stack)
     new_template = stack.parse_template(template)
@@ -297,6 +300,9 @@ def update(stack: Any, template: str, parameters: dict[str, Any] | None) -> None
         except Exception as exc:  # noqa: BLE001
             status = "CREATE_FAILED" if logical_id in plan["Add"] else "UPDATE_FAILED"
             event(stack, logical_id, kind, status, one_line(exc))
+            if disable_rollback:
+                _keep_what_succeeded(stack, old_resources, new_template, op, logical_id)
+                return
             _roll_back_update(
                 stack,
                 op,
@@ -329,6 +335,21 @@ def update(stack: Any, template: str, parameters: dict[str, Any] | None) -> None
             if event_status:
                 _statuses(stack)[logical_id] = event_status
     stack_event(stack, "UPDATE_COMPLETE", CLEANUP_FAILED if failed else None)
+
+
+def _keep_what_succeeded(stack: Any, old_resources: dict[str, Any], new_template: dict[str, Any], op: Operation, failed: str) -> None:
+    """With rollback disabled ("preserve successfully provisioned resources"), what succeeded keeps its new state, the failed
+    resource and those not reached keep their old one, and the stack ends UPDATE_FAILED. The
+    template kept for the next diff is what is deployed, so that the next update retries the rest."""
+    done = [*op.created, *(logical_id for logical_id, _, _ in op.changed), *op.replaced]
+    deployed = {**old_resources, **{name: new_template["Resources"][name] for name in done if name != failed}}
+    if failed not in old_resources:
+        deployed.pop(failed, None)
+    stack.template_dict = {**new_template, "Resources": deployed}
+    stack.template = json.dumps(stack.template_dict)
+    stack.resource_map._resource_json_map = deployed
+    stack.output_map = stack._create_output_map()
+    stack_event(stack, "UPDATE_FAILED", f"The following resource(s) failed to update: [{failed}]. ")
 
 
 def _modify(stack: Any, logical_id: str, old_body: dict[str, Any], body: dict[str, Any], op: Operation) -> None:

@@ -234,7 +234,8 @@ def create_change_set(self: Any) -> Any:
     else:
         if existing is None:
             raise ValidationError(name)
-        if existing.status in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED") or existing.status.endswith("IN_PROGRESS"):
+        stuck = ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED", "DELETE_FAILED")
+        if existing.status in stuck or existing.status.endswith("IN_PROGRESS"):
             raise ValidationError(message=f"Stack:{existing.stack_id} is in {existing.status} state and can not be updated.")
         stack = existing
     previous = stack.resource_map.input_parameters if kind == "UPDATE" else None
@@ -321,7 +322,7 @@ def execute_change_set(self: Any) -> Any:
         engine.create(stack)
         ok = stack.status == "CREATE_COMPLETE"
     else:
-        engine.update(stack, change_set.template, change_set.parameters)
+        engine.update(stack, change_set.template, change_set.parameters, disable_rollback=self._get_bool_param("DisableRollback", False))
         ok = stack.status == "UPDATE_COMPLETE"
     change_set.execution_status = "EXECUTE_COMPLETE" if ok else "EXECUTE_FAILED"
     # A stack keeps no change sets once one of them has run.

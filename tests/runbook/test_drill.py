@@ -87,7 +87,21 @@ def test_activate_promotes_the_replica_and_waits_for_the_service(world: World) -
     _dr_service()
     cdk = Cdk()
     assert drill.dr_activate(_context(), restore=None, run=cdk)
-    assert cdk.calls == [["npx", "cdk", "deploy", STACK, "-c", "env=production", "-c", "dr-mode=active", "--require-approval", "never"]]
+    # Not rolled back on a failure: a promotion cannot be undone, and running it again resumes.
+    expected = [
+        "npx",
+        "cdk",
+        "deploy",
+        STACK,
+        "-c",
+        "env=production",
+        "-c",
+        "dr-mode=active",
+        "--no-rollback",
+        "--require-approval",
+        "never",
+    ]
+    assert cdk.calls == [expected]
     assert drill.dr_state(_context()).mode == "active"
 
 
@@ -204,3 +218,31 @@ def test_in_the_dr_region_health_checks_the_dr_stacks_database(world: World) -> 
     ctx = dataclasses.replace(_context(), region=DR)
     assert checks.check_database(ctx)
     assert [c.name for c in ctx.report.checks] == [f"database {REPLICA}"]
+
+
+def _failed_half_way(ctx: Context) -> Stubber:
+    stubber = Stubber(ctx.aws.client("cloudformation", DR))
+    stopped = {
+        "StackName": STACK,
+        "StackStatus": "UPDATE_FAILED",
+        "CreationTime": "2026-11-28T00:00:00Z",
+        "Outputs": [{"OutputKey": "Mode", "OutputValue": "active"}, {"OutputKey": "DatabaseInstance", "OutputValue": REPLICA}],
+    }
+    stubber.add_response("describe_stacks", {"Stacks": [stopped]}, {"StackName": STACK})
+    return stubber
+
+
+def test_an_activation_that_stopped_half_way_is_resumed_by_running_it_again(world: World) -> None:
+    _dr_stack("active")  # what the deploy will update; CloudFormation itself answers UPDATE_FAILED below
+    _dr_service()
+    ctx, cdk = _context(), Cdk()
+    with _failed_half_way(ctx):
+        assert drill.dr_activate(ctx, restore=None, run=cdk)
+    assert cdk.modes() == ["dr-mode=active"]
+
+
+def test_standby_after_an_activation_stopped_half_way_says_to_finish_it_first(world: World) -> None:
+    ctx, cdk = _context(), Cdk()
+    with _failed_half_way(ctx), pytest.raises(RunbookError, match=r"UPDATE_FAILED: an activation stopped half-way.*dr-activate"):
+        drill.dr_standby(ctx, run=cdk)
+    assert not cdk.calls

@@ -270,6 +270,12 @@ def test_a_failure_after_a_promotion_cannot_be_rolled_back(running: Running, sou
     assert status == "UPDATE_ROLLBACK_FAILED"
     (db,) = running.client("rds", DR_REGION).describe_db_instances(DBInstanceIdentifier="probe-replica-3")["DBInstances"]
     assert "ReadReplicaSourceDBInstanceIdentifier" not in db  # promoted, and it stays so
+    # A stack whose rollback failed takes no update (ContinueUpdateRollback is the way on).
+    cfn = running.client("cloudformation", DR_REGION)
+    with pytest.raises(ClientError, match="UPDATE_ROLLBACK_FAILED state and can not be updated"):
+        cfn.create_change_set(
+            StackName="Promoted", ChangeSetName="again", ChangeSetType="UPDATE", TemplateBody=json.dumps({"Resources": {"Db": promoted}})
+        )
 
 
 def test_a_replica_is_deleted_without_a_final_snapshot(running: Running, source_arn: str) -> None:
@@ -338,6 +344,24 @@ def test_change_sets_are_found_by_stack_and_name(running: Running) -> None:
     cfn.create_change_set(StackName="Second", ChangeSetName="again", ChangeSetType="UPDATE", TemplateBody=same)
     unchanged = cfn.describe_change_set(StackName="Second", ChangeSetName="again")
     assert unchanged["Status"] == "FAILED" and unchanged["StatusReason"].startswith("The submitted information didn't contain changes.")
+
+
+def _change(running: Running, stack: str, resources: dict[str, Any], name: str, *, disable_rollback: bool) -> str:
+    cfn = _cfn(running)
+    body = json.dumps({"Resources": resources})
+    cfn.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType="UPDATE", TemplateBody=body)
+    cfn.execute_change_set(StackName=stack, ChangeSetName=name, DisableRollback=disable_rollback)
+    return str(cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"])
+
+
+def test_with_rollback_disabled_a_failed_update_keeps_what_succeeded_and_is_retried(running: Running) -> None:
+    assert _deploy(running, "Kept", {"Group": _log_group("/probe/kept")}) == "CREATE_COMPLETE"
+    grown = {"Group": _log_group("/probe/kept"), "Added": _log_group("/probe/kept-added"), "Broken": _failing("Added")}
+    assert _change(running, "Kept", grown, "first", disable_rollback=True) == "UPDATE_FAILED"
+    assert "/probe/kept-added" in _groups(running)  # not rolled back
+    fixed = {**grown, "Broken": _log_group("/probe/kept-fixed")}
+    assert _change(running, "Kept", fixed, "second", disable_rollback=True) == "UPDATE_COMPLETE"
+    assert {"/probe/kept-added", "/probe/kept-fixed"} <= _groups(running)
 
 
 def test_a_template_url_on_the_emulator_is_read_from_its_s3(running: Running) -> None:
