@@ -248,7 +248,8 @@ COMMANDS: tuple[Command, ...] = (
         summary="the DR stack back to standby: a final snapshot of the DR database (printed), then a new replica",
         readme="back from a drill: a final snapshot of the DR database (its identifier printed), its deletion protection "
         "off, the stack lets it go (`-c dr-mode=released`) and, in replica mode, creates a new replica; refuses while "
-        "`contractorlens-db` is not available (after a real failover: Failback); picks up where it stopped when run again",
+        "`contractorlens-db` is not available (after a real failover: Failback); picks up where it stopped when run again; "
+        "after a change of `dr.database`, puts the standby in the new mode",
         run=lambda args, ctx: drill.dr_standby(ctx),
     ),
     Command(

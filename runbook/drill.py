@@ -161,8 +161,16 @@ def dr_standby(ctx: Context, *, run: Runner = run_command) -> bool:
     stack lets it go; in replica mode a new replica of the primary is then created."""
     cfg = ctx.cfg
     state = _require_dr_stack(ctx)
-    if state.mode == "standby":
+    wanted = cfg.dr_db_instance if cfg.dr.database == "replica" else "none"
+    if state.mode == "standby" and state.database == wanted:
         return ctx.report.check("dr-standby", True, f"{cfg.names.stack('DR')} is in standby already")
+    if state.mode == "standby" and state.database != "none":
+        # dr.database changed in the config: the standby's replica holds nothing the primary does
+        # not, so it is let go without a snapshot.
+        ctx.report.say(f"dr.database is {cfg.dr.database!r} in {cfg.source}: {state.database} (a replica) is let go")
+        ctx.client("rds", cfg.dr_region).modify_db_instance(
+            DBInstanceIdentifier=state.database, DeletionProtection=False, ApplyImmediately=True
+        )
     snapshot = None
     if state.mode == "active":
         _primary_available(ctx)

@@ -265,22 +265,44 @@ def backups_drills(s: Session) -> None:
         s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
         s.check("standby again, the restore let go", lambda: _pilot_light(s))
     s.check("each drill's database kept in a final snapshot", lambda: _final_snapshots(s, 2))
+    # The README's switch between the modes: the config file, then dr-standby.
+    s.check('config/production.toml: dr.database = "replica"', lambda: _dr_database_mode(s, "replica"), stand_in=True)
+    s.deploy_sh("dr-standby", *_env(s))
+    s.check("standby with a replica", lambda: _replica(s, []))
+    s.check('config/production.toml: dr.database = "backups"', lambda: _dr_database_mode(s, "backups"), stand_in=True)
+    s.deploy_sh("dr-standby", *_env(s))
+    s.check(
+        "standby without a database, the replica let go (not left outside the stack)",
+        lambda: _pilot_light(s, gone=s.cfg.names.db_replica_instance),
+    )
 
 
 def _backups_mode(s: Session) -> tuple[bool, str]:
+    return _dr_database_mode(s, "backups")
+
+
+def _dr_database_mode(s: Session, mode: str) -> tuple[bool, str]:
     path = s.checkout / "config" / f"{s.cfg.name}.toml"
     text = path.read_text()
-    path.write_text(text.replace('database = "replica"', 'database = "backups"', 1))
+    path.write_text(text.replace(f'database = "{s.cfg.dr.database}"', f'database = "{mode}"', 1))
     s.cfg = load_environment(s.cfg.name, s.checkout / "config")
-    return s.cfg.dr.database == "backups", f"{path.name}: dr.database = {s.cfg.dr.database!r}"
+    return s.cfg.dr.database == mode, f"{path.name}: dr.database = {s.cfg.dr.database!r}"
 
 
-def _pilot_light(s: Session) -> tuple[bool, str]:
+def _pilot_light(s: Session, gone: str = "") -> tuple[bool, str]:
+    """Standby in backups mode: no DR database (nor `gone`), its log groups there."""
     groups = s.client("logs", s.cfg.dr_region).describe_log_groups(logGroupNamePrefix=f"/aws/rds/instance/{s.cfg.dr_db_instance}/")
     found = sorted(g["logGroupName"] for g in groups["logGroups"])
     db, tasks, status = _dr_database(s), _dr_tasks(s), s.stack_status("DR")
-    ok = db is None and tasks == 0 and len(found) == 2 and status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-    return ok, f"{status}, {tasks} tasks, {'no database' if db is None else db['DBInstanceIdentifier']}, log groups {found}"
+    left = (
+        s.client("rds", s.cfg.dr_region).describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [gone]}])["DBInstances"]
+        if gone
+        else []
+    )
+    ok = db is None and not left and tasks == 0 and len(found) == 2 and status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    return ok, f"{status}, {tasks} tasks, {'no database' if db is None else db['DBInstanceIdentifier']}, log groups {found}" + (
+        f", {gone} still there" if left else ""
+    )
 
 
 def _restored(s: Session) -> tuple[bool, str]:
@@ -379,7 +401,8 @@ SCENARIOS = {
         ),
         Scenario(
             "backups-drills",
-            'dr.database = "backups": first deploy, readiness, two drills that restore, a second restore source refused',
+            'dr.database = "backups": first deploy, readiness, two drills that restore, a second restore source refused, '
+            "a switch to replica mode and back",
             backups_drills,
         ),
         Scenario("teardown", "cdk destroy --all of staging, leftovers, and a deploy again", teardown, environment="staging"),

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from aws_cdk import CfnOutput
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_constructs.alarms import AlarmGroup
-from cdk_constructs.database import ReadReplica, RestoredPostgresDatabase, RestorePlacement, export_log_groups
+from cdk_constructs.database import InstanceSettings, ReadReplica, RestoredPostgresDatabase, RestorePlacement, export_log_groups
 from config import EnvironmentConfig
 from config.dr import DrSettings
 from stacks.base import EnvironmentStack, pin_logical_id
@@ -37,8 +38,9 @@ class DrStack(EnvironmentStack):
     production floor against it, and watches it with the critical alarms. Released is standby
     without a DR database: the step `dr-standby` takes between an active drill and a new replica.
 
-    The DR database's log groups are here in every mode: their names are fixed, so a group made
-    by one activation and kept after it would make the next activation fail with AlreadyExists.
+    The log groups of the DR databases of both `dr.database` modes are here in every mode: their
+    names are fixed, so a group made by one activation (or mode) and kept after it would make the
+    next one fail with AlreadyExists.
 
     Nothing here refers to the primary region's stacks: names and the source's ARN come from
     config, the key and the repository from this region, and the health check's and the primary
@@ -101,15 +103,7 @@ class DrStack(EnvironmentStack):
         )
         settings = instance_settings(db)
         prefix = "Replica" if cfg.dr.database == "replica" else "Restored"
-        log_groups = export_log_groups(
-            self,
-            instance_identifier=cfg.dr_db_instance,
-            exports=settings.log_exports,
-            retention_days=settings.log_retention_days,
-            key=dr_key,
-        )
-        for export, group in log_groups.items():
-            pin_logical_id(group, f"{prefix}{export.title()}LogGroup")
+        log_groups = self._database_logs(settings, dr_key)[prefix]
         database: ReadReplica | RestoredPostgresDatabase
         if cfg.dr.database == "replica" and dr.mode != "released":
             database = ReadReplica(
@@ -142,6 +136,24 @@ class DrStack(EnvironmentStack):
             return None
         pin_logical_id(database.instance, f"{prefix}Database")
         return database
+
+    def _database_logs(self, settings: InstanceSettings, key: kms.IKey) -> dict[str, dict[str, logs.LogGroup]]:
+        """The log groups of both modes' databases, in every mode: their names are fixed and they are
+        kept when they leave the stack, so a group that came and went with a mode (or a drill)
+        would make the next operation that adds it fail with AlreadyExists."""
+        names = self.cfg.names
+        groups: dict[str, dict[str, logs.LogGroup]] = {}
+        for mode, instance in (("Replica", names.db_replica_instance), ("Restored", names.db_restored_instance)):
+            groups[mode] = export_log_groups(
+                Construct(self, f"{mode}DatabaseLogs"),
+                instance_identifier=instance,
+                exports=settings.log_exports,
+                retention_days=settings.log_retention_days,
+                key=key,
+            )
+            for export, group in groups[mode].items():
+                pin_logical_id(group, f"{mode}{export.title()}LogGroup")
+        return groups
 
     def _database_link(self) -> DatabaseLink | None:
         if self.database is None or self.database.secret_arn is None:

@@ -246,3 +246,22 @@ def test_standby_after_an_activation_stopped_half_way_says_to_finish_it_first(wo
     with _failed_half_way(ctx), pytest.raises(RunbookError, match=r"UPDATE_FAILED: an activation stopped half-way.*dr-activate"):
         drill.dr_standby(ctx, run=cdk)
     assert not cdk.calls
+
+
+def test_standby_switches_a_replica_standby_to_backups_mode(world: World) -> None:
+    """dr.database changed from "replica" to "backups": the replica is a copy of the primary and goes."""
+    _dr_stack("standby", REPLICA)
+    _dr_database()
+    cdk = Cdk("contractorlens-db-restored")
+    assert drill.dr_standby(_context(_backups_mode()), run=cdk)
+    (db,) = boto3.client("rds", region_name=DR).describe_db_instances(DBInstanceIdentifier=REPLICA)["DBInstances"]
+    assert db["DeletionProtection"] is False
+    assert cdk.modes() == ["dr-mode=standby"]
+    assert not boto3.client("rds", region_name=DR).describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+
+
+def test_standby_switches_a_backups_standby_to_replica_mode(world: World) -> None:
+    _dr_stack("standby", "none")
+    cdk = Cdk()
+    assert drill.dr_standby(_context(), run=cdk)
+    assert cdk.modes() == ["dr-mode=standby"]

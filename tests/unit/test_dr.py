@@ -388,7 +388,8 @@ def test_released_lets_the_database_go_and_keeps_its_log_groups(production: Synt
     released_groups = {
         k for k, r in released["Resources"].items() if "/aws/rds/instance/" in json.dumps(r.get("Properties", {}).get("LogGroupName", ""))
     }
-    assert standby_groups == released_groups == {"ReplicaPostgresqlLogGroup", "ReplicaUpgradeLogGroup"}
+    both = {"ReplicaPostgresqlLogGroup", "ReplicaUpgradeLogGroup", "RestoredPostgresqlLogGroup", "RestoredUpgradeLogGroup"}
+    assert standby_groups == released_groups == both
 
 
 # --- backups mode: the pilot light that restores ---------------------------------------------------
@@ -402,8 +403,9 @@ def backups_standby(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_backups_standby_has_no_database_but_its_log_groups(backups_standby: dict[str, Any], backups_active: dict[str, Any]) -> None:
     assert not _of_type(backups_standby, "AWS::RDS::DBInstance")
     assert not [k for k in _alarm_names(backups_standby) if "replica-lag" in k]
-    groups = {k for k, r in _of_type(backups_standby, "AWS::Logs::LogGroup").items() if RESTORED in json.dumps(r)}
-    assert groups == {"RestoredPostgresqlLogGroup", "RestoredUpgradeLogGroup"}
+    groups = {k for k, r in _of_type(backups_standby, "AWS::Logs::LogGroup").items() if "/aws/rds/instance/" in json.dumps(r)}
+    # Both modes' groups: switching dr.database never adds a group a previous mode left behind.
+    assert groups == {"RestoredPostgresqlLogGroup", "RestoredUpgradeLogGroup", "ReplicaPostgresqlLogGroup", "ReplicaUpgradeLogGroup"}
     assert groups <= set(backups_active["Resources"])
 
 

@@ -72,6 +72,9 @@ PINNED = {
         "ReplicaDatabase": "AWS::RDS::DBInstance",
         "ReplicaPostgresqlLogGroup": "AWS::Logs::LogGroup",
         "ReplicaUpgradeLogGroup": "AWS::Logs::LogGroup",
+        # The restore's (backups mode, and the runbook's dr-restore): in the stack in every mode.
+        "RestoredPostgresqlLogGroup": "AWS::Logs::LogGroup",
+        "RestoredUpgradeLogGroup": "AWS::Logs::LogGroup",
     },
 }
 # An active DR stack keeps every id of the standby one.
