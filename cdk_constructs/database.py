@@ -33,12 +33,13 @@ def postgres_parameters(*, slow_query_log_ms: int) -> dict[str, str]:
 
 
 def export_log_groups(
-    scope: Construct, *, instance_identifier: str, exports: Sequence[str], retention_days: int, key: kms.IKey
+    scope: Construct, *, instance_identifier: str, exports: Sequence[str], retention_days: int, key: kms.IKey, sid_prefix: str = ""
 ) -> dict[str, logs.LogGroup]:
     """The groups RDS exports the instance's logs into, created before the instance.
 
     RDS would otherwise create them itself, unencrypted and kept forever; ours have our key,
-    the configured retention, and survive the stack.
+    the configured retention, and survive the stack. `sid_prefix` tells the key policy's
+    statements apart when one key serves the groups of more than one instance.
     """
     return {
         export: encrypted_log_group(
@@ -47,6 +48,7 @@ def export_log_groups(
             name=f"/aws/rds/instance/{instance_identifier}/{export}",
             retention_days=retention_days,
             key=key,
+            statement_id=f"CloudWatchLogs{sid_prefix}{export.title()}Log",
         )
         for export in exports
     }

@@ -20,6 +20,7 @@ def encrypted_log_group(
     name: str,
     retention_days: int,
     key: kms.IKey,
+    statement_id: str = "",
 ) -> logs.LogGroup:
     """A named log group, KMS-encrypted, retained when its stack is deleted or replaced.
 
@@ -27,12 +28,14 @@ def encrypted_log_group(
     :param retention_days: one of CloudWatch Logs' retention periods (validated in config).
     :param key: the customer-managed key; its policy is extended so that CloudWatch Logs may
         use it for this log group only (the encryption context names the group's ARN).
+    :param statement_id: the Sid of that key policy statement, unique in the key's policy.
+        Default: CloudWatchLogs<construct_id>.
     """
     stack = Stack.of(scope)
     group_arn = stack.format_arn(service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME)
     key.add_to_resource_policy(
         iam.PolicyStatement(
-            sid=f"CloudWatchLogs{construct_id}",
+            sid=statement_id or f"CloudWatchLogs{construct_id}",
             actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
             principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
             resources=["*"],

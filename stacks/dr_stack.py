@@ -150,6 +150,7 @@ class DrStack(EnvironmentStack):
                 exports=settings.log_exports,
                 retention_days=settings.log_retention_days,
                 key=key,
+                sid_prefix=mode,
             )
             for export, group in groups[mode].items():
                 pin_logical_id(group, f"{mode}{export.title()}LogGroup")
