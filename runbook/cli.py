@@ -249,7 +249,7 @@ COMMANDS: tuple[Command, ...] = (
         readme="back from a drill: a final snapshot of the DR database (its identifier printed), its deletion protection "
         "off, the stack lets it go (`-c dr-mode=released`) and, in replica mode, creates a new replica; refuses while "
         "`contractorlens-db` is not available (after a real failover: Failback); picks up where it stopped when run again; "
-        "after a change of `dr.database`, puts the standby in the new mode",
+        "after a change of `dr.database`, puts the standby in the new mode (dr-activate refuses until then)",
         run=lambda args, ctx: drill.dr_standby(ctx),
     ),
     Command(

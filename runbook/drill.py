@@ -72,6 +72,11 @@ def _require_dr_stack(ctx: Context, *, resumable: bool = False) -> DrState:
     return state
 
 
+def _standby_database(ctx: Context) -> str:
+    """What the DR stack's DatabaseInstance output says in standby: the replica, or none."""
+    return ctx.cfg.dr_db_instance if ctx.cfg.dr.database == "replica" else "none"
+
+
 def _deploy(ctx: Context, mode: str, restore: str | None, run: Runner) -> None:
     cfg = ctx.cfg
     stack = cfg.names.stack("DR")
@@ -99,6 +104,11 @@ def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = ru
         raise RunbookError(f'dr.database is "replica" in {cfg.source}: activation promotes the replica; drop --latest/--snapshot/--time')
     state = _require_dr_stack(ctx, resumable=True)
     wanted = None if replica else (restore or RestoreSource("latest")).context_value
+    if state.mode == "standby" and state.database != _standby_database(ctx):
+        raise RunbookError(
+            f"the standby holds {state.database}, but dr.database is {cfg.dr.database!r} in {cfg.source}: put the standby in "
+            f"that mode first (./scripts/deploy.sh dr-standby --env {cfg.name}), then activate"
+        )
     if replica and state.mode == "released":
         raise RunbookError(
             f"{cfg.names.stack('DR')} is released: it has no replica to promote until it is back in standby "
@@ -161,7 +171,7 @@ def dr_standby(ctx: Context, *, run: Runner = run_command) -> bool:
     stack lets it go; in replica mode a new replica of the primary is then created."""
     cfg = ctx.cfg
     state = _require_dr_stack(ctx)
-    wanted = cfg.dr_db_instance if cfg.dr.database == "replica" else "none"
+    wanted = _standby_database(ctx)
     if state.mode == "standby" and state.database == wanted:
         return ctx.report.check("dr-standby", True, f"{cfg.names.stack('DR')} is in standby already")
     if state.mode == "standby" and state.database != "none":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Sequence
 
 import boto3
@@ -265,3 +266,12 @@ def test_standby_switches_a_backups_standby_to_replica_mode(world: World) -> Non
     cdk = Cdk()
     assert drill.dr_standby(_context(), run=cdk)
     assert cdk.modes() == ["dr-mode=standby"]
+
+
+def test_activate_refuses_a_standby_of_the_other_mode(world: World) -> None:
+    """dr.database changed in the config but the standby not switched: activating would leave the replica behind."""
+    _dr_stack("standby", REPLICA)
+    cdk = Cdk("contractorlens-db-restored")
+    with pytest.raises(RunbookError, match=re.escape("the standby holds contractorlens-db-replica, but dr.database is 'backups'")):
+        drill.dr_activate(_context(_backups_mode()), restore=None, run=cdk)
+    assert not cdk.calls
