@@ -338,9 +338,10 @@ def update(stack: Any, template: str, parameters: dict[str, Any] | None, *, disa
 
 
 def _keep_what_succeeded(stack: Any, old_resources: dict[str, Any], new_template: dict[str, Any], op: Operation, failed: str) -> None:
-    """With rollback disabled ("preserve successfully provisioned resources"), what succeeded keeps its new state, the failed
-    resource and those not reached keep their old one, and the stack ends UPDATE_FAILED. The
-    template kept for the next diff is what is deployed, so that the next update retries the rest."""
+    """With rollback disabled ("preserve successfully provisioned resources"), what succeeded
+    keeps its new state, the failed resource and those not reached keep their old one, and the
+    stack ends UPDATE_FAILED. The template kept for the next diff is what is deployed, so that
+    the next update retries the rest."""
     done = [*op.created, *(logical_id for logical_id, _, _ in op.changed), *op.replaced]
     deployed = {**old_resources, **{name: new_template["Resources"][name] for name in done if name != failed}}
     if failed not in old_resources:
