@@ -84,18 +84,17 @@ def _logs_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--filter", dest="pattern", help="a CloudWatch Logs filter pattern, e.g. FAILED_LOGIN or 'slow query'")
 
 
-def _restore_options(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--latest", action="store_true", help="the replicated backups' latest restorable time")
-    source.add_argument("--snapshot", metavar="ID", help="a DB snapshot (id or ARN) in the DR region")
-    source.add_argument("--time", metavar="UTC", help="a point in time, e.g. 2026-11-27T18:00:00Z")
+def _source_options(*, required: bool, prefix: str = "") -> Options:
+    """--latest | --snapshot ID | --time UTC: where a DR database is restored from."""
 
+    def add(parser: argparse.ArgumentParser) -> None:
+        source = parser.add_mutually_exclusive_group(required=required)
+        latest = "the replicated backups' latest restorable time" + ("" if required else " (default)")
+        source.add_argument("--latest", action="store_true", help=prefix + latest)
+        source.add_argument("--snapshot", metavar="ID", help=prefix + "a DB snapshot (id or ARN) in the DR region")
+        source.add_argument("--time", metavar="UTC", help=prefix + "a point in time, e.g. 2026-11-27T18:00:00Z")
 
-def _activate_options(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--latest", action="store_true", help="backups mode: the replicated backups' latest restorable time (default)")
-    source.add_argument("--snapshot", metavar="ID", help="backups mode: a DB snapshot (id or ARN) in the DR region")
-    source.add_argument("--time", metavar="UTC", help="backups mode: a point in time, e.g. 2026-11-27T18:00:00Z")
+    return add
 
 
 def _activate_source(args: argparse.Namespace, dr_region: str) -> RestoreSource | None:
@@ -230,7 +229,7 @@ COMMANDS: tuple[Command, ...] = (
         "and parameter groups and `contractorlens-db-sg`, with fresh RDS-managed credentials; never touches an "
         "existing instance; prints the endpoint and how long it took",
         run=lambda args, ctx: recovery.dr_restore(ctx, _restore_source(args, ctx.cfg.dr_region)),
-        options=_restore_options,
+        options=_source_options(required=True),
         usage="--latest \\| --snapshot ID \\| --time UTC",
     ),
     Command(
@@ -240,7 +239,7 @@ COMMANDS: tuple[Command, ...] = (
         "place (backups mode: restored from `--latest`, `--snapshot ID` or `--time UTC`), the service at the production "
         "floor, waits until it is stable; refuses a different restore source on an active stack, with the way to switch",
         run=lambda args, ctx: drill.dr_activate(ctx, restore=_activate_source(args, ctx.cfg.dr_region)),
-        options=_activate_options,
+        options=_source_options(required=False, prefix="backups mode: "),
         usage="[--latest \\| --snapshot ID \\| --time UTC]",
     ),
     Command(

@@ -42,7 +42,10 @@ def _rpo(ctx: Context) -> bool:
     cfg = ctx.cfg
     limit = RPO_DATABASE_MINUTES * 60
     if cfg.dr.database == "backups":
-        latest = recovery.replicated_backups(ctx).get("RestoreWindow", {}).get("LatestTime")
+        try:
+            latest = recovery.replicated_backups(ctx).get("RestoreWindow", {}).get("LatestTime")
+        except RunbookError as exc:  # nothing replicated there: this item fails, the others are still checked
+            return ctx.report.check("RPO (replicated backups)", False, str(exc))
         behind = (datetime.now(UTC) - latest).total_seconds() if latest else None
         detail = f"latest restorable time {behind / 60:.0f} min ago" if behind is not None else "no restorable time"
         return ctx.report.check(
@@ -116,7 +119,12 @@ def _image(ctx: Context) -> bool:
 def _gemini_key(ctx: Context) -> bool:
     cfg = ctx.cfg
     name = cfg.names.gemini_secret
-    secret = ctx.client("secretsmanager", cfg.region).describe_secret(SecretId=name)
+    try:
+        secret = ctx.client("secretsmanager", cfg.region).describe_secret(SecretId=name)
+    except ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        return ctx.report.check("Gemini key replica", False, f"no secret {name} in {cfg.region}")
     status = next((r.get("Status") for r in secret.get("ReplicationStatus", []) if r.get("Region") == cfg.dr_region), None)
     return ctx.report.check("Gemini key replica", status == "InSync", f"{name} in {cfg.dr_region}: {status or 'not replicated'}")
 

@@ -33,7 +33,7 @@ EXTENSIONS = {
     "change sets": "CREATE change sets make a REVIEW_IN_PROGRESS stack; change sets are found by stack and name (the cdk CLI names every stack's `cdk-deploy-change-set`); one without changes FAILs with CloudFormation's reason; changes say whether they replace",
     "termination protection": "UpdateTerminationProtection, and DescribeStacks' EnableTerminationProtection",
     "rollback disabled": "an update executed with DisableRollback keeps what succeeded and ends UPDATE_FAILED, the failed resource as it was; the next update retries it (user guide, 'Choose how to handle failures when provisioning resources')",
-    "stuck stacks": "a stack in UPDATE_ROLLBACK_FAILED or DELETE_FAILED takes no change set (ContinueUpdateRollback and DeleteStack are the ways on)",
+    "stuck stacks": "a stack in UPDATE_ROLLBACK_FAILED or DELETE_FAILED takes no change set: ContinueUpdateRollback and DeleteStack are the ways on (user guide, 'Stack status codes' and 'Continue rolling back an update')",
 }
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."

@@ -9,6 +9,11 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from config import load_environment
+from runbook import readiness
+from runbook.aws import Aws, WaitPolicy
+from runbook.context import Context
+from runbook.report import Report
 from tests.runbook.conftest import DR, FAST, PRIMARY, World, push_image
 
 STACK = "ContractorLens-Production-DR"
@@ -123,3 +128,24 @@ def test_an_active_dr_stack_is_not_ready_for_a_failover(world: World, run) -> No
 def test_without_a_dr_stack_it_is_one_line(aws: None, run) -> None:
     result = run("dr-readiness", "--env", "staging", *FAST)
     assert result.code == 2 and "staging has no DR stack" in result.err and result.err.count("\n") == 1
+
+
+def test_a_missing_gemini_key_fails_its_item_and_the_rest_are_still_checked(world: World, run) -> None:
+    _ready()
+    _client("secretsmanager", PRIMARY).remove_regions_from_replication(SecretId="contractorlens/gemini-api-key", RemoveReplicaRegions=[DR])
+    _client("secretsmanager", PRIMARY).delete_secret(SecretId="contractorlens/gemini-api-key", ForceDeleteWithoutRecovery=True)
+    result = run("dr-readiness", *FAST)
+    assert result.code == 1, result.err
+    assert "FAIL  Gemini key replica: no secret contractorlens/gemini-api-key in us-west-2" in result.out
+    assert "ok    primary health check" in result.out
+
+
+def test_backups_mode_without_replicated_backups_fails_the_rpo_item(world: World) -> None:
+    _ready()
+    cfg = load_environment("production")
+    cfg = cfg.model_copy(update={"dr": cfg.dr.model_copy(update={"database": "backups"})})
+    ctx = Context(cfg=cfg, aws=Aws(), report=Report("dr-readiness", "production"), wait=WaitPolicy(1, 1), region=PRIMARY)
+    assert not readiness.dr_readiness(ctx)
+    failed = {c.name: c.detail for c in ctx.report.checks if not c.ok}
+    assert list(failed) == ["RPO (replicated backups)"]
+    assert "no /contractorlens/production/dr/db-resource-id in us-east-1" in failed["RPO (replicated backups)"]
