@@ -252,7 +252,7 @@ def backups_drills(s: Session) -> None:
     """The pilot light that keeps replicated backups only (`dr.database = "backups"`, set in the
     config file before the first deploy): two drills that each restore, the log groups there from
     the start, a different restore source on an active stack refused, a final snapshot each time."""
-    s.check('config/production.toml: dr.database = "backups"', lambda: _backups_mode(s), stand_in=True)
+    s.check('config/production.toml: dr.database = "backups"', lambda: _dr_database_mode(s, "backups"), stand_in=True)
     new_account(s)
     region = s.cfg.dr_region
     s.check("standby has no database, its log groups are there", lambda: _pilot_light(s))
@@ -275,10 +275,6 @@ def backups_drills(s: Session) -> None:
         "standby without a database, the replica let go (not left outside the stack)",
         lambda: _pilot_light(s, gone=s.cfg.names.db_replica_instance),
     )
-
-
-def _backups_mode(s: Session) -> tuple[bool, str]:
-    return _dr_database_mode(s, "backups")
 
 
 def _dr_database_mode(s: Session, mode: str) -> tuple[bool, str]:

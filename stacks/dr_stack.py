@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypedDict
+
 from aws_cdk import CfnOutput
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
@@ -25,6 +29,17 @@ from stacks.regional import (
     scaling,
     service_logs,
 )
+
+
+class _DrDatabase(TypedDict):
+    """The arguments the replica and the restore share."""
+
+    placement: RestorePlacement
+    security_group: ec2.ISecurityGroup
+    key: kms.IKey
+    instance_identifier: str
+    settings: InstanceSettings
+    log_groups: Sequence[logs.ILogGroup]
 
 
 class DrStack(EnvironmentStack):
@@ -104,33 +119,26 @@ class DrStack(EnvironmentStack):
         settings = instance_settings(db)
         prefix = "Replica" if cfg.dr.database == "replica" else "Restored"
         log_groups = self._database_logs(settings, dr_key)[prefix]
+        # Where either kind of DR database goes, and what it is: the same for both.
+        where = _DrDatabase(
+            placement=placement,
+            security_group=self.network.security_groups.db,
+            key=dr_key,
+            instance_identifier=cfg.dr_db_instance,
+            settings=settings,
+            log_groups=list(log_groups.values()),
+        )
         database: ReadReplica | RestoredPostgresDatabase
         if cfg.dr.database == "replica" and dr.mode != "released":
-            database = ReadReplica(
-                self,
-                "Database",
-                placement=placement,
-                security_group=self.network.security_groups.db,
-                key=dr_key,
-                instance_identifier=cfg.dr_db_instance,
-                source_instance_arn=cfg.db_instance_arn,
-                settings=settings,
-                log_groups=list(log_groups.values()),
-                promoted=dr.active,
-            )
+            database = ReadReplica(self, "Database", **where, source_instance_arn=cfg.db_instance_arn, promoted=dr.active)
         elif cfg.dr.database == "backups" and dr.active:
             database = RestoredPostgresDatabase(
                 self,
                 "Database",
-                placement=placement,
-                security_group=self.network.security_groups.db,
-                key=dr_key,
-                instance_identifier=cfg.dr_db_instance,
+                **where,
                 source_resource_id=ssm.StringParameter.value_for_string_parameter(self, names.db_resource_id_parameter),
                 restore_kind=dr.restore.kind,
                 restore_value=dr.restore.value,
-                settings=settings,
-                log_groups=list(log_groups.values()),
             )
         else:
             return None
