@@ -34,6 +34,7 @@ EXTENSIONS = {
     "termination protection": "UpdateTerminationProtection, and DescribeStacks' EnableTerminationProtection",
     "rollback disabled": "an update executed with DisableRollback keeps what succeeded and ends UPDATE_FAILED, the failed resource as it was; the next update retries it (user guide, 'Choose how to handle failures when provisioning resources')",
     "stuck stacks": "a stack in UPDATE_ROLLBACK_FAILED or DELETE_FAILED takes no change set: ContinueUpdateRollback and DeleteStack are the ways on (user guide, 'Stack status codes' and 'Continue rolling back an update')",
+    "SSM parameter types": "an update and a change set resolve AWS::SSM::Parameter::Value parameters anew; a resource that refers to one whose value changed is updated (or replaced, by its create-only properties) though the template is the same (user guide, 'Systems Manager parameter types': 'CloudFormation always fetches the latest values from Parameter Store when it updates stacks')",
 }
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
@@ -241,16 +242,47 @@ def _roll_back_create(stack: Any, op: Operation, reason: str) -> None:
         stack_event(stack, "ROLLBACK_COMPLETE")
 
 
-def plan_update(stack: Any, new_template: dict[str, Any]) -> dict[str, list[str]]:
-    """Which resources an update adds, modifies (in place or by replacement) and removes."""
+def resolved_parameters(stack: Any, template: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The template's parameters as an operation starting now resolves them: the given value or the
+    default, and for an SSM parameter type the value in Parameter Store at this moment."""
+    from moto.ssm.models import ssm_backends
+
+    values: dict[str, Any] = {}
+    for key, spec in template.get("Parameters", {}).items():
+        value = given.get(key, spec.get("Default"))
+        if str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::Value") and value is not None:
+            found = ssm_backends[stack.account_id][stack.region_name].get_parameter(str(value))
+            value = found.value if found is not None else None
+        values[key] = value
+    return values
+
+
+def _with_values(node: Any, values: dict[str, Any]) -> Any:
+    """A piece of template with each Ref to a parameter replaced by the parameter's value."""
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in values:
+            return values[node["Ref"]]
+        return {k: _with_values(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_values(v, values) for v in node]
+    return node
+
+
+def plan_update(stack: Any, new_template: dict[str, Any], given: dict[str, Any] | None = None) -> dict[str, list[str]]:
+    """Which resources an update adds, modifies (in place or by replacement) and removes; with the
+    `given` parameters, also those whose parameters now resolve to other values."""
     old = stack.template_dict.get("Resources", {})
     new = new_template.get("Resources", {})
+    old_values = {k: v for k, v in stack.resource_map.resolved_parameters.items() if k in stack.template_dict.get("Parameters", {})}
+    new_values = resolved_parameters(stack, new_template, given) if given is not None else old_values
     plan: dict[str, list[str]] = {"Add": [], "Modify": [], "Replace": [], "Remove": [n for n in old if n not in new]}
     for name in creation_order(new):
         if name not in old:
             plan["Add"].append(name)
-        elif _body(old[name]) != _body(new[name]):
-            plan["Replace" if replacement_properties(old[name], new[name], stack.region_name) else "Modify"].append(name)
+            continue
+        before, after = _with_values(old[name], old_values), _with_values(new[name], new_values)
+        if _body(before) != _body(after):
+            plan["Replace" if replacement_properties(before, after, stack.region_name) else "Modify"].append(name)
     # A resource that refers to a replaced one gets the new physical id, so it changes too.
     replaced = set(plan["Replace"])
     for name in creation_order(new):
@@ -270,7 +302,7 @@ def update(stack: Any, template: str, parameters: dict[str, Any] | None, *, disa
     rmap = stack.resource_map
     saved = _save(stack)
     new_template = stack.parse_template(template)
-    plan = plan_update(stack, new_template)
+    plan = plan_update(stack, new_template, parameters or dict(stack.resource_map.input_parameters))
     old_resources = stack.template_dict.get("Resources", {})
     stack_event(stack, "UPDATE_IN_PROGRESS", "User Initiated")
     stack.template, stack.template_dict = template, new_template
@@ -481,11 +513,11 @@ def live_resources(stack: Any) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def changes(stack: Any, new_template: dict[str, Any]) -> list[dict[str, Any]]:
+def changes(stack: Any, new_template: dict[str, Any], given: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """DescribeChangeSet's Changes for an update (or, for a new stack, every resource added)."""
     old = stack.template_dict.get("Resources", {}) if stack.template_dict else {}
     plan = (
-        plan_update(stack, new_template)
+        plan_update(stack, new_template, given)
         if old
         else {"Add": list(new_template.get("Resources", {})), "Modify": [], "Replace": [], "Remove": []}
     )

@@ -135,7 +135,14 @@ def replacement_properties(old: dict[str, Any], new: dict[str, Any], region: str
 def _delete_db_instance(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
     from moto.moto_api._internal import mock_random
 
+    from sandbox.emulation.rds import by_physical_id
+
     rds = client("rds", stack.region_name)
+    # By the physical id, as the handler: after a rename outside the stack nothing has it (the
+    # handler's NotFound, which CloudFormation takes as deleted), or something else does.
+    instance = by_physical_id(instance, stack.account_id, stack.region_name)
+    if instance is None:
+        return
     identifier = instance.db_instance_identifier
     # The handler takes no final snapshot of a read replica, whatever the policy (DeleteHandler).
     snapshot = snapshot and not instance.is_replica

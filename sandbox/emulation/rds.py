@@ -17,6 +17,8 @@ EXTENSIONS = {
     "immutable DB properties": "an update that adds or changes SourceDBInstanceIdentifier, or sets DBSnapshotIdentifier, RestoreTime, UseLatestRestorableTime, SourceDBInstanceAutomatedBackupsArn or SourceDbiResourceId to another non-empty value, fails NotUpdatable 'Resource is immutable' (the RDS handler's ImmutabilityHelper.isChangeMutable)",
     "ReplicaLag": "a read replica reports AWS/RDS ReplicaLag (RDS user guide, 'Amazon CloudWatch metrics for Amazon RDS': the time a read replica lags behind its source; not reported by a standalone instance); here 0 for the last minute whenever it is asked for: replication is modelled as instant, which no lag alarm or RPO check can fail on (said in the report)",
     "replica deletion": "a read replica is deleted without a final snapshot whatever the DeletionPolicy (the RDS handler's DeleteHandler.decideSnapshotIdentifier: final snapshots are not allowed for read replicas)",
+    "physical id": "CloudFormation addresses a DB instance by the identifier it created it with (the physical id; the handlers' contract: 'the only input guaranteed to exist in the model is the DB instance identifier', DeleteHandler): after a rename outside the stack an update fails NotFound, and a delete finds nothing and succeeds (the handler returns NotFound, which CloudFormation takes as deleted), or deletes whatever now has that name (moto keeps the renamed object, which the stack would otherwise follow)",
+    "backup replication on update": "adding AutomaticBackupReplicationRegion in an update starts the replication (StartDBInstanceAutomatedBackupsReplication, as the handler's update does), e.g. after a failback's promotion",
 }
 
 # CloudFormation's names for DBInstance properties the API spells differently.
@@ -78,7 +80,6 @@ def _create_read_replica(rds: Any, props: dict[str, Any], account_id: str, regio
 def _create_db_instance(
     cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
 ) -> Any:
-    from moto.moto_api._internal import mock_random
     from moto.rds.models import rds_backends
 
     props = _api_props(cloudformation_json, resource_name)
@@ -95,6 +96,17 @@ def _create_db_instance(
         rds.create_db_instance(**api_kwargs(rds, "CreateDBInstance", props, _RDS_RENAMES))
     instance = rds_backends[account_id][region_name].databases[identifier]
     instance.cfn_properties = props
+    instance.cfn_physical_id = identifier
+    _replicate_backups(instance, props, account_id, region_name)
+    return instance
+
+
+def _replicate_backups(instance: Any, props: dict[str, Any], account_id: str, region_name: str) -> None:
+    """StartDBInstanceAutomatedBackupsReplication: the handler calls it on create and on an update
+    that adds AutomaticBackupReplicationRegion."""
+    from moto.moto_api._internal import mock_random
+
+    identifier = instance.db_instance_identifier
     destination = props.get("AutomaticBackupReplicationRegion")
     if destination:
         REPLICATED_BACKUPS.setdefault((account_id, destination), []).append(
@@ -114,7 +126,6 @@ def _create_db_instance(
                 "_source": (account_id, region_name, identifier),
             }
         )
-    return instance
 
 
 def _update_db_instance(
@@ -124,9 +135,15 @@ def _update_db_instance(
     the template, then modify what changed."""
     from moto.rds.models import rds_backends
 
-    instance = original_resource
     props = _api_props(cloudformation_json, new_resource_name)
-    previous: dict[str, Any] = getattr(instance, "cfn_properties", {})
+    previous: dict[str, Any] = getattr(original_resource, "cfn_properties", {})
+    instance = by_physical_id(original_resource, account_id, region_name)
+    if instance is None:
+        raise ResourceFailedError(
+            "",
+            "AWS::RDS::DBInstance",
+            f'Resource handler returned message: "DBInstance {physical_id(original_resource)} not found." (HandlerErrorCode: NotFound)',
+        )
     for name in _RESTORE_SOURCES:
         if props.get(name) and props.get(name) != previous.get(name):
             raise ResourceFailedError("", "AWS::RDS::DBInstance", IMMUTABLE)
@@ -146,8 +163,24 @@ def _update_db_instance(
     modify.pop("DBInstanceIdentifier", None)
     if modify:
         rds.modify_db_instance(DBInstanceIdentifier=identifier, ApplyImmediately=True, **modify)
+    if not previous.get("AutomaticBackupReplicationRegion"):
+        _replicate_backups(instance, props, account_id, region_name)
     instance.cfn_properties = props
+    instance.cfn_physical_id = identifier
     return instance
+
+
+def physical_id(instance: Any) -> str:
+    """The identifier CloudFormation created (or last updated) the instance with."""
+    return str(getattr(instance, "cfn_physical_id", instance.db_instance_identifier))
+
+
+def by_physical_id(instance: Any, account_id: str, region_name: str) -> Any:
+    """What has the stack's physical id now: moto renames the object in place, AWS does not
+    follow a rename."""
+    from moto.rds.models import rds_backends
+
+    return rds_backends[account_id][region_name].databases.get(physical_id(instance))
 
 
 def install() -> None:

@@ -178,7 +178,12 @@ def update_stack(self: Any) -> Any:
         raise ValidationError(message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated.")
     template = stack.template if self._get_bool_param("UsePreviousTemplate", False) else _template_body(self)
     parameters = _parameters(self, stack.resource_map.input_parameters)
-    if stack.parse_template(template) == stack.template_dict and parameters == stack.resource_map.input_parameters:
+    parsed = stack.parse_template(template)
+    if (
+        parsed == stack.template_dict
+        and parameters == stack.resource_map.input_parameters
+        and not engine.changes(stack, parsed, parameters)
+    ):
         raise ValidationError(message="No updates are to be performed.")
     engine.update(stack, engine.template_text(template), parameters)
     return ActionResult({"StackId": stack.stack_id})
@@ -253,13 +258,14 @@ def create_change_set(self: Any) -> Any:
         parameters=parameters,
         tags=_tags(self),
         description=self._get_param("Description"),
-        changes=engine.changes(stack, parsed),
+        changes=engine.changes(stack, parsed, parameters),
     )
     if (
         kind == "UPDATE"
         and parsed == stack.template_dict
         and parameters == dict(stack.resource_map.input_parameters)
         and change_set.tags == stack.tags
+        and not change_set.changes  # an SSM parameter that resolves to another value changes resources
     ):
         change_set.status, change_set.execution_status, change_set.status_reason = "FAILED", "UNAVAILABLE", engine.NO_CHANGES
     backend.change_sets[change_set.arn] = change_set

@@ -167,6 +167,26 @@ def test_removing_a_protected_database_fails_only_in_the_cleanup(running: Runnin
     assert [r["LogicalResourceId"] for r in resources] == ["Other"]
 
 
+def test_a_database_renamed_outside_the_stack_is_not_followed(running: Running) -> None:
+    """CloudFormation knows the instance by the identifier it created: after a rename an update
+    fails NotFound (and so does its rollback: the stack is stuck), while removing the resource
+    deletes nothing (the handler's NotFound counts as deleted); a failback relies on the latter."""
+    rds = running.client("rds", REGION)
+    for stack in ("Renamed", "RenamedRemoved"):
+        assert _deploy(running, stack, {"Db": _database(f"probe-{stack.lower()}")}) == "CREATE_COMPLETE"
+        rds.modify_db_instance(
+            DBInstanceIdentifier=f"probe-{stack.lower()}", NewDBInstanceIdentifier=f"probe-{stack.lower()}-aside", ApplyImmediately=True
+        )
+    changed = _database("probe-renamed")
+    changed["Properties"]["DBInstanceClass"] = "db.t4g.small"
+    assert _deploy(running, "Renamed", {"Db": changed}, update=True) == "UPDATE_ROLLBACK_FAILED"
+    assert any("not found" in r and "NotFound" in r for r in _reasons(running, "Renamed"))
+    assert _deploy(running, "RenamedRemoved", {"Other": _log_group("/probe/renamed")}, update=True) == "UPDATE_COMPLETE"
+    for stack in ("Renamed", "RenamedRemoved"):
+        (aside,) = rds.describe_db_instances(DBInstanceIdentifier=f"probe-{stack.lower()}-aside")["DBInstances"]
+        assert aside["DBInstanceStatus"] == "available" and aside["DBInstanceClass"] == "db.t4g.micro"
+
+
 def test_a_snapshot_policy_takes_a_final_snapshot(running: Running) -> None:
     assert _deploy(running, "Snapshotted", {"Db": _database("probe-snapshotted")}) == "CREATE_COMPLETE"
     _cfn(running).delete_stack(StackName="Snapshotted")
@@ -344,6 +364,30 @@ def test_change_sets_are_found_by_stack_and_name(running: Running) -> None:
     cfn.create_change_set(StackName="Second", ChangeSetName="again", ChangeSetType="UPDATE", TemplateBody=same)
     unchanged = cfn.describe_change_set(StackName="Second", ChangeSetName="again")
     assert unchanged["Status"] == "FAILED" and unchanged["StatusReason"].startswith("The submitted information didn't contain changes.")
+
+
+def test_an_ssm_parameter_type_is_resolved_again_by_each_change_set(running: Running) -> None:
+    """The same template, but the Parameter Store value behind a parameter changed: the change set
+    updates what refers to it (a failback's new database secret reaches the service this way)."""
+    ssm, cfn = running.client("ssm", REGION), _cfn(running)
+    ssm.put_parameter(Name="/probe/source", Value="first", Type="String")
+    body = json.dumps(
+        {
+            "Parameters": {"Source": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/probe/source"}},
+            "Resources": {
+                "Copy": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/probe/copy", "Type": "String", "Value": {"Ref": "Source"}}}
+            },
+        }
+    )
+    cfn.create_stack(StackName="Resolved", TemplateBody=body)
+    cfn.create_change_set(StackName="Resolved", ChangeSetName="same", ChangeSetType="UPDATE", TemplateBody=body)
+    assert cfn.describe_change_set(StackName="Resolved", ChangeSetName="same")["Status"] == "FAILED"  # nothing changed
+    ssm.put_parameter(Name="/probe/source", Value="second", Type="String", Overwrite=True)
+    cfn.create_change_set(StackName="Resolved", ChangeSetName="resolved", ChangeSetType="UPDATE", TemplateBody=body)
+    described = cfn.describe_change_set(StackName="Resolved", ChangeSetName="resolved")
+    assert [(c["ResourceChange"]["LogicalResourceId"], c["ResourceChange"]["Action"]) for c in described["Changes"]] == [("Copy", "Modify")]
+    cfn.execute_change_set(StackName="Resolved", ChangeSetName="resolved")
+    assert ssm.get_parameter(Name="/probe/copy")["Parameter"]["Value"] == "second"
 
 
 def _change(running: Running, stack: str, resources: dict[str, Any], name: str, *, disable_rollback: bool) -> str:
