@@ -3,8 +3,9 @@
 
 `-c env=<name>` picks config/<name>.toml (default: production); `-c image-tag=<tag>` runs
 another release than the file's `service.image_tag`; `-c dr-mode=standby|active|released` and
-`-c dr-restore=latest|snapshot:<id>|time:<UTC>` shape the DR stack. Any other key that is not
-CDK's own stops synth (config/context.py).
+`-c dr-restore=latest|snapshot:<id>|time:<UTC>` shape the DR stack; `-c failback=detached|replica`
+the primary database during a failback. Any other key that is not CDK's own stops synth
+(config/context.py).
 """
 
 import sys
@@ -14,7 +15,7 @@ import aws_cdk as cdk
 from cdk_constructs.compliance import add_compliance_checks
 from config import DEFAULT_ENVIRONMENT, ConfigError, load_environment, with_image_tag
 from config.context import ContextError, check_keys
-from config.dr import DrContextError, parse_dr_context
+from config.dr import DrContextError, parse_dr_context, parse_failback_context
 from stacks import build_environment
 from stacks.catalogue import CatalogueError
 
@@ -28,14 +29,21 @@ def main() -> int:
         cfg = load_environment(str(env_name))
         if image_tag is not None:
             cfg = with_image_tag(cfg, str(image_tag))
+        without_dr_stack = "" if cfg.dr.enabled else f"{cfg.name} has no DR stack (dr.enabled = false in {cfg.source})"
         dr = parse_dr_context(
             app.node.try_get_context("dr-mode"),
             app.node.try_get_context("dr-restore"),
             dr_region=cfg.dr_region,
-            without_dr_stack="" if cfg.dr.enabled else f"{cfg.name} has no DR stack (dr.enabled = false in {cfg.source})",
+            without_dr_stack=without_dr_stack,
             replica=cfg.dr.database == "replica",
         )
-        build_environment(app, cfg, dr)
+        failback = parse_failback_context(
+            app.node.try_get_context("failback"),
+            without_dr_stack=without_dr_stack,
+            created_as=cfg.database.created_as,
+            source=str(cfg.source),
+        )
+        build_environment(app, cfg, dr, failback=failback)
     except (ConfigError, ContextError, DrContextError, CatalogueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -79,6 +79,19 @@ class InstanceSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseParameters:
+    """The Parameter Store names under which a database's endpoint, port and secret ARN are kept."""
+
+    endpoint: str
+    port: str
+    secret_arn: str
+
+    @classmethod
+    def under(cls, prefix: str) -> DatabaseParameters:
+        return cls(endpoint=f"{prefix}/db/endpoint", port=f"{prefix}/db/port", secret_arn=f"{prefix}/db/secret-arn")
+
+
+@dataclass(frozen=True)
 class BackupReplication:
     """Where automated backups are copied: region, the key there, and for how many days."""
 
@@ -94,6 +107,13 @@ class PostgresDatabase(Construct):
     (`manage_master_user_password`): it never appears in a template, and rotation needs no
     Lambda reaching Secrets Manager from an isolated subnet. The instance is snapshotted,
     not deleted, when it leaves the template, and deletion protection stops `cdk destroy`.
+
+    In a failback (README: Failback) the same resource is first left out (`detached`), then a
+    cross-Region read replica of the DR database (`replica_of`), and then the primary again:
+    CloudFormation promotes a replica whose `SourceDBInstanceIdentifier` leaves the template.
+    A replica is created without MasterUsername and StorageEncrypted (CloudFormation refuses
+    them beside a source), both create-only: from then on `created_as_replica` leaves them out,
+    so that the promotion and every later update replace nothing.
     """
 
     def __init__(
@@ -113,6 +133,9 @@ class PostgresDatabase(Construct):
         parameter_prefix: str,
         backup_replication: BackupReplication | None = None,
         deletion_protection: bool = True,
+        replica_of: str | None = None,
+        detached: bool = False,
+        created_as_replica: bool = False,
     ) -> None:
         """
         :param vpc: the VPC; the instance goes into its isolated subnets.
@@ -128,8 +151,20 @@ class PostgresDatabase(Construct):
         :param backup_replication: copy automated backups to another region. Default: none.
         :param deletion_protection: refuse deletion of the instance (outside CloudFormation too),
             switched on as the stack's last step (cdk_constructs/protection.py). Default: true.
+        :param replica_of: the ARN of an instance in another region to replicate instead (a failback's
+            second phase): no master secret, backups or backup replication of its own until promoted,
+            and no `secret-arn` parameter. Default: none, a primary.
+        :param detached: leave the instance out of the template (a failback's first phase), and what
+            refers to it: protection, backup replication, parameters. The subnet, parameter and log
+            groups and the monitoring role stay for the instance that comes back. Default: false.
+        :param created_as_replica: the instance was (or is being) created as a read replica: no
+            MasterUsername or StorageEncrypted in the template (it is encrypted by `key` all the
+            same). Required with `replica_of`. Default: false, created new.
         """
+        if replica_of is not None and not created_as_replica:
+            raise ValueError("replica_of needs created_as_replica: a replica is created without MasterUsername and StorageEncrypted")
         super().__init__(scope, construct_id)
+        self.parameter_names = DatabaseParameters.under(parameter_prefix)
         version = settings.engine_version
         engine = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.of(version, version.split(".")[0]))
         self.parameter_group = rds.ParameterGroup(
@@ -155,17 +190,30 @@ class PostgresDatabase(Construct):
         )
         for group in self.log_groups.values():
             self.instance.node.add_dependency(group)
-        self.deletion_protection = (
-            DeletionProtection.of_database(self, "DeletionProtection", instance_identifier=instance_identifier)
-            if deletion_protection
-            else None
-        )
         self._acknowledge_findings(protected=deletion_protection)
-        if backup_replication is not None:
-            self._replicate_backups(backup_replication)
-        # manage_master_user_password always yields the secret RDS created.
-        self.secret = cast(secretsmanager.ISecret, self.instance.secret)
-        self._publish(instance_identifier, parameter_prefix)
+        if created_as_replica:
+            self._leave_out_replica_create_only()
+        self.secret: secretsmanager.ISecret | None = None
+        self.deletion_protection: DeletionProtection | None = None
+        if detached:
+            self.instance.node.try_remove_child("Resource")
+        else:
+            self._complete(instance_identifier, deletion_protection, backup_replication, replica_of)
+
+    def _complete(
+        self, identifier: str, deletion_protection: bool, backup_replication: BackupReplication | None, replica_of: str | None
+    ) -> None:
+        """What an instance in the template gets: protection, its source or its backups' copies, parameters."""
+        if deletion_protection:
+            self.deletion_protection = DeletionProtection.of_database(self, "DeletionProtection", instance_identifier=identifier)
+        if replica_of is not None:
+            self._replicate(replica_of)
+        else:
+            if backup_replication is not None:
+                self._replicate_backups(backup_replication)
+            # manage_master_user_password always yields the secret RDS created.
+            self.secret = cast(secretsmanager.ISecret, self.instance.secret)
+        self._publish(identifier)
 
     def _instance(
         self,
@@ -223,20 +271,38 @@ class PostgresDatabase(Construct):
         cfn.automatic_backup_replication_kms_key_id = replication.kms_key_arn
         cfn.automatic_backup_replication_retention_period = replication.retention_days
 
-    def _publish(self, instance_identifier: str, parameter_prefix: str) -> None:
-        """Endpoint, port and the secret's ARN in Parameter Store, where the manual keeps them."""
-        self.parameters = {
-            "endpoint": self.instance.db_instance_endpoint_address,
-            "port": self.instance.db_instance_endpoint_port,
-            "secret-arn": self.secret.secret_arn,
+    def _leave_out_replica_create_only(self) -> None:
+        cfn = cast(rds.CfnDBInstance, self.instance.node.default_child)
+        for prop in ("MasterUsername", "StorageEncrypted"):
+            cfn.add_property_deletion_override(prop)
+        for rule in ("AwsSolutions-RDS2", "NIST.800.53.R5-RDSStorageEncrypted"):
+            acknowledge(self.instance, rule, _FAILBACK_ENCRYPTION)
+
+    def _replicate(self, source_instance_arn: str) -> None:
+        """A read replica of `source_instance_arn` under this resource (the handler creates it with
+        CreateDBInstanceReadReplica); what a replica cannot have returns with the promotion."""
+        cfn = cast(rds.CfnDBInstance, self.instance.node.default_child)
+        cfn.add_property_override("SourceDBInstanceIdentifier", source_instance_arn)
+        for prop in ("ManageMasterUserPassword", "MasterUserSecret", "BackupRetentionPeriod"):
+            cfn.add_property_deletion_override(prop)
+
+    def _publish(self, instance_identifier: str) -> None:
+        """Endpoint, port and the secret's ARN in Parameter Store, where the manual keeps them and
+        where a service reads them at deploy time (a replica has no secret-arn: no master secret)."""
+        names = self.parameter_names
+        values = {
+            "Endpoint": (names.endpoint, self.instance.db_instance_endpoint_address),
+            "Port": (names.port, self.instance.db_instance_endpoint_port),
         }
-        for name, value in self.parameters.items():
+        if self.secret is not None:
+            values["SecretArn"] = (names.secret_arn, self.secret.secret_arn)
+        for key, (name, value) in values.items():
             ssm.StringParameter(
                 self,
-                f"{name.title().replace('-', '')}Parameter",
-                parameter_name=f"{parameter_prefix}/db/{name}",
+                f"{key}Parameter",
+                parameter_name=name,
                 string_value=value,
-                description=f"{instance_identifier} {name} (the manual: database credentials in Parameter Store)",
+                description=f"{instance_identifier} {name.rsplit('/', 1)[1]} (the manual: database credentials in Parameter Store)",
             )
 
     def _acknowledge_findings(self, *, protected: bool) -> None:
@@ -436,6 +502,11 @@ class RestoredPostgresDatabase(Construct):
         )
 
 
+_FAILBACK_ENCRYPTION = (
+    "Created by a failback as a cross-Region read replica, which must name its key (KmsKeyId: the data key) "
+    "and on which CloudFormation takes no StorageEncrypted; the property is create-only, so it stays out "
+    "after the promotion. The storage is encrypted all the same."
+)
 _INHERITED_ENCRYPTION = (
     "A restore inherits its source's encryption and CloudFormation refuses StorageEncrypted on it: the "
     "replicated backups are encrypted with this region's DR key, and DR snapshots are copied with it."

@@ -13,6 +13,7 @@ OURS = {
     "image-tag": "the release to deploy instead of the file's service.image_tag",
     "dr-mode": "standby (default), active or released: the DR stack's mode",
     "dr-restore": "latest, snapshot:<id> or time:<UTC>: where an active DR stack's database comes from",
+    "failback": "detached or replica: the primary database during a failback (./scripts/deploy.sh failback)",
 }
 # What the cdk CLI and cdk.json put into the context besides ours: the CLI's settings
 # (aws:cdk:...), feature flags (@aws-cdk/..., @aws-cdk-containers/...), context-lookup results

@@ -93,3 +93,31 @@ def _restore(text: str, dr_region: str) -> RestoreSource:
             raise DrContextError(f"-c dr-restore = {text!r}: expected a UTC time such as time:2026-11-27T18:00:00Z")
         return RestoreSource("time", moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
     raise DrContextError(f"-c dr-restore = {text!r}: allowed are {RESTORE_FORMS}")
+
+
+# `-c failback=<phase>`: what the Data stack's `Database` is while the primary region takes its
+# data back from the DR region (README: Failback; `./scripts/deploy.sh failback` deploys each).
+# detached: out of the template (the runbook renamed the stale instance away first, so that the
+# name is free and CloudFormation's delete finds nothing). replica: a cross-Region read replica of
+# the DR database, named contractorlens-db; the next deploy without the key promotes it in place.
+FAILBACK_PHASES = ("detached", "replica")
+
+
+def parse_failback_context(phase: object, *, without_dr_stack: str = "", created_as: str = "new", source: str = "") -> str | None:
+    """Validate `-c failback` (None when not given); `without_dr_stack` as in parse_dr_context.
+    A replica is created without create-only properties a new instance has, so the config must
+    say so first (`database.created_as` in `source`)."""
+    if phase is None:
+        return None
+    if without_dr_stack:
+        raise DrContextError(f"-c failback = {phase!r}: {without_dr_stack}, so there is nothing to fail back from; drop -c failback")
+    if phase not in FAILBACK_PHASES:
+        raise DrContextError(
+            f"-c failback = {phase!r}: allowed are {', '.join(FAILBACK_PHASES)} (the runbook's failback steps deploy them)"
+        )
+    if phase == "replica" and created_as != "replica":
+        raise DrContextError(
+            f"-c failback = 'replica': set database.created_as = \"replica\" in {source} first (a replica is created "
+            "without MasterUsername and StorageEncrypted, and the template must go on leaving them out)"
+        )
+    return str(phase)

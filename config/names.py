@@ -73,6 +73,12 @@ class Names:
         return self.db_replica_instance if database == "replica" else self.db_restored_instance
 
     @property
+    def db_stale_prefix(self) -> str:
+        """What a failback renames the primary region's stale instance to, `<prefix>-<UTC time>`:
+        kept, with the writes that never reached the DR region, until someone has compared them."""
+        return f"{self.prefix}-db-stale"
+
+    @property
     def dr_final_snapshot_prefix(self) -> str:
         """Snapshots that `dr-standby` takes of the DR database before the stack lets it go."""
         return f"{self.prefix}-dr-final"

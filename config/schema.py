@@ -163,6 +163,12 @@ class DatabaseConfig(_Section):
     deletion_protection: bool = True
     """Refuse deletion of the instance, also outside CloudFormation (production: true only). With
     false, `cdk destroy` deletes it after a final snapshot. Default: true."""
+    created_as: Literal["new", "replica"] = "new"
+    """How the running instance was created: "new" (empty, by CloudFormation) or "replica" (by a
+    failback, as a read replica of the DR database, then promoted). A replica is created without
+    MasterUsername and StorageEncrypted, and both are create-only: the template must go on leaving
+    them out, or CloudFormation would replace the database. `./scripts/deploy.sh failback` says
+    when to set it; never on a new environment. Default: "new"."""
 
 
 IMAGE_TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
@@ -358,13 +364,21 @@ class EnvironmentConfig(EnvironmentFile):
     def db_instance_arn(self) -> str:
         """The primary database's ARN, built from config: the DR region's replica names its
         source by it (a cross-region stack reference would pin both stacks, aws/aws-cdk#30771)."""
-        partition = "aws-cn" if self.region.startswith("cn-") else "aws-us-gov" if self.region.startswith("us-gov-") else "aws"
-        return f"arn:{partition}:rds:{self.region}:{self.account}:db:{self.names.db_instance}"
+        return self._arn(self.region, self.names.db_instance)
 
     @property
     def dr_db_instance(self) -> str:
         """The DR stack's database: the replica, or the restore in backups mode."""
         return self.names.dr_db_instance(self.dr.database)
+
+    @property
+    def dr_db_instance_arn(self) -> str:
+        """The DR stack's database's ARN: the source of the primary region's replica in a failback."""
+        return self._arn(self.dr_region, self.dr_db_instance)
+
+    def _arn(self, region: str, instance: str) -> str:
+        partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+        return f"arn:{partition}:rds:{region}:{self.account}:db:{instance}"
 
     @property
     def needs_dr_foundation(self) -> bool:

@@ -54,14 +54,14 @@ class Synthesis:
         return {k: v for k, v in self.template(part)["Resources"].items() if v["Type"] == type_name}
 
 
-def synthesize(cfg: EnvironmentConfig, outdir: Path, dr: DrSettings | None = None) -> Synthesis:
+def synthesize(cfg: EnvironmentConfig, outdir: Path, dr: DrSettings | None = None, *, failback: str | None = None) -> Synthesis:
     app = cdk.App(
         outdir=str(outdir),
         # The JSON report is still written (and read); the console copy would only be noise here.
         context={**CDK_JSON["context"], "@aws-cdk/core:validationReportPrettyPrint": False},
         analytics_reporting=CDK_JSON.get("versionReporting", True),
     )
-    stacks = build_environment(app, cfg, dr or DrSettings())
+    stacks = build_environment(app, cfg, dr or DrSettings(), failback=failback)
     add_compliance_checks(app)
     result = Synthesis(cfg=cfg, outdir=outdir, stacks=stacks)
     try:

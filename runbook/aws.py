@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,10 @@ class WaitPolicy:
 
     delay_seconds: int = 15
     timeout_minutes: int = 30
+
+    def sleep(self) -> None:
+        """One poll interval, for what no boto3 waiter covers."""
+        time.sleep(max(self.delay_seconds, 1))
 
     @property
     def waiter_config(self) -> dict[str, int]:

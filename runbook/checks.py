@@ -108,6 +108,14 @@ def check_database(ctx: Context, identifier: str | None = None, region: str | No
             return ctx.report.check(f"database {identifier}", False, f"not found in {region or ctx.region}")
         raise
     status = db["DBInstanceStatus"]
+    source = db.get("ReadReplicaSourceDBInstanceIdentifier")
+    if identifier == names.db_instance and source:
+        # Half-way through a failback: a deploy now would promote it while the DR region still writes.
+        return ctx.report.check(
+            f"database {identifier}",
+            False,
+            f"a read replica of {source}: a failback is in progress (./scripts/deploy.sh failback status --env {ctx.cfg.name})",
+        )
     return ctx.report.check(f"database {identifier}", status == "available", f"status {status}")
 
 

@@ -24,7 +24,7 @@ from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, loa
 from config.dr import DrContextError, RestoreSource, parse_dr_context
 from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
 from config.thresholds import RUNNING_TASKS, THRESHOLDS
-from runbook import checks, drill, readiness, recovery, security, service
+from runbook import checks, drill, failback, readiness, recovery, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe
 from runbook.context import Context
 from runbook.report import Report
@@ -101,6 +101,10 @@ def _activate_source(args: argparse.Namespace, dr_region: str) -> RestoreSource 
     if not (args.latest or args.snapshot or args.time):
         return None
     return _restore_source(args, dr_region)
+
+
+def _failback_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("step", choices=failback.STEPS, help="status says which step is next")
 
 
 def _leftovers_options(parser: argparse.ArgumentParser) -> None:
@@ -250,6 +254,18 @@ COMMANDS: tuple[Command, ...] = (
         "`contractorlens-db` is not available (after a real failover: Failback); picks up where it stopped when run again; "
         "after a change of `dr.database`, puts the standby in the new mode (dr-activate refuses until then)",
         run=lambda args, ctx: drill.dr_standby(ctx),
+    ),
+    Command(
+        "failback",
+        summary="after a real failover, the data back to the primary region: status | hold | replicate | switchover | finish",
+        readme="after a real failover, the primary region takes the data back without losing a write (see Failback): "
+        "`hold` keeps DNS on the DR region; `replicate` puts the stale `contractorlens-db` aside and makes it a read "
+        "replica of the DR database; `switchover` stops the DR service, waits for lag 0 and promotes it; `finish` "
+        "returns DNS and puts the DR region in standby with a fresh replica. `status` names the next step; a step out "
+        "of order is refused with one line; each picks up where it stopped",
+        run=lambda args, ctx: failback.STEP_FUNCTIONS[args.step](ctx, service.run_command),
+        options=_failback_options,
+        usage="status\\|hold\\|replicate\\|switchover\\|finish",
     ),
     Command(
         "dr-readiness",

@@ -59,7 +59,7 @@ def dr_state(ctx: Context, *, resumable: bool = False) -> DrState:
     return DrState(outputs.get("Mode", "standby"), outputs.get("DatabaseInstance", "none"), outputs.get("RestoreSource"))
 
 
-def _require_dr_stack(ctx: Context, *, resumable: bool = False) -> DrState:
+def require_dr_stack(ctx: Context, *, resumable: bool = False) -> DrState:
     cfg = ctx.cfg
     if not cfg.dr.enabled:
         raise RunbookError(f"{cfg.name} has no DR stack (dr.enabled = false in {cfg.source})")
@@ -102,7 +102,7 @@ def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = ru
     replica = cfg.dr.database == "replica"
     if replica and restore is not None:
         raise RunbookError(f'dr.database is "replica" in {cfg.source}: activation promotes the replica; drop --latest/--snapshot/--time')
-    state = _require_dr_stack(ctx, resumable=True)
+    state = require_dr_stack(ctx, resumable=True)
     wanted = None if replica else (restore or RestoreSource("latest")).context_value
     if state.mode == "standby" and state.database != _standby_database(ctx):
         raise RunbookError(
@@ -135,6 +135,7 @@ def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = ru
 def _primary_available(ctx: Context) -> None:
     """A drill leaves the primary serving; after a real failover the DR database holds the data."""
     cfg, names = ctx.cfg, ctx.cfg.names
+    db: dict[str, str] = {}
     try:
         (db,) = ctx.client("rds", cfg.region).describe_db_instances(DBInstanceIdentifier=names.db_instance)["DBInstances"]
         status = db["DBInstanceStatus"]
@@ -145,7 +146,13 @@ def _primary_available(ctx: Context) -> None:
     if status != "available":
         raise RunbookError(
             f"{names.db_instance} in {cfg.region} is {status}: after a real failover the DR database holds the only "
-            "current data, and going back to standby would leave it behind; fail back instead (README: Failback)"
+            f"current data, and going back to standby would leave it behind; fail back instead "
+            f"(./scripts/deploy.sh failback status --env {cfg.name})"
+        )
+    if db.get("ReadReplicaSourceDBInstanceIdentifier"):
+        raise RunbookError(
+            f"{names.db_instance} in {cfg.region} is a read replica of the DR database: a failback is half-way; "
+            f"go on with it (./scripts/deploy.sh failback status --env {cfg.name})"
         )
 
 
@@ -170,7 +177,7 @@ def dr_standby(ctx: Context, *, run: Runner = run_command) -> bool:
     snapshotted first (the identifier is printed), its deletion protection turned off, and the
     stack lets it go; in replica mode a new replica of the primary is then created."""
     cfg = ctx.cfg
-    state = _require_dr_stack(ctx)
+    state = require_dr_stack(ctx)
     wanted = _standby_database(ctx)
     if state.mode == "standby" and state.database == wanted:
         return ctx.report.check("dr-standby", True, f"{cfg.names.stack('DR')} is in standby already")

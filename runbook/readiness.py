@@ -60,8 +60,17 @@ def _rpo(ctx: Context) -> bool:
         return ctx.report.check("RPO (replica lag)", False, f"no {replica} in {cfg.dr_region}")
     if db.get("ReadReplicaSourceDBInstanceIdentifier") != cfg.db_instance_arn:
         return ctx.report.check("RPO (replica lag)", False, f"{replica} does not replicate from {cfg.db_instance_arn}")
+    lag = replica_lag(ctx, cfg.dr_region, replica)
+    if lag is None:
+        return ctx.report.check("RPO (replica lag)", False, f"{replica} reported no ReplicaLag in the last 5 minutes: is it replicating?")
+    return ctx.report.check("RPO (replica lag)", lag <= limit, f"{replica} {lag:.0f} s behind; the manual: {RPO_DATABASE_MINUTES} min")
+
+
+def replica_lag(ctx: Context, region: str, replica: str) -> float | None:
+    """The replica's latest ReplicaLag in seconds (AWS/RDS, 1-minute maximum over the last 5 minutes);
+    None when it reported none (a replica that does not replicate reports nothing)."""
     now = datetime.now(UTC)
-    points = ctx.client("cloudwatch", cfg.dr_region).get_metric_statistics(
+    points = ctx.client("cloudwatch", region).get_metric_statistics(
         Namespace="AWS/RDS",
         MetricName="ReplicaLag",
         Dimensions=[{"Name": "DBInstanceIdentifier", "Value": replica}],
@@ -70,10 +79,7 @@ def _rpo(ctx: Context) -> bool:
         Period=60,
         Statistics=["Maximum"],
     )["Datapoints"]
-    if not points:
-        return ctx.report.check("RPO (replica lag)", False, f"{replica} reported no ReplicaLag in the last 5 minutes: is it replicating?")
-    lag = max(points, key=lambda p: p["Timestamp"])["Maximum"]
-    return ctx.report.check("RPO (replica lag)", lag <= limit, f"{replica} {lag:.0f} s behind; the manual: {RPO_DATABASE_MINUTES} min")
+    return float(max(points, key=lambda p: p["Timestamp"])["Maximum"]) if points else None
 
 
 def _app_image(ctx: Context, region: str) -> str | None:

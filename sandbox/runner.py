@@ -26,6 +26,7 @@ NOT_PROVEN = (
     "Route 53 health checks and failover, ACM validation, WAF rules and NAT do nothing",
     "timing: resources, restores, replication and deployments finish at once (an RDS create takes minutes in AWS)",
     "no data: a read replica is current at once (ReplicaLag always 0, so no lag alarm or dr-readiness RPO item fails) and a promotion loses nothing (in AWS, writes within the replica's lag are lost); a drill's final snapshot holds no rows",
+    "failback: the DR database's writes reach the primary region's replica at once (so switchover never waits for lag 0), a rename frees the name at once (RDS takes minutes), and the stale instance holds no unreplicated writes to compare; that CloudFormation's delete of the renamed-away Database finds nothing rests on the RDS handler's code, not on a run",
     "rollback disabled: only updates honour DisableRollback; a later update of an UPDATE_FAILED stack without it is carried out, where CloudFormation's exact behaviour was not confirmed",
     "template Rules (the bootstrap-version check) and CloudFormation's own template validation are not evaluated",
     "service quotas, and names taken in a real account outside these stacks",
@@ -74,7 +75,7 @@ def plan(names: Sequence[str], environment: str) -> list[Group]:
 
 def _applies(scenario: Scenario, cfg: EnvironmentConfig) -> str:
     """Why a scenario cannot run in this environment, or ""."""
-    if scenario.name == "dr-switch" and not cfg.dr.enabled:
+    if scenario.name in ("dr-switch", "failback") and not cfg.dr.enabled:
         return f"{cfg.name} has no DR stack (dr.enabled = false)"
     return ""
 

@@ -348,6 +348,92 @@ def _final_snapshots(s: Session, count: int) -> tuple[bool, str]:
     return len(ours) == count, ", ".join(ours) or "none"
 
 
+def failback(s: Session) -> None:
+    """A real failover and the way back, with the README's commands: the primary region lost, the
+    replica promoted, dr-standby refused; the region back with its stale database; failback hold,
+    replicate (the stale instance kept aside), switchover and finish, each step refused out of
+    order first; the DR region in standby again with a fresh replica, and nothing deleted by hand."""
+    names, region = s.cfg.names, s.cfg.dr_region
+    s.deploy_sh("dr-activate", *_env(s))
+    s.check("the replica promoted, the service running", lambda: _promoted(s))
+    s.check(f"the primary region lost: {names.db_instance} stopped", lambda: _primary_db(s, stop=True), stand_in=True)
+    s.deploy_sh("health-check", *_env(s), *_health(s, region), region=region)
+    s.deploy_sh("dr-standby", *_env(s), expect=2, look_for="fail back instead")
+    s.check(f"the primary region back: {names.db_instance} started, stale", lambda: _primary_db(s, stop=False), stand_in=True)
+    s.deploy_sh("failback", "status", *_env(s), look_for="failback hold")
+    s.deploy_sh("failback", "replicate", *_env(s), expect=2, look_for="failback hold")
+    s.deploy_sh("failback", "hold", *_env(s))
+    s.deploy_sh("failback", "replicate", *_env(s), expect=2, look_for='created_as = "replica"')
+    s.check(f'config/{s.cfg.name}.toml: database.created_as = "replica"', lambda: _created_as_replica(s), stand_in=True)
+    s.deploy_sh("failback", "switchover", *_env(s), expect=2, look_for="failback replicate")
+    s.deploy_sh("failback", "replicate", *_env(s), look_for=names.db_stale_prefix)
+    s.check(f"{names.db_instance} replicates the DR database; the stale one kept aside", lambda: _replicating_back(s))
+    s.deploy_sh(s.cfg.name, *_health(s), expect=1, look_for="a failback is in progress")
+    s.deploy_sh("failback", "finish", *_env(s), expect=2, look_for="failback switchover")
+    s.deploy_sh("failback", "switchover", *_env(s))
+    s.check(f"{names.db_instance} the primary again, the service on its new secret", lambda: _failed_back(s))
+    s.deploy_sh("health-check", *_env(s), *_health(s))
+    s.deploy_sh("failback", "finish", *_env(s), look_for=f"{names.dr_final_snapshot_prefix}-")
+    s.check("standby again, with a replica of the new primary", lambda: _replica(s, []))
+    s.deploy_sh("failback", "status", *_env(s), look_for="no failback in progress")
+    s.cdk("diff", names.stack("Data"), "-c", f"env={s.cfg.name}", look_for="There were no differences")
+    s.deploy_sh("dr-readiness", *_env(s))
+
+
+def _primary_db(s: Session, *, stop: bool) -> tuple[bool, str]:
+    """Stands in for a region lost and back (RDS stops no instance with a read replica: after the promotion)."""
+    rds, name = s.client("rds"), s.cfg.names.db_instance
+    if stop:
+        rds.stop_db_instance(DBInstanceIdentifier=name)
+    else:
+        rds.start_db_instance(DBInstanceIdentifier=name)
+    (db,) = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]
+    return True, f"{name} {db['DBInstanceStatus']}"
+
+
+def _created_as_replica(s: Session) -> tuple[bool, str]:
+    path = s.checkout / "config" / f"{s.cfg.name}.toml"
+    path.write_text(path.read_text().replace("[database]\n", '[database]\ncreated_as = "replica"\n', 1))
+    s.cfg = load_environment(s.cfg.name, s.checkout / "config")
+    return s.cfg.database.created_as == "replica", f"{path.name}: database.created_as = {s.cfg.database.created_as!r}"
+
+
+def _replicating_back(s: Session) -> tuple[bool, str]:
+    names, rds = s.cfg.names, s.client("rds")
+    (db,) = rds.describe_db_instances(DBInstanceIdentifier=names.db_instance)["DBInstances"]
+    stale = [
+        d["DBInstanceIdentifier"]
+        for d in rds.describe_db_instances()["DBInstances"]
+        if d["DBInstanceIdentifier"].startswith(names.db_stale_prefix)
+    ]
+    source = db.get("ReadReplicaSourceDBInstanceIdentifier")
+    status = s.stack_status("Data")
+    ok = source == s.cfg.dr_db_instance_arn and len(stale) == 1 and status == "UPDATE_COMPLETE"
+    return ok, f"{names.db_instance} replicating from {source}; kept aside: {stale}; Data stack {status}"
+
+
+def _failed_back(s: Session) -> tuple[bool, str]:
+    names = s.cfg.names
+    (db,) = s.client("rds").describe_db_instances(DBInstanceIdentifier=names.db_instance)["DBInstances"]
+    secret = (db.get("MasterUserSecret") or {}).get("SecretArn")
+    parameter = s.client("ssm").get_parameter(Name=f"{names.parameter_prefix}/db/secret-arn")["Parameter"]["Value"]
+    ecs = s.client("ecs")
+    (service,) = ecs.describe_services(cluster=names.cluster, services=[names.service])["services"]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    used = {
+        x["valueFrom"].split(":password")[0]
+        for c in definition["containerDefinitions"]
+        for x in c.get("secrets", [])
+        if "password" in x["valueFrom"]
+    }
+    standalone = not db.get("ReadReplicaSourceDBInstanceIdentifier") and bool(secret)
+    ok = standalone and parameter == secret and used == {secret} and _dr_tasks(s) == 0
+    return (
+        ok,
+        f"{names.db_instance} {'standalone' if standalone else 'still a replica'}, secret {secret}, parameter {parameter}, tasks use {used}, {_dr_tasks(s)} DR tasks",
+    )
+
+
 def teardown(s: Session) -> None:
     """`npx cdk destroy --all` of staging and a deploy again: the destroy keeps logs, images and
     secrets; first-deploy names them; `leftovers --delete` removes them; the deploy works."""
@@ -400,6 +486,12 @@ SCENARIOS = {
             'dr.database = "backups": first deploy, readiness, two drills that restore, a second restore source refused, '
             "a switch to replica mode and back",
             backups_drills,
+        ),
+        Scenario(
+            "failback",
+            "a real failover and back: the replica promoted, failback hold, replicate, switchover, finish, each refused out of order first",
+            failback,
+            needs=("new-account",),
         ),
         Scenario("teardown", "cdk destroy --all of staging, leftovers, and a deploy again", teardown, environment="staging"),
     )

@@ -18,10 +18,11 @@ from stacks.service_stack import ServiceStack
 __all__ = ["build_environment"]
 
 
-def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings | None = None) -> dict[str, Stack]:
+def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings | None = None, *, failback: str | None = None) -> dict[str, Stack]:
     """Create every stack of `cfg` in `app`; returns them by name, in deployment order.
 
     :param dr: what the DR stack is asked to be (`-c dr-mode`, `-c dr-restore`). Default: standby.
+    :param failback: the primary database's failback phase (`-c failback`). Default: none, the primary.
     """
     check_catalogue()
     Tags.of(app).add("Project", "ContractorLens")
@@ -34,8 +35,12 @@ def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings | None = 
         stacks.append(dr_foundation)
     network = NetworkStack(app, cfg=cfg)
     registry = RegistryStack(app, cfg=cfg)
-    data = DataStack(app, cfg=cfg, network=network.network)
+    data = DataStack(app, cfg=cfg, network=network.network, failback=failback)
     service = ServiceStack(app, cfg=cfg, network=network.network, data=data.outputs)
+    # The database's endpoint and secret reach the service through Parameter Store, by fixed names
+    # resolved at each deploy, not as stack outputs: during a failback the Data stack has no
+    # database (detached) or no master secret (replica) to output, and afterwards a new secret.
+    service.add_stack_dependency(data, "reads the database's endpoint and secret from its parameters")
     service.add_stack_dependency(registry, "pulls its images from the repository")
     monitoring = MonitoringStack(app, cfg=cfg, service=service.outputs, vpc=network.network.vpc)
     stacks += [network, registry, data, service, monitoring]

@@ -9,7 +9,7 @@ from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
 from cdk_constructs.cross_region import ParameterInRegion, RemoteKeyArn
-from cdk_constructs.database import BackupReplication, PostgresDatabase
+from cdk_constructs.database import BackupReplication, DatabaseParameters, PostgresDatabase
 from cdk_constructs.keys import customer_key
 from config import EnvironmentConfig
 from config.names import DATABASE_NAME, MASTER_USERNAME
@@ -21,18 +21,21 @@ from stacks.regional import RegionalNetwork, instance_settings
 class DataOutputs:
     """What the Service stack needs from the Data stack, and nothing else."""
 
-    endpoint_address: str
-    endpoint_port: str
-    secret_arn: str
-    """The master user secret RDS manages."""
+    parameters: DatabaseParameters
+    """Where the endpoint, port and master secret's ARN are in Parameter Store, read at each deploy:
+    fixed names, whatever the failback phase of the database (stacks/__init__.py)."""
     key: kms.IKey
     """Encrypts that secret; the service's execution role may decrypt with it."""
 
 
 class DataStack(EnvironmentStack):
-    """The database, its key, credentials and Parameter Store entries."""
+    """The database, its key, credentials and Parameter Store entries.
 
-    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig, network: RegionalNetwork) -> None:
+    `failback` ("detached" or "replica", from `-c failback`) is the database's phase while the
+    primary region takes the data back from the DR region (README: Failback).
+    """
+
+    def __init__(self, scope: Construct, *, cfg: EnvironmentConfig, network: RegionalNetwork, failback: str | None = None) -> None:
         super().__init__(
             scope,
             cfg=cfg,
@@ -63,20 +66,19 @@ class DataStack(EnvironmentStack):
             parameter_prefix=names.parameter_prefix,
             backup_replication=self._backup_replication(),
             deletion_protection=db.deletion_protection,
+            replica_of=cfg.dr_db_instance_arn if failback == "replica" else None,
+            detached=failback == "detached",
+            created_as_replica=db.created_as == "replica",
         )
-        if cfg.database.replicate_backups_to_dr:
-            self._publish_resource_id()
-        self._acknowledge_choices()
         pin_logical_id(self.key, "DataKey")
-        pin_logical_id(self.database.instance, "Database")
         for export, group in self.database.log_groups.items():
             pin_logical_id(group, f"{export.title()}LogGroup")
-        self.outputs = DataOutputs(
-            endpoint_address=self.database.instance.db_instance_endpoint_address,
-            endpoint_port=self.database.instance.db_instance_endpoint_port,
-            secret_arn=self.database.secret.secret_arn,
-            key=self.key,
-        )
+        if failback != "detached":
+            pin_logical_id(self.database.instance, "Database")
+            if cfg.database.replicate_backups_to_dr:
+                self._publish_resource_id()
+            self._acknowledge_choices()
+        self.outputs = DataOutputs(parameters=self.database.parameter_names, key=self.key)
 
     def _backup_replication(self) -> BackupReplication | None:
         """Automated backups copied to the DR region, with the DR key found by its alias there."""

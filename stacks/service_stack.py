@@ -9,6 +9,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cdk_constructs.alarms import AlarmGroup
@@ -60,7 +61,10 @@ class ServiceStack(EnvironmentStack):
             logs=logs,
             gemini_key=self.gemini_key,
             database=database_link(
-                self, endpoint_address=data.endpoint_address, endpoint_port=data.endpoint_port, secret_arn=data.secret_arn
+                self,
+                endpoint_address=ssm.StringParameter.value_for_string_parameter(self, data.parameters.endpoint),
+                endpoint_port=ssm.StringParameter.value_for_string_parameter(self, data.parameters.port),
+                secret_arn=ssm.StringParameter.value_for_string_parameter(self, data.parameters.secret_arn),
             ),
             # RDS encrypts the secret it manages with the data key.
             secret_keys=[data.key],

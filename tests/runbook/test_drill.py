@@ -190,7 +190,7 @@ def test_standby_refuses_while_the_primary_database_is_not_available(world: Worl
     rds = boto3.client("rds", region_name=PRIMARY)
     rds.delete_db_instance(DBInstanceIdentifier="contractorlens-db", SkipFinalSnapshot=True)
     cdk = Cdk()
-    with pytest.raises(RunbookError, match=r"contractorlens-db in us-west-2 is missing.*Failback"):
+    with pytest.raises(RunbookError, match=r"contractorlens-db in us-west-2 is missing.*failback status"):
         drill.dr_standby(_context(), run=cdk)
     assert not cdk.calls
     assert not boto3.client("rds", region_name=DR).describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]

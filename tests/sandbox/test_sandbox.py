@@ -114,12 +114,21 @@ def test_usage_mistakes_are_one_line_and_exit_2(argv: list[str], words: str, cap
 
 
 def test_the_scenarios_are_the_lifecycles_a_team_lives_through() -> None:
-    assert list(SCENARIOS) == ["new-account", "bad-release", "on-call", "dr-switch", "failed-first-deploy", "backups-drills", "teardown"]
+    assert list(SCENARIOS) == [
+        "new-account",
+        "bad-release",
+        "on-call",
+        "dr-switch",
+        "failed-first-deploy",
+        "backups-drills",
+        "failback",
+        "teardown",
+    ]
     groups = {group.label: [s.name for s in group.scenarios] for group in runner.plan(list(SCENARIOS), "production")}
     # Four empty accounts, rehearsed side by side; backups mode has one of its own (its config
     # differs from the first deploy on); staging is the one torn down.
     assert groups == {
-        "new-account": ["new-account", "bad-release", "on-call"],
+        "new-account": ["new-account", "bad-release", "on-call", "failback"],
         "failed-first-deploy": ["failed-first-deploy", "dr-switch"],
         "backups-drills": ["backups-drills"],
         "teardown": ["teardown"],

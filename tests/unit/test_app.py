@@ -80,6 +80,13 @@ def test_bad_dr_mode_in_context(tmp_path: Path) -> None:
     _assert_one_line_error(result, "-c dr-mode = 'failover'", "standby, active")
 
 
+def test_a_failback_replica_needs_the_config_to_say_so(tmp_path: Path) -> None:
+    """production.toml says its database was created new: a replica's template would replace it.
+    (The other refusals of -c failback: tests/unit/test_dr.py.)"""
+    result = _run_app(ROOT, {"failback": "replica"}, tmp_path)
+    _assert_one_line_error(result, "-c failback = 'replica'", 'set database.created_as = "replica" in config/production.toml first')
+
+
 def test_a_misspelt_context_key_stops_synth(tmp_path: Path) -> None:
     """Ignored, `-c environment=staging` would synthesize production and `-c imagetag=1.4.2` the file's tag."""
     for key, value in (("environment", "staging"), ("imagetag", "1.4.2")):

@@ -11,7 +11,7 @@ import aws_cdk as cdk
 import pytest
 
 from config import load_environment
-from config.dr import DrContextError, DrSettings, parse_dr_context
+from config.dr import DrContextError, DrSettings, parse_dr_context, parse_failback_context
 from config.schema import EnvironmentConfig
 from config.thresholds import RPO_DATABASE_MINUTES
 from review.diff import create_only
@@ -112,6 +112,30 @@ def test_bad_modes_are_one_clear_line(mode: str, restore: str | None, words: lis
     assert "\n" not in message
     for word in words:
         assert word in message
+
+
+@pytest.mark.parametrize(
+    ("phase", "kwargs", "words"),
+    [
+        ("rewind", {}, "-c failback = 'rewind': allowed are detached, replica"),
+        ("detached", {"without_dr_stack": "staging has no DR stack"}, "staging has no DR stack, so there is nothing to fail back from"),
+        (
+            "replica",
+            {"created_as": "new", "source": "config/production.toml"},
+            'set database.created_as = "replica" in config/production.toml',
+        ),
+    ],
+)
+def test_bad_failback_phases_are_one_clear_line(phase: str, kwargs: dict[str, str], words: str) -> None:
+    with pytest.raises(DrContextError) as caught:
+        parse_failback_context(phase, **kwargs)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_valid_failback_phases() -> None:
+    assert parse_failback_context(None) is None
+    assert parse_failback_context("detached") == "detached"
+    assert parse_failback_context("replica", created_as="replica") == "replica"
 
 
 def test_a_restore_source_is_refused_in_replica_mode() -> None:

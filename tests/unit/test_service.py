@@ -269,8 +269,12 @@ def test_secrets_are_injected_never_written(production: Synthesis) -> None:
     container = _api_container(production)
     secrets = {s["Name"]: json.dumps(s["ValueFrom"]) for s in container["Secrets"]}
     assert set(secrets) == {"DB_USERNAME", "DB_PASSWORD", "GEMINI_API_KEY"}
-    assert "MasterUserSecret" in secrets["DB_USERNAME"] and ":username::" in secrets["DB_USERNAME"]
-    assert "MasterUserSecret" in secrets["DB_PASSWORD"] and ":password::" in secrets["DB_PASSWORD"]
+    # The master secret RDS manages, by the ARN the Data stack keeps in Parameter Store (resolved at deploy).
+    (ref,) = {p["Ref"] for p in json.loads(secrets["DB_PASSWORD"])["Fn::Join"][1] if isinstance(p, dict)}
+    parameter = production.template("Service")["Parameters"][ref]
+    assert parameter == {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/contractorlens/production/db/secret-arn"}
+    assert ref in secrets["DB_USERNAME"] and ":username::" in secrets["DB_USERNAME"]
+    assert ":password::" in secrets["DB_PASSWORD"]
     assert secrets["GEMINI_API_KEY"] == json.dumps({"Ref": "GeminiApiKey"})
     gemini = production.template("Service")["Resources"]["GeminiApiKey"]
     assert gemini["Properties"]["Name"] == "contractorlens/gemini-api-key"
