@@ -76,7 +76,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     command line. The DR runbook's moto tests run on the first, to even the two out (measured:
     the second took twice as long with them)."""
     in_processes = ("tests/runbook/", "tests/sandbox/test_sandbox.py", "tests/unit/test_app.py")
-    balanced = ("tests/runbook/test_drill.py", "tests/runbook/test_readiness.py", "tests/runbook/test_recovery.py")
+    balanced = (
+        "tests/runbook/test_drill.py",
+        "tests/runbook/test_readiness.py",
+        "tests/runbook/test_recovery.py",
+        "tests/runbook/test_failback.py",
+    )
     for item in items:
         processes = item.nodeid.startswith(in_processes) and not item.nodeid.startswith(balanced)
         item.add_marker(pytest.mark.xdist_group("processes" if processes else "cdk"))
