@@ -120,6 +120,8 @@ def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = ru
             f"go back to standby first (./scripts/deploy.sh dr-standby --env {cfg.name}, which snapshots it), "
             "then dr-activate with the new source"
         )
+    if not replica and state.mode != "active":
+        _restore_not_in_the_way(ctx)
     ctx.report.say(f"[1/2] {cfg.names.stack('DR')} to active" + (f" ({wanted})" if wanted else f": promote {cfg.dr_db_instance}"))
     _deploy(ctx, "active", wanted, run)
     ctx.report.say("[2/2] the service in the DR region")
@@ -130,6 +132,20 @@ def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = ru
         f"{cfg.dr_db_instance} serves in {cfg.dr_region}; DNS follows when the primary's health check fails "
         "(invert it to force a drill's failover: README, Manual override)",
     )
+
+
+def _restore_not_in_the_way(ctx: Context) -> None:
+    """Backups mode: the stack restores its database under the manual's name; a restore that
+    `dr-restore` made outside it would make the activation fail half-way (AlreadyExists)."""
+    cfg = ctx.cfg
+    name = cfg.dr_db_instance
+    found = ctx.client("rds", cfg.dr_region).describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [name]}])["DBInstances"]
+    if found:
+        raise RunbookError(
+            f"{name} already exists in {cfg.dr_region} outside the DR stack (made by dr-restore), and the activation restores "
+            "its own under that name: turn its deletion protection off and delete it with a final snapshot (README: DR drill), "
+            "then run dr-activate again (with --snapshot <that snapshot> to serve its data)"
+        )
 
 
 def _primary_available(ctx: Context) -> None:

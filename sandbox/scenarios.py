@@ -205,6 +205,8 @@ def dr_switch(s: Session) -> None:
     _activation_resumed(s)
     s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
     s.check("standby again, with a new replica", lambda: _replica(s, replicas))
+    # A point-in-time copy beside the replica (the manual's "Database Recovery"): no activation minds it.
+    s.deploy_sh("dr-restore", *_env(s), "--latest")
     for _ in ("first drill", "second drill"):
         s.deploy_sh("dr-activate", *_env(s))
         s.check("the replica promoted in place, the service running", lambda: _promoted(s))
@@ -212,6 +214,7 @@ def dr_switch(s: Session) -> None:
         s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
         s.check("standby again, with a new replica", lambda: _replica(s, replicas))
     s.check("each drill's database kept in a final snapshot", lambda: _final_snapshots(s, 3))
+    s.check(f"{s.cfg.names.db_restored_instance} deleted, as the drill asks", lambda: _delete_restore(s))
     s.deploy_sh("dr-readiness", *_env(s))
 
 
@@ -265,6 +268,13 @@ def backups_drills(s: Session) -> None:
         s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
         s.check("standby again, the restore let go", lambda: _pilot_light(s))
     s.check("each drill's database kept in a final snapshot", lambda: _final_snapshots(s, 2))
+    # dr-restore, then an activation: refused while that restore holds the name, then from its snapshot.
+    s.deploy_sh("dr-restore", *_env(s), "--latest")
+    s.deploy_sh("dr-activate", *_env(s), "--latest", expect=2, look_for="outside the DR stack")
+    s.check(f"{s.cfg.names.db_restored_instance} deleted with a final snapshot (README)", lambda: _keep_restore(s), stand_in=True)
+    s.deploy_sh("dr-activate", *_env(s), "--snapshot", KEPT_RESTORE)
+    s.check("restored from that snapshot, the service running", lambda: _restored(s))
+    s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
     # The README's switch between the modes: the config file, then dr-standby.
     s.check('config/production.toml: dr.database = "replica"', lambda: _dr_database_mode(s, "replica"), stand_in=True)
     s.deploy_sh("dr-standby", *_env(s))
@@ -275,6 +285,18 @@ def backups_drills(s: Session) -> None:
         "standby without a database, the replica let go (not left outside the stack)",
         lambda: _pilot_light(s, gone=s.cfg.names.db_replica_instance),
     )
+
+
+KEPT_RESTORE = "contractorlens-db-restored-kept"
+
+
+def _keep_restore(s: Session) -> tuple[bool, str]:
+    """The README's two aws commands: protection off, deleted with a final snapshot."""
+    rds, name = s.client("rds", s.cfg.dr_region), s.cfg.names.db_restored_instance
+    rds.modify_db_instance(DBInstanceIdentifier=name, DeletionProtection=False, ApplyImmediately=True)
+    rds.delete_db_instance(DBInstanceIdentifier=name, FinalDBSnapshotIdentifier=KEPT_RESTORE)
+    (snapshot,) = rds.describe_db_snapshots(DBSnapshotIdentifier=KEPT_RESTORE)["DBSnapshots"]
+    return snapshot["Status"] == "available", f"{name} deleted; snapshot {KEPT_RESTORE} {snapshot['Status']}"
 
 
 def _dr_database_mode(s: Session, mode: str) -> tuple[bool, str]:

@@ -134,6 +134,19 @@ def test_activate_refuses_another_restore_source_on_an_active_stack(world: World
     assert not cdk.calls
 
 
+def test_activate_in_backups_mode_refuses_while_a_dr_restore_holds_the_name(world: World) -> None:
+    """The stack restores its own contractorlens-db-restored: CloudFormation would fail half-way on the name."""
+    _dr_stack("standby", "none")
+    _dr_service()
+    _dr_database("contractorlens-db-restored")  # what dr-restore left
+    cdk = Cdk("contractorlens-db-restored")
+    with pytest.raises(RunbookError) as caught:
+        drill.dr_activate(_context(_backups_mode()), restore=None, run=cdk)
+    assert "contractorlens-db-restored already exists in us-east-1 outside the DR stack" in str(caught.value)
+    assert "--snapshot" in str(caught.value) and "\n" not in str(caught.value)
+    assert not cdk.calls
+
+
 def test_activate_in_backups_mode_passes_the_restore_source(world: World) -> None:
     _dr_stack("standby", "none")
     _dr_service()

@@ -49,3 +49,13 @@ def test_database_rto_failover_promotes_what_is_already_in_the_dr_region(product
     active = dr_active.template("DR")["Resources"]["ReplicaDatabase"]["Properties"]
     assert standby["SourceDBInstanceIdentifier"].startswith("arn:aws:rds:us-west-2:")
     assert "SourceDBInstanceIdentifier" not in active and "SourceRegion" not in active
+
+
+def test_production_keeps_the_mode_that_meets_the_database_rpo(production: Synthesis) -> None:
+    """Replicated backups alone give 5 to 30 minutes (AWS Prescriptive Guidance): production keeps a
+    replica, whose lag pages at the manual's RPO."""
+    assert production.cfg.dr.database == "replica"
+    alarms = {r["Properties"]["AlarmName"]: r["Properties"] for r in production.resources("DR", "AWS::CloudWatch::Alarm").values()}
+    critical = alarms["contractorlens-production-replica-lag-critical"]
+    assert critical["MetricName"] == "ReplicaLag" and critical["Threshold"] == RPO_DATABASE * 60
+    assert alarms["contractorlens-production-replica-lag"]["Threshold"] < RPO_DATABASE * 60
