@@ -116,8 +116,35 @@ def failed_first_deploy(s: Session) -> None:
     # The cdk CLI protected the new production stack before its change set ran; first-deploy
     # lifts that from the rolled-back stack so that the CLI can create it again.
     protected = "termination protection off so that cdk can re-create it" if s.cfg.termination_protection else ""
+    if s.cfg.dr.enabled:
+        _dr_stack_fails_its_first_create(s, first_deploy)
     s.deploy_sh(*first_deploy, look_for=protected)
     s.check("every stack created", lambda: _all_stacks_complete(s))
+
+
+def _dr_stack_fails_its_first_create(s: Session, first_deploy: list[str]) -> None:
+    """The DR stack's first create fails (an alarm name taken in the DR region) and rolls back:
+    the replica's fixed-name log groups, made first, are deleted, and nothing is in the way of the
+    retry. (In the emulator's order the alarm fails before the replica is made; in AWS, which
+    creates in parallel, the replica would be deleted too: no deletion protection until the end.)"""
+    alarm = s.cfg.names.alarm("replica-lag")
+    cloudwatch = s.client("cloudwatch", s.cfg.dr_region)
+    stray = {"MetricName": "ReplicaLag", "Namespace": "AWS/RDS", "Statistic": "Maximum", "Period": 60, "EvaluationPeriods": 1}
+    s.check(
+        f"an alarm {alarm} left by hand in {s.cfg.dr_region}",
+        lambda: (
+            cloudwatch.put_metric_alarm(AlarmName=alarm, Threshold=1, ComparisonOperator="GreaterThanThreshold", **stray) is not None,
+            "created outside the stacks",
+        ),
+        stand_in=True,
+    )
+    s.deploy_sh(*first_deploy, expect=2, look_for=f"npx cdk deploy of {s.cfg.names.stack('DR')}")
+    s.check("the DR stack rolled back with nothing left", lambda: _nothing_left(s, "DR"))
+    s.check(
+        f"the stray {alarm} removed (the cause fixed)",
+        lambda: (cloudwatch.delete_alarms(AlarmNames=[alarm]) is not None, "deleted"),
+        stand_in=True,
+    )
 
 
 def _nothing_left(s: Session, part: str) -> tuple[bool, str]:
@@ -127,12 +154,23 @@ def _nothing_left(s: Session, part: str) -> tuple[bool, str]:
     status = s.stack_status(part)
     names = s.cfg.names
     left = []
+    database, region = (names.db_instance, s.cfg.region) if part == "Data" else (s.cfg.dr_db_instance, s.cfg.dr_region)
     if (
-        part == "Data"
-        and s.client("rds").describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [names.db_instance]}])["DBInstances"]
+        part in ("Data", "DR")
+        and s.client("rds", region).describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [database]}])["DBInstances"]
     ):
-        left.append(names.db_instance)
-    logs = s.client("logs")
+        left.append(database)
+    if part == "DR":
+        for instance in (names.db_replica_instance, names.db_restored_instance):
+            left += [
+                g["logGroupName"]
+                for g in s.client("logs", region).describe_log_groups(logGroupNamePrefix=f"/aws/rds/instance/{instance}/")["logGroups"]
+            ]
+        # The fixed-name groups were made before the failure (else this would prove nothing about them).
+        events = s.client("cloudformation", region).describe_stack_events(StackName=names.stack(part))["StackEvents"]
+        if not any(e["LogicalResourceId"] == "ReplicaPostgresqlLogGroup" and e["ResourceStatus"] == "DELETE_COMPLETE" for e in events):
+            left.append("(the replica's log groups were never created, so this proves nothing)")
+    logs = s.client("logs", region if part in ("Data", "DR") else None)
     for kept in kept_on_destroy(s.cfg):
         if kept.part != part:
             continue
@@ -501,7 +539,9 @@ SCENARIOS = {
             needs=("failed-first-deploy", "new-account"),
         ),
         Scenario(
-            "failed-first-deploy", "the Data and Service stacks fail their first create, roll back, and are retried", failed_first_deploy
+            "failed-first-deploy",
+            "the Data, Service and DR stacks fail their first create, roll back, and are retried",
+            failed_first_deploy,
         ),
         Scenario(
             "backups-drills",
