@@ -117,8 +117,13 @@ class ApiService(Construct):
         )
         self.service = self._service(service_name, security_group, zero_tasks=scaling is None)
         if secret_keys:
+            # Only through Secrets Manager, for the secrets it injects: not a key to decrypt anything with.
             self.task_definition.obtain_execution_role().add_to_principal_policy(
-                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn for key in secret_keys])
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt"],
+                    resources=[key.key_arn for key in secret_keys],
+                    conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{Stack.of(self).region}.amazonaws.com"}},
+                )
             )
         self.target_group = self._register(listener, port=size.container_port, health_check_path=health_check_path)
         if scaling is not None:

@@ -7,6 +7,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+# Headers whose values WAF leaves out of its logs: the app's bearer tokens and any session cookie
+# (WAF logs every request's headers by default; the log group is readable by operators).
+REDACTED_HEADERS = ("authorization", "cookie")
+
 # Evaluated in this order; each is AWS-maintained, so new threats are covered without a deploy.
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -32,7 +36,8 @@ class ApiFirewall(Construct):
         :param name: the web ACL's name and metric prefix.
         :param load_balancer_arn: the ALB to protect.
         :param rate_limit: requests one client IP may send in 5 minutes before it is blocked.
-        :param log_group: where WAF writes its logs; its name must start with aws-waf-logs-.
+        :param log_group: where WAF writes its logs (without the values of REDACTED_HEADERS); its name
+            must start with aws-waf-logs-.
         """
         super().__init__(scope, construct_id)
         self.web_acl = wafv2.CfnWebACL(
@@ -57,6 +62,9 @@ class ApiFirewall(Construct):
                     resource_name=log_group.log_group_name,
                     arn_format=ArnFormat.COLON_RESOURCE_NAME,
                 )
+            ],
+            redacted_fields=[
+                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header}) for header in REDACTED_HEADERS
             ],
         )
 

@@ -328,6 +328,26 @@ class GrafanaService(Construct):
     def _grant(self, task: ecs.FargateTaskDefinition, *, prometheus_arn: str) -> None:
         """Mount and write its file system; query the workspace; read CloudWatch, as its data source documents."""
         self.file_system.grant(task.task_role, "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite")
+        # The file system's own policy lets only Grafana's tasks in, and only over TLS: CDK's default
+        # statement admits any IAM principal that reaches a mount target (deny overrides it).
+        self.file_system.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyGrafanaTasks",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
+                conditions={"ArnNotEquals": {"aws:PrincipalArn": task.task_role.role_arn}},
+            )
+        )
+        self.file_system.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyTls",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["*"],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            )
+        )
         task.add_to_task_role_policy(
             iam.PolicyStatement(
                 actions=["aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"],

@@ -41,3 +41,9 @@ def test_the_acl_protects_the_load_balancer_and_logs_to_the_group(template: Any)
     assert one(template, "AWS::WAFv2::WebACLAssociation")["Properties"]["ResourceArn"] == ALB
     destination = one(template, "AWS::WAFv2::LoggingConfiguration")["Properties"]["LogDestinationConfigs"][0]
     assert "log-group:aws-waf-logs-app" in str(destination) and ":*" not in str(destination)
+
+
+def test_the_logs_leave_out_tokens_and_cookies(template: Any) -> None:
+    """The issue's "WAF logging redacts authorization and cookie": WAF logs every header otherwise."""
+    redacted = one(template, "AWS::WAFv2::LoggingConfiguration")["Properties"]["RedactedFields"]
+    assert redacted == [{"SingleHeader": {"Name": "authorization"}}, {"SingleHeader": {"Name": "cookie"}}]

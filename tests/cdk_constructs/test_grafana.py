@@ -64,6 +64,19 @@ def test_its_state_and_password_survive_the_stack(grafana: Any) -> None:
     assert one(grafana[1], "AWS::SecretsManager::Secret")["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
+def test_only_grafanas_tasks_mount_its_file_system_and_only_over_tls(grafana: Any) -> None:
+    template = grafana[1]
+    statements = {s.get("Sid", "default"): s for s in one(template, "AWS::EFS::FileSystem")["Properties"]["FileSystemPolicy"]["Statement"]}
+    only = statements["OnlyGrafanaTasks"]
+    assert only["Effect"] == "Deny" and only["Principal"] == {"AWS": "*"}
+    assert set(only["Action"]) == {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"}
+    (role,) = only["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]["Fn::GetAtt"][:1]
+    task = one(template, "AWS::ECS::TaskDefinition")["Properties"]
+    assert task["TaskRoleArn"] == {"Fn::GetAtt": [role, "Arn"]}
+    tls = statements["OnlyTls"]
+    assert tls["Effect"] == "Deny" and tls["Action"] == "*" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
 def test_the_dashboard_is_provisioned_from_the_task_definition(grafana: Any) -> None:
     containers = one(grafana[1], "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
     (container,) = [c for c in containers if c["Name"] == "grafana"]

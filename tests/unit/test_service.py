@@ -298,6 +298,9 @@ def test_task_and_execution_roles_are_separate_and_narrow(production: Synthesis)
     assert not [a for a in task_actions if a.startswith(("ecr:", "secretsmanager:", "s3:", "rds:", "iam:"))]
     execution_actions = {a for s in policies[execution_role] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert {"ecr:BatchGetImage", "secretsmanager:GetSecretValue", "kms:Decrypt"} <= execution_actions
+    # The data key decrypts for it only through Secrets Manager (the database secret it injects).
+    (decrypt,) = [s for s in policies[execution_role] if s["Action"] == "kms:Decrypt"]
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}
 
 
 def test_ecs_exec_is_on_encrypted_and_logged(production: Synthesis) -> None:
