@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
@@ -10,6 +12,11 @@ from constructs import Construct
 # Headers whose values WAF leaves out of its logs: the app's bearer tokens and any session cookie
 # (WAF logs every request's headers by default; the log group is readable by operators).
 REDACTED_HEADERS = ("authorization", "cookie")
+
+# The Common Rule Set's rule that blocks request bodies over 8 KB, and the label it puts on them
+# (AWS WAF developer guide, "Core rule set (CRS) managed rule group").
+BODY_SIZE_RULE = "SizeRestrictions_BODY"
+BODY_SIZE_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
 
 # Evaluated in this order; each is AWS-maintained, so new threats are covered without a deploy.
 MANAGED_RULE_GROUPS = (
@@ -31,6 +38,7 @@ class ApiFirewall(Construct):
         load_balancer_arn: str,
         rate_limit: int,
         log_group: logs.ILogGroup,
+        large_body_paths: Sequence[str] | None = None,
     ) -> None:
         """
         :param name: the web ACL's name and metric prefix.
@@ -38,6 +46,9 @@ class ApiFirewall(Construct):
         :param rate_limit: requests one client IP may send in 5 minutes before it is blocked.
         :param log_group: where WAF writes its logs (without the values of REDACTED_HEADERS); its name
             must start with aws-waf-logs-.
+        :param large_body_paths: URI path prefixes where bodies over 8 KB (uploads) pass; elsewhere
+            they are blocked. The Common Rule Set's own 8 KB rule only counts. Default: None, they
+            pass everywhere.
         """
         super().__init__(scope, construct_id)
         self.web_acl = wafv2.CfnWebACL(
@@ -47,7 +58,7 @@ class ApiFirewall(Construct):
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=_visibility(name),
-            rules=_rules(name, rate_limit),
+            rules=_rules(name, rate_limit, large_body_paths),
         )
         wafv2.CfnWebACLAssociation(self, "Association", resource_arn=load_balancer_arn, web_acl_arn=self.web_acl.attr_arn)
         wafv2.CfnLoggingConfiguration(
@@ -73,20 +84,34 @@ def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     return wafv2.CfnWebACL.VisibilityConfigProperty(cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True)
 
 
-def _rules(name: str, rate_limit: int) -> list[wafv2.CfnWebACL.RuleProperty]:
-    """The managed rule groups in order, then the per-IP rate limit over 5 minutes."""
+def _rules(name: str, rate_limit: int, large_body_paths: Sequence[str] | None) -> list[wafv2.CfnWebACL.RuleProperty]:
+    """The managed rule groups in order, the body-size rule where large bodies are not allowed,
+    then the per-IP rate limit over 5 minutes."""
     rules = [
         wafv2.CfnWebACL.RuleProperty(
             name=group,
             priority=priority,
             override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
             statement=wafv2.CfnWebACL.StatementProperty(
-                managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(vendor_name="AWS", name=group)
+                managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                    vendor_name="AWS",
+                    name=group,
+                    # Counted, not blocked: it would block every upload over 8 KB; ours below decides.
+                    rule_action_overrides=[
+                        wafv2.CfnWebACL.RuleActionOverrideProperty(
+                            name=BODY_SIZE_RULE, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                        )
+                    ]
+                    if group == "AWSManagedRulesCommonRuleSet"
+                    else None,
+                )
             ),
             visibility_config=_visibility(f"{name}-{group}"),
         )
         for priority, group in enumerate(MANAGED_RULE_GROUPS)
     ]
+    if large_body_paths is not None:
+        rules.append(_large_bodies_outside(name, large_body_paths, priority=len(rules)))
     rules.append(
         wafv2.CfnWebACL.RuleProperty(
             name="RateLimitPerIp",
@@ -101,3 +126,44 @@ def _rules(name: str, rate_limit: int) -> list[wafv2.CfnWebACL.RuleProperty]:
         )
     )
     return rules
+
+
+def _large_bodies_outside(name: str, paths: Sequence[str], *, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+    """Block what the Common Rule Set labelled as a body over 8 KB, unless its path starts with one of `paths`."""
+    allowed = [
+        wafv2.CfnWebACL.StatementProperty(
+            byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                positional_constraint="STARTS_WITH",
+                search_string=path,
+                text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+            )
+        )
+        for path in paths
+    ]
+    labelled = wafv2.CfnWebACL.StatementProperty(
+        label_match_statement=wafv2.CfnWebACL.LabelMatchStatementProperty(scope="LABEL", key=BODY_SIZE_LABEL)
+    )
+    if not allowed:
+        statement = labelled
+    else:
+        upload = (
+            allowed[0]
+            if len(allowed) == 1
+            else wafv2.CfnWebACL.StatementProperty(or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=allowed))
+        )
+        statement = wafv2.CfnWebACL.StatementProperty(
+            and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                statements=[
+                    labelled,
+                    wafv2.CfnWebACL.StatementProperty(not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=upload)),
+                ]
+            )
+        )
+    return wafv2.CfnWebACL.RuleProperty(
+        name="LargeBodiesOutsideUploads",
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        statement=statement,
+        visibility_config=_visibility(f"{name}-LargeBodiesOutsideUploads"),
+    )

@@ -195,6 +195,12 @@ FARGATE_MEMORY = {
 }
 
 
+def _path_prefix(value: str) -> str:
+    if not re.fullmatch(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,199}", value):
+        raise ValueError('expected a URI path prefix starting with "/", e.g. "/api/v1/photos"')
+    return value
+
+
 class ServiceConfig(_Section):
     container_port: int = Field(default=3000, ge=1024, le=65535)
     """The backend's HTTP port, 1024 to 65535; not 9090 (metrics) or 3001 (Grafana). Default: 3000."""
@@ -226,6 +232,12 @@ class ServiceConfig(_Section):
     """Days ALB access logs are kept in their bucket. Default: 90."""
     waf_rate_limit: int = Field(default=2000, ge=100, le=2000000000)
     """Requests one IP may send in 5 minutes before WAF blocks it. Default: 2000."""
+    waf_large_body_paths: list[Annotated[str, AfterValidator(_path_prefix)]] | None = None
+    """URI path prefixes (e.g. "/api/v1/photos") where request bodies over 8 KB pass WAF; elsewhere
+    they are blocked. AWS's Common Rule Set blocks every body over 8 KB (SizeRestrictions_BODY; 8 KB
+    is all WAF inspects behind an ALB), which would block the app's uploads: its action is set to
+    count, and with this list a rule of ours blocks large bodies outside these prefixes. None: large
+    bodies pass everywhere (the backend limits them). Default: None."""
 
 
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"

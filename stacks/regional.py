@@ -145,6 +145,7 @@ class PublicEntry:
             load_balancer_arn=self.alb.load_balancer_arn,
             rate_limit=svc.waf_rate_limit,
             log_group=logs.waf,
+            large_body_paths=svc.waf_large_body_paths,
         )
         self.certificate_arn: str | None = cfg.dns.certificate_arn or None
         """The certificate the load balancer serves, for its expiry alarms; None without one."""

@@ -47,3 +47,33 @@ def test_the_logs_leave_out_tokens_and_cookies(template: Any) -> None:
     """The issue's "WAF logging redacts authorization and cookie": WAF logs every header otherwise."""
     redacted = one(template, "AWS::WAFv2::LoggingConfiguration")["Properties"]["RedactedFields"]
     assert redacted == [{"SingleHeader": {"Name": "authorization"}}, {"SingleHeader": {"Name": "cookie"}}]
+
+
+def test_the_common_rule_sets_8_kb_body_rule_only_counts(template: Any) -> None:
+    """It would block every upload over 8 KB (all WAF inspects behind an ALB)."""
+    (common,) = [r for r in one(template, "AWS::WAFv2::WebACL")["Properties"]["Rules"] if r["Name"] == "AWSManagedRulesCommonRuleSet"]
+    overrides = common["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"]
+    assert overrides == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+
+
+@pytest.mark.parametrize("paths", [["/api/v1/photos"], ["/api/v1/photos", "/api/v1/documents"]])
+def test_large_bodies_are_blocked_outside_the_upload_paths(paths: list[str]) -> None:
+    _, template = built(
+        lambda stack: ApiFirewall(
+            stack, "Firewall", name="app-api", load_balancer_arn=ALB, rate_limit=2000,
+            log_group=logs.LogGroup.from_log_group_name(stack, "Waf", "aws-waf-logs-app"), large_body_paths=paths,
+        )
+    )  # fmt: skip
+    rules = one(template, "AWS::WAFv2::WebACL")["Properties"]["Rules"]
+    assert [r["Name"] for r in rules] == [*MANAGED_RULE_GROUPS, "LargeBodiesOutsideUploads", "RateLimitPerIp"]
+    assert [r["Priority"] for r in rules] == list(range(len(rules)))
+    rule = rules[len(MANAGED_RULE_GROUPS)]
+    assert rule["Action"] == {"Block": {}}
+    labelled, outside = rule["Statement"]["AndStatement"]["Statements"]
+    # The label AWS documents for the rule (WAF developer guide, core rule set).
+    assert labelled == {"LabelMatchStatement": {"Scope": "LABEL", "Key": "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"}}
+    upload = outside["NotStatement"]["Statement"]
+    matches = [s["ByteMatchStatement"] for s in upload["OrStatement"]["Statements"]] if len(paths) > 1 else [upload["ByteMatchStatement"]]
+    assert [(m["SearchString"], m["PositionalConstraint"], m["FieldToMatch"]) for m in matches] == [
+        (path, "STARTS_WITH", {"UriPath": {}}) for path in paths
+    ]

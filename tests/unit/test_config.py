@@ -101,6 +101,11 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
         (r"^engine_version = .*", 'engine_version = "16.4"', ["database.engine_version", "PostgreSQL 15"]),
         (r"^hosted_zone_id = .*", 'hosted_zone_id = ""', ["dns.hosted_zone_id", "together"]),
         (r"^container_port = .*", "container_port = 9090", ["service.container_port", "9090"]),
+        (
+            r"^# waf_large_body_paths = .*",
+            'waf_large_body_paths = ["api/v1/photos"]',
+            ["service.waf_large_body_paths", "'api/v1/photos'", "starting with"],
+        ),
         (r"^\[network\]", "[network]\nnat_gateway = 1", ["network.nat_gateway", "unknown key", "nat_gateways"]),
         (r"^account = .*", 'acount = "123456789012"', ["acount", "unknown key", "account"]),
         (r"^\[database\]", "[databse]", ["databse", "unknown key"]),

@@ -186,6 +186,12 @@ def test_waf_uses_aws_managed_rules_and_a_rate_limit(production: Synthesis) -> N
     assert rate["Action"] == {"Block": {}}
     assert rate["Statement"]["RateBasedStatement"]["Limit"] == production.cfg.service.waf_rate_limit
     assert len({r["Priority"] for r in acl["Rules"]}) == len(acl["Rules"])
+    # The app's uploads are not blocked: the 8 KB body rule counts (production names no upload paths).
+    (common,) = [r for r in acl["Rules"] if r["Name"] == "AWSManagedRulesCommonRuleSet"]
+    assert {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}} in common["Statement"]["ManagedRuleGroupStatement"][
+        "RuleActionOverrides"
+    ]
+    assert production.cfg.service.waf_large_body_paths is None and len(acl["Rules"]) == 4
 
 
 def test_waf_protects_the_alb_and_logs(production: Synthesis) -> None:
