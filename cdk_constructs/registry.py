@@ -9,14 +9,35 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
+# The count of the rule that keeps deployed images, as in the CDK's own example of a rule that
+# protects a tag prefix (aws_ecr.LifecycleRule): years of daily deploys before the oldest goes.
+KEEP_FOREVER = 9999
 
-def lifecycle_policy(*, tagged_images_to_keep: int, untagged_image_expiry_days: int) -> str:
-    """The ECR lifecycle policy text shared by the repository and its DR replicas."""
+
+def lifecycle_policy(*, tagged_images_to_keep: int, untagged_image_expiry_days: int, kept_tag_prefix: str) -> str:
+    """The ECR lifecycle policy text shared by the repository and its DR replicas.
+
+    The first rule selects the images a deploy tagged `<kept_tag_prefix>...` and never reaches its
+    count: an image a higher-priority rule selects cannot be expired by a lower one (ECR user
+    guide, "Lifecycle policy evaluation rules"), so the release a service runs, and every one a
+    rollback may go back to, outlives the count of the third rule.
+    """
     return json.dumps(
         {
             "rules": [
                 {
                     "rulePriority": 1,
+                    "description": f"Never expire an image a deploy ran (tagged {kept_tag_prefix}...)",
+                    "selection": {
+                        "tagStatus": "tagged",
+                        "tagPrefixList": [kept_tag_prefix],
+                        "countType": "imageCountMoreThan",
+                        "countNumber": KEEP_FOREVER,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
                     "description": f"Expire untagged images after {untagged_image_expiry_days} days",
                     "selection": {
                         "tagStatus": "untagged",
@@ -27,7 +48,7 @@ def lifecycle_policy(*, tagged_images_to_keep: int, untagged_image_expiry_days: 
                     "action": {"type": "expire"},
                 },
                 {
-                    "rulePriority": 2,
+                    "rulePriority": 3,
                     "description": f"Keep the {tagged_images_to_keep} most recent tagged images",
                     "selection": {
                         "tagStatus": "tagged",
@@ -54,11 +75,14 @@ class ContainerRepository(Construct):
         repository_name: str,
         tagged_images_to_keep: int,
         untagged_image_expiry_days: int,
+        kept_tag_prefix: str,
     ) -> None:
         """
         :param repository_name: the repository's name (manual: contractorlens).
         :param tagged_images_to_keep: how many tagged images the lifecycle keeps; older ones expire.
         :param untagged_image_expiry_days: days after push when untagged images expire.
+        :param kept_tag_prefix: images with a tag of this prefix never expire (the runbook tags
+            each release it deploys so).
         """
         super().__init__(scope, construct_id)
         self.repository = ecr.Repository(
@@ -77,6 +101,7 @@ class ContainerRepository(Construct):
             lifecycle_policy_text=lifecycle_policy(
                 tagged_images_to_keep=tagged_images_to_keep,
                 untagged_image_expiry_days=untagged_image_expiry_days,
+                kept_tag_prefix=kept_tag_prefix,
             )
         )
 
@@ -130,10 +155,12 @@ class ReplicaRepositoryTemplate(Construct):
         *,
         tagged_images_to_keep: int,
         untagged_image_expiry_days: int,
+        kept_tag_prefix: str,
     ) -> None:
         """
         :param tagged_images_to_keep: as for `ContainerRepository`.
         :param untagged_image_expiry_days: as for `ContainerRepository`.
+        :param kept_tag_prefix: as for `ContainerRepository`.
         """
         super().__init__(scope, construct_id)
         ecr.CfnRepositoryCreationTemplate(
@@ -147,5 +174,6 @@ class ReplicaRepositoryTemplate(Construct):
             lifecycle_policy=lifecycle_policy(
                 tagged_images_to_keep=tagged_images_to_keep,
                 untagged_image_expiry_days=untagged_image_expiry_days,
+                kept_tag_prefix=kept_tag_prefix,
             ),
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from config import EnvironmentConfig
+from config.names import KEPT_IMAGE_TAG_PREFIX
 from runbook.aws import error_code
 from runbook.context import Context
 
@@ -22,6 +23,8 @@ SERVICE_LINKED_ROLES = {
     "elasticloadbalancing.amazonaws.com": "Elastic Load Balancing",
 }
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+# ECR image tags are at most 128 characters.
+MAX_TAG_LENGTH = 128
 
 
 def _has_role(ctx: Context, service: str) -> bool:
@@ -93,6 +96,28 @@ def check_image(ctx: Context, tag: str) -> bool:
             )
         raise
     return ctx.report.check("release image", True, f"{repository}:{tag} is in the repository ({ctx.region})")
+
+
+def keep_image(ctx: Context, tag: str) -> bool:
+    """Tag the release a deploy runs `deployed-<tag>`: the repository's lifecycle never expires an
+    image with that prefix (cdk_constructs/registry.py), so neither what runs nor what a rollback
+    returns to can expire. Tags are immutable, so the extra tag never moves; run again, it is there."""
+    repository, kept = ctx.cfg.names.repository, f"{KEPT_IMAGE_TAG_PREFIX}{tag}"
+    if tag.startswith(KEPT_IMAGE_TAG_PREFIX):
+        return ctx.report.check("release kept", True, f"{repository}:{tag} carries the kept prefix itself")
+    if len(kept) > MAX_TAG_LENGTH:
+        return ctx.report.check(
+            "release kept", False, f"{repository}:{tag} is too long for a {KEPT_IMAGE_TAG_PREFIX} tag: the lifecycle may expire it"
+        )
+    ecr = ctx.client("ecr")
+    (image,) = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"]
+    extra = {"imageManifestMediaType": image["imageManifestMediaType"]} if image.get("imageManifestMediaType") else {}
+    try:
+        ecr.put_image(repositoryName=repository, imageManifest=image["imageManifest"], imageTag=kept, **extra)
+    except ClientError as exc:
+        if error_code(exc) != "ImageAlreadyExistsException":
+            raise
+    return ctx.report.check("release kept", True, f"{repository}:{tag} also tagged {kept}: the lifecycle never expires it")
 
 
 def push_instructions(ctx: Context, tag: str) -> list[str]:

@@ -51,6 +51,7 @@ def deploy(ctx: Context, *, image_tag: str | None, url: str | None, run: Runner 
     if not checks.preflight(ctx, url, image_tag):
         ctx.report.check("deploy", False, f"stopped at step '{step}': fix what failed above, then deploy again")
         return False
+    account.keep_image(ctx, image_tag or ctx.cfg.service.image_tag)
     step = "cdk deploy"
     clear_failed_creates(ctx, PRIMARY_STACKS)
     stacks = [names.stack(part) for part in PRIMARY_STACKS]
@@ -110,6 +111,9 @@ def rollback(ctx: Context, *, to_revision: int | None, url: str | None) -> bool:
         target = earlier[0]
 
     bad_image, good_image = _image(ctx, f"{family}:{current}"), _image(ctx, f"{family}:{target}")
+    for image in good_image.split(", "):
+        if f"/{names.repository}:" in image:  # kept from now on, if a deploy did not tag it yet
+            account.keep_image(ctx, image.rpartition(":")[2])
     ctx.report.say(f"rolling {names.service} back from {family}:{current} ({bad_image}) to {family}:{target} ({good_image})")
     ctx.client("ecs").update_service(cluster=names.cluster, service=names.service, taskDefinition=f"{family}:{target}")
     record = {
@@ -260,6 +264,7 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
             for line in account.push_instructions(ctx, tag):
                 ctx.report.say(f"  {line}")
             return False
+        account.keep_image(ctx, tag)
         ctx.report.say("[5/5] service, monitoring" + (", then the DR stack" if cfg.dr.enabled else ""))
         _cdk_deploy(ctx, ["Service", "Monitoring"], run, assembly)
         if cfg.dr.enabled:

@@ -5,6 +5,7 @@ from constructs import Construct
 from cdk_constructs.keys import customer_key
 from cdk_constructs.registry import ReplicaRepositoryTemplate
 from config import EnvironmentConfig
+from config.names import KEPT_IMAGE_TAG_PREFIX
 from stacks.base import EnvironmentStack, pin_logical_id
 
 
@@ -32,4 +33,5 @@ class DrFoundationStack(EnvironmentStack):
                 "ReplicaRepositories",
                 tagged_images_to_keep=cfg.registry.tagged_images_to_keep,
                 untagged_image_expiry_days=cfg.registry.untagged_image_expiry_days,
+                kept_tag_prefix=KEPT_IMAGE_TAG_PREFIX,
             )

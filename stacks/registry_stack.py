@@ -4,6 +4,7 @@ from constructs import Construct
 
 from cdk_constructs.registry import ContainerRepository, RegistryReplication
 from config import EnvironmentConfig
+from config.names import KEPT_IMAGE_TAG_PREFIX
 from stacks.base import EnvironmentStack, pin_logical_id
 
 
@@ -18,6 +19,7 @@ class RegistryStack(EnvironmentStack):
             repository_name=cfg.names.repository,
             tagged_images_to_keep=cfg.registry.tagged_images_to_keep,
             untagged_image_expiry_days=cfg.registry.untagged_image_expiry_days,
+            kept_tag_prefix=KEPT_IMAGE_TAG_PREFIX,
         ).repository
         pin_logical_id(self.repository, "Repository")
         if cfg.registry.replicate_to_dr:

@@ -10,7 +10,9 @@ from tests.cdk_constructs.conftest import built, one
 
 def test_the_repository_is_scanned_immutable_encrypted_and_kept() -> None:
     _, template = built(
-        lambda stack: ContainerRepository(stack, "Images", repository_name="app", tagged_images_to_keep=30, untagged_image_expiry_days=7)
+        lambda stack: ContainerRepository(
+            stack, "Images", repository_name="app", tagged_images_to_keep=30, untagged_image_expiry_days=7, kept_tag_prefix="deployed-"
+        )
     )
     repository = one(template, "AWS::ECR::Repository")
     props = repository["Properties"]
@@ -21,11 +23,44 @@ def test_the_repository_is_scanned_immutable_encrypted_and_kept() -> None:
 
 
 def test_the_lifecycle_expires_untagged_images_and_keeps_the_newest_tagged_ones() -> None:
-    rules = json.loads(lifecycle_policy(tagged_images_to_keep=30, untagged_image_expiry_days=7))["rules"]
+    rules = json.loads(lifecycle_policy(tagged_images_to_keep=30, untagged_image_expiry_days=7, kept_tag_prefix="deployed-"))["rules"]
+    rules = sorted(rules, key=lambda r: r["rulePriority"])
     assert [(r["selection"]["tagStatus"], r["selection"]["countType"], r["selection"]["countNumber"]) for r in rules] == [
+        ("tagged", "imageCountMoreThan", 9999),
         ("untagged", "sinceImagePushed", 7),
         ("tagged", "imageCountMoreThan", 30),
     ]
+    assert rules[0]["selection"]["tagPrefixList"] == ["deployed-"]
+
+
+def _expired(policy: str, images: list[list[str]]) -> set[int]:
+    """Which images (by push order, oldest first; each a list of tags) ECR's count rules expire, as
+    the ECR user guide's lifecycle evaluation rules put it: rules by priority; an image that matches
+    a higher-priority rule's tag selection cannot be expired by a lower one; a count rule keeps the
+    newest `countNumber` of the images it selects."""
+    claimed: set[int] = set()
+    expired: set[int] = set()
+    for rule in sorted(json.loads(policy)["rules"], key=lambda r: r["rulePriority"]):
+        selection = rule["selection"]
+        if selection["countType"] != "imageCountMoreThan":
+            continue  # age-based: untagged images only here
+        prefixes = selection.get("tagPrefixList")
+        matched = [
+            i for i, tags in enumerate(images) if tags and (prefixes is None or any(t.startswith(p) for p in prefixes for t in tags))
+        ]
+        eligible = [i for i in matched if i not in claimed]
+        expired |= set(sorted(eligible)[: max(0, len(eligible) - selection["countNumber"])])
+        claimed |= set(matched)
+    return expired
+
+
+def test_the_release_a_service_runs_never_expires_however_many_are_pushed_after_it() -> None:
+    policy = lifecycle_policy(tagged_images_to_keep=30, untagged_image_expiry_days=7, kept_tag_prefix="deployed-")
+    # 1.0.0 was deployed (the runbook added deployed-1.0.0), then 40 builds were pushed and never deployed.
+    images = [["1.0.0", "deployed-1.0.0"], *([f"1.0.{n}"] for n in range(1, 41))]
+    expired = _expired(policy, images)
+    assert 0 not in expired
+    assert expired == set(range(1, 11))  # the oldest ten builds beyond the 30 newest go
 
 
 def test_replication_copies_the_repositorys_images_to_the_dr_region() -> None:
@@ -37,9 +72,11 @@ def test_replication_copies_the_repositorys_images_to_the_dr_region() -> None:
 
 def test_replicas_get_the_sources_settings_from_a_creation_template() -> None:
     _, template = built(
-        lambda stack: ReplicaRepositoryTemplate(stack, "Replicas", tagged_images_to_keep=30, untagged_image_expiry_days=7),
+        lambda stack: ReplicaRepositoryTemplate(
+            stack, "Replicas", tagged_images_to_keep=30, untagged_image_expiry_days=7, kept_tag_prefix="deployed-"
+        ),
         region="us-east-1",
     )
     props = one(template, "AWS::ECR::RepositoryCreationTemplate")["Properties"]
     assert (props["Prefix"], props["AppliedFor"], props["ImageTagMutability"]) == ("ROOT", ["REPLICATION"], "IMMUTABLE")
-    assert props["LifecyclePolicy"] == lifecycle_policy(tagged_images_to_keep=30, untagged_image_expiry_days=7)
+    assert props["LifecyclePolicy"] == lifecycle_policy(tagged_images_to_keep=30, untagged_image_expiry_days=7, kept_tag_prefix="deployed-")

@@ -147,6 +147,26 @@ def test_deploy_runs_preflight_cdk_deploy_wait_and_health_check(world: World, he
     assert out.index("[1/4] preflight") < out.index("[2/4] cdk deploy") < out.index("[3/4]") < out.index("[4/4] health-check")
 
 
+def _tags_of(tag: str) -> set[str]:
+    ecr = boto3.client("ecr", region_name=PRIMARY)
+    (image,) = ecr.describe_images(repositoryName="contractorlens", imageIds=[{"imageTag": tag}])["imageDetails"]
+    return set(image["imageTags"])
+
+
+def test_deploy_keeps_the_release_it_runs_from_the_lifecycle(world: World, health_server: HealthServer, capsys) -> None:
+    """The repository's lifecycle never expires a deployed-<tag> image (cdk_constructs/registry.py)."""
+    push_image("1.2.0")
+    for _ in ("deploy", "deploy again"):  # the extra tag is there already the second time
+        assert service.deploy(_context(capsys), image_tag="1.2.0", url=health_server.url, run=Recorder(0))
+    assert _tags_of("1.2.0") == {"1.2.0", "deployed-1.2.0"}
+    assert "also tagged deployed-1.2.0" in capsys.readouterr().out
+
+
+def test_a_rollback_keeps_the_release_it_goes_back_to(world: World, health_server: HealthServer, run) -> None:
+    assert run("rollback", "--url", health_server.url, *FAST).code == 0
+    assert "deployed-1.0.0" in _tags_of("1.0.0")
+
+
 def test_deploy_names_the_step_that_failed(world: World, health_server: HealthServer, capsys) -> None:
     ctx = _context(capsys)
     assert not service.deploy(ctx, image_tag=None, url=health_server.url, run=Recorder(1))

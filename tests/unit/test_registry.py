@@ -31,7 +31,9 @@ def test_repository_outlives_its_stack(repository: dict[str, Any]) -> None:
 
 def test_lifecycle_expires_untagged_and_keeps_the_last_tagged(repository: dict[str, Any]) -> None:
     rules = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
-    untagged, tagged = sorted(rules, key=lambda r: r["rulePriority"])
+    kept, untagged, tagged = sorted(rules, key=lambda r: r["rulePriority"])
+    # First: the releases the runbook deployed (tagged deployed-<tag>), never reaching the count.
+    assert kept["selection"]["tagPrefixList"] == ["deployed-"] and kept["selection"]["countNumber"] >= 9999
     assert untagged["selection"]["tagStatus"] == "untagged"
     assert untagged["selection"]["countType"] == "sinceImagePushed"
     assert untagged["selection"]["countNumber"] == 7
