@@ -45,7 +45,7 @@ def _dr_stack(mode: str, database: str = REPLICA, restore: str | None = None, *,
     (cfn.update_stack if update else cfn.create_stack)(StackName=STACK, TemplateBody=body)
 
 
-def _dr_database(identifier: str = REPLICA) -> None:
+def _dr_database(identifier: str = REPLICA, **settings: int) -> None:
     boto3.client("rds", region_name=DR).create_db_instance(
         DBInstanceIdentifier=identifier,
         DBInstanceClass="db.m7g.large",
@@ -54,6 +54,7 @@ def _dr_database(identifier: str = REPLICA) -> None:
         MasterUserPassword="not-a-real-password-1",
         AllocatedStorage=100,
         DeletionProtection=True,
+        **settings,
     )
 
 

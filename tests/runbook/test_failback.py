@@ -19,7 +19,7 @@ from runbook.aws import Aws, RunbookError, WaitPolicy
 from runbook.context import Context
 from runbook.report import Report
 from tests.runbook.conftest import DR, FAST, PRIMARY, World
-from tests.runbook.test_drill import REPLICA, _dr_service, _dr_stack
+from tests.runbook.test_drill import REPLICA, _dr_database, _dr_service, _dr_stack
 
 DATA = "ContractorLens-Production-Data"
 PRIMARY_DB = "contractorlens-db"
@@ -57,19 +57,6 @@ def _inverted(check: str) -> bool:
     return bool(boto3.client("route53").get_health_check(HealthCheckId=check)["HealthCheck"]["HealthCheckConfig"]["Inverted"])
 
 
-def _dr_database() -> None:
-    """The DR database after the failover: promoted, with backups (a replica's source needs them)."""
-    boto3.client("rds", region_name=DR).create_db_instance(
-        DBInstanceIdentifier=REPLICA,
-        DBInstanceClass="db.m7g.large",
-        Engine="postgres",
-        MasterUsername="contractorlens_admin",
-        MasterUserPassword="not-a-real-password-1",
-        AllocatedStorage=100,
-        BackupRetentionPeriod=14,
-    )
-
-
 def _lag(seconds: float) -> None:
     boto3.client("cloudwatch", region_name=PRIMARY).put_metric_data(
         Namespace="AWS/RDS",
@@ -91,7 +78,7 @@ def failed_over(world: World) -> str:
     back with its stale database and the Data stack that owns it. Returns the health check's id."""
     _dr_stack("active")
     _dr_service()
-    _dr_database()
+    _dr_database(BackupRetentionPeriod=14)  # promoted, with backups (a replica's source needs them)
     _data_stack(with_database=True)
     return _health_check()
 
