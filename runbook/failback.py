@@ -118,12 +118,14 @@ def observe(ctx: Context) -> FailbackState:
 
 def next_step(state: FailbackState) -> str:
     """The step to run now, or "none" (no failback to do, or it is finished)."""
-    if not state.inverted:
-        return "hold" if state.dr.mode == "active" and not state.replicating else "none"
     if state.replicating and state.data_has_database:
-        return "switchover"
-    if state.standalone and state.data_has_database and state.dr_tasks == 0:
+        return "switchover" if state.inverted else "hold"
+    # Switched over (the primary serves, the DR service stopped), or finish stopped half-way.
+    back = state.standalone and state.data_has_database and state.dr_tasks == 0 and state.dr.mode != "standby"
+    if back or (state.inverted and state.dr.mode != "active"):
         return "finish"
+    if not state.inverted:
+        return "hold" if state.dr.mode == "active" else "none"
     return "replicate"
 
 

@@ -111,6 +111,35 @@ class Cdk:
         return [[a for a in call if "=" in a and not a.startswith("env=")] for call in self.calls]
 
 
+@pytest.mark.parametrize(
+    ("mode", "inverted", "source", "data_has_database", "dr_tasks", "step"),
+    [
+        ("standby", False, None, True, 0, "none"),  # no failover
+        ("active", False, None, True, 2, "hold"),  # after a failover (or in a drill)
+        ("active", True, None, True, 2, "replicate"),  # held; contractorlens-db is the stale one
+        ("active", True, None, False, 2, "replicate"),  # replicate stopped after the detached deploy
+        ("active", True, DR_ARN, True, 2, "switchover"),
+        ("active", False, DR_ARN, True, 2, "hold"),  # someone reverted the health check half-way
+        ("active", True, None, True, 0, "finish"),  # switched over
+        ("released", False, None, True, 0, "finish"),  # finish stopped after DNS, before standby
+        ("standby", True, None, True, 0, "finish"),  # finish stopped before reverting DNS
+    ],
+)
+def test_the_next_step_follows_from_what_the_account_says(
+    mode: str, inverted: bool, source: str | None, data_has_database: bool, dr_tasks: int, step: str
+) -> None:
+    primary = {"DBInstanceStatus": "available", **({"ReadReplicaSourceDBInstanceIdentifier": source} if source else {})}
+    state = failback.FailbackState(
+        dr=drill.DrState(mode, REPLICA),
+        inverted=inverted,
+        primary=primary,
+        data_has_database=data_has_database,
+        dr_tasks=dr_tasks,
+        source_arn=DR_ARN,
+    )
+    assert failback.next_step(state) == step
+
+
 def test_status_names_hold_first(failed_over: str) -> None:
     ctx = _context()
     assert failback.status(ctx)
