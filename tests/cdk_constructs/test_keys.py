@@ -12,3 +12,12 @@ def test_a_key_rotates_and_is_kept_except_in_a_failed_first_create() -> None:
     assert key["Properties"]["EnableKeyRotation"] is True
     assert (key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     assert one(template, "AWS::KMS::Alias")["Properties"]["AliasName"] == "alias/things"
+
+
+def test_grants_are_only_for_aws_services_resources() -> None:
+    """Control Tower CT.KMS.PR.3: deny kms:CreateGrant unless it is for an AWS resource or by an AWS service."""
+    _, template = built(lambda stack: customer_key(stack, "Key", description="Encrypts things"))
+    statements = one(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Action"] == "kms:CreateGrant" and deny["Principal"] == {"AWS": "*"}
+    assert deny["Condition"] == {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}}

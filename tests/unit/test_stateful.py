@@ -117,3 +117,15 @@ def test_production_stacks_have_termination_protection(production: Synthesis, st
         assert production.manifest["artifacts"][name]["properties"].get("terminationProtection") is True, name
     for name in staging.templates:
         assert not staging.manifest["artifacts"][name]["properties"].get("terminationProtection"), name
+
+
+@pytest.mark.parametrize("env", SYNTHESES)
+def test_every_key_limits_grants_to_aws_services(request: pytest.FixtureRequest, env: str) -> None:
+    """Every key is made by cdk_constructs/keys.py, which denies other grants (CT.KMS.PR.3)."""
+    synth = request.getfixturevalue("synthesis")(env)
+    for name, template in synth.templates.items():
+        for logical_id, key in template["Resources"].items():
+            if key["Type"] != "AWS::KMS::Key":
+                continue
+            denies = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Effect"] == "Deny"]
+            assert [s.get("Sid") for s in denies] == ["GrantsOnlyForAwsResources"], f"{name} {logical_id}"
