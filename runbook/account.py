@@ -145,7 +145,9 @@ class Kept:
 
 
 def kept_on_destroy(cfg: EnvironmentConfig) -> list[Kept]:
-    """Every such resource of the environment's primary stacks, by the names the stacks give them."""
+    """Every such resource of the environment's stacks, by the names the stacks give them: the
+    primary region's, and the DR stack's in the DR region (the same names, and both DR databases'
+    log groups, which it keeps in every mode)."""
     names, region = cfg.names, cfg.region
     kept = [
         Kept("Network", "log group", names.flow_log_group, region),
@@ -161,12 +163,17 @@ def kept_on_destroy(cfg: EnvironmentConfig) -> list[Kept]:
             Kept("Monitoring", "log group", names.grafana_log_group, region),
             Kept("Monitoring", "secret", names.grafana_admin_secret, region),
         ]
+    if cfg.dr.enabled:
+        groups = [names.flow_log_group, names.app_log_group, names.exec_log_group, names.waf_log_group]
+        for instance in (names.db_replica_instance, names.db_restored_instance):
+            groups += names.db_log_groups(instance)
+        kept += [Kept("DR", "log group", group, cfg.dr_region) for group in groups]
     return kept
 
 
-def _stack_exists(ctx: Context, part: str) -> bool:
+def _stack_exists(ctx: Context, part: str, region: str) -> bool:
     try:
-        (stack,) = ctx.client("cloudformation", ctx.cfg.region).describe_stacks(StackName=ctx.cfg.names.stack(part))["Stacks"]
+        (stack,) = ctx.client("cloudformation", region).describe_stacks(StackName=ctx.cfg.names.stack(part))["Stacks"]
     except ClientError as exc:
         if error_code(exc) == "ValidationError":
             return False
@@ -192,8 +199,9 @@ def _exists(ctx: Context, kept: Kept) -> bool:
 
 def leftovers(ctx: Context) -> list[Kept]:
     """Resources a destroyed stack kept that are in the way of creating it again."""
-    absent = {part for part in {k.part for k in kept_on_destroy(ctx.cfg)} if not _stack_exists(ctx, part)}
-    return [k for k in kept_on_destroy(ctx.cfg) if k.part in absent and _exists(ctx, k)]
+    kept = kept_on_destroy(ctx.cfg)
+    absent = {(part, region) for part, region in {(k.part, k.region) for k in kept} if not _stack_exists(ctx, part, region)}
+    return [k for k in kept if (k.part, k.region) in absent and _exists(ctx, k)]
 
 
 def delete_leftover(ctx: Context, kept: Kept) -> None:

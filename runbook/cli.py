@@ -294,8 +294,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "leftovers",
         summary="what a cdk destroy kept that is in the way of deploying again (--delete deletes it; not in production)",
-        readme="what a `cdk destroy` kept (log groups, the repository, secrets) that is in the way of deploying the "
-        "environment again; `--delete` deletes them, never in production",
+        readme="what a `cdk destroy` kept (log groups, the repository, secrets, in both regions) that is in the way of "
+        "deploying the environment again; `--delete` deletes them, never in production",
         run=lambda args, ctx: service.leftovers(ctx, delete=args.delete),
         options=_leftovers_options,
         usage="[--delete]",

@@ -161,20 +161,14 @@ def _nothing_left(s: Session, part: str) -> tuple[bool, str]:
     ):
         left.append(database)
     if part == "DR":
-        for instance in (names.db_replica_instance, names.db_restored_instance):
-            left += [
-                g["logGroupName"]
-                for g in s.client("logs", region).describe_log_groups(logGroupNamePrefix=f"/aws/rds/instance/{instance}/")["logGroups"]
-            ]
         # The fixed-name groups were made before the failure (else this would prove nothing about them).
         events = s.client("cloudformation", region).describe_stack_events(StackName=names.stack(part))["StackEvents"]
         if not any(e["LogicalResourceId"] == "ReplicaPostgresqlLogGroup" and e["ResourceStatus"] == "DELETE_COMPLETE" for e in events):
             left.append("(the replica's log groups were never created, so this proves nothing)")
-    logs = s.client("logs", region if part in ("Data", "DR") else None)
     for kept in kept_on_destroy(s.cfg):
         if kept.part != part:
             continue
-        if kept.kind == "log group" and logs.describe_log_groups(logGroupNamePrefix=kept.name)["logGroups"]:
+        if kept.kind == "log group" and s.client("logs", kept.region).describe_log_groups(logGroupNamePrefix=kept.name)["logGroups"]:
             left.append(kept.name)
         if kept.kind == "secret" and any(x["Name"] == kept.name for x in s.client("secretsmanager").list_secrets()["SecretList"]):
             left.append(kept.name)

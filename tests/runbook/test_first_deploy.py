@@ -204,6 +204,19 @@ def test_leftovers_lists_them_and_deletes_them_but_never_in_production(world: Wo
     assert boto3.client("ecr").describe_repositories()["repositories"]
 
 
+def test_leftovers_include_what_a_destroyed_dr_stack_kept_in_the_dr_region(world: World, run) -> None:
+    """Production's DR stack keeps its log groups (both DR databases' among them) in us-east-1."""
+    dr_logs = boto3.client("logs", region_name=DR)
+    for group in ("/ecs/contractorlens", "/aws/rds/instance/contractorlens-db-replica/postgresql"):
+        dr_logs.create_log_group(logGroupName=group)
+    listed = run("leftovers", *FAST)
+    assert listed.code == 1
+    assert (
+        "log group /aws/rds/instance/contractorlens-db-replica/postgresql (us-east-1), kept by ContractorLens-Production-DR" in listed.out
+    )
+    assert "log group /ecs/contractorlens (us-east-1), kept by ContractorLens-Production-DR" in listed.out
+
+
 def test_leftovers_of_a_destroyed_staging_are_deleted(aws: None, run) -> None:
     boto3.client("logs").create_log_group(logGroupName="/ecs/contractorlens-staging")
     boto3.client("ecr").create_repository(repositoryName="contractorlens-staging")
