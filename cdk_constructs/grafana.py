@@ -26,6 +26,16 @@ from cdk_constructs.threshold import Comparison, Severity, Threshold
 
 PROMETHEUS_UID, CLOUDWATCH_UID = "prometheus", "cloudwatch"
 GRAFANA_UID = 472  # the grafana user of the official image
+# What Grafana's container runs: the data sources, providers and dashboard from its environment
+# into its provisioning directory (under /tmp, writable by its user), then Grafana itself.
+PROVISION_AND_RUN = (
+    "mkdir -p /tmp/grafana/provisioning/datasources /tmp/grafana/provisioning/dashboards"
+    " /tmp/grafana/dashboards"
+    ' && printf "%s" "$DATASOURCES" > /tmp/grafana/provisioning/datasources/contractorlens.yaml'
+    ' && printf "%s" "$PROVIDERS" > /tmp/grafana/provisioning/dashboards/contractorlens.yaml'
+    ' && printf "%s" "$DASHBOARD" > /tmp/grafana/dashboards/contractorlens.json'
+    " && exec /run.sh"
+)
 _STEP_COLOURS = {Severity.WARNING: "orange", Severity.CRITICAL: "red"}
 
 
@@ -296,18 +306,11 @@ class GrafanaService(Construct):
             "Grafana",
             container_name="grafana",
             image=ecs.ContainerImage.from_registry(image),
+            # The image's own user, said explicitly: never root (it writes only /tmp and its EFS).
+            user=str(GRAFANA_UID),
             port_mappings=[ecs.PortMapping(container_port=self._port)],
             entry_point=["sh", "-c"],
-            command=[
-                (
-                    "mkdir -p /tmp/grafana/provisioning/datasources /tmp/grafana/provisioning/dashboards"
-                    " /tmp/grafana/dashboards"
-                    ' && printf "%s" "$DATASOURCES" > /tmp/grafana/provisioning/datasources/contractorlens.yaml'
-                    ' && printf "%s" "$PROVIDERS" > /tmp/grafana/provisioning/dashboards/contractorlens.yaml'
-                    ' && printf "%s" "$DASHBOARD" > /tmp/grafana/dashboards/contractorlens.json'
-                    " && exec /run.sh"
-                )
-            ],
+            command=[PROVISION_AND_RUN],
             environment={
                 "GF_SERVER_HTTP_PORT": str(self._port),
                 "GF_PATHS_PROVISIONING": "/tmp/grafana/provisioning",

@@ -106,6 +106,8 @@ def add_collector(
         # The API keeps serving if metrics collection fails.
         essential=False,
         memory_reservation_mib=128,
+        # It reads its configuration from the environment and keeps what it scrapes in memory.
+        readonly_root_filesystem=True,
         environment={
             "AOT_CONFIG_CONTENT": collector_config(
                 remote_write_url=remote_write,

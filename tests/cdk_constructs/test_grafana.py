@@ -77,6 +77,12 @@ def test_only_grafanas_tasks_mount_its_file_system_and_only_over_tls(grafana: An
     assert tls["Effect"] == "Deny" and tls["Action"] == "*" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def test_grafana_runs_as_its_images_own_non_root_user(grafana: Any) -> None:
+    containers = one(grafana[1], "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
+    (container,) = [c for c in containers if c["Name"] == "grafana"]
+    assert container["User"] == "472"  # the official image's grafana user (Grafana docs: "runs with user ID 472")
+
+
 def test_the_dashboard_is_provisioned_from_the_task_definition(grafana: Any) -> None:
     containers = one(grafana[1], "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
     (container,) = [c for c in containers if c["Name"] == "grafana"]

@@ -39,6 +39,12 @@ def test_the_collector_is_not_essential_to_the_task(collected: Template) -> None
     assert containers["metrics-collector"]["Essential"] is False
 
 
+def test_the_collectors_root_filesystem_is_read_only(collected: Template) -> None:
+    containers = one(collected, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
+    (collector,) = [c for c in containers if c["Name"] == "metrics-collector"]
+    assert collector["ReadonlyRootFilesystem"] is True
+
+
 def test_the_task_may_write_to_its_workspace_only(collected: Template) -> None:
     statements = [s for p in of_type(collected, "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
     (write,) = [s for s in statements if s["Action"] == "aps:RemoteWrite"]
