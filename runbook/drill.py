@@ -50,6 +50,13 @@ def dr_state(ctx: Context, *, resumable: bool = False) -> DrState:
             f"{name} is UPDATE_FAILED: an activation stopped half-way; run ./scripts/deploy.sh dr-activate --env {cfg.name} "
             "again to finish it (it resumes), then this command"
         )
+    if status == "UPDATE_ROLLBACK_FAILED":
+        raise RunbookError(
+            f"{name} is UPDATE_ROLLBACK_FAILED: an activation deployed without --no-rollback promoted the replica and cannot "
+            f"undo that; skip it in the rollback (aws cloudformation continue-update-rollback --stack-name {name} --region "
+            f"{cfg.dr_region} --resources-to-skip ReplicaDatabase), then ./scripts/deploy.sh dr-standby --env {cfg.name} "
+            "(it snapshots the promoted database and makes a new replica; README: DR drill)"
+        )
     if status not in SETTLED and not (resumable and status == "UPDATE_FAILED"):
         raise RunbookError(
             f"{name} is {status}: wait until it settles, or read its events "
@@ -109,6 +116,11 @@ def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = ru
             f"the standby holds {state.database}, but dr.database is {cfg.dr.database!r} in {cfg.source}: put the standby in "
             f"that mode first (./scripts/deploy.sh dr-standby --env {cfg.name}), then activate"
         )
+    if replica and state.mode == "standby" and _promoted_outside(ctx, state.database):
+        raise RunbookError(
+            f"{state.database} is no longer a replica though {cfg.names.stack('DR')} says standby (an activation was rolled "
+            f"back with it skipped): run ./scripts/deploy.sh dr-standby --env {cfg.name} first, which snapshots it and makes a new replica"
+        )
     if replica and state.mode == "released":
         raise RunbookError(
             f"{cfg.names.stack('DR')} is released: it has no replica to promote until it is back in standby "
@@ -146,6 +158,17 @@ def _restore_not_in_the_way(ctx: Context) -> None:
             "its own under that name: turn its deletion protection off and delete it with a final snapshot (README: DR drill), "
             "then run dr-activate again (with --snapshot <that snapshot> to serve its data)"
         )
+
+
+def _promoted_outside(ctx: Context, database: str) -> bool:
+    """Replica mode, standby: the stack's replica exists but replicates nothing (promoted by an
+    activation that was then rolled back with the database skipped)."""
+    if ctx.cfg.dr.database != "replica" or database == "none":
+        return False
+    found = ctx.client("rds", ctx.cfg.dr_region).describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [database]}])[
+        "DBInstances"
+    ]
+    return bool(found) and not found[0].get("ReadReplicaSourceDBInstanceIdentifier")
 
 
 def _primary_available(ctx: Context) -> None:
@@ -195,9 +218,11 @@ def dr_standby(ctx: Context, *, run: Runner = run_command) -> bool:
     cfg = ctx.cfg
     state = require_dr_stack(ctx)
     wanted = _standby_database(ctx)
-    if state.mode == "standby" and state.database == wanted:
+    # A rolled-back activation whose promotion was skipped: the stack says standby, the replica is not one.
+    promoted = state.mode == "active" or (state.mode == "standby" and state.database == wanted and _promoted_outside(ctx, wanted))
+    if state.mode == "standby" and state.database == wanted and not promoted:
         return ctx.report.check("dr-standby", True, f"{cfg.names.stack('DR')} is in standby already")
-    if state.mode == "standby" and state.database != "none":
+    if state.mode == "standby" and state.database != "none" and not promoted:
         # dr.database changed in the config: the standby's replica holds nothing the primary does
         # not, so it is let go without a snapshot.
         ctx.report.say(f"dr.database is {cfg.dr.database!r} in {cfg.source}: {state.database} (a replica) is let go")
@@ -205,7 +230,7 @@ def dr_standby(ctx: Context, *, run: Runner = run_command) -> bool:
             DBInstanceIdentifier=state.database, DeletionProtection=False, ApplyImmediately=True
         )
     snapshot = None
-    if state.mode == "active":
+    if promoted:
         _primary_available(ctx)
         ctx.report.say(f"[1/3] final snapshot of {state.database}")
         snapshot = _final_snapshot(ctx, state.database)

@@ -289,3 +289,48 @@ def test_activate_refuses_a_standby_of_the_other_mode(world: World) -> None:
     with pytest.raises(RunbookError, match=re.escape("the standby holds contractorlens-db-replica, but dr.database is 'backups'")):
         drill.dr_activate(_context(_backups_mode()), restore=None, run=cdk)
     assert not cdk.calls
+
+
+def test_a_stuck_rollback_of_an_activation_says_the_way_on(world: World) -> None:
+    """A plain `cdk deploy -c dr-mode=active` without --no-rollback: the rollback cannot demote."""
+    ctx = _context()
+    cfn = ctx.client("cloudformation", DR)
+    with Stubber(cfn) as stubber:
+        stubber.add_response(
+            "describe_stacks",
+            {"Stacks": [{"StackName": STACK, "StackStatus": "UPDATE_ROLLBACK_FAILED", "CreationTime": "2026-11-28T00:00:00Z"}]},
+        )
+        with pytest.raises(RunbookError) as caught:
+            drill.dr_state(ctx)
+    message = str(caught.value)
+    assert (
+        "continue-update-rollback --stack-name ContractorLens-Production-DR --region us-east-1 --resources-to-skip ReplicaDatabase"
+        in message
+    )
+    assert "dr-standby" in message and "\n" not in message
+
+
+def _promoted_standby() -> None:
+    """What that way on leaves: the stack back in standby, its replica promoted all the same."""
+    _dr_stack("standby")
+    _dr_database(BackupRetentionPeriod=14)  # standalone: no source
+
+
+def test_standby_snapshots_and_replaces_a_replica_the_stack_does_not_know_was_promoted(world: World) -> None:
+    _promoted_standby()
+    cdk = Cdk()
+    assert drill.dr_standby(_context(), run=cdk)
+    assert cdk.modes() == ["dr-mode=released", "dr-mode=standby"]
+    (snapshot,) = boto3.client("rds", region_name=DR).describe_db_snapshots(DBInstanceIdentifier=REPLICA, SnapshotType="manual")[
+        "DBSnapshots"
+    ]
+    assert snapshot["DBSnapshotIdentifier"].startswith("contractorlens-dr-final-")
+
+
+def test_activate_refuses_a_replica_the_stack_does_not_know_was_promoted(world: World) -> None:
+    """CloudFormation would call PromoteReadReplica on a standalone instance (the handler decides from the templates)."""
+    _promoted_standby()
+    cdk = Cdk()
+    with pytest.raises(RunbookError, match=r"no longer a replica though ContractorLens-Production-DR says standby.*dr-standby"):
+        drill.dr_activate(_context(), restore=None, run=cdk)
+    assert not cdk.calls
