@@ -9,6 +9,10 @@ DB_LOG_EXPORTS = ("postgresql", "upgrade")
 # same in every environment, since each has an instance of its own.
 DATABASE_NAME = "contractorlens"
 MASTER_USERNAME = "contractorlens_admin"
+# The databases' logical ids: pinned by the stacks (a stateful resource's id never changes) and
+# read by the runbook (failback, a stuck rollback's way on).
+PRIMARY_DATABASE_ID = "Database"
+DR_DATABASE_IDS = {"replica": "ReplicaDatabase", "backups": "RestoredDatabase"}
 # The extra tag the runbook puts on each release it deploys (`deployed-1.4.2`); the repository's
 # lifecycle never expires an image that carries one, so a running or rollback release stays.
 KEPT_IMAGE_TAG_PREFIX = "deployed-"

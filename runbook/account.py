@@ -110,7 +110,10 @@ def keep_image(ctx: Context, tag: str) -> bool:
             "release kept", False, f"{repository}:{tag} is too long for a {KEPT_IMAGE_TAG_PREFIX} tag: the lifecycle may expire it"
         )
     ecr = ctx.client("ecr")
-    (image,) = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"]
+    images = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"]
+    if not images:  # expired or deleted already (a rollback to it would fail to pull: ECS says so)
+        return ctx.report.check("release kept", False, f"{repository}:{tag} is not in the repository ({ctx.region}): nothing to keep")
+    image = images[0]
     extra = {"imageManifestMediaType": image["imageManifestMediaType"]} if image.get("imageManifestMediaType") else {}
     try:
         ecr.put_image(repositoryName=repository, imageManifest=image["imageManifest"], imageTag=kept, **extra)

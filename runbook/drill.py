@@ -8,16 +8,16 @@ picks up from there.
 from __future__ import annotations
 
 import dataclasses
-import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
 from config.dr import RestoreSource
+from config.names import DR_DATABASE_IDS
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
-from runbook.service import Runner, run_command, wait_until_stable
+from runbook.service import Runner, cdk_deploy, run_command, wait_until_stable
 
 # Where a stack can be switched from: anything else is still moving, or stuck.
 SETTLED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
@@ -54,7 +54,7 @@ def dr_state(ctx: Context, *, resumable: bool = False) -> DrState:
         raise RunbookError(
             f"{name} is UPDATE_ROLLBACK_FAILED: an activation deployed without --no-rollback promoted the replica and cannot "
             f"undo that; skip it in the rollback (aws cloudformation continue-update-rollback --stack-name {name} --region "
-            f"{cfg.dr_region} --resources-to-skip ReplicaDatabase), then ./scripts/deploy.sh dr-standby --env {cfg.name} "
+            f"{cfg.dr_region} --resources-to-skip {DR_DATABASE_IDS[cfg.dr.database]}), then ./scripts/deploy.sh dr-standby --env {cfg.name} "
             "(it snapshots the promoted database and makes a new replica; README: DR drill)"
         )
     if status not in SETTLED and not (resumable and status == "UPDATE_FAILED"):
@@ -85,21 +85,11 @@ def _standby_database(ctx: Context) -> str:
 
 
 def _deploy(ctx: Context, mode: str, restore: str | None, run: Runner) -> None:
-    cfg = ctx.cfg
-    stack = cfg.names.stack("DR")
-    argv = ["npx", "cdk", "deploy", stack, "-c", f"env={cfg.name}", "-c", f"dr-mode={mode}"]
-    argv += ["-c", f"dr-restore={restore}"] if restore else []
     # An activation is not rolled back: a promotion cannot be undone (the rollback would fail), and
     # in an outage half a DR region is better than none. Run again, it resumes where it stopped.
-    argv += ["--no-rollback"] if mode == "active" else []
-    argv += ["--require-approval", "never"]
-    ctx.report.say(f"  {shlex.join(argv)}")
-    code = run(argv)
-    if code != 0:
-        raise RunbookError(
-            f"npx cdk deploy of {stack} (dr-mode={mode}) exited {code}; see its output above; run this command again once fixed"
-        )
-    ctx.report.check(f"DR stack {mode}", True, stack)
+    context = [f"dr-mode={mode}", *([f"dr-restore={restore}"] if restore else [])]
+    cdk_deploy(ctx, ["DR"], run, context=context, no_rollback=mode == "active")
+    ctx.report.check(f"DR stack {mode}", True, ctx.cfg.names.stack("DR"))
 
 
 def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = run_command) -> bool:

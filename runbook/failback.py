@@ -19,7 +19,6 @@ refuses a step out of order with one line, and does only what is left when run a
 from __future__ import annotations
 
 import dataclasses
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,15 +26,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from config.names import PRIMARY_DATABASE_ID
 from runbook import drill
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 from runbook.readiness import replica_lag
-from runbook.service import Runner, run_command, wait_until_stable
+from runbook.service import Runner, cdk_deploy, run_command, wait_until_stable
 
 STEPS = ("status", "hold", "replicate", "switchover", "finish")
-# The Data stack's database (stacks/data_stack.py pins it).
-DATABASE_LOGICAL_ID = "Database"
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ def _primary(ctx: Context) -> dict[str, Any] | None:
 def _data_has_database(ctx: Context) -> bool:
     name = ctx.cfg.names.stack("Data")
     resources = ctx.client("cloudformation", ctx.cfg.region).describe_stack_resources(StackName=name)["StackResources"]
-    return any(r["LogicalResourceId"] == DATABASE_LOGICAL_ID and r["ResourceStatus"] != "DELETE_COMPLETE" for r in resources)
+    return any(r["LogicalResourceId"] == PRIMARY_DATABASE_ID and r["ResourceStatus"] != "DELETE_COMPLETE" for r in resources)
 
 
 def _dr_tasks(ctx: Context) -> int:
@@ -216,19 +214,6 @@ def _rename_stale(ctx: Context, primary: dict[str, Any]) -> str:
     return stale
 
 
-def _deploy(ctx: Context, run: Runner, stacks: list[str], *context: str, no_rollback: bool = False) -> None:
-    cfg = ctx.cfg
-    argv = ["npx", "cdk", "deploy", *(cfg.names.stack(part) for part in stacks), "-c", f"env={cfg.name}"]
-    for value in context:
-        argv += ["-c", value]
-    argv += ["--no-rollback"] if no_rollback else []
-    argv += ["--require-approval", "never"]
-    ctx.report.say(f"  {shlex.join(argv)}")
-    code = run(argv)
-    if code != 0:
-        raise RunbookError(f"npx cdk deploy of {', '.join(stacks)} exited {code}; see its output above; run this step again once fixed")
-
-
 def replicate(ctx: Context, run: Runner = run_command) -> bool:
     """contractorlens-db as a read replica of the DR database, owned by the Data stack."""
     cfg, names, state = ctx.cfg, ctx.cfg.names, observe(ctx)
@@ -241,9 +226,9 @@ def replicate(ctx: Context, run: Runner = run_command) -> bool:
         _rename_stale(ctx, state.primary)
     ctx.report.say(f"[2/3] the Data stack without its database (CloudFormation's delete finds no {names.db_instance})")
     if state.data_has_database:
-        _deploy(ctx, run, ["Data"], "failback=detached")
+        cdk_deploy(ctx, ["Data"], run, context=["failback=detached"], again="run this step again once fixed")
     ctx.report.say(f"[3/3] {names.db_instance} as a read replica of {cfg.dr_db_instance} ({cfg.dr_region})")
-    _deploy(ctx, run, ["Data"], "failback=replica")
+    cdk_deploy(ctx, ["Data"], run, context=["failback=replica"], again="run this step again once fixed")
     return ctx.report.check(
         "replicate",
         True,
@@ -302,7 +287,7 @@ def switchover(ctx: Context, run: Runner = run_command) -> bool:
         _wait_caught_up(ctx)
     ctx.report.say(f"[3/4] promote {names.db_instance} in place, the service on it")
     # Not rolled back: a promotion cannot be undone (the handler refuses a source again).
-    _deploy(ctx, run, ["Data", "Service"], no_rollback=True)
+    cdk_deploy(ctx, ["Data", "Service"], run, no_rollback=True, again="run this step again once fixed")
     ctx.report.say("[4/4] the service in the primary region")
     # There, whatever AWS_REGION the failover left in the shell (the manual's `export AWS_REGION=us-east-1`).
     wait_until_stable(dataclasses.replace(ctx, region=ctx.cfg.region))

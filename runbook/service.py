@@ -211,16 +211,34 @@ def clear_failed_creates(ctx: Context, parts: Sequence[str]) -> None:
             ctx.report.say(f"  {name}: its first create rolled back; termination protection off so that cdk can re-create it")
 
 
-def _cdk_deploy(ctx: Context, parts: Sequence[str], run: Runner, app: str | None = None) -> None:
-    clear_failed_creates(ctx, parts)
+def cdk_deploy(
+    ctx: Context,
+    parts: Sequence[str],
+    run: Runner,
+    *,
+    context: Sequence[str] = (),
+    app: str | None = None,
+    no_rollback: bool = False,
+    again: str = "run this command again once fixed",
+) -> None:
+    """`npx cdk deploy` of the environment's stacks `parts` (with `-c key=value` for each of
+    `context`, or from a synthesized `app`); a failure is one line that says `again`."""
     stacks = [ctx.cfg.names.stack(part) for part in parts]
-    source = ["--app", app] if app else ["-c", f"env={ctx.cfg.name}"]
-    argv = ["npx", "cdk", "deploy", *stacks, *source, "--require-approval", "never"]
+    argv = ["npx", "cdk", "deploy", *stacks, *(["--app", app] if app else ["-c", f"env={ctx.cfg.name}"])]
+    for value in context:
+        argv += ["-c", value]
+    argv += ["--no-rollback"] if no_rollback else []
+    argv += ["--require-approval", "never"]
     ctx.report.say(f"  {shlex.join(argv)}")
     code = run(argv)
     if code != 0:
-        raise RunbookError(f"npx cdk deploy of {', '.join(stacks)} exited {code}; see its output above, fix it, run first-deploy again")
-    ctx.report.check("cdk deploy", True, ", ".join(stacks))
+        raise RunbookError(f"npx cdk deploy of {', '.join(stacks)} exited {code}; see its output above; {again}")
+
+
+def _cdk_deploy(ctx: Context, parts: Sequence[str], run: Runner, app: str | None = None) -> None:
+    clear_failed_creates(ctx, parts)
+    cdk_deploy(ctx, parts, run, app=app, again="fix it, run first-deploy again")
+    ctx.report.check("cdk deploy", True, ", ".join(ctx.cfg.names.stack(part) for part in parts))
 
 
 def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) -> bool:

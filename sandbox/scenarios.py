@@ -331,12 +331,18 @@ def _keep_restore(s: Session) -> tuple[bool, str]:
     return snapshot["Status"] == "available", f"{name} deleted; snapshot {KEPT_RESTORE} {snapshot['Status']}"
 
 
-def _dr_database_mode(s: Session, mode: str) -> tuple[bool, str]:
+def _edit_config(s: Session, old: str, new: str) -> str:
+    """What an engineer does in the checkout's config file (the first `old` becomes `new`); the
+    session's config is read again. Returns the file's name."""
     path = s.checkout / "config" / f"{s.cfg.name}.toml"
-    text = path.read_text()
-    path.write_text(text.replace(f'database = "{s.cfg.dr.database}"', f'database = "{mode}"', 1))
+    path.write_text(path.read_text().replace(old, new, 1))
     s.cfg = load_environment(s.cfg.name, s.checkout / "config")
-    return s.cfg.dr.database == mode, f"{path.name}: dr.database = {s.cfg.dr.database!r}"
+    return path.name
+
+
+def _dr_database_mode(s: Session, mode: str) -> tuple[bool, str]:
+    name = _edit_config(s, f'database = "{s.cfg.dr.database}"', f'database = "{mode}"')
+    return s.cfg.dr.database == mode, f"{name}: dr.database = {s.cfg.dr.database!r}"
 
 
 def _pilot_light(s: Session, gone: str = "") -> tuple[bool, str]:
@@ -446,10 +452,8 @@ def _primary_db(s: Session, *, stop: bool) -> tuple[bool, str]:
 
 
 def _created_as_replica(s: Session) -> tuple[bool, str]:
-    path = s.checkout / "config" / f"{s.cfg.name}.toml"
-    path.write_text(path.read_text().replace("[database]\n", '[database]\ncreated_as = "replica"\n', 1))
-    s.cfg = load_environment(s.cfg.name, s.checkout / "config")
-    return s.cfg.database.created_as == "replica", f"{path.name}: database.created_as = {s.cfg.database.created_as!r}"
+    name = _edit_config(s, "[database]\n", '[database]\ncreated_as = "replica"\n')
+    return s.cfg.database.created_as == "replica", f"{name}: database.created_as = {s.cfg.database.created_as!r}"
 
 
 def _replicating_back(s: Session) -> tuple[bool, str]:

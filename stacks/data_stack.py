@@ -12,7 +12,7 @@ from cdk_constructs.cross_region import ParameterInRegion, RemoteKeyArn
 from cdk_constructs.database import BackupReplication, DatabaseParameters, PostgresDatabase
 from cdk_constructs.keys import customer_key
 from config import EnvironmentConfig
-from config.names import DATABASE_NAME, MASTER_USERNAME
+from config.names import DATABASE_NAME, MASTER_USERNAME, PRIMARY_DATABASE_ID
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.regional import RegionalNetwork, instance_settings
 
@@ -74,7 +74,7 @@ class DataStack(EnvironmentStack):
         for export, group in self.database.log_groups.items():
             pin_logical_id(group, f"{export.title()}LogGroup")
         if failback != "detached":
-            pin_logical_id(self.database.instance, "Database")
+            pin_logical_id(self.database.instance, PRIMARY_DATABASE_ID)
             if cfg.database.replicate_backups_to_dr:
                 self._publish_resource_id()
             self._acknowledge_choices()

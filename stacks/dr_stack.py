@@ -16,6 +16,7 @@ from cdk_constructs.alarms import AlarmGroup
 from cdk_constructs.database import InstanceSettings, ReadReplica, RestoredPostgresDatabase, RestorePlacement, export_log_groups
 from config import EnvironmentConfig
 from config.dr import DrSettings
+from config.names import DR_DATABASE_IDS
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.catalogue import Owner, add_alarms, add_outage, alarm, metric_sources, owned_by, watched_by_active_dr
 from stacks.regional import (
@@ -142,7 +143,7 @@ class DrStack(EnvironmentStack):
             )
         else:
             return None
-        pin_logical_id(database.instance, f"{prefix}Database")
+        pin_logical_id(database.instance, DR_DATABASE_IDS[cfg.dr.database])
         return database
 
     def _database_logs(self, settings: InstanceSettings, key: kms.IKey) -> dict[str, dict[str, logs.LogGroup]]:

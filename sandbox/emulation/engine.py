@@ -34,7 +34,7 @@ EXTENSIONS = {
     "termination protection": "UpdateTerminationProtection, and DescribeStacks' EnableTerminationProtection",
     "rollback disabled": "an update executed with DisableRollback keeps what succeeded and ends UPDATE_FAILED, the failed resource as it was; the next update retries it (user guide, 'Choose how to handle failures when provisioning resources')",
     "stuck stacks": "a stack in UPDATE_ROLLBACK_FAILED or DELETE_FAILED takes no change set: ContinueUpdateRollback and DeleteStack are the ways on (user guide, 'Stack status codes' and 'Continue rolling back an update')",
-    "SSM parameter types": "an update and a change set resolve AWS::SSM::Parameter::Value parameters anew; a resource that refers to one whose value changed is updated (or replaced, by its create-only properties) though the template is the same (user guide, 'Systems Manager parameter types': 'CloudFormation always fetches the latest values from Parameter Store when it updates stacks')",
+    "SSM parameter types": "an update and a change set resolve AWS::SSM::Parameter::Value parameters anew; a resource that refers to one whose value changed is updated (or replaced, by its create-only properties) though the template is the same (user guide, 'Systems Manager parameter types': 'CloudFormation always fetches the latest values from Parameter Store when it updates stacks'); here they are resolved again when the change set is executed, where AWS uses the values of its creation (the cdk CLI executes at once)",
 }
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."

@@ -18,7 +18,7 @@ EXTENSIONS = {
     "ReplicaLag": "a read replica reports AWS/RDS ReplicaLag (RDS user guide, 'Amazon CloudWatch metrics for Amazon RDS': the time a read replica lags behind its source; not reported by a standalone instance); here 0 for the last minute whenever it is asked for: replication is modelled as instant, which no lag alarm or RPO check can fail on (said in the report)",
     "replica deletion": "a read replica is deleted without a final snapshot whatever the DeletionPolicy (the RDS handler's DeleteHandler.decideSnapshotIdentifier: final snapshots are not allowed for read replicas)",
     "physical id": "CloudFormation addresses a DB instance by the identifier it created it with (the physical id; the handlers' contract: 'the only input guaranteed to exist in the model is the DB instance identifier', DeleteHandler): after a rename outside the stack an update fails NotFound, and a delete finds nothing and succeeds (the handler returns NotFound, which CloudFormation takes as deleted), or deletes whatever now has that name (moto keeps the renamed object, which the stack would otherwise follow)",
-    "backup replication on update": "adding AutomaticBackupReplicationRegion in an update starts the replication (StartDBInstanceAutomatedBackupsReplication, as the handler's update does), e.g. after a failback's promotion",
+    "backup replication on update": "adding AutomaticBackupReplicationRegion in an update starts the replication (StartDBInstanceAutomatedBackupsReplication: aws-cloudformation-resource-providers-rds, ResourceModelHelper.shouldStartAutomaticBackupReplication in the UpdateHandler), e.g. after a failback's promotion",
 }
 
 # CloudFormation's names for DBInstance properties the API spells differently.

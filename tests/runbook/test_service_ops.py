@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from config import load_environment
-from runbook import service
+from runbook import account, service
 from runbook.aws import Aws, WaitPolicy
 from runbook.context import Context
 from runbook.report import Report
@@ -165,6 +165,14 @@ def test_deploy_keeps_the_release_it_runs_from_the_lifecycle(world: World, healt
 def test_a_rollback_keeps_the_release_it_goes_back_to(world: World, health_server: HealthServer, run) -> None:
     assert run("rollback", "--url", health_server.url, *FAST).code == 0
     assert "deployed-1.0.0" in _tags_of("1.0.0")
+
+
+def test_a_release_already_gone_is_reported_not_a_traceback(world: World, capsys) -> None:
+    """A rollback to a release the lifecycle expired before this rule existed: one line, no crash."""
+    boto3.client("ecr", region_name=PRIMARY).batch_delete_image(repositoryName="contractorlens", imageIds=[{"imageTag": "1.0.0"}])
+    ctx = _context(capsys)
+    assert not account.keep_image(ctx, "1.0.0")
+    assert "contractorlens:1.0.0 is not in the repository (us-west-2): nothing to keep" in capsys.readouterr().out
 
 
 def test_deploy_names_the_step_that_failed(world: World, health_server: HealthServer, capsys) -> None:
