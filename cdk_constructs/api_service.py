@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_constructs.compliance import acknowledge
+from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 
 CONTAINER_NAME = "api"
 
@@ -29,6 +29,9 @@ class TaskSize:
     cpu: int
     memory_mib: int
     container_port: int
+    sidecar_memory_mib: int = 0
+    """What the task's other containers may use at most (their hard limits); the backend's own
+    hard limit is the rest of `memory_mib`. Default: 0."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class ApiService(Construct):
         health_check_path: str,
         secret_keys: Sequence[kms.IKey] = (),
         scaling: Scaling | None,
+        user: str = "1000",
     ) -> None:
         """
         :param vpc: the VPC; tasks run in its private subnets, without public IPs.
@@ -99,6 +103,7 @@ class ApiService(Construct):
             Default: none.
         :param scaling: autoscaling bounds and targets; None keeps the service at zero tasks
             (a pilot light that a later deploy scales up).
+        :param user: the non-root user (uid, or uid:gid) the container runs as. Default: "1000".
         """
         super().__init__(scope, construct_id)
         # As nag names it in a finding; resolved now, so pin the group's logical id before this.
@@ -114,6 +119,11 @@ class ApiService(Construct):
             secrets=dict(secrets),
             logging=ecs.LogDrivers.aws_logs(stream_prefix=service_name, log_group=log_group),
             essential=True,
+            # Never root, whatever the image says (ECS Exec's agent still runs as root beside it).
+            user=user,
+            # A hard limit (Control Tower CT.ECS.PR.7): the backend cannot take the memory its
+            # sidecars were given.
+            memory_limit_mib=size.memory_mib - size.sidecar_memory_mib,
         )
         self.service = self._service(service_name, security_group, zero_tasks=scaling is None)
         if secret_keys:
@@ -221,6 +231,12 @@ class ApiService(Construct):
             self.service.node.add_dependency(alarm)
 
     def _acknowledge_findings(self) -> None:
+        acknowledge(
+            self.task_definition,
+            f"{CONTROL_TOWER}ecs_containers_readonly_access_check",
+            "ECS Exec, the way on-call reaches a task and the database, needs a writable root file system in "
+            "the container: its agent writes under /var/lib/amazon/ssm (aws/containers-roadmap#1359).",
+        )
         acknowledge(
             self.task_definition,
             "AwsSolutions-ECS2",

@@ -1,41 +1,51 @@
-"""The compliance rule packs every synth runs, and how a finding is acknowledged.
+"""The compliance rule packs a synth runs, and how a finding is acknowledged.
 
-cdk-nag's AwsSolutions and NIST 800-53 rev 5 packs run as CDK validation plugins: an
-unacknowledged finding fails the synth. An acknowledgement sits on the narrowest construct
-that causes the finding and carries the reason a reviewer needs to accept it.
+cdk-nag's AwsSolutions and NIST 800-53 rev 5 packs run as CDK validation plugins in every
+synth; cfn-guard with AWS Control Tower's proactive-control rules (cdklabs'
+cdk-validator-cfnguard) runs beside them when asked (`make test` always asks: it costs about
+8 s per environment). An unacknowledged finding fails the synth. An acknowledgement sits on
+the narrowest construct that causes the finding and carries the reason a reviewer needs to
+accept it.
 """
 
 from __future__ import annotations
 
 from typing import cast
 
-from aws_cdk import Acknowledgment, App, CfnResource, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, App, CfnResource, IPolicyValidationPlugin, RemovalPolicy, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct
 
 PACKS = {"AwsSolutions-": "AwsSolutions", "NIST.800.53.R5-": "NIST.800.53.R5"}
 BUILT_IN = "CloudFormation-Validate::"
+CONTROL_TOWER = "cdk-validator-cfnguard::"
 
 
-def add_compliance_checks(app: App) -> None:
-    """Run both packs after synthesis."""
+def add_compliance_checks(app: App, *, control_tower: bool = False) -> None:
+    """Run both cdk-nag packs after synthesis and, with `control_tower`, cfn-guard's Control
+    Tower rules (all of those bundled with the pinned plugin; default: off)."""
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    if control_tower:
+        # Built against the interface's older (Beta1) name; jsii matches the two at run time.
+        Validations.of(app).add_plugins(cast(IPolicyValidationPlugin, CfnGuardValidator()))
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     """Accept one rule's findings on `scope` and below, e.g. rule="AwsSolutions-RDS11".
 
     A rule with a finding id (`AwsSolutions-IAM5[Resource::...]`) accepts that finding only;
-    a rule of CDK's built-in CloudFormation validation is written in full
-    (`CloudFormation-Validate::W3010`).
+    a rule of CDK's built-in CloudFormation validation or of the Control Tower rules is written
+    in full, as the synth's report names it (`CloudFormation-Validate::W3010`,
+    `cdk-validator-cfnguard::ecs_containers_readonly_access_check`).
     """
     pack = next((name for prefix, name in PACKS.items() if rule.startswith(prefix)), None)
     if pack is not None:
         rule_id = f"{pack}::{rule}"
-    elif rule.startswith(BUILT_IN):
+    elif rule.startswith((BUILT_IN, CONTROL_TOWER)):
         rule_id = rule
     else:
-        raise ValueError(f"{rule!r}: expected a rule of {', '.join(PACKS)} or {BUILT_IN}<rule>")
+        raise ValueError(f"{rule!r}: expected a rule of {', '.join(PACKS)}, {BUILT_IN}<rule> or {CONTROL_TOWER}<rule>")
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
@@ -68,7 +78,11 @@ def settle_aws_custom_resource_function(stack: Stack) -> None:
         "NIST.800.53.R5-LambdaConcurrency": f"{deploy_time_only}; it is invoked a few times per deployment.",
         "NIST.800.53.R5-LambdaDLQ": f"{deploy_time_only}; CloudFormation receives its failures synchronously.",
         "NIST.800.53.R5-LambdaInsideVPC": f"{deploy_time_only}; it calls regional AWS APIs, nothing in the VPC.",
+        f"{CONTROL_TOWER}lambda_inside_vpc_check": f"{deploy_time_only}; it calls regional AWS APIs, nothing in the VPC.",
         "NIST.800.53.R5-CloudWatchLogGroupEncrypted": (
+            f"{deploy_time_only}; its log group (created by CDK) holds only the calls' requests and status."
+        ),
+        f"{CONTROL_TOWER}cloudwatch_log_group_encrypted_check": (
             f"{deploy_time_only}; its log group (created by CDK) holds only the calls' requests and status."
         ),
     }.items():

@@ -17,10 +17,24 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from cdk_constructs.compliance import acknowledge, settle_aws_custom_resource_function
+from cdk_constructs.compliance import CONTROL_TOWER, acknowledge, settle_aws_custom_resource_function
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.network import POSTGRES_PORT
 from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
+
+# The Control Tower rules (cfn-guard) that every database here answers with a reason.
+CT_RDS_PROTECTION = f"{CONTROL_TOWER}rds_instance_deletion_protection_enabled_check"
+CT_RDS_PORT = f"{CONTROL_TOWER}rds_instance_no_default_ports_check"
+CT_RDS_MINOR_UPGRADES = f"{CONTROL_TOWER}rds_instance_automatic_minor_version_upgrade_enabled_check"
+PINNED_MINOR_VERSION = (
+    "Automatic minor upgrades are off so that the engine version in config is the one that runs: a "
+    "minor upgrade is a reviewed change of database.engine_version, deployed like any other, and the "
+    "primary, its replica and a restore never drift apart."
+)
+_DR_PORT = (
+    "PostgreSQL keeps its standard port 5432, as the primary: the instance is in isolated subnets and "
+    "admits only the backend's security group."
+)
 
 
 def postgres_parameters(*, slow_query_log_ms: int) -> dict[str, str]:
@@ -307,14 +321,16 @@ class PostgresDatabase(Construct):
 
     def _acknowledge_findings(self, *, protected: bool) -> None:
         if protected:
-            for rule in ("AwsSolutions-RDS10", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled"):
+            for rule in ("AwsSolutions-RDS10", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled", CT_RDS_PROTECTION):
                 acknowledge(self.instance, rule, LATE_PROTECTION)
-        acknowledge(
-            self.instance,
-            "AwsSolutions-RDS11",
-            "PostgreSQL keeps its standard port 5432: the instance is in isolated subnets and its "
-            "security group admits only the backend's group, so a non-standard port would hide nothing.",
-        )
+        for rule in ("AwsSolutions-RDS11", CT_RDS_PORT):
+            acknowledge(
+                self.instance,
+                rule,
+                "PostgreSQL keeps its standard port 5432: the instance is in isolated subnets and its "
+                "security group admits only the backend's group, so a non-standard port would hide nothing.",
+            )
+        acknowledge(self.instance, CT_RDS_MINOR_UPGRADES, PINNED_MINOR_VERSION)
         acknowledge(
             self.instance,
             "NIST.800.53.R5-RDSInBackupPlan",
@@ -557,11 +573,13 @@ def _acknowledge_dr_instance(instance: rds.CfnDBInstance, monitoring_role: iam.R
     for rule, reason in {
         "AwsSolutions-RDS2": encryption,
         "NIST.800.53.R5-RDSStorageEncrypted": encryption,
-        "AwsSolutions-RDS11": "PostgreSQL keeps its standard port 5432, as the primary: the instance is in "
-        "isolated subnets and admits only the backend's security group.",
+        "AwsSolutions-RDS11": _DR_PORT,
+        CT_RDS_PORT: _DR_PORT,
         "NIST.800.53.R5-RDSInBackupPlan": backups,
         "AwsSolutions-RDS10": LATE_PROTECTION,
         "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled": LATE_PROTECTION,
+        CT_RDS_PROTECTION: LATE_PROTECTION,
+        CT_RDS_MINOR_UPGRADES: PINNED_MINOR_VERSION,
     }.items():
         acknowledge(instance, rule, reason)
 

@@ -20,7 +20,7 @@ from aws_cdk import aws_route53_targets as targets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from cdk_constructs.compliance import acknowledge
+from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
 from cdk_constructs.threshold import Comparison, Severity, Threshold
 
@@ -36,7 +36,28 @@ PROVISION_AND_RUN = (
     ' && printf "%s" "$DASHBOARD" > /tmp/grafana/dashboards/contractorlens.json'
     " && exec /run.sh"
 )
+GRAFANA_MEMORY_MIB = 1024
+"""The task's memory, and its one container's hard limit."""
+SCRATCH_VOLUME = "scratch"
 _STEP_COLOURS = {Severity.WARNING: "orange", Severity.CRITICAL: "red"}
+
+
+def _datasources(*, prometheus_endpoint: str, region: str) -> dict[str, Any]:
+    """Grafana's provisioned data sources: the workspace (signed with the task role) and CloudWatch."""
+    return {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": "Prometheus", "uid": PROMETHEUS_UID, "type": "prometheus", "access": "proxy",
+                "url": prometheus_endpoint, "isDefault": True,
+                "jsonData": {"sigV4Auth": True, "sigV4AuthType": "default", "sigV4Region": region, "httpMethod": "POST"},
+            },
+            {
+                "name": "CloudWatch", "uid": CLOUDWATCH_UID, "type": "cloudwatch",
+                "jsonData": {"authType": "default", "defaultRegion": region},
+            },
+        ],
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -261,7 +282,10 @@ class GrafanaService(Construct):
             posix_user=efs.PosixUser(uid=str(GRAFANA_UID), gid="0"),
             create_acl=efs.Acl(owner_uid=str(GRAFANA_UID), owner_gid="0", permissions="750"),
         )
-        task = ecs.FargateTaskDefinition(self, "Task", cpu=512, memory_limit_mib=1024)
+        task = ecs.FargateTaskDefinition(self, "Task", cpu=512, memory_limit_mib=GRAFANA_MEMORY_MIB)
+        # A bind mount on the task's ephemeral storage: the root file system is read-only, and
+        # Grafana's start writes its provisioning files under /tmp (PROVISION_AND_RUN).
+        task.add_volume(name=SCRATCH_VOLUME)
         task.add_volume(
             name="grafana-state",
             efs_volume_configuration=ecs.EfsVolumeConfiguration(
@@ -284,20 +308,7 @@ class GrafanaService(Construct):
     ) -> None:
         """Grafana's container. It writes its data sources and the dashboard from its environment
         at every start, so they are always the ones in this repository."""
-        datasources = {
-            "apiVersion": 1,
-            "datasources": [
-                {
-                    "name": "Prometheus", "uid": PROMETHEUS_UID, "type": "prometheus", "access": "proxy",
-                    "url": prometheus_endpoint, "isDefault": True,
-                    "jsonData": {"sigV4Auth": True, "sigV4AuthType": "default", "sigV4Region": region, "httpMethod": "POST"},
-                },
-                {
-                    "name": "CloudWatch", "uid": CLOUDWATCH_UID, "type": "cloudwatch",
-                    "jsonData": {"authType": "default", "defaultRegion": region},
-                },
-            ],
-        }  # fmt: skip
+        datasources = _datasources(prometheus_endpoint=prometheus_endpoint, region=region)
         providers = {
             "apiVersion": 1,
             "providers": [{"name": "contractorlens", "type": "file", "options": {"path": "/tmp/grafana/dashboards"}}],
@@ -308,11 +319,17 @@ class GrafanaService(Construct):
             image=ecs.ContainerImage.from_registry(image),
             # The image's own user, said explicitly: never root (it writes only /tmp and its EFS).
             user=str(GRAFANA_UID),
+            # It writes only /tmp (a scratch volume) and its EFS state; its logs go to the console
+            # (GF_LOG_MODE), not to files (grafana-community/helm-charts#729 lists what a
+            # read-only Grafana needs).
+            readonly_root_filesystem=True,
+            memory_limit_mib=GRAFANA_MEMORY_MIB,
             port_mappings=[ecs.PortMapping(container_port=self._port)],
             entry_point=["sh", "-c"],
             command=[PROVISION_AND_RUN],
             environment={
                 "GF_SERVER_HTTP_PORT": str(self._port),
+                "GF_LOG_MODE": "console",
                 "GF_PATHS_PROVISIONING": "/tmp/grafana/provisioning",
                 "GF_AUTH_SIGV4_AUTH_ENABLED": "true",
                 "GF_AUTH_ANONYMOUS_ENABLED": "false",
@@ -326,7 +343,10 @@ class GrafanaService(Construct):
             logging=ecs.LogDrivers.aws_logs(stream_prefix="grafana", log_group=log_group),
             health_check=None,
         )
-        container.add_mount_points(ecs.MountPoint(container_path="/var/lib/grafana", source_volume="grafana-state", read_only=False))
+        container.add_mount_points(
+            ecs.MountPoint(container_path="/var/lib/grafana", source_volume="grafana-state", read_only=False),
+            ecs.MountPoint(container_path="/tmp", source_volume=SCRATCH_VOLUME, read_only=False),
+        )
 
     def _grant(self, task: ecs.FargateTaskDefinition, *, prometheus_arn: str) -> None:
         """Mount and write its file system; query the workspace; read CloudWatch, as its data source documents."""
@@ -382,7 +402,8 @@ class GrafanaService(Construct):
         self.load_balancer.remove_attribute("deletion_protection.enabled")
         if deletion_protection:
             DeletionProtection.of_load_balancer(self, "DeletionProtection", load_balancer_arn=self.load_balancer.load_balancer_arn)
-            acknowledge(self.load_balancer, "NIST.800.53.R5-ELBDeletionProtectionEnabled", LATE_PROTECTION)
+            for rule in ("NIST.800.53.R5-ELBDeletionProtectionEnabled", f"{CONTROL_TOWER}elbv2_deletion_protection_enabled_check"):
+                acknowledge(self.load_balancer, rule, LATE_PROTECTION)
         listener = self.load_balancer.add_listener("Http", port=self._port, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
         listener.add_targets(
             "Grafana",
@@ -402,8 +423,10 @@ class GrafanaService(Construct):
         for rule, reason in {
             "AwsSolutions-ELB2": f"{internal}; Grafana logs every request itself.",
             "NIST.800.53.R5-ALBHttpToHttpsRedirection": f"{internal}.",
+            f"{CONTROL_TOWER}alb_http_to_https_redirection_check": f"{internal}.",
             "NIST.800.53.R5-ELBv2ACMCertificateRequired": f"{internal}; a public certificate cannot name a private zone's host.",
             "NIST.800.53.R5-ELBLoggingEnabled": f"{internal}; Grafana logs every request itself.",
+            f"{CONTROL_TOWER}elbv2_logging_enabled_check": f"{internal}; Grafana logs every request itself.",
             "NIST.800.53.R5-ALBWAFEnabled": f"{internal}; WAF protects the public API's load balancer.",
         }.items():
             acknowledge(self.load_balancer, rule, reason)

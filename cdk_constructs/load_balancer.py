@@ -9,7 +9,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cdk_constructs.compliance import acknowledge
+from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
 
 # TLS 1.3 and 1.2 only (ELBSecurityPolicy-TLS13-1-2-2021-06): what the iOS app needs, nothing older.
@@ -63,7 +63,8 @@ class PublicLoadBalancer(Construct):
         self.alb.remove_attribute("deletion_protection.enabled")
         if deletion_protection:
             DeletionProtection.of_load_balancer(self, "DeletionProtection", load_balancer_arn=self.alb.load_balancer_arn)
-            acknowledge(self.alb, "NIST.800.53.R5-ELBDeletionProtectionEnabled", LATE_PROTECTION)
+            for rule in ("NIST.800.53.R5-ELBDeletionProtectionEnabled", f"{CONTROL_TOWER}elbv2_deletion_protection_enabled_check"):
+                acknowledge(self.alb, rule, LATE_PROTECTION)
         self.https = certificate is not None
         self.listener = self._listen(certificate)
         self._acknowledge_findings()
@@ -111,7 +112,11 @@ class PublicLoadBalancer(Construct):
             )
             return listener
         listener = self.alb.add_listener("Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
-        for rule in ("NIST.800.53.R5-ALBHttpToHttpsRedirection", "NIST.800.53.R5-ELBv2ACMCertificateRequired"):
+        for rule in (
+            "NIST.800.53.R5-ALBHttpToHttpsRedirection",
+            "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+            f"{CONTROL_TOWER}alb_http_to_https_redirection_check",
+        ):
             acknowledge(
                 listener,
                 rule,
@@ -121,14 +126,22 @@ class PublicLoadBalancer(Construct):
         return listener
 
     def _acknowledge_findings(self) -> None:
+        no_self_logging = (
+            "This bucket receives the ALB's access logs; logging its own accesses would need another bucket that logs into nothing."
+        )
+        sse_s3_only = "ALB access-log delivery supports only SSE-S3 (Amazon S3 managed keys); a customer-managed key would stop delivery."
         for rule, reason in {
-            "AwsSolutions-S1": "This bucket receives the ALB's access logs; logging its own accesses would need "
-            "another bucket that logs into nothing.",
-            "NIST.800.53.R5-S3BucketLoggingEnabled": "This bucket receives the ALB's access logs; logging its own "
-            "accesses would need another bucket that logs into nothing.",
+            "AwsSolutions-S1": no_self_logging,
+            "NIST.800.53.R5-S3BucketLoggingEnabled": no_self_logging,
+            f"{CONTROL_TOWER}s3_bucket_logging_enabled_check": no_self_logging,
             "NIST.800.53.R5-S3BucketReplicationEnabled": "Access logs are diagnostic, kept for a limited time; "
             "they are not part of the data the DR plan recovers.",
-            "NIST.800.53.R5-S3DefaultEncryptionKMS": "ALB access-log delivery supports only SSE-S3 "
-            "(Amazon S3 managed keys); a customer-managed key would stop delivery.",
+            "NIST.800.53.R5-S3DefaultEncryptionKMS": sse_s3_only,
+            f"{CONTROL_TOWER}s3_bucket_default_encryption_kms_check": sse_s3_only,
+            f"{CONTROL_TOWER}s3_event_notifications_enabled_check": "Nothing consumes access logs as they "
+            "arrive; they are read when a request is investigated, so there is no event to send.",
+            f"{CONTROL_TOWER}s3_bucket_object_lock_enabled_check": "Access logs are diagnostic and expire after "
+            "service.access_log_expiry_days; the bucket is versioned, retained on delete and refuses "
+            "non-TLS access, and Object Lock could only be turned on at creation, which would replace it.",
         }.items():
             acknowledge(self.access_logs, rule, reason)

@@ -12,6 +12,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 # The backend's Prometheus metrics that the dashboard reads (README: metric contract).
+COLLECTOR_UID = "10001"
+COLLECTOR_MEMORY_MIB = 256
+"""The collector's hard limit: the backend's task keeps this much memory for it."""
 HTTP_REQUESTS = "http_requests_total"  # counter, label `status` (HTTP status code)
 HTTP_DURATION = "http_request_duration_seconds"  # histogram
 GEMINI_DURATION = "gemini_request_duration_seconds"  # histogram
@@ -106,6 +109,9 @@ def add_collector(
         # The API keeps serving if metrics collection fails.
         essential=False,
         memory_reservation_mib=128,
+        memory_limit_mib=COLLECTOR_MEMORY_MIB,
+        # The image's own non-root user (aoc, uid 10001), said explicitly: never root.
+        user=COLLECTOR_UID,
         # It reads its configuration from the environment and keeps what it scrapes in memory.
         readonly_root_filesystem=True,
         environment={

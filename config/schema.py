@@ -201,6 +201,13 @@ def _path_prefix(value: str) -> str:
     return value
 
 
+def _non_root_user(value: str) -> str:
+    match = re.fullmatch(r"(\d{1,10})(?::(\d{1,10}))?", value)
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError('expected a non-root uid, or uid:gid, such as "1000" or "1000:1000"')
+    return value
+
+
 class ServiceConfig(_Section):
     container_port: int = Field(default=3000, ge=1024, le=65535)
     """The backend's HTTP port, 1024 to 65535; not 9090 (metrics) or 3001 (Grafana). Default: 3000."""
@@ -232,6 +239,9 @@ class ServiceConfig(_Section):
     """Days ALB access logs are kept in their bucket. Default: 90."""
     waf_rate_limit: int = Field(default=2000, ge=100, le=2000000000)
     """Requests one IP may send in 5 minutes before WAF blocks it. Default: 2000."""
+    container_user: Annotated[str, AfterValidator(_non_root_user)] = "1000"
+    """The user the backend's container runs as: a uid, or uid:gid, never root (0). The image
+    must run as it: read its files, write only /tmp. Default: "1000"."""
     waf_large_body_paths: list[Annotated[str, AfterValidator(_path_prefix)]] | None = None
     """URI path prefixes (e.g. "/api/v1/photos") where request bodies over 8 KB pass WAF; elsewhere
     they are blocked. AWS's Common Rule Set blocks every body over 8 KB (SizeRestrictions_BODY; 8 KB

@@ -54,7 +54,11 @@ class Synthesis:
         return {k: v for k, v in self.template(part)["Resources"].items() if v["Type"] == type_name}
 
 
-def synthesize(cfg: EnvironmentConfig, outdir: Path, dr: DrSettings | None = None, *, failback: str | None = None) -> Synthesis:
+def synthesize(
+    cfg: EnvironmentConfig, outdir: Path, dr: DrSettings | None = None, *, failback: str | None = None, control_tower: bool = False
+) -> Synthesis:
+    """Synthesize into `outdir`; `control_tower` also runs cfn-guard's Control Tower rules, as
+    `make test` does (about 8 s more), and `make diff`, which compares templates only, does not."""
     app = cdk.App(
         outdir=str(outdir),
         # The JSON report is still written (and read); the console copy would only be noise here.
@@ -62,7 +66,7 @@ def synthesize(cfg: EnvironmentConfig, outdir: Path, dr: DrSettings | None = Non
         analytics_reporting=CDK_JSON.get("versionReporting", True),
     )
     stacks = build_environment(app, cfg, dr or DrSettings(), failback=failback)
-    add_compliance_checks(app)
+    add_compliance_checks(app, control_tower=control_tower)
     result = Synthesis(cfg=cfg, outdir=outdir, stacks=stacks)
     try:
         app.synth()

@@ -8,6 +8,7 @@ from typing import cast
 from aws_cdk import CfnElement, Environment, Stack
 from constructs import Construct, IConstruct
 
+from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from config import EnvironmentConfig
 
 
@@ -41,6 +42,25 @@ class EnvironmentStack(Stack):
             description=f"ContractorLens {cfg.name}: {description}",
         )
         self.cfg = cfg
+        self._acknowledge_short_log_retention()
+
+    def _acknowledge_short_log_retention(self) -> None:
+        """Control Tower's CT.CLOUDWATCH.PR.2 asks for a year of logs; a non-production config may
+        keep less. Production is never acknowledged: every one of its groups keeps a year."""
+        cfg = self.cfg
+        retention = {
+            "network.flow_log_retention_days": cfg.network.flow_log_retention_days,
+            "database.log_retention_days": cfg.database.log_retention_days,
+            "service.log_retention_days": cfg.service.log_retention_days,
+        }
+        short = ", ".join(f"{key} = {days}" for key, days in retention.items() if days < 365)
+        if short and not cfg.is_production:
+            acknowledge(
+                self,
+                f"{CONTROL_TOWER}cloudwatch_log_group_retention_period_check",
+                f"{cfg.source} keeps this non-production environment's logs for less than a year ({short}) "
+                "to keep its cost down; production keeps every log group for 365 days.",
+            )
 
     @property
     def availability_zones(self) -> list[str]:

@@ -7,9 +7,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
-from cdk_constructs.compliance import acknowledge
+from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from cdk_constructs.cross_region import ParameterInRegion, RemoteKeyArn
-from cdk_constructs.database import BackupReplication, DatabaseParameters, PostgresDatabase
+from cdk_constructs.database import CT_RDS_PROTECTION, BackupReplication, DatabaseParameters, PostgresDatabase
 from cdk_constructs.keys import customer_key
 from config import EnvironmentConfig
 from config.names import DATABASE_NAME, MASTER_USERNAME, PRIMARY_DATABASE_ID
@@ -105,7 +105,7 @@ class DataStack(EnvironmentStack):
         """What a non-production config may turn off, and why the compliance packs may accept it."""
         cfg, db = self.cfg, self.cfg.database
         if not db.multi_az:
-            for rule in ("AwsSolutions-RDS3", "NIST.800.53.R5-RDSMultiAZSupport"):
+            for rule in ("AwsSolutions-RDS3", "NIST.800.53.R5-RDSMultiAZSupport", f"{CONTROL_TOWER}rds_instance_multi_az_support_check"):
                 acknowledge(
                     self.database.instance,
                     rule,
@@ -113,7 +113,7 @@ class DataStack(EnvironmentStack):
                     "its cost; production's config cannot (the loader refuses it).",
                 )
         if not db.deletion_protection:
-            for rule in ("AwsSolutions-RDS10", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled"):
+            for rule in ("AwsSolutions-RDS10", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled", CT_RDS_PROTECTION):
                 acknowledge(
                     self.database.instance,
                     rule,

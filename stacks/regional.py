@@ -30,7 +30,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from cdk_constructs.alerting import AlertChannels, Endpoints
 from cdk_constructs.api_domain import ApiDomain
 from cdk_constructs.api_service import ApiService, Scaling, TaskSize
-from cdk_constructs.compliance import acknowledge
+from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from cdk_constructs.database import InstanceSettings
 from cdk_constructs.firewall import ApiFirewall
 from cdk_constructs.load_balancer import PublicLoadBalancer
@@ -132,12 +132,13 @@ class PublicEntry:
         )
         self.alb = self.load_balancer.alb
         if not svc.load_balancer_deletion_protection:
-            acknowledge(
-                self.alb,
-                "NIST.800.53.R5-ELBDeletionProtectionEnabled",
-                f"{cfg.source} turns ALB deletion protection off for this non-production environment so it can "
-                "be torn down; the ALB holds no data.",
-            )
+            for rule in ("NIST.800.53.R5-ELBDeletionProtectionEnabled", f"{CONTROL_TOWER}elbv2_deletion_protection_enabled_check"):
+                acknowledge(
+                    self.alb,
+                    rule,
+                    f"{cfg.source} turns ALB deletion protection off for this non-production environment so it can "
+                    "be torn down; the ALB holds no data.",
+                )
         ApiFirewall(
             stack,
             "Firewall",
@@ -257,6 +258,7 @@ class RegionalApi:
         secret_keys: Sequence[kms.IKey],
         scaling: Scaling | None,
         database_settings_first: bool = False,
+        sidecar_memory_mib: int = 0,
     ) -> None:
         """
         :param vpc: the region's VPC.
@@ -271,6 +273,8 @@ class RegionalApi:
             environment and secrets: first (the primary) or after the others (the DR region).
             The order is part of the task definition, so changing it would register a new
             revision in either region for nothing. Default: after.
+        :param sidecar_memory_mib: the memory the stack's sidecars (the metrics collector) take
+            from each task, at most. Default: 0.
         """
         names, svc = stack.cfg.names, stack.cfg.service
         app_environment = {"FIREBASE_PROJECT_ID": svc.firebase_project_id}
@@ -289,7 +293,7 @@ class RegionalApi:
             task_family=names.task_family,
             repository=ecr.Repository.from_repository_name(stack, "Repository", names.repository),
             image_tag=svc.image_tag,
-            size=TaskSize(cpu=svc.cpu, memory_mib=svc.memory_mib, container_port=svc.container_port),
+            size=TaskSize(cpu=svc.cpu, memory_mib=svc.memory_mib, container_port=svc.container_port, sidecar_memory_mib=sidecar_memory_mib),
             environment={**first, **then},
             secrets={**first_secrets, **then_secrets},
             exec_key=logs.exec_session_key,
@@ -299,6 +303,7 @@ class RegionalApi:
             health_check_path=HEALTH_CHECK_PATH,
             secret_keys=secret_keys,
             scaling=scaling,
+            user=svc.container_user,
         )
         CfnOutput(stack, "ClusterName", value=self.api.cluster.cluster_name)
         CfnOutput(stack, "ServiceName", value=self.api.service.service_name)

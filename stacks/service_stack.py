@@ -16,7 +16,7 @@ from cdk_constructs.alarms import AlarmGroup
 from cdk_constructs.compliance import acknowledge
 from cdk_constructs.cross_region import ParameterInRegion
 from cdk_constructs.logs import ServiceLogs
-from cdk_constructs.prometheus import PrometheusWorkspace, add_collector
+from cdk_constructs.prometheus import COLLECTOR_MEMORY_MIB, PrometheusWorkspace, add_collector
 from config import EnvironmentConfig
 from config.manual import HEALTH_CHECK_PATH, METRICS_PORT
 from stacks.base import EnvironmentStack, pin_logical_id
@@ -70,6 +70,7 @@ class ServiceStack(EnvironmentStack):
             secret_keys=[data.key],
             scaling=scaling(cfg.service),
             database_settings_first=True,
+            sidecar_memory_mib=COLLECTOR_MEMORY_MIB,
         ).api
         sources = metric_sources(
             cfg,

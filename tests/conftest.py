@@ -31,9 +31,9 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synth
         if name not in done:
             if name == "dr_active":  # a drill: the DR stack active, its replica promoted
                 dr = parse_dr_context("active", None, dr_region="us-east-1")
-                done[name] = synthesize(load_environment("production"), tmp_path_factory.mktemp("dr-active"), dr)
+                done[name] = synthesize(load_environment("production"), tmp_path_factory.mktemp("dr-active"), dr, control_tower=True)
             else:
-                done[name] = synthesize(load_environment(name), tmp_path_factory.mktemp(name))
+                done[name] = synthesize(load_environment(name), tmp_path_factory.mktemp(name), control_tower=True)
         return done[name]
 
     return of

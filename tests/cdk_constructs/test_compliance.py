@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 
 from cdk_constructs.compliance import acknowledge, add_compliance_checks
@@ -37,6 +38,27 @@ def test_an_unacknowledged_finding_fails_the_synth(tmp_path: Path) -> None:
 def test_an_acknowledged_finding_no_longer_does(tmp_path: Path) -> None:
     failure = _synth_with_a_plain_topic(tmp_path, acknowledged=("AwsSolutions-SNS3",))
     assert failure and "AwsSolutions-SNS3" not in failure
+
+
+def _synth_with_a_plain_log_group(tmp_path: Path, *, acknowledged: tuple[str, ...] = (), control_tower: bool = True) -> str:
+    """The validation failure of an app whose one resource is a log group without a KMS key."""
+    app = App(outdir=str(tmp_path), context={**CDK_JSON["context"], "@aws-cdk/core:validationReportPrettyPrint": False})
+    group = logs.LogGroup(Stack(app, "Test", env=Environment(account=ACCOUNT, region=REGION)), "Logs")
+    for rule in ("NIST.800.53.R5-CloudWatchLogGroupEncrypted", *acknowledged):
+        acknowledge(group, rule, "a reason a reviewer would accept")
+    add_compliance_checks(app, control_tower=control_tower)
+    try:
+        app.synth()
+    except RuntimeError as exc:
+        return str(exc)
+    return ""
+
+
+def test_control_towers_rules_fail_the_synth_when_asked_and_take_acknowledgements(tmp_path: Path) -> None:
+    rule = "cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check"
+    assert "CT.CLOUDWATCH.PR.3" in _synth_with_a_plain_log_group(tmp_path / "on")
+    assert _synth_with_a_plain_log_group(tmp_path / "acknowledged", acknowledged=(rule,)) == ""
+    assert _synth_with_a_plain_log_group(tmp_path / "off", control_tower=False) == ""
 
 
 def test_a_rule_of_no_known_pack_is_refused() -> None:

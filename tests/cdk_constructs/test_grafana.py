@@ -83,6 +83,20 @@ def test_grafana_runs_as_its_images_own_non_root_user(grafana: Any) -> None:
     assert container["User"] == "472"  # the official image's grafana user (Grafana docs: "runs with user ID 472")
 
 
+def test_grafanas_root_file_system_is_read_only_with_scratch_space_under_tmp(grafana: Any) -> None:
+    task = one(grafana[1], "AWS::ECS::TaskDefinition")["Properties"]
+    (container,) = [c for c in task["ContainerDefinitions"] if c["Name"] == "grafana"]
+    assert container["ReadonlyRootFilesystem"] is True and container["Memory"] == int(task["Memory"])
+    mounts = {m["ContainerPath"]: m["SourceVolume"] for m in container["MountPoints"]}
+    volumes = {v["Name"]: v for v in task["Volumes"]}
+    # /tmp is a bind mount on the task's own storage (a volume with no EFS or host source).
+    assert volumes[mounts["/tmp"]] == {"Name": mounts["/tmp"]}
+    assert "EFSVolumeConfiguration" in volumes[mounts["/var/lib/grafana"]]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert environment["GF_LOG_MODE"] == "console"  # no log files on the read-only root
+    assert "/tmp/grafana/" in environment["PROVIDERS"]
+
+
 def test_the_dashboard_is_provisioned_from_the_task_definition(grafana: Any) -> None:
     containers = one(grafana[1], "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
     (container,) = [c for c in containers if c["Name"] == "grafana"]

@@ -45,6 +45,12 @@ def test_the_collectors_root_filesystem_is_read_only(collected: Template) -> Non
     assert collector["ReadonlyRootFilesystem"] is True
 
 
+def test_the_collector_runs_as_its_images_non_root_user_within_a_hard_limit(collected: Template) -> None:
+    containers = one(collected, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
+    (collector,) = [c for c in containers if c["Name"] == "metrics-collector"]
+    assert (collector["User"], collector["MemoryReservation"], collector["Memory"]) == ("10001", 128, 256)
+
+
 def test_the_task_may_write_to_its_workspace_only(collected: Template) -> None:
     statements = [s for p in of_type(collected, "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
     (write,) = [s for s in statements if s["Action"] == "aps:RemoteWrite"]

@@ -116,6 +116,8 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
         (r"^max_tasks = .*", "max_tasks = 4", ["service.max_tasks", "at least 6"]),
         (r"^cpu_target_percent = .*", "cpu_target_percent = 75", ["service.cpu_target_percent", "below", "70"]),
         (r"^image_tag = .*", 'image_tag = "latest:1"', ["service.image_tag", "'latest:1'", "image tag"]),
+        (r"^container_user = .*", 'container_user = "0:1000"', ["service.container_user", "'0:1000'", "non-root uid"]),
+        (r"^container_user = .*", 'container_user = "root"', ["service.container_user", "'root'", "non-root uid"]),
         (
             r"^certificate_arn = .*",
             'certificate_arn = "arn:aws:acm:us-west-2:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"',

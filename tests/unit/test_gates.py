@@ -1,4 +1,5 @@
-"""Quality gates: cdk-nag (AwsSolutions, NIST 800-53 rev 5), CDK's CloudFormation validation, cfn-lint."""
+"""Quality gates: cdk-nag (AwsSolutions, NIST 800-53 rev 5), cfn-guard's Control Tower rules, CDK's
+CloudFormation validation, cfn-lint."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def test_no_unacknowledged_finding_in_any_rule_pack(synthesis: Callable[[str], S
     report = synth.validation_report
     assert report is not None, "the validation plugins did not run"
     plugins = {p["pluginName"]: p for p in report["pluginReports"]}
-    assert {"AwsSolutions", "NIST.800.53.R5", "CloudFormation Validate"} <= set(plugins)
+    assert {"AwsSolutions", "NIST.800.53.R5", "CloudFormation Validate", "cdk-validator-cfnguard"} <= set(plugins)
     findings = [
         f"{p['pluginName']} {v['ruleName']} at {c['constructPath']}"
         for p in plugins.values()

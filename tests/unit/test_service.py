@@ -230,6 +230,19 @@ def test_size_and_port_come_from_config(production: Synthesis) -> None:
     assert container["PortMappings"][0]["ContainerPort"] == 3000
 
 
+def test_every_container_runs_as_a_non_root_user_within_a_hard_memory_limit(production: Synthesis, dr_active: Synthesis) -> None:
+    """Control Tower's CT.ECS.PR.3 and PR.7: a user that is not root, a hard limit per container;
+    the limits of a task's containers add up to no more than the task's memory."""
+    for synth in (production, dr_active):
+        for part in ("Service", "DR"):
+            for task in synth.resources(part, "AWS::ECS::TaskDefinition").values():
+                containers = task["Properties"]["ContainerDefinitions"]
+                assert all(c["User"] not in ("", "0", "root") and not c["User"].startswith("0:") for c in containers)
+                assert sum(c["Memory"] for c in containers) <= int(task["Properties"]["Memory"])
+    api = _api_container(production)
+    assert (api["User"], api["Memory"]) == ("1000", 2048 - 256)
+
+
 def test_deployments_keep_capacity_and_roll_back(production: Synthesis) -> None:
     service = _one(production, "AWS::ECS::Service")
     deployment = service["Properties"]["DeploymentConfiguration"]
