@@ -10,7 +10,7 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 
-from cdk_constructs.compliance import acknowledge, add_compliance_checks
+from cdk_constructs.compliance import acknowledge, add_compliance_checks, control_tower_rule_types
 from cdk_constructs.cross_region import RemoteKeyArn
 from tests.cdk_constructs.conftest import ACCOUNT, REGION, built, of_type
 from tests.synth import CDK_JSON
@@ -59,6 +59,13 @@ def test_control_towers_rules_fail_the_synth_when_asked_and_take_acknowledgement
     assert "CT.CLOUDWATCH.PR.3" in _synth_with_a_plain_log_group(tmp_path / "on")
     assert _synth_with_a_plain_log_group(tmp_path / "acknowledged", acknowledged=(rule,)) == ""
     assert _synth_with_a_plain_log_group(tmp_path / "off", control_tower=False) == ""
+
+
+def test_the_rules_and_their_resource_types_come_from_the_pinned_plugin() -> None:
+    rules = control_tower_rule_types()
+    assert len(rules) == 237  # cdklabs.cdk-validator-cfnguard 0.0.62
+    assert "AWS::KMS::Key" in rules["ct-kms-pr-3"]
+    assert "AWS::Logs::LogGroup" in rules["ct-cloudwatch-pr-3"]
 
 
 def test_a_rule_of_no_known_pack_is_refused() -> None:
