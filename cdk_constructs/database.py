@@ -333,13 +333,6 @@ class PostgresDatabase(Construct):
         acknowledge(self.instance, CT_RDS_MINOR_UPGRADES, PINNED_MINOR_VERSION)
         acknowledge(
             self.instance,
-            "NIST.800.53.R5-RDSInBackupPlan",
-            "Recovery rests on RDS automated backups with point-in-time recovery, replicated to the DR "
-            "region (the manual's 15-minute RPO), and on the final snapshot at removal; an AWS Backup "
-            "plan would keep a second, slower copy of the same data.",
-        )
-        acknowledge(
-            self.instance,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]",
             "Enhanced Monitoring's role uses the AWS-managed policy written for exactly that role; it only "
             "lets RDS publish OS metrics to CloudWatch Logs.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -230,5 +231,28 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
             cfg.service.container_port,
             f"{GRAFANA_PORT} is Grafana's and {METRICS_PORT} the metrics port; choose another",
         )
+    _check_backup(cfg, fail)
     if bool(cfg.dns.domain) != bool(cfg.dns.hosted_zone_id):
         fail("dns.hosted_zone_id", cfg.dns.hosted_zone_id, "set dns.domain and dns.hosted_zone_id together, or leave both empty")
+
+
+def _check_backup(cfg: EnvironmentConfig, fail: Callable[[str, object, str], None]) -> None:
+    """AWS Backup refuses a recovery point whose retention a locked vault does not allow, so the
+    lock's range must hold every rule's retention."""
+    backup, db = cfg.backup, cfg.database
+    if cfg.is_production and backup.enabled and not backup.vault_lock:
+        fail("backup.vault_lock", False, "production's vaults stay locked: only true is allowed")
+    if backup.vault_lock and backup.lock_min_retention_days > db.backup_retention_days:
+        fail(
+            "backup.lock_min_retention_days",
+            backup.lock_min_retention_days,
+            f"must be at most database.backup_retention_days ({db.backup_retention_days}), the continuous recovery point's retention",
+        )
+    if backup.vault_lock and backup.lock_max_retention_days < backup.daily_retention_days:
+        fail(
+            "backup.lock_max_retention_days",
+            backup.lock_max_retention_days,
+            f"must be at least backup.daily_retention_days ({backup.daily_retention_days})",
+        )
+    if backup.backup_account_vault_arn and backup.backup_account_vault_arn.split(":")[4] == cfg.account:
+        fail("backup.backup_account_vault_arn", backup.backup_account_vault_arn, "must be a vault of another account than `account`")

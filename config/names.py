@@ -86,6 +86,29 @@ class Names:
         return f"{self.prefix}-db-stale"
 
     @property
+    def backup_vault(self) -> str:
+        """The AWS Backup vault in the primary region (the DR region's is `<this>-dr`)."""
+        return f"{self.prefix}-backups"
+
+    @property
+    def dr_backup_vault(self) -> str:
+        return f"{self.prefix}-backups-dr"
+
+    @property
+    def backup_plan(self) -> str:
+        """The database's AWS Backup plan."""
+        return f"{self.prefix}-database"
+
+    @property
+    def grafana_backup_plan(self) -> str:
+        return f"{self.prefix}-grafana"
+
+    @property
+    def restore_testing_plan(self) -> str:
+        """AWS Backup allows letters, digits and underscores only in this name."""
+        return f"{self.prefix.replace('-', '_')}_monthly_restore_test"
+
+    @property
     def dr_final_snapshot_prefix(self) -> str:
         """Snapshots that `dr-standby` takes of the DR database before the stack lets it go."""
         return f"{self.prefix}-dr-final"

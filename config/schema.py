@@ -343,6 +343,43 @@ class DrConfig(_Section):
     """Consecutive failures before the primary counts as down and DNS fails over. Default: 3."""
 
 
+def _backup_vault_arn(value: str) -> str:
+    if value and not re.fullmatch(r"arn:aws[a-z-]*:backup:[a-z]{2}(-[a-z]+)+-\d:\d{12}:backup-vault:[A-Za-z0-9_.-]{2,50}", value):
+        raise ValueError(
+            'expected "" or a backup vault ARN such as "arn:aws:backup:us-west-2:210987654321:backup-vault:contractorlens-copies"'
+        )
+    return value
+
+
+class BackupConfig(_Section):
+    """AWS Backup: a locked vault per region, plans for the database and Grafana's file system,
+    and a monthly restore test (README: Backups that survive a compromised account)."""
+
+    enabled: bool = True
+    """Back up with AWS Backup besides RDS's own automated backups. Default: true."""
+    daily_retention_days: int = Field(default=35, ge=7, le=36500)
+    """Days a daily recovery point (and its copies) is kept. Default: 35."""
+    vault_lock: bool = True
+    """Vault Lock in compliance mode on every vault: once `lock_changeable_for_days` have passed,
+    nobody, the account's root included, can delete a recovery point before it expires, shorten
+    its retention, or remove the lock. Irreversible. Default: true."""
+    lock_min_retention_days: int = Field(default=7, ge=1, le=36500)
+    """The shortest retention the locked vaults accept; at most database.backup_retention_days
+    (the continuous recovery point's). Default: 7."""
+    lock_max_retention_days: int = Field(default=365, ge=1, le=36500)
+    """The longest retention the locked vaults accept; at least `daily_retention_days`. Default: 365."""
+    lock_changeable_for_days: int = Field(default=3, ge=3, le=36500)
+    """Days after a vault's first deploy in which the lock may still be changed or removed (AWS's
+    minimum is 3); after that it is fixed for good. Default: 3."""
+    restore_testing: bool = True
+    """Restore the latest database recovery point once a month, time it, and delete it again
+    (the manual's "Monthly: Disaster recovery test"). Default: true."""
+    backup_account_vault_arn: Annotated[str, AfterValidator(_backup_vault_arn)] = ""
+    """A vault in a separate backup account that receives a third copy of every daily recovery
+    point; its account must differ from `account` and its access policy must let this account
+    copy in (README). "": no third copy. Default: ""."""
+
+
 class EnvironmentFile(_Section):
     """The contents of `config/<env>.toml`."""
 
@@ -364,6 +401,7 @@ class EnvironmentFile(_Section):
     alerting: AlertingConfig = AlertingConfig()
     dr: DrConfig = DrConfig()
     observability: ObservabilityConfig = ObservabilityConfig()
+    backup: BackupConfig = BackupConfig()
 
 
 class EnvironmentConfig(EnvironmentFile):

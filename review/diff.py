@@ -29,6 +29,7 @@ STATEFUL_TYPES = frozenset(
         "AWS::APS::Workspace",
         "AWS::DynamoDB::Table",
         "AWS::EC2::VPC",
+        "AWS::Backup::BackupVault",
     }
 )
 # Property names whose change weakens or strengthens how data is kept.
@@ -54,6 +55,10 @@ DATA_PROTECTION_PROPERTIES = frozenset(
         "LifecycleConfiguration",
         "VersioningConfiguration",
         "MultiAZ",
+        # AWS Backup: a plan's rules (retention, copies) and a vault's lock and access policy.
+        "BackupPlan",
+        "LockConfiguration",
+        "AccessPolicy",
     }
 )
 SECURITY_TYPES = frozenset(

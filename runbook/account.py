@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from config import EnvironmentConfig
 from config.names import KEPT_IMAGE_TAG_PREFIX
-from runbook.aws import error_code
+from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 
 # The roles ECS, Application Auto Scaling, RDS and Elastic Load Balancing act through. A service
@@ -171,6 +171,10 @@ def kept_on_destroy(cfg: EnvironmentConfig) -> list[Kept]:
         for instance in (names.db_replica_instance, names.db_restored_instance):
             groups += names.db_log_groups(instance)
         kept += [Kept("DR", "log group", group, cfg.dr_region) for group in groups]
+    if cfg.backup.enabled:
+        kept.append(Kept("Data", "backup vault", names.backup_vault, region))
+        if cfg.needs_dr_foundation:
+            kept.append(Kept("DRFoundation", "backup vault", names.dr_backup_vault, cfg.dr_region))
     return kept
 
 
@@ -191,6 +195,8 @@ def _exists(ctx: Context, kept: Kept) -> bool:
             return any(g["logGroupName"] == kept.name for g in groups)
         if kept.kind == "repository":
             ctx.client("ecr", kept.region).describe_repositories(repositoryNames=[kept.name])
+        elif kept.kind == "backup vault":
+            ctx.client("backup", kept.region).describe_backup_vault(BackupVaultName=kept.name)
         else:
             ctx.client("secretsmanager", kept.region).describe_secret(SecretId=kept.name)
     except ClientError as exc:
@@ -212,5 +218,23 @@ def delete_leftover(ctx: Context, kept: Kept) -> None:
         ctx.client("logs", kept.region).delete_log_group(logGroupName=kept.name)
     elif kept.kind == "repository":
         ctx.client("ecr", kept.region).delete_repository(repositoryName=kept.name, force=True)
+    elif kept.kind == "backup vault":
+        _delete_vault(ctx, kept)
     else:
         ctx.client("secretsmanager", kept.region).delete_secret(SecretId=kept.name, ForceDeleteWithoutRecovery=True)
+
+
+def _delete_vault(ctx: Context, kept: Kept) -> None:
+    """An unlocked vault: its deny-delete access policy first, then its recovery points, then
+    the vault. A locked one keeps its recovery points until they expire, whoever asks."""
+    backup = ctx.client("backup", kept.region)
+    points = list(ctx.aws.pages("backup", kept.region, "list_recovery_points_by_backup_vault", "RecoveryPoints", BackupVaultName=kept.name))
+    if points and backup.describe_backup_vault(BackupVaultName=kept.name).get("Locked"):
+        raise RunbookError(
+            f"backup vault {kept.name} ({kept.region}) holds {len(points)} recovery point(s) under Vault Lock: AWS deletes none "
+            "before it expires; import the vault into the new stack instead (README: Tearing an environment down)"
+        )
+    backup.delete_backup_vault_access_policy(BackupVaultName=kept.name)
+    for point in points:
+        backup.delete_recovery_point(BackupVaultName=kept.name, RecoveryPointArn=point["RecoveryPointArn"])
+    backup.delete_backup_vault(BackupVaultName=kept.name)

@@ -221,9 +221,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "backups",
-        summary="snapshots and automated backups in the primary and DR regions, and the RPO they give now",
+        summary="snapshots, automated backups and AWS Backup vaults in both regions, the RPO they give now, the last restore test",
         readme='"Backup: Ensure recent backups are available": snapshots and automated backups in the primary and DR '
-        "regions, the latest restorable time in each, and the RPO that gives now against the manual's 15 minutes",
+        "regions, the latest restorable time in each, and the RPO that gives now against the manual's 15 minutes; "
+        "each AWS Backup vault's lock and newest recovery point (one a day is due); the last monthly restore test, its "
+        "status and how long the restore took, against the manual's 2-hour database RTO",
         run=lambda args, ctx: recovery.backups(ctx),
     ),
     Command(
@@ -294,8 +296,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "leftovers",
         summary="what a cdk destroy kept that is in the way of deploying again (--delete deletes it; not in production)",
-        readme="what a `cdk destroy` kept (log groups, the repository, secrets, in both regions) that is in the way of "
-        "deploying the environment again; `--delete` deletes them, never in production",
+        readme="what a `cdk destroy` kept (log groups, the repository, secrets, backup vaults, in both regions) that is "
+        "in the way of deploying the environment again; `--delete` deletes them (a locked vault's recovery points "
+        "only once they expire), never in production",
         run=lambda args, ctx: service.leftovers(ctx, delete=args.delete),
         options=_leftovers_options,
         usage="[--delete]",

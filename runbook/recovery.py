@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from config.dr import RestoreSource
 from config.names import DB_LOG_EXPORTS
-from config.thresholds import RPO_DATABASE_MINUTES
+from config.thresholds import RPO_DATABASE_MINUTES, RTO_DATABASE_MINUTES
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 
@@ -80,7 +80,105 @@ def backups(ctx: Context) -> bool:
             "rpo_minutes": None if rpo is None else round(rpo, 1),
         }
     ctx.report.data["backups"] = summary
+    return aws_backup(ctx) and ok
+
+
+# A daily recovery point is started within an hour of 05:00 UTC and may take eight to complete;
+# older than this, a day was missed.
+DAILY_RECOVERY_POINT_HOURS = 26
+# The restore test runs monthly; older than this, a month was missed.
+RESTORE_TEST_DAYS = 35
+
+
+def aws_backup(ctx: Context) -> bool:
+    """AWS Backup: each vault's lock and newest recovery point, and the last monthly restore
+    test with the time it took, against the manual's database RTO."""
+    cfg, names = ctx.cfg, ctx.cfg.names
+    if not cfg.backup.enabled:
+        ctx.report.say(f"AWS Backup: off in {cfg.name} (backup.enabled = false)")
+        return True
+    vaults = [(cfg.region, names.backup_vault)]
+    if cfg.needs_dr_foundation:
+        vaults.append((cfg.dr_region, names.dr_backup_vault))
+    ok = True
+    summary: dict[str, Any] = {}
+    for region, vault in vaults:
+        ok = _vault(ctx, region, vault, summary) and ok
+    if cfg.backup.restore_testing:
+        ok = _restore_test(ctx, summary) and ok
+    ctx.report.data["aws_backup"] = summary
     return ok
+
+
+def _vault(ctx: Context, region: str, vault: str, summary: dict[str, Any]) -> bool:
+    backup = ctx.client("backup", region)
+    try:
+        described = backup.describe_backup_vault(BackupVaultName=vault)
+    except ClientError as exc:
+        if error_code(exc) not in ("ResourceNotFoundException", "AccessDeniedException"):
+            raise
+        return ctx.report.check(f"vault {vault} ({region})", False, "not found: deploy the stack that makes it (README: Backups)")
+    locked = bool(described.get("Locked"))
+    lock = (
+        f"locked, retention {described.get('MinRetentionDays')} to {described.get('MaxRetentionDays')} days, "
+        f"immutable from {described['LockDate']:%Y-%m-%d %H:%M} UTC"
+        if locked and described.get("LockDate")
+        else "not locked"
+    )
+    ok = ctx.report.check(f"vault {vault} ({region}) lock", locked or not ctx.cfg.backup.vault_lock, lock)
+    points = list(ctx.aws.pages("backup", region, "list_recovery_points_by_backup_vault", "RecoveryPoints", BackupVaultName=vault))
+    newest = max((p["CreationDate"] for p in points if p.get("CreationDate")), default=None)
+    age_hours = None if newest is None else (datetime.now(UTC) - newest).total_seconds() / 3600
+    vault_age_hours = (datetime.now(UTC) - described["CreationDate"]).total_seconds() / 3600
+    if age_hours is None and vault_age_hours < DAILY_RECOVERY_POINT_HOURS:
+        ctx.report.say(f"  vault {vault} ({region}): no recovery point yet; the first daily backup starts at 05:00 UTC")
+    else:
+        ok = (
+            ctx.report.check(
+                f"vault {vault} ({region}) recovery points",
+                age_hours is not None and age_hours <= DAILY_RECOVERY_POINT_HOURS,
+                f"{len(points)}, newest {age_hours:.0f} h old (a daily one is due every 24 h)"
+                if age_hours is not None
+                else f"none, in a vault {vault_age_hours:.0f} h old: the daily backup is not running (aws backup list-backup-jobs)",
+            )
+            and ok
+        )
+    summary[vault] = {"region": region, "locked": locked, "recovery_points": len(points), "newest": newest}
+    return ok
+
+
+def _restore_test(ctx: Context, summary: dict[str, Any]) -> bool:
+    """The last run of the monthly restore testing plan, and how long its restore took."""
+    name = ctx.cfg.names.restore_testing_plan
+    backup = ctx.client("backup", ctx.cfg.region)
+    try:
+        plan = backup.get_restore_testing_plan(RestoreTestingPlanName=name)["RestoreTestingPlan"]
+    except ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        return ctx.report.check("restore test", False, f"no restore testing plan {name}: deploy the Data stack")
+    jobs = list(
+        ctx.aws.pages("backup", ctx.cfg.region, "list_restore_jobs", "RestoreJobs", ByRestoreTestingPlanArn=plan["RestoreTestingPlanArn"])
+    )
+    if not jobs:
+        ctx.report.say(f"  restore test: none has run yet ({name} runs on the first Tuesday of each month, 06:00 UTC)")
+        summary["restore_test"] = None
+        return True
+    last = max(jobs, key=lambda job: job["CreationDate"])
+    started, completed, status = last["CreationDate"], last.get("CompletionDate"), last.get("Status", "")
+    minutes = None if completed is None else (completed - started).total_seconds() / 60
+    took = (
+        f"restored in {minutes:.0f} min (the manual's database RTO: {RTO_DATABASE_MINUTES} min)" if minutes is not None else "not finished"
+    )
+    age_days = (datetime.now(UTC) - started).total_seconds() / 86400
+    summary["restore_test"] = {"started": started, "status": status, "minutes": None if minutes is None else round(minutes, 1)}
+    return ctx.report.check(
+        "last restore test",
+        status == "COMPLETED" and minutes is not None and minutes <= RTO_DATABASE_MINUTES and age_days <= RESTORE_TEST_DAYS,
+        f"{started:%Y-%m-%d %H:%M} UTC, {status}, {took}"
+        + (f"; {age_days:.0f} days ago, the monthly test has stopped" if age_days > RESTORE_TEST_DAYS else "")
+        + (f"; {last.get('StatusMessage')}" if last.get("StatusMessage") else ""),
+    )
 
 
 def replicated_backups(ctx: Context) -> dict[str, Any]:

@@ -294,8 +294,8 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
 
 def leftovers(ctx: Context, *, delete: bool) -> bool:
     """`./scripts/deploy.sh leftovers [--delete]`: what a `cdk destroy` kept that is in the way of
-    deploying the environment again (log groups, the repository, secrets: they have fixed
-    names), and, with --delete, delete it. Production's data is never deleted here."""
+    deploying the environment again (log groups, the repository, secrets, backup vaults: they
+    have fixed names), and, with --delete, delete it. Production's data is never deleted here."""
     found = account.leftovers(ctx)
     for kept in found:
         ctx.report.say(f"  {kept.kind} {kept.name} ({kept.region}), kept by {ctx.cfg.names.stack(kept.part)}")
@@ -309,7 +309,9 @@ def leftovers(ctx: Context, *, delete: bool) -> bool:
             f"{len(found)} in the way of a deploy: delete them with --delete (their data goes), or import them into the new stacks",
         )
     if ctx.cfg.is_production:
-        raise RunbookError("production's logs, images and secrets are not deleted by the runbook: import them into the new stacks (README)")
+        raise RunbookError(
+            "production's logs, images, secrets and backup vaults are not deleted by the runbook: import them into the new stacks (README)"
+        )
     for kept in found:
         account.delete_leftover(ctx, kept)
     return ctx.report.check("leftovers", True, f"deleted {len(found)}: {', '.join(k.name for k in found)}")

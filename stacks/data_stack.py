@@ -7,12 +7,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
+from cdk_constructs.backup import BackupPlan, RestoreTest, backup_vault
 from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from cdk_constructs.cross_region import ParameterInRegion, RemoteKeyArn
 from cdk_constructs.database import CT_RDS_PROTECTION, BackupReplication, DatabaseParameters, PostgresDatabase
 from cdk_constructs.keys import customer_key
 from config import EnvironmentConfig
 from config.names import DATABASE_NAME, MASTER_USERNAME, PRIMARY_DATABASE_ID
+from stacks.backups import backup_copies, vault_lock
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.regional import RegionalNetwork, instance_settings
 
@@ -78,7 +80,41 @@ class DataStack(EnvironmentStack):
             if cfg.database.replicate_backups_to_dr:
                 self._publish_resource_id()
             self._acknowledge_choices()
+        if cfg.backup.enabled:
+            self._backups(network, restore_test=cfg.backup.restore_testing and failback != "detached")
         self.outputs = DataOutputs(parameters=self.database.parameter_names, key=self.key)
+
+    def _backups(self, network: RegionalNetwork, *, restore_test: bool) -> None:
+        """The database in AWS Backup: continuous and daily recovery points in this region's locked
+        vault, each daily one copied to the DR region's vault (and a backup account's), and the
+        monthly restore test."""
+        cfg, names = self.cfg, self.cfg.names
+        vault = backup_vault(self, "BackupVault", name=names.backup_vault, key=self.key, lock=vault_lock(cfg))
+        pin_logical_id(vault, "BackupVault")
+        plan = BackupPlan(
+            self,
+            "DatabaseBackups",
+            name=names.backup_plan,
+            vault=vault,
+            resource_arns=[cfg.db_instance_arn],
+            daily_retention_days=cfg.backup.daily_retention_days,
+            copies=backup_copies(cfg),
+            # With continuous backup AWS Backup manages the instance's automated backups; the same
+            # retention keeps the two from fighting over BackupRetentionPeriod.
+            continuous_retention_days=cfg.database.backup_retention_days,
+            allow_restores=restore_test,
+        )
+        if restore_test:
+            RestoreTest(
+                self,
+                "RestoreTest",
+                name=names.restore_testing_plan,
+                vault=vault,
+                database_arn=cfg.db_instance_arn,
+                subnet_group_name=cast(rds.CfnDBInstance, self.database.instance.node.default_child).db_subnet_group_name or "",
+                security_group_ids=[network.security_groups.db.security_group_id],
+                role=plan.role,
+            )
 
     def _backup_replication(self) -> BackupReplication | None:
         """Automated backups copied to the DR region, with the DR key found by its alias there."""
@@ -104,6 +140,15 @@ class DataStack(EnvironmentStack):
     def _acknowledge_choices(self) -> None:
         """What a non-production config may turn off, and why the compliance packs may accept it."""
         cfg, db = self.cfg, self.cfg.database
+        acknowledge(
+            self.database.instance,
+            "NIST.800.53.R5-RDSInBackupPlan",
+            f"The instance is in the AWS Backup plan {cfg.names.backup_plan} of this stack, selected by its ARN, which "
+            "the rule does not match to the resource (tests/unit/test_backups.py)."
+            if cfg.backup.enabled
+            else f"{cfg.source} turns AWS Backup off (backup.enabled = false): recovery rests on RDS automated backups "
+            "with point-in-time recovery and on the final snapshot at removal.",
+        )
         if not db.multi_az:
             for rule in ("AwsSolutions-RDS3", "NIST.800.53.R5-RDSMultiAZSupport", f"{CONTROL_TOWER}rds_instance_multi_az_support_check"):
                 acknowledge(

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from cdk_constructs.backup import backup_vault
 from cdk_constructs.keys import customer_key
 from cdk_constructs.registry import ReplicaRepositoryTemplate
 from config import EnvironmentConfig
 from config.names import KEPT_IMAGE_TAG_PREFIX
+from stacks.backups import vault_lock
 from stacks.base import EnvironmentStack, pin_logical_id
 
 
@@ -27,6 +29,11 @@ class DrFoundationStack(EnvironmentStack):
             description=f"Encrypts {cfg.names.db_instance} backups replicated to {cfg.dr_region} and DR restores",
         )
         pin_logical_id(self.key, "DrDataKey")
+        if cfg.backup.enabled:
+            # Where the primary's plans copy every daily recovery point; the copy re-encrypts with
+            # this region's key.
+            vault = backup_vault(self, "BackupVault", name=cfg.names.dr_backup_vault, key=self.key, lock=vault_lock(cfg))
+            pin_logical_id(vault, "DrBackupVault")
         if cfg.registry.replicate_to_dr:
             ReplicaRepositoryTemplate(
                 self,

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from aws_cdk import Annotations, CfnOutput
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from cdk_constructs.alarms import AlarmGroup
+from cdk_constructs.backup import BackupPlan
 from cdk_constructs.dashboard import OperationsDashboard
 from cdk_constructs.grafana import GrafanaService
 from cdk_constructs.keys import customer_key
@@ -12,6 +14,7 @@ from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.prometheus import PrometheusWorkspace
 from config import EnvironmentConfig
 from config.manual import GRAFANA_HOST, GRAFANA_PORT
+from stacks.backups import backup_copies
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.catalogue import Measured, Owner, add_alarms, add_outage, grafana_dashboard, graphs, owned_by
 from stacks.regional import alert_channels
@@ -84,4 +87,17 @@ class MonitoringStack(EnvironmentStack):
         )
         pin_logical_id(self.grafana.file_system, "GrafanaState")
         pin_logical_id(self.grafana.admin_secret, "GrafanaAdminPassword")
+        if cfg.backup.enabled:
+            # Into the Data stack's locked vault (deployed before this stack), by name, and on to
+            # the DR region. EFS's own daily backup stays on beside it: Control Tower's
+            # CT.ELASTICFILESYSYSTEM.PR.2 asks for it, and the state is a few megabytes.
+            BackupPlan(
+                self,
+                "GrafanaBackups",
+                name=names.grafana_backup_plan,
+                vault=backup.BackupVault.from_backup_vault_name(self, "BackupVault", names.backup_vault),
+                resource_arns=[self.grafana.file_system.file_system_arn],
+                daily_retention_days=cfg.backup.daily_retention_days,
+                copies=backup_copies(cfg),
+            )
         CfnOutput(self, "GrafanaUrl", value=self.grafana.url, description="Grafana, from the VPN or office")

@@ -12,7 +12,7 @@ all, so a green sandbox is never mistaken for more than it is.
 
 from __future__ import annotations
 
-from sandbox.emulation import cloudformation, custom_resources, ecs, engine, lifecycle, network, rds, resources, service
+from sandbox.emulation import backup, cloudformation, custom_resources, ecs, engine, lifecycle, network, rds, resources, service
 from sandbox.emulation.cloudformation import SKIPPED_PREFIX
 from sandbox.emulation.common import ENDPOINT
 from sandbox.emulation.ecs import FAILING_TAGS, app_healthy, service_images
@@ -27,6 +27,7 @@ EXTENSIONS: dict[str, str] = {
     **rds.EXTENSIONS,
     **ecs.EXTENSIONS,
     **custom_resources.EXTENSIONS,
+    **backup.EXTENSIONS,
 }
 
 __all__ = ["ENDPOINT", "EXTENSIONS", "FAILING_TAGS", "SKIPPED_PREFIX", "app_healthy", "install", "service_images"]
@@ -42,6 +43,8 @@ def install() -> None:
     resources.install_kms()
     resources.install_tag_maps()
     resources.define_models()
+    backup.define_models()
+    backup.install_reads()
     network.define_models()
     network.install_routes()
     resources.install_ecr_replication()

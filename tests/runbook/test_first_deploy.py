@@ -200,7 +200,7 @@ def test_leftovers_lists_them_and_deletes_them_but_never_in_production(world: Wo
     listed = run("leftovers", *FAST)
     assert listed.code == 1 and "repository contractorlens (us-west-2), kept by ContractorLens-Production-Registry" in listed.out
     refused = run("leftovers", "--delete", *FAST)
-    assert refused.code == 2 and "production's logs, images and secrets are not deleted" in refused.err
+    assert refused.code == 2 and "production's logs, images, secrets and backup vaults are not deleted" in refused.err
     assert boto3.client("ecr").describe_repositories()["repositories"]
 
 
@@ -227,3 +227,45 @@ def test_leftovers_of_a_destroyed_staging_are_deleted(aws: None, run) -> None:
     assert not boto3.client("logs").describe_log_groups(logGroupNamePrefix="/ecs/contractorlens-staging")["logGroups"]
     assert not boto3.client("ecr").describe_repositories()["repositories"]
     assert run("leftovers", "--env", "staging", *FAST).code == 0
+
+
+def _stub_staging_vault(aws: Aws, *, locked: bool, points: int) -> Stubber:
+    """A vault the destroyed staging Data stack kept, as AWS Backup answers (moto has no
+    recovery points, nor DeleteBackupVaultAccessPolicy)."""
+    name = "contractorlens-staging-backups"
+    stubber = Stubber(aws.client("backup", PRIMARY))
+    vault = {"BackupVaultName": name, "BackupVaultArn": f"arn:aws:backup:us-west-2:123456789012:backup-vault:{name}", "Locked": locked}
+    arns = [f"arn:aws:backup:us-west-2:123456789012:recovery-point:point-{i}" for i in range(points)]
+    stubber.add_response("describe_backup_vault", vault, {"BackupVaultName": name})
+    stubber.add_response(
+        "list_recovery_points_by_backup_vault", {"RecoveryPoints": [{"RecoveryPointArn": a} for a in arns]}, {"BackupVaultName": name}
+    )
+    if points:
+        stubber.add_response("describe_backup_vault", vault, {"BackupVaultName": name})
+    if not (points and locked):
+        stubber.add_response("delete_backup_vault_access_policy", {}, {"BackupVaultName": name})
+        for arn in arns:
+            stubber.add_response("delete_recovery_point", {}, {"BackupVaultName": name, "RecoveryPointArn": arn})
+        stubber.add_response("delete_backup_vault", {}, {"BackupVaultName": name})
+    stubber.activate()
+    return stubber
+
+
+def test_a_kept_unlocked_vault_is_emptied_and_deleted(aws: None, run) -> None:
+    client = Aws()
+    stubber = _stub_staging_vault(client, locked=False, points=2)
+    result = run("leftovers", "--env", "staging", "--delete", *FAST, aws=client)
+    assert result.code == 0, result.out + result.err
+    assert "backup vault contractorlens-staging-backups (us-west-2), kept by ContractorLens-Staging-Data" in result.out
+    assert "deleted 1: contractorlens-staging-backups" in result.out
+    stubber.assert_no_pending_responses()
+
+
+def test_a_kept_locked_vault_with_recovery_points_is_refused_in_one_line(aws: None, run) -> None:
+    client = Aws()
+    stubber = _stub_staging_vault(client, locked=True, points=1)
+    result = run("leftovers", "--env", "staging", "--delete", *FAST, aws=client)
+    assert result.code == 2
+    assert "holds 1 recovery point(s) under Vault Lock: AWS deletes none before it expires" in result.err
+    assert "Traceback" not in result.err
+    stubber.assert_no_pending_responses()

@@ -39,12 +39,80 @@ def _stub_dr_backups(aws: Aws, latest: datetime) -> Stubber:
     return stubber
 
 
+VAULT_ARN = "arn:aws:backup:{region}:123456789012:backup-vault:{name}"
+PLAN_ARN = "arn:aws:backup:us-west-2:123456789012:restore-testing-plan:contractorlens_monthly_restore_test-0a1b2c3d"
+
+
+def _stub_aws_backup(
+    aws: Aws,
+    *,
+    env: str = "production",
+    locked: bool = True,
+    newest_hours: float | None = 3,
+    vault_hours: float = 24 * 90,
+    restore_jobs: list[dict[str, object]] | None = None,
+    missing_vault: bool = False,
+) -> list[Stubber]:
+    """AWS Backup as the stacks leave it, answered at the API boundary: moto has no
+    ListRecoveryPointsByBackupVault, GetRestoreTestingPlan or ListRestoreJobs."""
+    cfg = load_environment(env)
+    now = datetime.now(UTC)
+    vaults = [(PRIMARY, cfg.names.backup_vault)] + ([(DR, cfg.names.dr_backup_vault)] if cfg.needs_dr_foundation else [])
+    stubbers = {region: Stubber(aws.client("backup", region)) for region, _ in vaults}
+    for region, name in vaults:
+        stubber = stubbers[region]
+        if missing_vault:
+            stubber.add_client_error("describe_backup_vault", "ResourceNotFoundException", f"Backup vault {name} not found")
+            continue
+        vault: dict[str, object] = {
+            "BackupVaultName": name,
+            "BackupVaultArn": VAULT_ARN.format(region=region, name=name),
+            "CreationDate": now - timedelta(hours=vault_hours),
+            "Locked": locked,
+        }
+        if locked:
+            vault.update(MinRetentionDays=7, MaxRetentionDays=365, LockDate=now - timedelta(hours=vault_hours - 72))
+        stubber.add_response("describe_backup_vault", vault, {"BackupVaultName": name})
+        points = (
+            [] if newest_hours is None else [{"RecoveryPointArn": f"{name}-point", "CreationDate": now - timedelta(hours=newest_hours)}]
+        )
+        stubber.add_response("list_recovery_points_by_backup_vault", {"RecoveryPoints": points}, {"BackupVaultName": name})
+    if cfg.backup.restore_testing and missing_vault:
+        stubbers[PRIMARY].add_client_error("get_restore_testing_plan", "ResourceNotFoundException", "not found")
+    elif cfg.backup.restore_testing:
+        plan = {
+            "RestoreTestingPlanName": cfg.names.restore_testing_plan,
+            "RestoreTestingPlanArn": PLAN_ARN,
+            "CreationTime": now - timedelta(days=90),
+            "ScheduleExpression": "cron(0 6 ? * 3#1 *)",
+            "RecoveryPointSelection": {"Algorithm": "LATEST_WITHIN_WINDOW", "IncludeVaults": ["*"], "RecoveryPointTypes": ["SNAPSHOT"]},
+        }
+        stubbers[PRIMARY].add_response(
+            "get_restore_testing_plan", {"RestoreTestingPlan": plan}, {"RestoreTestingPlanName": cfg.names.restore_testing_plan}
+        )
+        stubbers[PRIMARY].add_response("list_restore_jobs", {"RestoreJobs": restore_jobs or []}, {"ByRestoreTestingPlanArn": PLAN_ARN})
+    for stubber in stubbers.values():
+        stubber.activate()
+    return list(stubbers.values())
+
+
+def _restore_job(*, days_ago: float, minutes: float | None, status: str = "COMPLETED", message: str = "") -> dict[str, object]:
+    started = datetime.now(UTC) - timedelta(days=days_ago)
+    job: dict[str, object] = {"RestoreJobId": "job-1", "CreationDate": started, "Status": status}
+    if minutes is not None:
+        job["CompletionDate"] = started + timedelta(minutes=minutes)
+    if message:
+        job["StatusMessage"] = message
+    return job
+
+
 def test_backups_report_both_regions_and_the_rpo(world: World, run) -> None:
     boto3.client("rds", region_name=PRIMARY).create_db_snapshot(
         DBInstanceIdentifier="contractorlens-db", DBSnapshotIdentifier="contractorlens-db-snapshot-20261127"
     )
     aws = Aws()
     stubber = _stub_dr_backups(aws, datetime.now(UTC) - timedelta(minutes=6))
+    _stub_aws_backup(aws)
     result = run("backups", "--json", *FAST, aws=aws)
     stubber.assert_no_pending_responses()
     assert result.code == 0, result.out + result.err
@@ -58,13 +126,16 @@ def test_backups_report_both_regions_and_the_rpo(world: World, run) -> None:
 def test_a_dr_copy_older_than_15_minutes_fails_the_rpo(world: World, run) -> None:
     aws = Aws()
     _stub_dr_backups(aws, datetime.now(UTC) - timedelta(minutes=40))
+    _stub_aws_backup(aws)
     result = run("backups", *FAST, aws=aws)
     assert result.code == 1
     assert f"FAIL  RPO in {DR} (DR): 40 min behind (the manual: at most 15)" in result.out
 
 
 def test_no_replicated_backups_fails_the_dr_rpo(world: World, run) -> None:
-    result = run("backups", *FAST)
+    aws = Aws()
+    _stub_aws_backup(aws)
+    result = run("backups", *FAST, aws=aws)
     assert result.code == 1
     assert f"FAIL  RPO in {DR} (DR): no restorable time" in result.out
 
@@ -80,9 +151,67 @@ def test_an_environment_without_replication_is_checked_in_its_own_region_only(aw
         MasterUserPassword="not-a-real-password-1",
         AllocatedStorage=20,
     )
-    result = run("backups", "--env", "staging", "--json", *FAST)
+    aws = Aws()
+    stubbers = _stub_aws_backup(aws, env="staging", locked=False)
+    result = run("backups", "--env", "staging", "--json", *FAST, aws=aws)
     assert result.code == 0, result.out + result.err
     assert set(json.loads(result.out)["data"]["backups"]) == {PRIMARY}
+    # Staging's one vault, unlocked by its config and still passing; no restore test to read.
+    assert json.loads(result.out)["data"]["aws_backup"]["contractorlens-staging-backups"]["locked"] is False
+    for stubber in stubbers:
+        stubber.assert_no_pending_responses()
+
+
+def _aws_backup_only(run, aws: Aws) -> tuple[int, str, dict[str, object]]:
+    """`backups` with the RDS side healthy, so that only AWS Backup decides the result."""
+    _stub_dr_backups(aws, datetime.now(UTC) - timedelta(minutes=6))
+    result = run("backups", "--json", *FAST, aws=aws)
+    document = json.loads(result.out)
+    failed = "; ".join(f"{c['name']}: {c['detail']}" for c in document["checks"] if not c["ok"])
+    return result.code, failed, document["data"].get("aws_backup", {})
+
+
+def test_aws_backup_reports_the_locked_vaults_and_the_last_restore_test_with_its_time(world: World, run) -> None:
+    aws = Aws()
+    stubbers = _stub_aws_backup(aws, restore_jobs=[_restore_job(days_ago=40, minutes=20), _restore_job(days_ago=12, minutes=37)])
+    code, failed, data = _aws_backup_only(run, aws)
+    assert (code, failed) == (0, "")
+    assert data["contractorlens-backups"]["locked"] and data["contractorlens-backups-dr"]["locked"]
+    assert data["restore_test"]["minutes"] == 37  # the newest job, timed from start to completion
+    for stubber in stubbers:
+        stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(
+    ("state", "words"),
+    [
+        ({"locked": False}, "vault contractorlens-backups (us-west-2) lock: not locked"),
+        ({"newest_hours": 30}, "recovery points: 1, newest 30 h old"),
+        ({"newest_hours": None}, "none, in a vault 2160 h old: the daily backup is not running"),
+        ({"restore_jobs": [_restore_job(days_ago=3, minutes=150)]}, "restored in 150 min (the manual's database RTO: 120 min)"),
+        ({"restore_jobs": [_restore_job(days_ago=50, minutes=30)]}, "50 days ago, the monthly test has stopped"),
+        (
+            {"restore_jobs": [_restore_job(days_ago=3, minutes=None, status="FAILED", message="DBSubnetGroupNotFoundFault")]},
+            "FAILED, not finished; DBSubnetGroupNotFoundFault",
+        ),
+        ({"missing_vault": True}, "vault contractorlens-backups (us-west-2): not found"),
+    ],
+)
+def test_aws_backup_fails_with_the_reason(world: World, run, state: dict[str, object], words: str) -> None:
+    aws = Aws()
+    _stub_aws_backup(aws, **state)  # type: ignore[arg-type]
+    code, failed, _ = _aws_backup_only(run, aws)
+    assert code == 1 and words in failed, failed
+
+
+def test_a_new_vault_without_recovery_points_and_no_restore_test_yet_pass(world: World, run, capsys) -> None:
+    aws = Aws()
+    _stub_aws_backup(aws, newest_hours=None, vault_hours=5)
+    _stub_dr_backups(aws, datetime.now(UTC) - timedelta(minutes=6))
+    result = run("backups", *FAST, aws=aws)
+    assert result.code == 0, result.out
+    assert "no recovery point yet; the first daily backup starts at 05:00 UTC" in result.out
+    assert "restore test: none has run yet" in result.out
 
 
 @pytest.fixture

@@ -116,6 +116,24 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
         (r"^max_tasks = .*", "max_tasks = 4", ["service.max_tasks", "at least 6"]),
         (r"^cpu_target_percent = .*", "cpu_target_percent = 75", ["service.cpu_target_percent", "below", "70"]),
         (r"^image_tag = .*", 'image_tag = "latest:1"', ["service.image_tag", "'latest:1'", "image tag"]),
+        (r"^vault_lock = .*", "vault_lock = false", ["backup.vault_lock", "only true"]),
+        (
+            r"^lock_min_retention_days = .*",
+            "lock_min_retention_days = 20",
+            ["backup.lock_min_retention_days", "20", "database.backup_retention_days (14)"],
+        ),
+        (r"^lock_max_retention_days = .*", "lock_max_retention_days = 30", ["backup.lock_max_retention_days", "daily_retention_days (35)"]),
+        (
+            r"^lock_changeable_for_days = .*",
+            "lock_changeable_for_days = 1",
+            ["backup.lock_changeable_for_days", "greater than or equal to 3"],
+        ),
+        (
+            r"^backup_account_vault_arn = .*",
+            'backup_account_vault_arn = "arn:aws:backup:us-west-2:123456789012:backup-vault:copies"',
+            ["backup.backup_account_vault_arn", "another account"],
+        ),
+        (r"^backup_account_vault_arn = .*", 'backup_account_vault_arn = "copies"', ["backup.backup_account_vault_arn", "backup vault ARN"]),
         (r"^container_user = .*", 'container_user = "0:1000"', ["service.container_user", "'0:1000'", "non-root uid"]),
         (r"^container_user = .*", 'container_user = "root"', ["service.container_user", "'root'", "non-root uid"]),
         (

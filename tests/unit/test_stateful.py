@@ -21,6 +21,7 @@ STATEFUL_TYPES = {
     "AWS::DynamoDB::Table",
     "AWS::EFS::FileSystem",
     "AWS::APS::Workspace",
+    "AWS::Backup::BackupVault",
 }
 
 # Logical ids are what CloudFormation keys a resource on: if one changes, CloudFormation
@@ -33,10 +34,11 @@ PINNED = {
         "Database": "AWS::RDS::DBInstance",
         "PostgresqlLogGroup": "AWS::Logs::LogGroup",
         "UpgradeLogGroup": "AWS::Logs::LogGroup",
+        "BackupVault": "AWS::Backup::BackupVault",
         # CDK's shared custom-resource function's log group; its id derives from a fixed uuid.
         "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
     },
-    "DRFoundation": {"DrDataKey": "AWS::KMS::Key"},
+    "DRFoundation": {"DrDataKey": "AWS::KMS::Key", "DrBackupVault": "AWS::Backup::BackupVault"},
     "Service": {
         "ServiceKey": "AWS::KMS::Key",
         "ExecSessionKey": "AWS::KMS::Key",
