@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -118,7 +119,13 @@ def _down() -> int:
     return 0
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """`kill` (SIGTERM, also how CI cancels a job) stops the run as Ctrl-C does, emulators included."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:

@@ -192,9 +192,10 @@ def install_reads() -> None:
     dispatch = BackupResponse.dispatch
     urls.url_paths.update(
         {
-            "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/?$": dispatch,
-            "{0}/restore-testing/plans/(?P<name>[^/]+)/?$": dispatch,
-            "{0}/restore-jobs/?$": dispatch,
-            "{0}/backup-vaults/(?P<name>[^/]+)/access-policy/?$": dispatch,
+            # As botocore writes the paths (the werkzeug routes take no optional slash).
+            "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$": dispatch,
+            "{0}/restore-testing/plans/(?P<name>[^/]+)$": dispatch,
+            "{0}/restore-jobs/$": dispatch,
+            "{0}/backup-vaults/(?P<name>[^/]+)/access-policy$": dispatch,
         }
     )

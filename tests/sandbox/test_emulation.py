@@ -580,3 +580,69 @@ def test_custom_resource_answers_are_flattened_as_aws_custom_resource_does() -> 
         "KeyMetadata.Enabled": "true",
         "DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1",
     }
+
+
+def _vault(name: str, **lock: int) -> dict[str, Any]:
+    properties: dict[str, Any] = {"BackupVaultName": name}
+    if lock:
+        properties["LockConfiguration"] = lock
+    return {
+        "Type": "AWS::Backup::BackupVault",
+        "DeletionPolicy": "RetainExceptOnCreate",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+
+
+def test_a_vault_is_made_with_its_lock_and_a_plan_and_restore_testing_plan_with_it(running: Running) -> None:
+    plan = {
+        "Type": "AWS::Backup::BackupPlan",
+        "Properties": {
+            "BackupPlan": {
+                "BackupPlanName": "probe-plan",
+                "BackupPlanRule": [
+                    {
+                        "RuleName": "Daily",
+                        "TargetBackupVault": {"Ref": "Vault"},
+                        "ScheduleExpression": "cron(0 5 * * ? *)",
+                        "Lifecycle": {"DeleteAfterDays": 35},
+                    }
+                ],
+            }
+        },
+    }
+    testing = {
+        "Type": "AWS::Backup::RestoreTestingPlan",
+        "Properties": {
+            "RestoreTestingPlanName": "probe_monthly",
+            "ScheduleExpression": "cron(0 6 ? * 3#1 *)",
+            "RecoveryPointSelection": {"Algorithm": "LATEST_WITHIN_WINDOW", "IncludeVaults": ["*"], "RecoveryPointTypes": ["SNAPSHOT"]},
+        },
+    }
+    vault = _vault("probe-vault", MinRetentionDays=7, MaxRetentionDays=365, ChangeableForDays=3)
+    assert _deploy(running, "Vaults", {"Vault": vault, "Plan": plan, "Testing": testing}) == "CREATE_COMPLETE"
+    backup = running.client("backup", REGION)
+    described = backup.describe_backup_vault(BackupVaultName="probe-vault")
+    assert described["Locked"] and (described["MinRetentionDays"], described["MaxRetentionDays"]) == (7, 365)
+    assert [p["BackupPlanName"] for p in backup.list_backup_plans()["BackupPlansList"]] == ["probe-plan"]
+    arn = backup.get_restore_testing_plan(RestoreTestingPlanName="probe_monthly")["RestoreTestingPlan"]["RestoreTestingPlanArn"]
+    # Nothing runs here: no recovery point, no restore job.
+    assert backup.list_recovery_points_by_backup_vault(BackupVaultName="probe-vault")["RecoveryPoints"] == []
+    assert backup.list_restore_jobs(ByRestoreTestingPlanArn=arn)["RestoreJobs"] == []
+    _cfn(running).delete_stack(StackName="Vaults")
+    # The vault outlives its stack; the plans go with it.
+    assert backup.describe_backup_vault(BackupVaultName="probe-vault")["BackupVaultName"] == "probe-vault"
+    assert backup.list_backup_plans()["BackupPlansList"] == []
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        backup.get_restore_testing_plan(RestoreTestingPlanName="probe_monthly")
+
+
+def test_a_kept_vaults_name_makes_the_next_create_fail_with_already_exists(running: Running) -> None:
+    assert _deploy(running, "VaultOnce", {"Vault": _vault("probe-kept")}) == "CREATE_COMPLETE"
+    _cfn(running).delete_stack(StackName="VaultOnce")
+    assert _deploy(running, "VaultAgain", {"Vault": _vault("probe-kept")}) == "ROLLBACK_COMPLETE"
+    assert any("AlreadyExists" in r or "already exists" in r for r in _reasons(running, "VaultAgain"))
+    # A failed first create deletes the vault it made (RetainExceptOnCreate): the retry is not blocked.
+    assert _deploy(running, "VaultFails", {"Vault": _vault("probe-new"), "Fails": _failing("Vault")}) == "ROLLBACK_COMPLETE"
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        running.client("backup", REGION).describe_backup_vault(BackupVaultName="probe-new")

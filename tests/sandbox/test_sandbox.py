@@ -53,8 +53,9 @@ def test_a_run_that_leaves_a_process_behind_fails(tmp_path: Path, monkeypatch: p
     assert not runner.run([], "production", tmp_path).errors
 
 
-def _interrupted_run(tmp_path: Path, after: str) -> tuple[int, str]:
-    """`python -m sandbox run` with Ctrl-C (SIGINT, as the terminal sends it) once it has printed `after`."""
+def _interrupted_run(tmp_path: Path, after: str, *, kill: bool = False) -> tuple[int, str]:
+    """`python -m sandbox run` with Ctrl-C (SIGINT to its process group, as the terminal sends it)
+    once it has printed `after`; with `kill`, SIGTERM to the runner alone, as `kill` or CI does."""
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "run", "--scenario", "new-account", "--keep", str(tmp_path / "kept")],
         cwd=ROOT,
@@ -72,7 +73,10 @@ def _interrupted_run(tmp_path: Path, after: str) -> tuple[int, str]:
         if after in line:
             break
     time.sleep(0.5)
-    os.killpg(process.pid, signal.SIGINT)
+    if kill:
+        process.terminate()
+    else:
+        os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=60)
     return process.returncode, err
 
@@ -85,6 +89,14 @@ def test_ctrl_c_at_any_moment_leaves_nothing_running(tmp_path: Path, after: str)
     assert lines == ["error: sandbox run: interrupted; every emulator and command it started was stopped"], err
     time.sleep(0.5)
     # The emulator's --label and every command's checkout are under the run's folder.
+    assert not _processes(str(tmp_path))
+
+
+def test_a_kill_while_cdk_runs_leaves_nothing_running_either(tmp_path: Path) -> None:
+    code, err = _interrupted_run(tmp_path, "scenario new-account", kill=True)
+    assert code == 130, err
+    assert err.strip().splitlines()[-1] == "error: sandbox run: interrupted; every emulator and command it started was stopped"
+    time.sleep(0.5)
     assert not _processes(str(tmp_path))
 
 
