@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_efs as efs
@@ -174,6 +175,8 @@ class GrafanaService(Construct):
         log_group: logs.ILogGroup,
         private_zone_name: str,
         deletion_protection: bool,
+        certificate: acm.ICertificate | None = None,
+        domain_name: str | None = None,
     ) -> None:
         """
         :param vpc: the VPC; Grafana and its load balancer use the private subnets.
@@ -191,10 +194,14 @@ class GrafanaService(Construct):
         :param log_group: Grafana's log group.
         :param private_zone_name: the VPC's private DNS zone, e.g. contractorlens.internal.
         :param deletion_protection: of the internal load balancer.
+        :param certificate: serve HTTPS on `port` with it, and redirect HTTP on port 80 there;
+            with `domain_name`. Default: none (plain HTTP on `port`).
+        :param domain_name: the certificate's name, e.g. grafana.example.com; a private zone of
+            that name answers it inside the VPC. Default: none.
         """
         super().__init__(scope, construct_id)
         self._port = port
-        groups = self._security_groups(vpc, allowed_cidrs)
+        groups = self._security_groups(vpc, allowed_cidrs, redirect=certificate is not None)
         self._state(vpc, groups.file_system, admin_secret_name=admin_secret_name, key=key)
         task = self._task()
         self._add_container(
@@ -214,14 +221,23 @@ class GrafanaService(Construct):
             assign_public_ip=False,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
         )
-        listener = self._load_balancer(vpc, groups.load_balancer, deletion_protection=deletion_protection)
+        listener = self._load_balancer(vpc, groups.load_balancer, deletion_protection=deletion_protection, certificate=certificate)
+        host = self._names(vpc, host_name=host_name, private_zone_name=private_zone_name, tls_name=domain_name if certificate else None)
+        self.url = f"{'https' if certificate else 'http'}://{host}:{port}/d/{dashboard_body['uid']}"
+        self._acknowledge_findings(task, listener, manual_address=f"http://{host_name}:{port}", https=certificate is not None)
+
+    def _names(self, vpc: ec2.IVpc, *, host_name: str, private_zone_name: str, tls_name: str | None) -> str:
+        """`host_name` in the VPC's private zone and, for HTTPS, the certificate's name in a private
+        zone of its own (only that name, so the public zone's others still resolve in the VPC).
+        Returns the name to open Grafana by."""
+        alias = route53.RecordTarget.from_alias(targets.LoadBalancerTarget(self.load_balancer))
         zone = route53.PrivateHostedZone(self, "PrivateZone", zone_name=private_zone_name, vpc=vpc)
-        route53.ARecord(
-            self, "GrafanaServer", zone=zone, record_name=host_name,
-            target=route53.RecordTarget.from_alias(targets.LoadBalancerTarget(self.load_balancer)),
-        )  # fmt: skip
-        self.url = f"http://{host_name}.{private_zone_name}:{port}/d/{dashboard_body['uid']}"
-        self._acknowledge_findings(task, listener, manual_address=f"http://{host_name}:{port}")
+        route53.ARecord(self, "GrafanaServer", zone=zone, record_name=host_name, target=alias)
+        if not tls_name:
+            return f"{host_name}.{private_zone_name}"
+        tls_zone = route53.PrivateHostedZone(self, "TlsZone", zone_name=tls_name, vpc=vpc)
+        route53.ARecord(self, "GrafanaTls", zone=tls_zone, target=alias)
+        return tls_name
 
     def _state(self, vpc: ec2.IVpc, group: ec2.ISecurityGroup, *, admin_secret_name: str, key: kms.IKey) -> None:
         """What Grafana keeps: its database on an encrypted, retained file system, and its admin password."""
@@ -246,9 +262,10 @@ class GrafanaService(Construct):
             removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
 
-    def _security_groups(self, vpc: ec2.IVpc, allowed_cidrs: Sequence[str]) -> _Groups:
-        """The load balancer admits `port` from the allowed ranges only; Grafana, from its load
-        balancer; the file system, NFS from Grafana. Nothing else goes in or out."""
+    def _security_groups(self, vpc: ec2.IVpc, allowed_cidrs: Sequence[str], *, redirect: bool) -> _Groups:
+        """The load balancer admits `port` (and with `redirect` port 80) from the allowed ranges
+        only; Grafana, from its load balancer; the file system, NFS from Grafana. Nothing else
+        goes in or out."""
         port = self._port
         groups = _Groups(
             load_balancer=ec2.SecurityGroup(
@@ -267,6 +284,8 @@ class GrafanaService(Construct):
         for cidr in allowed_cidrs:
             peer = ec2.Peer.ipv6(cidr) if ":" in cidr else ec2.Peer.ipv4(cidr)
             groups.load_balancer.add_ingress_rule(peer, ec2.Port.tcp(port), "Grafana from the VPN/office")
+            if redirect:
+                groups.load_balancer.add_ingress_rule(peer, ec2.Port.tcp(80), "HTTP from the VPN/office, redirected to HTTPS")
         groups.load_balancer.add_egress_rule(groups.task, ec2.Port.tcp(port), "To Grafana")
         groups.task.add_ingress_rule(groups.load_balancer, ec2.Port.tcp(port), "From Grafana's ALB")
         groups.task.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs: Prometheus, CloudWatch")
@@ -387,8 +406,11 @@ class GrafanaService(Construct):
             )
         )  # fmt: skip
 
-    def _load_balancer(self, vpc: ec2.IVpc, group: ec2.ISecurityGroup, *, deletion_protection: bool) -> elbv2.ApplicationListener:
-        """The internal load balancer in front of the service, and its listener."""
+    def _load_balancer(
+        self, vpc: ec2.IVpc, group: ec2.ISecurityGroup, *, deletion_protection: bool, certificate: acm.ICertificate | None
+    ) -> elbv2.ApplicationListener:
+        """The internal load balancer in front of the service, and its listener: HTTPS with a
+        certificate (and port 80 redirected to it), else HTTP."""
         self.load_balancer = elbv2.ApplicationLoadBalancer(
             self,
             "LoadBalancer",
@@ -404,7 +426,20 @@ class GrafanaService(Construct):
             DeletionProtection.of_load_balancer(self, "DeletionProtection", load_balancer_arn=self.load_balancer.load_balancer_arn)
             for rule in ("NIST.800.53.R5-ELBDeletionProtectionEnabled", f"{CONTROL_TOWER}elbv2_deletion_protection_enabled_check"):
                 acknowledge(self.load_balancer, rule, LATE_PROTECTION)
-        listener = self.load_balancer.add_listener("Http", port=self._port, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
+        # The construct id stays "Http" whatever the protocol: a listener of a new logical id would
+        # be created on the same port before the old one is deleted, and the ALB refuses that.
+        if certificate is None:
+            listener = self.load_balancer.add_listener("Http", port=self._port, protocol=elbv2.ApplicationProtocol.HTTP, open=False)
+        else:
+            listener = self.load_balancer.add_listener(
+                "Http",
+                port=self._port,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+                open=False,
+            )
+            self.load_balancer.add_redirect(source_port=80, target_port=self._port, open=False)
         listener.add_targets(
             "Grafana",
             port=self._port,
@@ -415,21 +450,34 @@ class GrafanaService(Construct):
         )
         return listener
 
-    def _acknowledge_findings(self, task: ecs.TaskDefinition, listener: elbv2.ApplicationListener, *, manual_address: str) -> None:
+    def _acknowledge_load_balancer(self, *, manual_address: str, https: bool) -> None:
         internal = (
             f"Grafana's load balancer is internal, in private subnets, and admits port {self._port} only from the "
             f"configured VPN/office ranges; the manual's address is {manual_address}"
         )
-        for rule, reason in {
+        findings = {
             "AwsSolutions-ELB2": f"{internal}; Grafana logs every request itself.",
-            "NIST.800.53.R5-ALBHttpToHttpsRedirection": f"{internal}.",
-            f"{CONTROL_TOWER}alb_http_to_https_redirection_check": f"{internal}.",
-            "NIST.800.53.R5-ELBv2ACMCertificateRequired": f"{internal}; a public certificate cannot name a private zone's host.",
             "NIST.800.53.R5-ELBLoggingEnabled": f"{internal}; Grafana logs every request itself.",
             f"{CONTROL_TOWER}elbv2_logging_enabled_check": f"{internal}; Grafana logs every request itself.",
             "NIST.800.53.R5-ALBWAFEnabled": f"{internal}; WAF protects the public API's load balancer.",
-        }.items():
+        }
+        if https:
+            findings["NIST.800.53.R5-ELBv2ACMCertificateRequired"] = (
+                "Port 80 serves nothing: it answers every request with a permanent redirect to HTTPS on Grafana's port."
+            )
+        else:
+            findings |= {
+                "NIST.800.53.R5-ALBHttpToHttpsRedirection": f"{internal}; without a domain there is no certificate to serve.",
+                f"{CONTROL_TOWER}alb_http_to_https_redirection_check": f"{internal}; without a domain there is no certificate.",
+                "NIST.800.53.R5-ELBv2ACMCertificateRequired": f"{internal}; without a domain there is no certificate to serve.",
+            }
+        for rule, reason in findings.items():
             acknowledge(self.load_balancer, rule, reason)
+
+    def _acknowledge_findings(
+        self, task: ecs.TaskDefinition, listener: elbv2.ApplicationListener, *, manual_address: str, https: bool
+    ) -> None:
+        self._acknowledge_load_balancer(manual_address=manual_address, https=https)
         acknowledge(
             self.admin_secret,
             "AwsSolutions-SMG4",

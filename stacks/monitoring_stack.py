@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Annotations, CfnOutput
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from cdk_constructs.alarms import AlarmGroup
+from cdk_constructs.api_domain import ApiDomain
 from cdk_constructs.backup import BackupPlan
 from cdk_constructs.dashboard import OperationsDashboard
 from cdk_constructs.grafana import GrafanaService
@@ -14,6 +17,7 @@ from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.prometheus import PrometheusWorkspace
 from config import EnvironmentConfig
 from config.manual import GRAFANA_HOST, GRAFANA_PORT
+from config.names import GRAFANA_HOST_LABEL
 from stacks.backups import backup_copies
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.catalogue import Measured, Owner, add_alarms, add_outage, grafana_dashboard, graphs, owned_by
@@ -57,6 +61,15 @@ class MonitoringStack(EnvironmentStack):
         if cfg.observability.grafana and service.prometheus is not None:
             self._grafana(service, service.prometheus, vpc)
 
+    def _grafana_tls(self) -> dict[str, Any]:
+        """HTTPS for Grafana at `grafana.<dns.domain>`: a certificate validated in the public zone
+        (the name itself resolves only inside the VPC). Without a domain, none."""
+        dns = self.cfg.dns
+        if not (dns.domain and dns.hosted_zone_id):
+            return {}
+        domain = ApiDomain(self, "GrafanaDomain", host_label=GRAFANA_HOST_LABEL, domain=dns.domain, hosted_zone_id=dns.hosted_zone_id)
+        return {"certificate": domain.certificate, "domain_name": domain.host_name}
+
     def _grafana(self, service: ServiceOutputs, prometheus: PrometheusWorkspace, vpc: ec2.IVpc) -> None:
         """Grafana on the manual's port, reading the workspace, with the environment's dashboard."""
         cfg, names = self.cfg, self.cfg.names
@@ -84,6 +97,7 @@ class MonitoringStack(EnvironmentStack):
             log_group=log_group,
             private_zone_name=names.private_zone,
             deletion_protection=cfg.service.load_balancer_deletion_protection,
+            **self._grafana_tls(),
         )
         pin_logical_id(self.grafana.file_system, "GrafanaState")
         pin_logical_id(self.grafana.admin_secret, "GrafanaAdminPassword")

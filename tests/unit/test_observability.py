@@ -148,22 +148,47 @@ def test_grafana_port_3001_is_open_to_the_configured_ranges_only(production: Syn
 # --- Grafana -----------------------------------------------------------------------------------
 
 
-def test_grafana_runs_on_3001_behind_an_internal_load_balancer(production: Synthesis) -> None:
+def test_grafana_runs_on_3001_behind_an_internal_load_balancer_over_https(production: Synthesis) -> None:
     grafana = _container(production, "Monitoring", "grafana")
     assert grafana["PortMappings"][0]["ContainerPort"] == 3001
     assert _environment(grafana)["GF_SERVER_HTTP_PORT"] == "3001"
     (alb,) = production.resources("Monitoring", "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
     assert alb["Properties"]["Scheme"] == "internal"
-    (listener,) = production.resources("Monitoring", "AWS::ElasticLoadBalancingV2::Listener").values()
-    assert listener["Properties"]["Port"] == 3001
+    listeners = {
+        listener["Properties"]["Port"]: listener["Properties"]
+        for listener in production.resources("Monitoring", "AWS::ElasticLoadBalancingV2::Listener").values()
+    }
+    assert set(listeners) == {3001, 80}
+    assert listeners[3001]["Protocol"] == "HTTPS" and listeners[3001]["Certificates"]
+    (redirect,) = listeners[80]["DefaultActions"]
+    assert redirect["RedirectConfig"] == {"Port": "3001", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}
+    # The HTTPS listener keeps the logical id it had as HTTP: a new one on the same port would
+    # be created before the old one is deleted, and the load balancer refuses two on one port.
+    assert any(
+        k.startswith("GrafanaLoadBalancerHttp")
+        for k, v in production.resources("Monitoring", "AWS::ElasticLoadBalancingV2::Listener").items()
+        if v["Properties"]["Port"] == 3001
+    )
 
 
-def test_grafana_server_is_a_name_inside_the_vpc(production: Synthesis) -> None:
-    (zone,) = production.resources("Monitoring", "AWS::Route53::HostedZone").values()
-    assert zone["Properties"]["Name"] == "contractorlens.internal."
-    assert "VPCs" in zone["Properties"]
-    (record,) = production.resources("Monitoring", "AWS::Route53::RecordSet").values()
-    assert record["Properties"]["Name"] == "grafana-server.contractorlens.internal."
+def test_grafanas_certificate_names_grafana_under_the_domain_and_only_that_name_resolves_privately(production: Synthesis) -> None:
+    (certificate,) = production.resources("Monitoring", "AWS::CertificateManager::Certificate").values()
+    assert certificate["Properties"]["DomainName"] == "grafana.contractorlens.com"
+    assert certificate["Properties"]["DomainValidationOptions"][0]["HostedZoneId"] == production.cfg.dns.hosted_zone_id
+    zones = {z["Properties"]["Name"]: z for z in production.resources("Monitoring", "AWS::Route53::HostedZone").values()}
+    assert set(zones) == {"contractorlens.internal.", "grafana.contractorlens.com."}
+    assert all("VPCs" in zone["Properties"] for zone in zones.values())
+    records = {r["Properties"]["Name"] for r in production.resources("Monitoring", "AWS::Route53::RecordSet").values()}
+    assert records == {"grafana-server.contractorlens.internal.", "grafana.contractorlens.com."}
+    output = production.template("Monitoring")["Outputs"]["GrafanaUrl"]["Value"]
+    assert output == "https://grafana.contractorlens.com:3001/d/contractorlens-prod"
+
+
+def test_grafanas_load_balancer_admits_3001_and_80_from_the_allowed_ranges_only(production: Synthesis) -> None:
+    groups = production.resources("Monitoring", "AWS::EC2::SecurityGroup")
+    (alb_group,) = [g for g in groups.values() if "Grafana internal ALB" in g["Properties"]["GroupDescription"]]
+    ingress = {(r["CidrIp"], r["FromPort"]) for r in alb_group["Properties"]["SecurityGroupIngress"]}
+    assert ingress == {(cidr, port) for cidr in production.cfg.observability.grafana_allowed_cidrs for port in (3001, 80)}
 
 
 def test_grafana_admin_credentials_come_from_secrets_manager(production: Synthesis) -> None:
