@@ -45,6 +45,7 @@ def install() -> None:
     resources.define_models()
     backup.define_models()
     backup.install_reads()
+    backup.install_plan_names()
     network.define_models()
     network.install_routes()
     resources.install_ecr_replication()

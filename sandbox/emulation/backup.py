@@ -15,6 +15,7 @@ EXTENSIONS = {
     "AWS::Backup::BackupPlan": "creates the plan through the Backup API; no backup job ever runs, so no recovery point appears",
     "AWS::Backup::RestoreTestingPlan": "kept by the emulator and answered by GetRestoreTestingPlan; no restore test ever runs",
     "ListRecoveryPointsByBackupVault, ListRestoreJobs": "answer with none: no backup or restore job runs here (moto has neither call)",
+    "deleted backup plans": "a deleted plan is gone, and its name can be used again, as after a failed first create or a destroy (moto keeps deleted plans and refuses their names with AlreadyExists)",
     "vault access policies": "not kept nor evaluated (the deny-delete statement is checked in the templates only); DeleteBackupVaultAccessPolicy answers for a vault that exists",
 }
 
@@ -157,6 +158,24 @@ def _plan(region: str, name: str) -> dict[str, Any]:
     from moto.core import DEFAULT_ACCOUNT_ID
 
     return RESTORE_TESTING_PLANS[(DEFAULT_ACCOUNT_ID, region, name)]
+
+
+def install_plan_names() -> None:
+    """A new plan may take a deleted plan's name (moto compares with every plan it ever had)."""
+    from moto.backup.models import BackupBackend
+
+    create = BackupBackend.create_backup_plan
+
+    def create_backup_plan(self: Any, backup_plan: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        deleted = {k: v for k, v in self.plans.items() if v.deletion_date is not None}
+        for plan_id in deleted:
+            del self.plans[plan_id]
+        try:
+            return create(self, backup_plan, *args, **kwargs)
+        finally:
+            self.plans.update(deleted)
+
+    BackupBackend.create_backup_plan = create_backup_plan  # type: ignore[method-assign]
 
 
 def install_reads() -> None:

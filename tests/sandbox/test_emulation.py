@@ -635,6 +635,8 @@ def test_a_vault_is_made_with_its_lock_and_a_plan_and_restore_testing_plan_with_
     assert backup.list_backup_plans()["BackupPlansList"] == []
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
         backup.get_restore_testing_plan(RestoreTestingPlanName="probe_monthly")
+    # A stack made again (after a destroy, or a failed first create) makes its plan again by name.
+    assert _deploy(running, "VaultsAgain", {"Plan": plan, "Vault": _vault("probe-vault-2")}) == "CREATE_COMPLETE"
 
 
 def test_a_kept_vaults_name_makes_the_next_create_fail_with_already_exists(running: Running) -> None:
