@@ -49,6 +49,8 @@ class Outcome:
     not_rehearsed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     logs: dict[str, Path] = field(default_factory=dict)
+    skipped: set[str] = field(default_factory=set)
+    """Resource types the emulator created as nothing (`sandbox-skipped-` ids), seen in the stacks."""
 
     @property
     def ok(self) -> bool:
@@ -105,7 +107,29 @@ def run_group(group: Group, workdir: Path, outcome: Outcome, lock: threading.Loc
         with lock:
             outcome.errors.append(f"{group.label}: {exc}")
     finally:
+        skipped = _skipped_types(running, cfg)
+        with lock:
+            outcome.skipped |= skipped
         emulator.stop(running.pid)
+
+
+def _skipped_types(running: emulator.Running, cfg: EnvironmentConfig) -> set[str]:
+    """The types of the stacks' resources that the emulator made as nothing, in both regions."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from sandbox.emulation import SKIPPED_PREFIX
+
+    types: set[str] = set()
+    try:
+        for region in (cfg.region, cfg.dr_region):
+            cfn = running.client("cloudformation", region)
+            for stack in cfn.describe_stacks()["Stacks"]:
+                for resource in cfn.list_stack_resources(StackName=stack["StackName"])["StackResourceSummaries"]:
+                    if str(resource.get("PhysicalResourceId", "")).startswith(SKIPPED_PREFIX):
+                        types.add(resource["ResourceType"])
+    except (BotoCoreError, ClientError):  # an emulator that is gone has nothing more to say
+        pass
+    return types
 
 
 def run(names: Sequence[str], environment: str, workdir: Path) -> Outcome:
@@ -158,6 +182,9 @@ def report(outcome: Outcome, extensions: dict[str, str]) -> str:
         lines.append(f"        expected {step.expected}; {step.detail}")
     if outcome.not_rehearsed:
         lines += ["", "Not rehearsed in this environment:"] + [f"  - {item}" for item in outcome.not_rehearsed]
+    if outcome.skipped:
+        lines += ["", "Created as nothing by the emulator (no model; `sandbox-skipped-` ids), so not rehearsed beyond their references:"]
+        lines += [f"  - {name}" for name in sorted(outcome.skipped)]
     lines += ["", "Where the emulator stands in for AWS (sandbox/emulation/, each with the behaviour it models):"]
     lines += [f"  {name}: {what}" for name, what in extensions.items()]
     lines += ["", "Not proven by a green sandbox:"] + [f"  - {item}" for item in NOT_PROVEN]

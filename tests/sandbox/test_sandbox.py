@@ -40,6 +40,13 @@ def test_the_report_says_what_the_emulator_stands_in_for_and_what_it_does_not_pr
     assert report.rstrip().endswith("Result: every step passed (1 steps)")
 
 
+def test_the_report_lists_the_types_the_emulator_made_as_nothing() -> None:
+    step = Step("new-account", "deploy.sh health-check", "./scripts/deploy.sh health-check", "exit 0", True, 0.5, "exit 0")
+    report = runner.report(Outcome(steps=[step], skipped={"AWS::WAFv2::WebACL", "AWS::Backup::BackupSelection"}), {})
+    listed = report.split("Created as nothing by the emulator")[1].split("\n\n")[0]
+    assert listed.splitlines()[1:] == ["  - AWS::Backup::BackupSelection", "  - AWS::WAFv2::WebACL"]
+
+
 def test_a_run_that_leaves_a_process_behind_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The runner looks for anything still running in its folder once every account is done."""
     straggler = subprocess.Popen(["sleep", "30"], cwd=tmp_path)
