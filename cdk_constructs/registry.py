@@ -7,6 +7,7 @@ from typing import cast
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 # The count of the rule that keeps deployed images, as in the CDK's own example of a rule that
@@ -104,6 +105,53 @@ class ContainerRepository(Construct):
                 kept_tag_prefix=kept_tag_prefix,
             )
         )
+
+
+ECR_PUBLIC = "public.ecr.aws"
+
+
+class PublicImageCache(Construct):
+    """An ECR pull-through cache rule for Amazon ECR Public (no credentials needed): an image
+    `public.ecr.aws/<path>:<tag>` is pulled as `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>:<tag>`,
+    so tasks pull from the account's own registry, and a tag already pulled keeps working if the
+    public registry changes or goes away. ECR creates each cached repository on its first pull."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, prefix: str) -> None:
+        """
+        :param prefix: the cached repositories' prefix, at most 30 characters; one rule per
+            prefix per region in an account, so each environment has its own.
+        """
+        super().__init__(scope, construct_id)
+        if not 2 <= len(prefix) <= 30:
+            raise ValueError(f"prefix {prefix!r}: ECR allows 2 to 30 characters")
+        self.prefix = prefix
+        ecr.CfnPullThroughCacheRule(self, "Rule", ecr_repository_prefix=prefix, upstream_registry_url=ECR_PUBLIC)
+
+
+def cached_image(image: str, *, prefix: str, account: str, region: str) -> str:
+    """Where a public image is pulled from through the cache rule with `prefix`, e.g.
+    public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3 ->
+    <account>.dkr.ecr.<region>.amazonaws.com/<prefix>/aws-observability/aws-otel-collector:v0.43.3.
+    An image of another registry is returned as it is."""
+    if not image.startswith(f"{ECR_PUBLIC}/"):
+        return image
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/{prefix}/{image.removeprefix(ECR_PUBLIC + '/')}"
+
+
+def cached_pull(*, prefix: str, account: str, region: str) -> iam.PolicyStatement:
+    """What a task's execution role needs to pull through the cache: the pull itself, and, for
+    an image not cached yet, the import from upstream into a repository ECR creates then
+    (ECR user guide, "IAM permissions required to sync an upstream registry")."""
+    return iam.PolicyStatement(
+        actions=[
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchImportUpstreamImage",
+            "ecr:CreateRepository",
+        ],
+        resources=[f"arn:aws:ecr:{region}:{account}:repository/{prefix}/*"],
+    )
 
 
 class RegistryReplication(Construct):

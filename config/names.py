@@ -89,6 +89,11 @@ class Names:
         return f"{self.prefix}-db-stale"
 
     @property
+    def public_image_cache(self) -> str:
+        """The prefix of repositories that cache Amazon ECR Public images (pull through)."""
+        return f"{self.prefix}-public"
+
+    @property
     def backup_vault(self) -> str:
         """The AWS Backup vault in the primary region (the DR region's is `<this>-dr`)."""
         return f"{self.prefix}-backups"

@@ -357,6 +357,10 @@ class BackupConfig(_Section):
 
     enabled: bool = True
     """Back up with AWS Backup besides RDS's own automated backups. Default: true."""
+    continuous: bool = True
+    """Continuous backup of the database (point-in-time restore from the vault), kept
+    database.backup_retention_days. AWS Backup then manages the instance's automated backups;
+    false leaves them to RDS alone (README: Backups). Default: true."""
     daily_retention_days: int = Field(default=35, ge=7, le=36500)
     """Days a daily recovery point (and its copies) is kept. Default: 35."""
     vault_lock: bool = True

@@ -41,7 +41,7 @@ def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings | None = 
     # resolved at each deploy, not as stack outputs: during a failback the Data stack has no
     # database (detached) or no master secret (replica) to output, and afterwards a new secret.
     service.add_stack_dependency(data, "reads the database's endpoint and secret from its parameters")
-    service.add_stack_dependency(registry, "pulls its images from the repository")
+    service.add_stack_dependency(registry, "pulls its images from the repository, and the collector's through its cache rule")
     monitoring = MonitoringStack(app, cfg=cfg, service=service.outputs, vpc=network.network.vpc)
     stacks += [network, registry, data, service, monitoring]
     if dr_foundation is not None:

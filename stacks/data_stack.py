@@ -101,7 +101,7 @@ class DataStack(EnvironmentStack):
             copies=backup_copies(cfg),
             # With continuous backup AWS Backup manages the instance's automated backups; the same
             # retention keeps the two from fighting over BackupRetentionPeriod.
-            continuous_retention_days=cfg.database.backup_retention_days,
+            continuous_retention_days=cfg.database.backup_retention_days if cfg.backup.continuous else None,
             allow_restores=restore_test,
         )
         if restore_test:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from cdk_constructs.registry import ContainerRepository, RegistryReplication
+from cdk_constructs.registry import ContainerRepository, PublicImageCache, RegistryReplication
 from config import EnvironmentConfig
 from config.names import KEPT_IMAGE_TAG_PREFIX
 from stacks.base import EnvironmentStack, pin_logical_id
@@ -22,5 +22,7 @@ class RegistryStack(EnvironmentStack):
             kept_tag_prefix=KEPT_IMAGE_TAG_PREFIX,
         ).repository
         pin_logical_id(self.repository, "Repository")
+        # The metrics collector's image comes from Amazon ECR Public through the account's ECR.
+        PublicImageCache(self, "PublicImages", prefix=cfg.names.public_image_cache)
         if cfg.registry.replicate_to_dr:
             RegistryReplication(self, "Replication", destination_region=cfg.dr_region, repository_prefix=cfg.names.repository)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import Annotations, CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
@@ -17,6 +17,7 @@ from cdk_constructs.compliance import acknowledge
 from cdk_constructs.cross_region import ParameterInRegion
 from cdk_constructs.logs import ServiceLogs
 from cdk_constructs.prometheus import COLLECTOR_MEMORY_MIB, PrometheusWorkspace, add_collector
+from cdk_constructs.registry import cached_image, cached_pull
 from config import EnvironmentConfig
 from config.manual import HEALTH_CHECK_PATH, METRICS_PORT
 from stacks.base import EnvironmentStack, pin_logical_id
@@ -135,9 +136,9 @@ class ServiceStack(EnvironmentStack):
         obs, names = self.cfg.observability, self.cfg.names
         workspace = PrometheusWorkspace(self, "Prometheus", alias=names.prefix)
         pin_logical_id(workspace.workspace, "PrometheusWorkspace")
-        add_collector(
+        collector = add_collector(
             self.api.task_definition,
-            image=obs.collector_image,
+            image=self._through_cache(obs.collector_image),
             workspace=workspace,
             region=self.region,
             scrape_interval_seconds=obs.scrape_interval_seconds,
@@ -145,7 +146,28 @@ class ServiceStack(EnvironmentStack):
             job=names.service,
             log_group=logs.app,
         )
+        if collector.image_name != obs.collector_image:
+            Annotations.of(collector).acknowledge_warning(
+                "@aws-cdk/aws-ecs:ecrImageRequiresPolicy",
+                "The execution role may pull from the cache's repositories (_through_cache), as CDK asks.",
+            )
         return workspace
+
+    def _through_cache(self, image: str) -> str:
+        """An Amazon ECR Public image as pulled through the Registry stack's cache rule, with the
+        execution role's permission to do so; any other image as it is."""
+        names = self.cfg.names
+        cached = cached_image(image, prefix=names.public_image_cache, account=self.account, region=self.region)
+        if cached != image:
+            pull = cached_pull(prefix=names.public_image_cache, account=self.account, region=self.region)
+            self.api.task_definition.add_to_execution_role_policy(pull)
+            acknowledge(
+                self.api.task_definition.obtain_execution_role().node.find_child("DefaultPolicy"),
+                f"AwsSolutions-IAM5[Resource::{pull.resources[0]}]",
+                "ECR creates one cached repository per upstream image path on its first pull, under the cache rule's "
+                "prefix; the statement covers that prefix only, and the pull and import actions only.",
+            )
+        return cached
 
     def _point_dns(self) -> None:
         """`api.<domain>` at this region's load balancer; with a DR stack, as the PRIMARY of a

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import json
 
-from cdk_constructs.registry import ContainerRepository, RegistryReplication, ReplicaRepositoryTemplate, lifecycle_policy
+import pytest
+
+from cdk_constructs.registry import (
+    ContainerRepository,
+    PublicImageCache,
+    RegistryReplication,
+    ReplicaRepositoryTemplate,
+    cached_image,
+    lifecycle_policy,
+)
 from tests.cdk_constructs.conftest import built, one
 
 
@@ -80,3 +89,23 @@ def test_replicas_get_the_sources_settings_from_a_creation_template() -> None:
     props = one(template, "AWS::ECR::RepositoryCreationTemplate")["Properties"]
     assert (props["Prefix"], props["AppliedFor"], props["ImageTagMutability"]) == ("ROOT", ["REPLICATION"], "IMMUTABLE")
     assert props["LifecyclePolicy"] == lifecycle_policy(tagged_images_to_keep=30, untagged_image_expiry_days=7, kept_tag_prefix="deployed-")
+
+
+def test_public_images_are_cached_through_the_accounts_registry() -> None:
+    _, template = built(lambda stack: PublicImageCache(stack, "Cache", prefix="app-public"))
+    rule = one(template, "AWS::ECR::PullThroughCacheRule")["Properties"]
+    assert rule == {"EcrRepositoryPrefix": "app-public", "UpstreamRegistryUrl": "public.ecr.aws"}
+
+
+def test_a_prefix_ecr_would_refuse_is_refused_at_synth() -> None:
+    with pytest.raises(ValueError, match="2 to 30 characters"):
+        built(lambda stack: PublicImageCache(stack, "Cache", prefix="a-prefix-far-longer-than-ecr-allows"))
+
+
+def test_only_ecr_publics_images_map_to_the_cache() -> None:
+    public = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+    assert cached_image(public, prefix="app-public", account="123456789012", region="us-west-2") == (
+        "123456789012.dkr.ecr.us-west-2.amazonaws.com/app-public/aws-observability/aws-otel-collector:v0.43.3"
+    )
+    docker_hub = "docker.io/grafana/grafana-oss:11.6.3"
+    assert cached_image(docker_hub, prefix="app-public", account="123456789012", region="us-west-2") == docker_hub

@@ -92,7 +92,7 @@ def test_the_collector_scrapes_port_9090_of_its_own_task(production: Synthesis) 
     assert "localhost:9090" in text
     assert "api/v1/remote_write" in text and "sigv4auth" in text
     assert collector["Essential"] is False
-    assert collector["Image"].startswith("public.ecr.aws/aws-observability/aws-otel-collector:v")
+    assert "/contractorlens-public/aws-observability/aws-otel-collector:v" in collector["Image"]  # ECR Public, through the cache
 
 
 def test_the_collector_may_only_write_to_its_workspace(production: Synthesis) -> None:

@@ -69,3 +69,22 @@ def test_replication_deploys_after_its_dr_foundation(production: Synthesis) -> N
 def test_staging_does_not_replicate(staging: Synthesis) -> None:
     assert not staging.resources("Registry", "AWS::ECR::ReplicationConfiguration")
     assert staging.template("Registry")["Resources"]["Repository"]["Properties"]["RepositoryName"] == ("contractorlens-staging")
+
+
+def test_the_collector_is_pulled_through_the_accounts_cache_of_ecr_public(production: Synthesis, staging: Synthesis) -> None:
+    prefixes = set()
+    for synth in (production, staging):
+        (rule,) = synth.resources("Registry", "AWS::ECR::PullThroughCacheRule").values()
+        prefixes.add(rule["Properties"]["EcrRepositoryPrefix"])
+        assert rule["Properties"]["UpstreamRegistryUrl"] == "public.ecr.aws"
+    # One rule per prefix per region in an account: the environments may share one.
+    assert prefixes == {"contractorlens-public", "contractorlens-staging-public"}
+    (task,) = production.resources("Service", "AWS::ECS::TaskDefinition").values()
+    (collector,) = [c for c in task["Properties"]["ContainerDefinitions"] if c["Name"] == "metrics-collector"]
+    assert json.dumps(collector["Image"]).startswith('"123456789012.dkr.ecr.us-west-2.')
+    assert "/contractorlens-public/aws-observability/aws-otel-collector:v0.43.3" in json.dumps(collector["Image"])
+    statements = [
+        s for p in production.resources("Service", "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (pull,) = [s for s in statements if "ecr:BatchImportUpstreamImage" in s["Action"]]
+    assert pull["Resource"] == "arn:aws:ecr:us-west-2:123456789012:repository/contractorlens-public/*"
