@@ -131,7 +131,50 @@ def security_review(ctx: Context) -> bool:
     else:
         detail = f"{groups_seen} checked; only the ALB's 80/443 are open to the internet"
     groups_ok = ctx.report.check("security groups", bool(groups_seen) and not open_rules, detail)
+    keys_ok = _keys(ctx)
     failed_logins = sum(1 for _ in log_events(ctx, since=timedelta(days=1), pattern="FAILED_LOGIN"))
     ctx.report.data["failed_logins_24h"] = failed_logins
     ctx.report.say(f"FAILED_LOGIN events in the last 24 h: {failed_logins}")
-    return groups_ok
+    return groups_ok and keys_ok
+
+
+# The stacks that hold KMS keys, by region: the primary's and the DR region's.
+_KEY_STACKS = {"primary": ("Network", "Data", "Service", "Monitoring"), "dr": ("DRFoundation", "DR")}
+
+
+def _keys(ctx: Context) -> bool:
+    """Every KMS key of the environment's stacks is enabled: a key scheduled for deletion takes
+    with it every backup it encrypts, locked vaults' included (README: what the deploy role can
+    and cannot destroy); its waiting period is the time to cancel."""
+    cfg = ctx.cfg
+    regions = {cfg.region: _KEY_STACKS["primary"]}
+    if cfg.needs_dr_foundation:
+        regions[cfg.dr_region] = _KEY_STACKS["dr"]
+    states: list[str] = []
+    findings: list[str] = []
+    for region, parts in regions.items():
+        kms = ctx.client("kms", region)
+        for part in parts:
+            for key_id in _stack_keys(ctx, region, cfg.names.stack(part)):
+                key = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+                states.append(key["KeyState"])
+                if key["KeyState"] != "Enabled":
+                    when = f", deleted on {key['DeletionDate']:%Y-%m-%d}" if key.get("DeletionDate") else ""
+                    cancel = (
+                        f": aws kms cancel-key-deletion --key-id {key_id} --region {region}" if key["KeyState"] == "PendingDeletion" else ""
+                    )
+                    findings.append(f"{key_id} ({region}, {cfg.names.stack(part)}) is {key['KeyState']}{when}{cancel}")
+    ctx.report.data["keys"] = len(states)
+    return ctx.report.check(
+        "keys", not findings, "; ".join(findings) if findings else f"{len(states)} key(s) of the stacks checked: all enabled"
+    )
+
+
+def _stack_keys(ctx: Context, region: str, stack: str) -> list[str]:
+    try:
+        resources = list(ctx.aws.pages("cloudformation", region, "list_stack_resources", "StackResourceSummaries", StackName=stack))
+    except ClientError as exc:
+        if error_code(exc) == "ValidationError":  # the stack does not exist (yet, or any more)
+            return []
+        raise
+    return [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::KMS::Key" and r.get("PhysicalResourceId")]
