@@ -15,8 +15,8 @@ from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
 
-# Every day at 05:00 UTC (21:00 or 22:00 in Los Angeles), outside RDS's backup window of the
-# same night; AWS Backup starts a job within its start window after that.
+# Every day at 05:00 UTC (21:00 or 22:00 in Los Angeles, after business hours); AWS Backup
+# starts the job within the rule's start window.
 DAILY = events.Schedule.cron(minute="0", hour="5")
 # The first Tuesday of every month at 06:00 UTC: the manual's "Monthly: Disaster recovery test".
 MONTHLY_RESTORE_TEST = "cron(0 6 ? * 3#1 *)"
