@@ -18,8 +18,6 @@ from typing import IO, cast
 
 from aws_cdk import Acknowledgment, App, CfnResource, IPolicyValidationPlugin, RemovalPolicy, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
-from cdklabs import cdk_validator_cfnguard
-from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct
 
 PACKS = {"AwsSolutions-": "AwsSolutions", "NIST.800.53.R5-": "NIST.800.53.R5"}
@@ -35,6 +33,10 @@ def add_compliance_checks(app: App, *, control_tower: bool = False) -> None:
     stacks are built."""
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     if control_tower:
+        # Imported here: loading the plugin's jsii assembly (12 MB, the cfn-guard binary in it)
+        # costs a plain synth, which does not run it, about half a second.
+        from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
         present = {c.cfn_resource_type for c in app.node.find_all() if isinstance(c, CfnResource)}
         # A rule about resource types the app has none of can find nothing; cfn-guard evaluates
         # every rule against every template all the same (about 15 ms each), so those are left
@@ -48,6 +50,8 @@ def add_compliance_checks(app: App, *, control_tower: bool = False) -> None:
 def control_tower_rule_types() -> dict[str, frozenset[str]]:
     """Each Control Tower rule the plugin bundles (its file name, e.g. ct-kms-pr-3) and the
     resource types it checks, read from the plugin's own package."""
+    from cdklabs import cdk_validator_cfnguard
+
     package = Path(cdk_validator_cfnguard.__file__).parent / "_jsii"
     (tarball,) = package.glob("*.jsii.tgz")
     rules: dict[str, frozenset[str]] = {}
