@@ -11,11 +11,11 @@ from typing import Any
 from sandbox.emulation.common import client
 
 EXTENSIONS = {
-    "AWS::Backup::BackupVault": "creates the vault through the Backup API, then its Vault Lock (compliance mode; moto refuses a change once ChangeableForDays have passed, as AWS: 'After the grace time is expired, the vault and its lock are immutable', AWS re:Post knowledge center, backup-delete-vault-lock); a taken name fails AlreadyExists, as AWS",
-    "AWS::Backup::BackupPlan": "creates the plan through the Backup API; no backup job ever runs, so no recovery point appears",
+    "AWS::Backup::BackupVault": "creates the vault through the Backup API, then its Vault Lock (compliance mode); an update that changes the lock puts it again, one that drops it deletes it, and moto refuses either once ChangeableForDays have passed, as AWS does ('After the grace time is expired, the vault and its lock are immutable', AWS re:Post knowledge center, backup-delete-vault-lock; API reference, DeleteBackupVaultLockConfiguration: InvalidRequestException once immutable); a taken name fails AlreadyExists, as AWS",
+    "AWS::Backup::BackupPlan": "creates the plan through the Backup API; an update deletes and creates it again under a new id (moto has no UpdateBackupPlan; AWS updates it in place, keeping its id, which only the selections, not modelled, refer to); no backup job ever runs, so no recovery point appears",
     "AWS::Backup::RestoreTestingPlan": "kept by the emulator and answered by GetRestoreTestingPlan; no restore test ever runs",
     "ListRecoveryPointsByBackupVault, ListRestoreJobs": "answer with none: no backup or restore job runs here (moto has neither call)",
-    "deleted backup plans": "a deleted plan is gone, and its name can be used again, as after a failed first create or a destroy (moto keeps deleted plans and refuses their names with AlreadyExists)",
+    "deleted backup plans": "a deleted plan is gone and its name can be used again, as after a failed first create or a destroy (API reference, CreateBackupPlan: AlreadyExistsException for 'a plan that already exists'; moto kept deleted plans and refused their names); two live plans of one name are still refused, as moto does",
     "vault access policies": "not kept nor evaluated (the deny-delete statement is checked in the templates only); DeleteBackupVaultAccessPolicy answers for a vault that exists",
 }
 
@@ -59,11 +59,13 @@ def define_models() -> None:
 
         @classmethod
         def update(cls, physical_id: str, props: dict[str, Any], region: str) -> str:
+            backup = client("backup", region)
             lock = props.get("LockConfiguration")
             if lock:
-                client("backup", region).put_backup_vault_lock_configuration(
-                    BackupVaultName=physical_id, **{k: int(v) for k, v in lock.items()}
-                )
+                backup.put_backup_vault_lock_configuration(BackupVaultName=physical_id, **{k: int(v) for k, v in lock.items()})
+            elif backup.describe_backup_vault(BackupVaultName=physical_id).get("Locked"):
+                # The template no longer locks it: the lock goes, or the update fails once immutable.
+                backup.delete_backup_vault_lock_configuration(BackupVaultName=physical_id)
             return physical_id
 
         @classmethod

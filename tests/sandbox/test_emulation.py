@@ -639,6 +639,12 @@ def test_a_vault_is_made_with_its_lock_and_a_plan_and_restore_testing_plan_with_
     assert _deploy(running, "VaultsAgain", {"Plan": plan, "Vault": _vault("probe-vault-2")}) == "CREATE_COMPLETE"
 
 
+def test_a_lock_the_template_drops_is_removed_within_its_grace_time(running: Running) -> None:
+    assert _deploy(running, "LockGoes", {"Vault": _vault("probe-lock", MinRetentionDays=7, ChangeableForDays=3)}) == "CREATE_COMPLETE"
+    assert _deploy(running, "LockGoes", {"Vault": _vault("probe-lock")}, update=True) == "UPDATE_COMPLETE"
+    assert not running.client("backup", REGION).describe_backup_vault(BackupVaultName="probe-lock").get("Locked")
+
+
 def test_a_kept_vaults_name_makes_the_next_create_fail_with_already_exists(running: Running) -> None:
     assert _deploy(running, "VaultOnce", {"Vault": _vault("probe-kept")}) == "CREATE_COMPLETE"
     _cfn(running).delete_stack(StackName="VaultOnce")
