@@ -15,9 +15,6 @@ from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
 
-# Every day at 05:00 UTC (21:00 or 22:00 in Los Angeles, after business hours); AWS Backup
-# starts the job within the rule's start window.
-DAILY = events.Schedule.cron(minute="0", hour="5")
 # The first Tuesday of every month at 06:00 UTC: the manual's "Monthly: Disaster recovery test".
 MONTHLY_RESTORE_TEST = "cron(0 6 ? * 3#1 *)"
 _BACKUP_POLICY = "service-role/AWSBackupServiceRolePolicyForBackup"
@@ -88,6 +85,7 @@ class BackupPlan(Construct):
         copies: Sequence[Copy] = (),
         continuous_retention_days: int | None = None,
         allow_restores: bool = False,
+        daily_hour_utc: int = 5,
     ) -> None:
         """
         :param name: the plan's name.
@@ -99,8 +97,10 @@ class BackupPlan(Construct):
             RDS it takes over the instance's automated backups, so it must equal the instance's
             BackupRetentionPeriod. Default: no continuous backup.
         :param allow_restores: the plan's role may also restore (for a restore test). Default: false.
+        :param daily_hour_utc: the hour (UTC) the daily job starts, within an hour. Default: 5.
         """
         super().__init__(scope, construct_id)
+        daily = events.Schedule.cron(minute="0", hour=str(daily_hour_utc))
         self.role = iam.Role(
             self,
             "Role",
@@ -115,10 +115,10 @@ class BackupPlan(Construct):
                     backup_vault=vault,
                     enable_continuous_backup=True,
                     delete_after=Duration.days(continuous_retention_days),
-                    schedule_expression=DAILY,
+                    schedule_expression=daily,
                 )
             )
-        self.plan.add_rule(self._daily(vault, retention_days=daily_retention_days, copies=copies))
+        self.plan.add_rule(self._daily(vault, schedule=daily, retention_days=daily_retention_days, copies=copies))
         self.plan.add_selection(
             "Selection",
             resources=[backup.BackupResource.from_arn(arn) for arn in resource_arns],
@@ -137,12 +137,14 @@ class BackupPlan(Construct):
     def _policies(allow_restores: bool) -> tuple[str, ...]:
         return (_BACKUP_POLICY, _RESTORE_POLICY) if allow_restores else (_BACKUP_POLICY,)
 
-    def _daily(self, vault: backup.IBackupVault, *, retention_days: int, copies: Sequence[Copy]) -> backup.BackupPlanRule:
-        """A recovery point a day, started within an hour of 05:00 UTC, and its copies."""
+    def _daily(
+        self, vault: backup.IBackupVault, *, schedule: events.Schedule, retention_days: int, copies: Sequence[Copy]
+    ) -> backup.BackupPlanRule:
+        """A recovery point a day, started within an hour of `schedule`, and its copies."""
         return backup.BackupPlanRule(
             rule_name="Daily",
             backup_vault=vault,
-            schedule_expression=DAILY,
+            schedule_expression=schedule,
             start_window=Duration.hours(1),
             completion_window=Duration.hours(8),
             delete_after=Duration.days(retention_days),

@@ -22,6 +22,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
+from cdk_constructs.load_balancer import TLS_POLICY
 from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
 from cdk_constructs.threshold import Comparison, Severity, Threshold
 
@@ -436,7 +437,7 @@ class GrafanaService(Construct):
                 port=self._port,
                 protocol=elbv2.ApplicationProtocol.HTTPS,
                 certificates=[elbv2.ListenerCertificate.from_certificate_manager(certificate)],
-                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+                ssl_policy=TLS_POLICY,
                 open=False,
             )
             self.load_balancer.add_redirect(source_port=80, target_port=self._port, open=False)

@@ -16,6 +16,8 @@ DR_DATABASE_IDS = {"replica": "ReplicaDatabase", "backups": "RestoredDatabase"}
 # The extra tag the runbook puts on each release it deploys (`deployed-1.4.2`); the repository's
 # lifecycle never expires an image that carries one, so a running or rollback release stays.
 KEPT_IMAGE_TAG_PREFIX = "deployed-"
+# When AWS Backup takes the daily recovery points (UTC): the stacks' plans and the runbook's `backups`.
+DAILY_BACKUP_HOUR_UTC = 5
 # Grafana over HTTPS: `grafana.<dns.domain>`, a certificate validated in the public zone and a
 # private zone of that one name in the VPC.
 GRAFANA_HOST_LABEL = "grafana"

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, load_environment
 from config.dr import DrContextError, RestoreSource, parse_dr_context
 from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
-from config.thresholds import RUNNING_TASKS, THRESHOLDS
+from config.thresholds import RPO_DATABASE_MINUTES, RTO_DATABASE_MINUTES, RUNNING_TASKS, THRESHOLDS
 from runbook import checks, drill, failback, readiness, recovery, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe
 from runbook.context import Context
@@ -223,9 +223,9 @@ COMMANDS: tuple[Command, ...] = (
         "backups",
         summary="snapshots, automated backups and AWS Backup vaults in both regions, the RPO they give now, the last restore test",
         readme='"Backup: Ensure recent backups are available": snapshots and automated backups in the primary and DR '
-        "regions, the latest restorable time in each, and the RPO that gives now against the manual's 15 minutes; "
+        f"regions, the latest restorable time in each, and the RPO that gives now against the manual's {RPO_DATABASE_MINUTES} minutes; "
         "each AWS Backup vault's lock and newest recovery point (one a day is due); the last monthly restore test, its "
-        "status and how long the restore took, against the manual's 2-hour database RTO",
+        f"status and how long the restore took, against the manual's {RTO_DATABASE_MINUTES // 60}-hour database RTO",
         run=lambda args, ctx: recovery.backups(ctx),
     ),
     Command(

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config.dr import RestoreSource
-from config.names import DB_LOG_EXPORTS
+from config.names import DAILY_BACKUP_HOUR_UTC, DB_LOG_EXPORTS
 from config.thresholds import RPO_DATABASE_MINUTES, RTO_DATABASE_MINUTES
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
@@ -83,7 +83,7 @@ def backups(ctx: Context) -> bool:
     return aws_backup(ctx) and ok
 
 
-# A daily recovery point is started within an hour of 05:00 UTC and may take eight to complete;
+# A daily recovery point is started within an hour of DAILY_BACKUP_HOUR_UTC and may take eight to complete;
 # older than this, a day was missed.
 DAILY_RECOVERY_POINT_HOURS = 26
 # The restore test runs monthly; older than this, a month was missed.
@@ -128,10 +128,13 @@ def _vault(ctx: Context, region: str, vault: str, summary: dict[str, Any]) -> bo
     ok = ctx.report.check(f"vault {vault} ({region}) lock", locked or not ctx.cfg.backup.vault_lock, lock)
     points = list(ctx.aws.pages("backup", region, "list_recovery_points_by_backup_vault", "RecoveryPoints", BackupVaultName=vault))
     newest = max((p["CreationDate"] for p in points if p.get("CreationDate")), default=None)
-    age_hours = None if newest is None else (datetime.now(UTC) - newest).total_seconds() / 3600
-    vault_age_hours = (datetime.now(UTC) - described["CreationDate"]).total_seconds() / 3600
+    newest_minutes = _minutes_since(newest)
+    age_hours = None if newest_minutes is None else newest_minutes / 60
+    vault_age_hours = (_minutes_since(described["CreationDate"]) or 0) / 60
     if age_hours is None and vault_age_hours < DAILY_RECOVERY_POINT_HOURS:
-        ctx.report.say(f"  vault {vault} ({region}): no recovery point yet; the first daily backup starts at 05:00 UTC")
+        ctx.report.say(
+            f"  vault {vault} ({region}): no recovery point yet; the first daily backup starts at {DAILY_BACKUP_HOUR_UTC:02d}:00 UTC"
+        )
     else:
         ok = (
             ctx.report.check(
@@ -161,7 +164,7 @@ def _restore_test(ctx: Context, summary: dict[str, Any]) -> bool:
         ctx.aws.pages("backup", ctx.cfg.region, "list_restore_jobs", "RestoreJobs", ByRestoreTestingPlanArn=plan["RestoreTestingPlanArn"])
     )
     if not jobs:
-        ctx.report.say(f"  restore test: none has run yet ({name} runs on the first Tuesday of each month, 06:00 UTC)")
+        ctx.report.say(f"  restore test: none has run yet ({name} runs on {plan.get('ScheduleExpression', 'its schedule')})")
         summary["restore_test"] = None
         return True
     last = max(jobs, key=lambda job: job["CreationDate"])
@@ -170,7 +173,7 @@ def _restore_test(ctx: Context, summary: dict[str, Any]) -> bool:
     took = (
         f"restored in {minutes:.0f} min (the manual's database RTO: {RTO_DATABASE_MINUTES} min)" if minutes is not None else "not finished"
     )
-    age_days = (datetime.now(UTC) - started).total_seconds() / 86400
+    age_days = (_minutes_since(started) or 0) / (24 * 60)
     summary["restore_test"] = {"started": started, "status": status, "minutes": None if minutes is None else round(minutes, 1)}
     return ctx.report.check(
         "last restore test",

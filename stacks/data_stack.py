@@ -13,7 +13,7 @@ from cdk_constructs.cross_region import ParameterInRegion, RemoteKeyArn
 from cdk_constructs.database import CT_RDS_PROTECTION, BackupReplication, DatabaseParameters, PostgresDatabase
 from cdk_constructs.keys import customer_key
 from config import EnvironmentConfig
-from config.names import DATABASE_NAME, MASTER_USERNAME, PRIMARY_DATABASE_ID
+from config.names import DAILY_BACKUP_HOUR_UTC, DATABASE_NAME, MASTER_USERNAME, PRIMARY_DATABASE_ID
 from stacks.backups import backup_copies, vault_lock
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.regional import RegionalNetwork, instance_settings
@@ -103,6 +103,7 @@ class DataStack(EnvironmentStack):
             # retention keeps the two from fighting over BackupRetentionPeriod.
             continuous_retention_days=cfg.database.backup_retention_days if cfg.backup.continuous else None,
             allow_restores=restore_test,
+            daily_hour_utc=DAILY_BACKUP_HOUR_UTC,
         )
         if restore_test:
             RestoreTest(

@@ -17,7 +17,7 @@ from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.prometheus import PrometheusWorkspace
 from config import EnvironmentConfig
 from config.manual import GRAFANA_HOST, GRAFANA_PORT
-from config.names import GRAFANA_HOST_LABEL
+from config.names import DAILY_BACKUP_HOUR_UTC, GRAFANA_HOST_LABEL
 from stacks.backups import backup_copies
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.catalogue import Measured, Owner, add_alarms, add_outage, grafana_dashboard, graphs, owned_by
@@ -113,5 +113,6 @@ class MonitoringStack(EnvironmentStack):
                 resource_arns=[self.grafana.file_system.file_system_arn],
                 daily_retention_days=cfg.backup.daily_retention_days,
                 copies=backup_copies(cfg),
+                daily_hour_utc=DAILY_BACKUP_HOUR_UTC,
             )
         CfnOutput(self, "GrafanaUrl", value=self.grafana.url, description="Grafana, from the VPN or office")
