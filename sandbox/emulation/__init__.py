@@ -48,6 +48,7 @@ def install() -> None:
     backup.install_plan_names()
     network.define_models()
     network.install_routes()
+    network.install_vpc_attributes()
     resources.install_ecr_replication()
     rds.install()
     ecs.install()

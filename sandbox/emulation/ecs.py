@@ -19,7 +19,13 @@ EXTENSIONS = {
     "ECS tasks": "a service runs its desired count at once, registered in its target groups; no container runs",
     "the application": "a stand-in answers /health and the ALB health checks: 200 only while tasks of a release that is not a failing one (--failing-tag) run",
     "task definition revisions": "`family:NOTANUMBER` is a ClientException ('Invalid revision number'), not a server error",
+    "AWS::ECR::PullThroughCacheRule": "kept by the emulator, one per repository prefix in a region, a second one refused (PullThroughCacheRuleAlreadyExistsException, ECR API reference CreatePullThroughCacheRule)",
+    "pull through cache": "an image `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>:<tag>` whose repository does not exist is pulled when a cache rule has that prefix, and ECR creates the repository on that first pull (ECR user guide, 'Sync an upstream registry'); the upstream image is assumed to exist, as every public image is here",
+    "one-off tasks (RunTask)": "no container runs: a task whose essential images can be pulled and whose secrets exist (each `valueFrom` ARN, less its JSON-key suffix) is STOPPED at once with exit code 0, so the SQL of `db-users` never runs here; one that cannot is STOPPED with ECS's reason (CannotPullContainerError, or ResourceInitializationError for a secret) and no exit code (ECS developer guide, 'Stopped tasks errors')",
 }
+
+# Pull-through cache rules by (account, region, repository prefix): the upstream registry's URL.
+PULL_THROUGH_CACHE_RULES: dict[tuple[str, str, str], str] = {}
 
 CIRCUIT_BREAKER = "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\" (HandlerErrorCode: GeneralServiceException)"
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)(?::([^@]+))?(?:@(.+))?$")
@@ -80,12 +86,58 @@ def pull_problem(image: str) -> str | None:
         return None  # a public registry's image: assumed pullable
     account, region, name, tag, digest = match.groups()
     repository = ecr_backends[account][region].repositories.get(name)
+    if (account, region, name.split("/", 1)[0]) in PULL_THROUGH_CACHE_RULES:
+        # Through a cache rule: the first pull creates the repository, and a tag not cached yet
+        # is imported from upstream.
+        if repository is None:
+            ecr_backends[account][region].create_repository(name, None, {"encryptionType": "AES256"}, {"scanOnPush": False}, "MUTABLE", [])
+        return None
     if repository is None:
         return f"CannotPullContainerError: repository {name} not found in {region}"
     for stored in repository.images:
         if (digest and stored.image_digest == digest) or (tag and tag in (stored.image_tags or [])) or (not tag and not digest):
             return None
     return f"CannotPullContainerError: pull image manifest has been retried 5 time(s): {image}: not found"
+
+
+def secret_problem(account: str, region: str, value_from: str) -> str | None:
+    """Why ECS could not read a container's secret from Secrets Manager, or None."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    if ":secretsmanager:" not in value_from:
+        return None  # a Parameter Store value: not modelled here
+    arn = ":".join(value_from.split(":")[:7])  # less `:json-key:version-stage:version-id`
+    if secretsmanager_backends[account][region].secrets.get(arn) is None:
+        return (
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+            f"unable to retrieve secret from asm: ResourceNotFoundException: Secrets Manager can't find the specified secret ({arn})"
+        )
+    return None
+
+
+def run_problem(account: str, region: str, task_definition: Any) -> str | None:
+    """Why a one-off task of this definition would stop before its containers ran, or None."""
+    for container in task_definition.container_definitions:
+        if not container.get("essential", True):
+            continue
+        problem = pull_problem(container.get("image", "")) or next(
+            filter(None, (secret_problem(account, region, s["valueFrom"]) for s in container.get("secrets") or [])), None
+        )
+        if problem:
+            return problem
+    return None
+
+
+def _stop_at_once(account: str, region: str, task: Any) -> None:
+    """A one-off task, as it is once it has run: STOPPED, with exit code 0 or the reason it never ran."""
+    problem = run_problem(account, region, _definition(account, region, task.task_definition_arn))
+    task.status = "STOPPED"
+    task.desired_status = "STOPPED"
+    task.stopped_reason = problem or "Essential container in task exited"
+    for container in task.containers:
+        container.last_status = "STOPPED"
+        container.exitCode = None if problem else 0
+        container.reason = problem
 
 
 def deployment_problem(account: str, region: str, task_definition: str) -> str | None:
@@ -213,6 +265,16 @@ def install_target_health() -> None:
 def install() -> None:
     from moto.ecs.exceptions import EcsClientException
     from moto.ecs.models import EC2ContainerServiceBackend, Service, TaskDefinition, ecs_backends
+
+    backend_run_task = EC2ContainerServiceBackend.run_task
+
+    def run_task(self: Any, *args: Any, **kwargs: Any) -> Any:
+        tasks = backend_run_task(self, *args, **kwargs)
+        for task in tasks:
+            _stop_at_once(self.account_id, self.region_name, task)
+        return tasks
+
+    EC2ContainerServiceBackend.run_task = run_task  # type: ignore[method-assign]
 
     describe = EC2ContainerServiceBackend.describe_task_definition
 

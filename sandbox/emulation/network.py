@@ -13,6 +13,7 @@ EXTENSIONS = {
     "AWS::EC2::SecurityGroup": "the template's inline rules exactly: IPv4 and IPv6 ingress; the default allow-all IPv4 egress replaced by SecurityGroupEgress when it is given (AWS::EC2::SecurityGroup reference), and no default IPv6 egress even in a dual-stack VPC (cloudformation-coverage-roadmap#2241); an update changes the inline rules in place",
     "AWS::EC2::SecurityGroupIngress / Egress": "rules through the EC2 API; an egress rule also removes the group's default allow-all egress, as CloudFormation does (aws/aws-cdk#987, PR #998)",
     "AWS::EC2::Route": "an IPv6 route keeps its DestinationIpv6CidrBlock (moto drops it)",
+    "AWS::EC2::VPC": "takes EnableDnsSupport and EnableDnsHostnames from the template (moto's CloudFormation drops both); network interfaces in the VPC then get private DNS names, which ECS's RunTask reports",
     "EC2 deletions": "route tables, routes, associations, gateways and their attachments, NAT gateways, addresses, endpoints and flow logs are deleted with their stack (moto's CloudFormation keeps them, and the VPC's deletion then fails)",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "created with the template's scheme, IP address type, groups, subnets and attributes; deletion protection refuses deletion; with access logs on, the test object ELB writes into the bucket",
 }
@@ -283,6 +284,25 @@ def _delete_endpoint(stack: Any, logical_id: str, instance: Any, props: dict[str
 
 def _delete_flow_log(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
     _ec2(stack).delete_flow_logs(FlowLogIds=[instance.id])
+
+
+def install_vpc_attributes() -> None:
+    """moto's AWS::EC2::VPC creates the VPC without its DNS attributes."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.vpcs import VPC
+
+    original = VPC.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any) -> Any:
+        vpc = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        props = cloudformation_json["Properties"]
+        for attribute in ("EnableDnsSupport", "EnableDnsHostnames"):
+            if attribute in props:
+                name = "enable_dns_support" if attribute == "EnableDnsSupport" else "enable_dns_hostnames"
+                ec2_backends[account_id][region_name].modify_vpc_attribute(vpc.id, name, str(props[attribute]).lower() == "true")
+        return vpc
+
+    VPC.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
 
 
 def install_routes() -> None:

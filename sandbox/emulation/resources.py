@@ -312,8 +312,44 @@ def define_models() -> None:
         def remove(cls, physical_id: str, region: str) -> None:
             client("acm", region).delete_certificate(CertificateArn=physical_id)
 
+    class PullThroughCacheRule(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ECR::PullThroughCacheRule"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            from botocore.exceptions import ClientError
+
+            from sandbox.emulation.ecs import PULL_THROUGH_CACHE_RULES
+
+            prefix = props["EcrRepositoryPrefix"]
+            if (DEFAULT_ACCOUNT_ID, region, prefix) in PULL_THROUGH_CACHE_RULES:
+                error = {
+                    "Code": "PullThroughCacheRuleAlreadyExistsException",
+                    "Message": f"A pull through cache rule with prefix '{prefix}' already exists",
+                }
+                raise ClientError({"Error": error}, "CreatePullThroughCacheRule")
+            PULL_THROUGH_CACHE_RULES[(DEFAULT_ACCOUNT_ID, region, prefix)] = props["UpstreamRegistryUrl"]
+            return str(prefix)
+
+        @classmethod
+        def update(cls, physical_id: str, props: dict[str, Any], region: str) -> str:
+            from sandbox.emulation.ecs import PULL_THROUGH_CACHE_RULES
+
+            # Both properties are create-only: CloudFormation replaces the rule for any change.
+            PULL_THROUGH_CACHE_RULES[(DEFAULT_ACCOUNT_ID, region, physical_id)] = props["UpstreamRegistryUrl"]
+            return physical_id
+
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            from sandbox.emulation.ecs import PULL_THROUGH_CACHE_RULES
+
+            PULL_THROUGH_CACHE_RULES.pop((DEFAULT_ACCOUNT_ID, region, physical_id), None)
+
     MODELS.extend(
         (
+            PullThroughCacheRule,
             VpcCidrBlock,
             Alarm,
             CompositeAlarm,

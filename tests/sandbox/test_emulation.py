@@ -654,3 +654,76 @@ def test_a_kept_vaults_name_makes_the_next_create_fail_with_already_exists(runni
     assert _deploy(running, "VaultFails", {"Vault": _vault("probe-new"), "Fails": _failing("Vault")}) == "ROLLBACK_COMPLETE"
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
         running.client("backup", REGION).describe_backup_vault(BackupVaultName="probe-new")
+
+
+def _one_off_stack(image: str, secret_arn: dict[str, Any] | str) -> dict[str, Any]:
+    return {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "admin"}},
+        "Task": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": "one-off",
+                "RequiresCompatibilities": ["FARGATE"],
+                "NetworkMode": "awsvpc",
+                "Cpu": "256",
+                "Memory": "512",
+                "ContainerDefinitions": [
+                    {
+                        "Name": "psql",
+                        "Image": image,
+                        "Essential": True,
+                        "Memory": 512,
+                        "Secrets": [{"Name": "PGPASSWORD", "ValueFrom": {"Fn::Join": ["", [secret_arn, ":password::"]]}}],
+                    }
+                ],
+            },
+        },
+    }
+
+
+def _run_once(running: Running) -> dict[str, Any]:
+    ec2, ecs = running.client("ec2", REGION), running.client("ecs", REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # as CDK's VPCs have it
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.0.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName=f"probe-{subnet}", Description="probe", VpcId=vpc)["GroupId"]
+    (task,) = ecs.run_task(
+        cluster="admin",
+        taskDefinition="one-off",
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
+    )["tasks"]
+    ecs.get_waiter("tasks_stopped").wait(cluster="admin", tasks=[task["taskArn"]], WaiterConfig={"Delay": 1, "MaxAttempts": 3})
+    (stopped,) = ecs.describe_tasks(cluster="admin", tasks=[task["taskArn"]])["tasks"]
+    return stopped
+
+
+def test_one_off_tasks_stop_with_exit_0_only_when_their_image_and_secrets_resolve(running: Running) -> None:
+    """As `db-users` runs its task: pulled through a cache rule (the repository made on the first
+    pull), the master secret read. Nothing runs in the container: exit 0 proves only the wiring."""
+    secrets = running.client("secretsmanager", REGION)
+    secret = secrets.create_secret(Name="probe-master", SecretString='{"username": "u", "password": "p"}')["ARN"]
+    cached = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/probe-public/docker/library/postgres:17.6-alpine"
+    rule = {
+        "Type": "AWS::ECR::PullThroughCacheRule",
+        "Properties": {"EcrRepositoryPrefix": "probe-public", "UpstreamRegistryUrl": "public.ecr.aws"},
+    }
+    assert _deploy(running, "NoCacheRule", _one_off_stack(cached, secret)) == "CREATE_COMPLETE"
+    stopped = _run_once(running)
+    assert stopped["lastStatus"] == "STOPPED" and "exitCode" not in stopped["containers"][0]
+    assert stopped["stoppedReason"].startswith("CannotPullContainerError: repository probe-public/docker/library/postgres not found")
+    assert _deploy(running, "CacheRule", {"Rule": rule}) == "CREATE_COMPLETE"
+    for _ in range(2):  # the first pull creates the repository; the second finds it
+        stopped = _run_once(running)
+        assert stopped["containers"][0]["exitCode"] == 0, stopped.get("stoppedReason")
+    assert running.client("ecr", REGION).describe_repositories(repositoryNames=["probe-public/docker/library/postgres"])["repositories"]
+    # One rule per prefix in a region.
+    assert _deploy(running, "CacheRuleAgain", {"Rule": rule}) == "ROLLBACK_COMPLETE"
+    assert any("PullThroughCacheRuleAlreadyExistsException" in r for r in _reasons(running, "CacheRuleAgain"))
+    # A secret that is not there: the task never starts its container.
+    secrets.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
+    stopped = _run_once(running)
+    assert (
+        stopped["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets")
+        and "exitCode" not in stopped["containers"][0]
+    )
