@@ -7,8 +7,11 @@ from typing import cast
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+
+from cdk_constructs.compliance import acknowledge
 
 # The count of the rule that keeps deployed images, as in the CDK's own example of a rule that
 # protects a tag prefix (aws_ecr.LifecycleRule): years of daily deploys before the oldest goes.
@@ -151,6 +154,20 @@ def cached_pull(*, prefix: str, account: str, region: str) -> iam.PolicyStatemen
             "ecr:CreateRepository",
         ],
         resources=[f"arn:aws:ecr:{region}:{account}:repository/{prefix}/*"],
+    )
+
+
+def allow_cached_pull(task_definition: ecs.TaskDefinition, *, prefix: str) -> None:
+    """Lets the task definition's execution role pull through the cache rule with `prefix`
+    (`cached_pull`), with the reason a reviewer reads for its wildcard."""
+    stack = Stack.of(task_definition)
+    pull = cached_pull(prefix=prefix, account=stack.account, region=stack.region)
+    task_definition.add_to_execution_role_policy(pull)
+    acknowledge(
+        task_definition.obtain_execution_role().node.find_child("DefaultPolicy"),
+        f"AwsSolutions-IAM5[Resource::{pull.resources[0]}]",
+        "ECR creates one cached repository per upstream image path on its first pull, under the cache rule's "
+        "prefix; the statement covers that prefix only, and the pull and import actions only.",
     )
 
 

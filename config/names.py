@@ -9,6 +9,10 @@ DB_LOG_EXPORTS = ("postgresql", "upgrade")
 # same in every environment, since each has an instance of its own.
 DATABASE_NAME = "contractorlens"
 MASTER_USERNAME = "contractorlens_admin"
+# The backend's own role (IAM authentication, no password), which `deploy.sh db-users` creates.
+APP_DB_USER = "contractorlens_app"
+# Where the backend image keeps the RDS certificate authorities' bundle (README: Backend contract).
+RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
 # The databases' logical ids: pinned by the stacks (a stateful resource's id never changes) and
 # read by the runbook (failback, a stuck rollback's way on).
 PRIMARY_DATABASE_ID = "Database"
@@ -89,6 +93,20 @@ class Names:
         """What a failback renames the primary region's stale instance to, `<prefix>-<UTC time>`:
         kept, with the writes that never reached the DR region, until someone has compared them."""
         return f"{self.prefix}-db-stale"
+
+    @property
+    def admin_cluster(self) -> str:
+        """Where `db-users` runs its one-off task: not the manual's cluster, which the Service stack
+        makes after the role must exist."""
+        return f"{self.prefix}-admin"
+
+    @property
+    def db_users_task_family(self) -> str:
+        return f"{self.prefix}-db-users"
+
+    @property
+    def db_users_log_group(self) -> str:
+        return f"/ecs/{self.prefix}/db-users"
 
     @property
     def public_image_cache(self) -> str:

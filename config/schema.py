@@ -137,6 +137,13 @@ class RegistryConfig(_Section):
     """Replicate the repository to the DR region. Default: false."""
 
 
+def _pinned_image(value: str) -> str:
+    name, _, tag = value.rpartition(":")
+    if not name or "/" not in name or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag) or tag == "latest":
+        raise ValueError('expected a pinned image, registry/name:tag with a tag other than "latest"')
+    return value
+
+
 class DatabaseConfig(_Section):
     engine_version: Annotated[str, AfterValidator(_pg15)]
     """PostgreSQL 15 minor version, e.g. "15.17"."""
@@ -169,6 +176,14 @@ class DatabaseConfig(_Section):
     MasterUsername and StorageEncrypted, and both are create-only: the template must go on leaving
     them out, or CloudFormation would replace the database. `./scripts/deploy.sh failback` says
     when to set it; never on a new environment. Default: "new"."""
+    app_login: Literal["iam", "master-secret"] = "iam"
+    """How the backend logs in: "iam", as its own role `contractorlens_app` with a token from its
+    task role (`./scripts/deploy.sh db-users` creates the role; README: Backend contract); or
+    "master-secret", as the master user with the secret RDS manages and rotates, the way a backend
+    not yet on the contract logs in. Default: "iam"."""
+    admin_image: Annotated[str, AfterValidator(_pinned_image)] = "public.ecr.aws/docker/library/postgres:17.6-alpine"
+    """The image whose `psql` the `db-users` task runs (through the account's cache of Amazon ECR
+    Public when it is from there), pinned. Default: the official postgres 17.6 image."""
 
 
 IMAGE_TAG_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
@@ -286,13 +301,6 @@ class AlertingConfig(_Section):
     """Local hour business ends, after the start. Default: 17."""
     time_zone: Annotated[str, AfterValidator(_time_zone)] = "America/Los_Angeles"
     """IANA time zone of the business hours; its standard-time offset is used all year."""
-
-
-def _pinned_image(value: str) -> str:
-    name, _, tag = value.rpartition(":")
-    if not name or "/" not in name or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag) or tag == "latest":
-        raise ValueError('expected a pinned image, registry/name:tag with a tag other than "latest"')
-    return value
 
 
 def _allowed_cidr(value: str) -> str:

@@ -156,6 +156,7 @@ def kept_on_destroy(cfg: EnvironmentConfig) -> list[Kept]:
         Kept("Network", "log group", names.flow_log_group, region),
         Kept("Registry", "repository", names.repository, region),
         *(Kept("Data", "log group", group, region) for group in names.db_log_groups(names.db_instance)),
+        Kept("Data", "log group", names.db_users_log_group, region),
         Kept("Service", "log group", names.app_log_group, region),
         Kept("Service", "log group", names.exec_log_group, region),
         Kept("Service", "log group", names.waf_log_group, region),

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from config.manual import API_HOST_LABEL, HEALTH_CHECK_PATH
 from config.thresholds import RUNNING_TASKS
-from runbook import account
+from runbook import account, db_users
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 
@@ -147,10 +147,13 @@ def health_check(ctx: Context, url: str | None = None) -> bool:
 
 def preflight(ctx: Context, url: str | None = None, image_tag: str | None = None) -> bool:
     """The manual's pre-deployment checklist, plus what a deploy needs that the manual takes for
-    granted: the release image in the repository, the service-linked roles, no alarm firing."""
+    granted: the release image in the repository, the service-linked roles, the backend's own
+    database role made (when it logs in as it), no alarm firing."""
     ok = check_http(ctx, health_url(ctx, url))
     ok = check_database(ctx) and ok
     ok = check_steady(ctx, describe_service(ctx)) and ok
     ok = account.check_image(ctx, image_tag or ctx.cfg.service.image_tag) and ok
     ok = account.check_service_linked_roles(ctx) and ok
+    if ctx.cfg.database.app_login == "iam":
+        ok = db_users.check_recorded(ctx) and ok
     return check_alarms(ctx) and ok

@@ -24,7 +24,7 @@ from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, loa
 from config.dr import DrContextError, RestoreSource, parse_dr_context
 from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
 from config.thresholds import RPO_DATABASE_MINUTES, RTO_DATABASE_MINUTES, RUNNING_TASKS, THRESHOLDS
-from runbook import checks, drill, failback, readiness, recovery, security, service
+from runbook import checks, db_users, drill, failback, readiness, recovery, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe
 from runbook.context import Context
 from runbook.report import Report
@@ -163,11 +163,21 @@ COMMANDS: tuple[Command, ...] = (
         url=True,
     ),
     Command(
+        "db-users",
+        summary="create the backend's own database role (IAM login, rows only) with a one-off task; safe to run again",
+        readme="the backend's own role `contractorlens_app` in `contractorlens-db`: IAM authentication only (`rds_iam`), "
+        "read and write rows of every table, no DDL. Runs the Data stack's one-off task `contractorlens-db-users` on "
+        "cluster `contractorlens-admin` (the master secret goes to that task only) in the app's subnets, waits for it, "
+        "and fails with psql's exit code and where its output is; idempotent; Ctrl-C stops the task. `first-deploy` "
+        "runs it before the Service stack",
+        run=lambda args, ctx: db_users.db_users(ctx),
+    ),
+    Command(
         "preflight",
-        summary="the manual's pre-deployment checklist: /health, database, service steady, image pushed, roles, no alarm firing",
+        summary="the manual's pre-deployment checklist: /health, database, service steady, image pushed, roles, db-users, no alarm firing",
         readme='"Pre-deployment Checklist": `/health` answers, `contractorlens-db` available, the service steady, the '
-        "release image in the repository, the service-linked roles present, and no alarm already in ALARM (ECS would "
-        "not roll back on one that was firing before the deploy)",
+        "release image in the repository, the service-linked roles present, `db-users` run once (when the backend logs in "
+        "as its own role), and no alarm already in ALARM (ECS would not roll back on one that was firing before the deploy)",
         run=lambda args, ctx: checks.preflight(ctx, args.url, args.image_tag),
         options=_image_tag_option,
         usage="[--image-tag T]",

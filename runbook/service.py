@@ -13,7 +13,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from config.thresholds import RUNNING_TASKS
-from runbook import account, checks
+from runbook import account, checks, db_users
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 
@@ -247,7 +247,8 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
     Bootstrap checked, service-linked roles created, the stacks that need no image deployed
     (with the repository, and the database, which takes longest in AWS), the release image
     checked (if it is missing, the push commands are printed and the command stops: run it
-    again after the push), then the service and monitoring, the DR stack last (it reads what
+    again after the push), the backend's database role made (`db-users`), then the service and
+    monitoring, the DR stack last (it reads what
     the Service stack writes), and a health-check. Every step can be run again: a deployed
     stack is left as it is, and one whose first create rolled back is created again.
     """
@@ -265,17 +266,17 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
             f"({', '.join(k.name for k in in_the_way)}); ./scripts/deploy.sh leftovers --env {cfg.name} lists them and "
             "--delete deletes them"
         )
-    ctx.report.say("[1/5] service-linked roles")
+    ctx.report.say("[1/6] service-linked roles")
     account.create_service_linked_roles(ctx)
-    ctx.report.say("[2/5] synthesize once")
+    ctx.report.say("[2/6] synthesize once")
     with tempfile.TemporaryDirectory(prefix="contractorlens-first-deploy-") as assembly:
         argv = ["npx", "cdk", "synth", "-c", f"env={cfg.name}", "--quiet", "--output", assembly]
         ctx.report.say(f"  {shlex.join(argv)}")
         if run(argv) != 0:
             raise RunbookError("npx cdk synth failed; see its output above")
-        ctx.report.say("[3/5] the stacks that need no image: the repository, the database")
+        ctx.report.say("[3/6] the stacks that need no image: the repository, the database")
         _cdk_deploy(ctx, [*(["DRFoundation"] if cfg.needs_dr_foundation else []), "Network", "Registry", "Data"], run, assembly)
-        ctx.report.say("[4/5] the release image")
+        ctx.report.say("[4/6] the release image")
         tag = cfg.service.image_tag
         if not account.check_image(ctx, tag):
             ctx.report.say(f"Push {cfg.names.repository}:{tag} (service.image_tag in {cfg.source}), then run first-deploy again:")
@@ -283,7 +284,14 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
                 ctx.report.say(f"  {line}")
             return False
         account.keep_image(ctx, tag)
-        ctx.report.say("[5/5] service, monitoring" + (", then the DR stack" if cfg.dr.enabled else ""))
+        ctx.report.say(f"[5/6] the backend's database role ({cfg.database.app_login})")
+        if cfg.database.app_login == "iam":
+            # Before the Service stack: its first tasks log in as this role, or never get healthy.
+            if not db_users.db_users(ctx):
+                raise RunbookError("db-users failed (see above): fix it, run first-deploy again")
+        else:
+            ctx.report.say(f"  none: database.app_login in {cfg.source} has the backend log in with the master secret")
+        ctx.report.say("[6/6] service, monitoring" + (", then the DR stack" if cfg.dr.enabled else ""))
         _cdk_deploy(ctx, ["Service", "Monitoring"], run, assembly)
         if cfg.dr.enabled:
             # After the Service stack: the DR stack reads the health check id it writes.

@@ -212,6 +212,7 @@ def on_call(s: Session) -> None:
     # The vaults exist and are locked; no backup job runs in the emulator (the report says so).
     s.deploy_sh("backups", *_env(s), look_for=f"vault {s.cfg.names.backup_vault} ({s.cfg.region}) lock: locked")
     s.deploy_sh("security-review", *_env(s))
+    s.deploy_sh("db-users", *_env(s), look_for="logs in with IAM only")
     s.deploy_sh("leftovers", *_env(s))
     if s.cfg.dr.enabled and s.cfg.database.replicate_backups_to_dr:
         s.deploy_sh("dr-restore", *_env(s), "--latest")
@@ -430,9 +431,12 @@ def failback(s: Session) -> None:
     s.deploy_sh("failback", "replicate", *_env(s), look_for=names.db_stale_prefix)
     s.check(f"{names.db_instance} replicates the DR database; the stale one kept aside", lambda: _replicating_back(s))
     s.deploy_sh(s.cfg.name, *_health(s), expect=1, look_for="a failback is in progress")
+    s.deploy_sh("db-users", *_env(s), expect=2, look_for="is a read replica")
     s.deploy_sh("failback", "finish", *_env(s), expect=2, look_for="failback switchover")
     s.deploy_sh("failback", "switchover", *_env(s))
-    s.check(f"{names.db_instance} the primary again, the service on its new secret", lambda: _failed_back(s))
+    s.check(f"{names.db_instance} the primary again, db-users on its new secret", lambda: _failed_back(s))
+    # Idempotent: the role came back with the data; running it again on the new primary passes.
+    s.deploy_sh("db-users", *_env(s), look_for="contractorlens_app in")
     s.deploy_sh("health-check", *_env(s), *_health(s))
     s.deploy_sh("failback", "finish", *_env(s), look_for=f"{names.dr_final_snapshot_prefix}-")
     s.check("standby again, with a replica of the new primary", lambda: _replica(s, []))
@@ -471,26 +475,33 @@ def _replicating_back(s: Session) -> tuple[bool, str]:
     return ok, f"{names.db_instance} replicating from {source}; kept aside: {stale}; Data stack {status}"
 
 
-def _failed_back(s: Session) -> tuple[bool, str]:
-    names = s.cfg.names
-    (db,) = s.client("rds").describe_db_instances(DBInstanceIdentifier=names.db_instance)["DBInstances"]
-    secret = (db.get("MasterUserSecret") or {}).get("SecretArn")
-    parameter = s.client("ssm").get_parameter(Name=f"{names.parameter_prefix}/db/secret-arn")["Parameter"]["Value"]
-    ecs = s.client("ecs")
-    (service,) = ecs.describe_services(cluster=names.cluster, services=[names.service])["services"]
-    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
-    used = {
+def _password_secrets(s: Session, task_definition: str) -> set[str]:
+    """The secrets whose `password` a task definition's containers are given."""
+    definition = s.client("ecs").describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+    return {
         x["valueFrom"].split(":password")[0]
         for c in definition["containerDefinitions"]
         for x in c.get("secrets", [])
         if "password" in x["valueFrom"]
     }
+
+
+def _failed_back(s: Session) -> tuple[bool, str]:
+    """The promoted database's new master secret is what the parameter names and what the
+    db-users task is given; the backend's tasks get it only when they log in with it."""
+    names = s.cfg.names
+    (db,) = s.client("rds").describe_db_instances(DBInstanceIdentifier=names.db_instance)["DBInstances"]
+    secret = (db.get("MasterUserSecret") or {}).get("SecretArn")
+    parameter = s.client("ssm").get_parameter(Name=f"{names.parameter_prefix}/db/secret-arn")["Parameter"]["Value"]
+    (service,) = s.client("ecs").describe_services(cluster=names.cluster, services=[names.service])["services"]
+    used = _password_secrets(s, service["taskDefinition"])
+    admin = _password_secrets(s, names.db_users_task_family)
     standalone = not db.get("ReadReplicaSourceDBInstanceIdentifier") and bool(secret)
-    ok = standalone and parameter == secret and used == {secret} and _dr_tasks(s) == 0
-    return (
-        ok,
-        f"{names.db_instance} {'standalone' if standalone else 'still a replica'}, secret {secret}, parameter {parameter}, tasks use {used}, {_dr_tasks(s)} DR tasks",
-    )
+    expected = {secret} if s.cfg.database.app_login == "master-secret" else set()
+    ok = standalone and parameter == secret and used == expected and admin == {secret} and _dr_tasks(s) == 0
+    state = "standalone" if standalone else "still a replica"
+    found = f"secret {secret}, parameter {parameter}, service tasks use {used or 'none'}, db-users uses {admin}"
+    return ok, f"{names.db_instance} {state}, {found}, {_dr_tasks(s)} DR tasks"
 
 
 def teardown(s: Session) -> None:

@@ -11,9 +11,11 @@ from cdk_constructs.backup import BackupPlan, RestoreTest, backup_vault
 from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from cdk_constructs.cross_region import ParameterInRegion, RemoteKeyArn
 from cdk_constructs.database import CT_RDS_PROTECTION, BackupReplication, DatabaseParameters, PostgresDatabase
+from cdk_constructs.db_users import DatabaseUsersTask, app_role_sql
 from cdk_constructs.keys import customer_key
+from cdk_constructs.logs import encrypted_log_group
 from config import EnvironmentConfig
-from config.names import DAILY_BACKUP_HOUR_UTC, DATABASE_NAME, MASTER_USERNAME, PRIMARY_DATABASE_ID
+from config.names import APP_DB_USER, DAILY_BACKUP_HOUR_UTC, DATABASE_NAME, MASTER_USERNAME, PRIMARY_DATABASE_ID
 from stacks.backups import backup_copies, vault_lock
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.regional import RegionalNetwork, instance_settings
@@ -82,7 +84,38 @@ class DataStack(EnvironmentStack):
             self._acknowledge_choices()
         if cfg.backup.enabled:
             self._backups(network, restore_test=cfg.backup.restore_testing and failback != "detached")
+        self._database_users(network)
         self.outputs = DataOutputs(parameters=self.database.parameter_names, key=self.key)
+
+    def _database_users(self, network: RegionalNetwork) -> None:
+        """The one-off task `db-users` runs to create the backend's own role, while the database has
+        a master secret (not in a failback's replica phases). Its log group stays in every phase:
+        it has a fixed name, and is kept on delete like the database's own logs."""
+        cfg, names = self.cfg, self.cfg.names
+        log_group = encrypted_log_group(
+            self, "DbUsersLogGroup", name=names.db_users_log_group, retention_days=cfg.database.log_retention_days, key=self.key
+        )
+        pin_logical_id(log_group, "DbUsersLogGroup")
+        secret = self.database.secret
+        if secret is None:
+            return
+        instance = self.database.instance
+        DatabaseUsersTask(
+            self,
+            "DbUsers",
+            vpc=network.vpc,
+            cluster_name=names.admin_cluster,
+            family=names.db_users_task_family,
+            image=cfg.database.admin_image,
+            image_cache_prefix=names.public_image_cache,
+            master_secret=secret,
+            secret_key=self.key,
+            host=instance.db_instance_endpoint_address,
+            port=instance.db_instance_endpoint_port,
+            database=DATABASE_NAME,
+            sql=app_role_sql(app_user=APP_DB_USER, database=DATABASE_NAME, owner=MASTER_USERNAME),
+            log_group=log_group,
+        )
 
     def _backups(self, network: RegionalNetwork, *, restore_test: bool) -> None:
         """The database in AWS Backup: continuous and daily recovery points in this region's locked

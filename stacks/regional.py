@@ -23,6 +23,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -38,7 +39,7 @@ from cdk_constructs.logs import ServiceLogs
 from cdk_constructs.network import AppNetwork, TierSecurityGroups
 from cdk_constructs.threshold import Severity
 from config.manual import API_HOST_LABEL, HEALTH_CHECK_PATH
-from config.names import DATABASE_NAME, DB_LOG_EXPORTS
+from config.names import APP_DB_USER, DATABASE_NAME, DB_LOG_EXPORTS, RDS_CA_BUNDLE
 from config.schema import DatabaseConfig, EnvironmentConfig, ServiceConfig
 from stacks.base import EnvironmentStack, pin_logical_id
 
@@ -185,28 +186,40 @@ class PublicEntry:
 
 @dataclass(frozen=True)
 class DatabaseLink:
-    """Where the service finds its database: the endpoint and the secret RDS manages."""
+    """Where the service finds its database, and how it logs in: as its own role with an IAM
+    token (no secret), or as the master user with the secret RDS manages."""
 
     endpoint_address: str
     endpoint_port: str
-    secret: secretsmanager.ISecret
+    secret: secretsmanager.ISecret | None
+    """The master secret when the backend logs in with it (database.app_login = "master-secret")."""
 
     @property
     def environment(self) -> dict[str, str]:
-        return {"DB_HOST": self.endpoint_address, "DB_PORT": self.endpoint_port, "DB_NAME": DATABASE_NAME}
+        where = {"DB_HOST": self.endpoint_address, "DB_PORT": self.endpoint_port, "DB_NAME": DATABASE_NAME}
+        if self.secret is not None:
+            return where
+        # The backend contract (README): a token from the task role for this user, over TLS that
+        # verifies the RDS certificate against the CA bundle in the image.
+        return {**where, "DB_USERNAME": APP_DB_USER, "DB_AUTH": "iam", "DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": RDS_CA_BUNDLE}
 
     @property
     def secrets(self) -> dict[str, ecs.Secret]:
+        if self.secret is None:
+            return {}
         return {
             "DB_USERNAME": ecs.Secret.from_secrets_manager(self.secret, "username"),
             "DB_PASSWORD": ecs.Secret.from_secrets_manager(self.secret, "password"),
         }
 
 
-def database_link(stack: EnvironmentStack, *, endpoint_address: str, endpoint_port: str, secret_arn: str) -> DatabaseLink:
-    """The link to a database whose secret RDS manages. The secret is imported without its key: a
-    grant on another stack's key would make that stack refer back to this one's role (a cycle);
-    decrypt is granted on the execution role instead (`RegionalApi`'s `secret_keys`)."""
+def database_link(stack: EnvironmentStack, *, endpoint_address: str, endpoint_port: str, secret_arn: str | None) -> DatabaseLink:
+    """The link to a database, with the master secret whose ARN is `secret_arn` when the config's
+    `database.app_login` says "master-secret" (and there is one). The secret is imported without
+    its key: a grant on another stack's key would make that stack refer back to this one's role (a
+    cycle); decrypt is granted on the execution role instead (`RegionalApi`'s `secret_keys`)."""
+    if stack.cfg.database.app_login != "master-secret" or secret_arn is None:
+        return DatabaseLink(endpoint_address=endpoint_address, endpoint_port=endpoint_port, secret=None)
     secret = secretsmanager.Secret.from_secret_complete_arn(stack, "DatabaseSecret", secret_arn)
     return DatabaseLink(endpoint_address=endpoint_address, endpoint_port=endpoint_port, secret=secret)
 
@@ -305,8 +318,22 @@ class RegionalApi:
             scaling=scaling,
             user=svc.container_user,
         )
+        if database is not None and database.secret is None:
+            self._allow_iam_login(stack)
         CfnOutput(stack, "ClusterName", value=self.api.cluster.cluster_name)
         CfnOutput(stack, "ServiceName", value=self.api.service.service_name)
+
+    def _allow_iam_login(self, stack: EnvironmentStack) -> None:
+        """The task role may sign tokens for the backend's role on any instance of this region: the
+        instance's DbiResourceId changes with every promotion, restore and failback."""
+        user_arn = f"arn:{stack.partition}:rds-db:{stack.region}:{stack.account}:dbuser:*/{APP_DB_USER}"
+        self.api.task_definition.add_to_task_role_policy(iam.PolicyStatement(actions=["rds-db:connect"], resources=[user_arn]))
+        acknowledge(
+            self.api.task_definition.task_role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::{user_arn}]",
+            f"Any DB instance of this account and region, but only as {APP_DB_USER}, the backend's own least-privilege "
+            "role: the instance's resource id changes with each promotion, restore or failback.",
+        )
 
 
 def alert_endpoints(cfg: EnvironmentConfig) -> dict[Severity, Endpoints]:

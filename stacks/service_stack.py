@@ -17,7 +17,7 @@ from cdk_constructs.compliance import acknowledge
 from cdk_constructs.cross_region import ParameterInRegion
 from cdk_constructs.logs import ServiceLogs
 from cdk_constructs.prometheus import COLLECTOR_MEMORY_MIB, PrometheusWorkspace, add_collector
-from cdk_constructs.registry import cached_image, cached_pull
+from cdk_constructs.registry import allow_cached_pull, cached_image
 from config import EnvironmentConfig
 from config.manual import HEALTH_CHECK_PATH, METRICS_PORT
 from stacks.base import EnvironmentStack, pin_logical_id
@@ -54,6 +54,9 @@ class ServiceStack(EnvironmentStack):
         self.key = logs.key
         self.entry = PublicEntry(self, vpc=network.vpc, security_group=network.security_groups.alb, logs=logs)
         self.gemini_key = self._gemini_key(logs.key)
+        # The backend logs in as the master user only when the config says so; otherwise the
+        # master secret stays with the Data stack's db-users task.
+        master_secret = cfg.database.app_login == "master-secret"
         self.api = RegionalApi(
             self,
             vpc=network.vpc,
@@ -65,10 +68,10 @@ class ServiceStack(EnvironmentStack):
                 self,
                 endpoint_address=ssm.StringParameter.value_for_string_parameter(self, data.parameters.endpoint),
                 endpoint_port=ssm.StringParameter.value_for_string_parameter(self, data.parameters.port),
-                secret_arn=ssm.StringParameter.value_for_string_parameter(self, data.parameters.secret_arn),
+                secret_arn=ssm.StringParameter.value_for_string_parameter(self, data.parameters.secret_arn) if master_secret else None,
             ),
             # RDS encrypts the secret it manages with the data key.
-            secret_keys=[data.key],
+            secret_keys=[data.key] if master_secret else [],
             scaling=scaling(cfg.service),
             database_settings_first=True,
             sidecar_memory_mib=COLLECTOR_MEMORY_MIB,
@@ -156,17 +159,10 @@ class ServiceStack(EnvironmentStack):
     def _through_cache(self, image: str) -> str:
         """An Amazon ECR Public image as pulled through the Registry stack's cache rule, with the
         execution role's permission to do so; any other image as it is."""
-        names = self.cfg.names
-        cached = cached_image(image, prefix=names.public_image_cache, account=self.account, region=self.region)
+        prefix = self.cfg.names.public_image_cache
+        cached = cached_image(image, prefix=prefix, account=self.account, region=self.region)
         if cached != image:
-            pull = cached_pull(prefix=names.public_image_cache, account=self.account, region=self.region)
-            self.api.task_definition.add_to_execution_role_policy(pull)
-            acknowledge(
-                self.api.task_definition.obtain_execution_role().node.find_child("DefaultPolicy"),
-                f"AwsSolutions-IAM5[Resource::{pull.resources[0]}]",
-                "ECR creates one cached repository per upstream image path on its first pull, under the cache rule's "
-                "prefix; the statement covers that prefix only, and the pull and import actions only.",
-            )
+            allow_cached_pull(self.api.task_definition, prefix=prefix)
         return cached
 
     def _point_dns(self) -> None:

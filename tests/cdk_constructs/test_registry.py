@@ -109,3 +109,21 @@ def test_only_ecr_publics_images_map_to_the_cache() -> None:
     )
     docker_hub = "docker.io/grafana/grafana-oss:11.6.3"
     assert cached_image(docker_hub, prefix="app-public", account="123456789012", region="us-west-2") == docker_hub
+
+
+def test_allow_cached_pull_lets_the_execution_role_pull_under_the_prefix_only() -> None:
+    from aws_cdk import aws_ecs as ecs
+
+    from cdk_constructs.registry import allow_cached_pull
+
+    def build(stack):  # type: ignore[no-untyped-def]
+        task = ecs.FargateTaskDefinition(stack, "Task")
+        task.add_container("C", image=ecs.ContainerImage.from_registry("public.ecr.aws/x/y:1"), memory_limit_mib=512)
+        allow_cached_pull(task, prefix="app-public")
+        return task
+
+    _, template = built(build)
+    (statement,) = one(template, "AWS::IAM::Policy")["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == "arn:aws:ecr:us-west-2:123456789012:repository/app-public/*"
+    assert "ecr:BatchImportUpstreamImage" in statement["Action"] and "ecr:CreateRepository" in statement["Action"]
+    assert not [a for a in statement["Action"] if a.startswith(("ecr:Put", "ecr:Delete"))]

@@ -138,6 +138,10 @@ def world(aws: None) -> World:
         MasterUserPassword="not-a-real-password-1",
         AllocatedStorage=100,
     )
+    # What a successful `deploy.sh db-users` (first-deploy runs it) records.
+    _client("ssm").put_parameter(
+        Name="/contractorlens/production/runbook/db-users", Value=json.dumps({"at": "2026-11-01T10:00:00+00:00"}), Type="String"
+    )
     logs = _client("logs")
     logs.create_log_group(logGroupName="/ecs/contractorlens")
     logs.create_log_stream(logGroupName="/ecs/contractorlens", logStreamName="contractorlens/api/1")

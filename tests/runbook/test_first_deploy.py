@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from config import load_environment
-from runbook import service
+from runbook import db_users, service
 from runbook.account import BOOTSTRAP_VERSION_PARAMETER, SERVICE_LINKED_ROLES
 from runbook.aws import Aws, RunbookError, WaitPolicy
 from runbook.context import Context
@@ -114,21 +114,36 @@ def test_first_deploy_stops_for_the_first_image_after_the_stacks_that_need_none(
         assert iam.list_roles(PathPrefix=f"/aws-service-role/{principal}/")["Roles"], principal
 
 
-def test_first_deploy_deploys_in_an_order_that_works_once_the_image_is_pushed(world: World, health_server: HealthServer, capsys) -> None:
-    """DRFoundation, Network, Registry, Data; the image; Service, Monitoring; the DR stack last, as
-    it reads the health check id the Service stack writes."""
+def test_first_deploy_deploys_in_an_order_that_works_once_the_image_is_pushed(
+    world: World, health_server: HealthServer, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DRFoundation, Network, Registry, Data; the image; the backend's database role (its first
+    tasks log in as it); Service, Monitoring; the DR stack last, as it reads the health check id
+    the Service stack writes. (db-users itself: tests/runbook/test_db_users.py, and the sandbox.)"""
     _bootstrap(PRIMARY, DR)
     _stacks_exist("Network", "Registry", "Data", "Service", "Monitoring")
     cdk = Cdk()
+    monkeypatch.setattr(db_users, "db_users", lambda ctx: cdk.calls.append(["db-users", "", "db-users"]) is None)
     assert service.first_deploy(_context(), url=health_server.url, run=cdk)
     assert cdk.calls[0][:3] == ["npx", "cdk", "synth"]
+    assert [call[0] if call[0] == "db-users" else call[2] for call in cdk.calls] == ["synth", "deploy", "db-users", "deploy", "deploy"]
     assert cdk.deployed() == [
         [STACK.format(p) for p in ("DRFoundation", "Network", "Registry", "Data")],
         [STACK.format(p) for p in ("Service", "Monitoring")],
         [STACK.format("DR")],
     ]
     assembly = cdk.calls[0][cdk.calls[0].index("--output") + 1]
-    assert all(call[call.index("--app") + 1] == assembly for call in cdk.calls[1:])
+    assert all(call[call.index("--app") + 1] == assembly for call in cdk.calls[1:] if call[0] == "npx")
+
+
+def test_first_deploy_stops_before_the_service_when_db_users_fails(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    _bootstrap(PRIMARY, DR)
+    _stacks_exist("Network", "Registry", "Data", "Service", "Monitoring")
+    cdk = Cdk()
+    monkeypatch.setattr(db_users, "db_users", lambda ctx: False)
+    with pytest.raises(RunbookError, match=r"db-users failed .*: fix it, run first-deploy again"):
+        service.first_deploy(_context(), url=None, run=cdk)
+    assert STACK.format("Service") not in str(cdk.deployed())
 
 
 def test_first_deploy_is_one_line_when_cdk_fails(world: World, capsys) -> None:

@@ -146,3 +146,36 @@ def test_connection_details_are_in_parameter_store(production: Synthesis) -> Non
     }
     assert params["/contractorlens/production/db/endpoint"]["Value"] == {"Fn::GetAtt": ["Database", "Endpoint.Address"]}
     assert params["/contractorlens/production/db/secret-arn"]["Value"] == {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+
+
+def test_the_master_secret_goes_to_the_db_users_task_only(production: Synthesis) -> None:
+    """Issue 16: the master secret is injected into `db-users`'s one-off task and no other."""
+    readers = []
+    for part in ("DRFoundation", "Network", "Registry", "Data", "Service", "Monitoring", "DR"):
+        template = production.template(part)
+        # A secret's ARN from a Parameter Store value reads as its parameter's name.
+        names = {ref: p.get("Default") for ref, p in template.get("Parameters", {}).items()}
+        for task in production.resources(part, "AWS::ECS::TaskDefinition").values():
+            for container in task["Properties"]["ContainerDefinitions"]:
+                text = json.dumps(container.get("Secrets", []))
+                if "MasterUserSecret" in text or any(f'"{ref}"' in text and "secret-arn" in str(name) for ref, name in names.items()):
+                    readers.append((part, container["Name"]))
+    assert readers == [("Data", "psql")]
+    (task,) = production.resources("Data", "AWS::ECS::TaskDefinition").values()
+    assert task["Properties"]["Family"] == "contractorlens-db-users"
+    (cluster,) = production.resources("Data", "AWS::ECS::Cluster").values()
+    assert cluster["Properties"]["ClusterName"] == "contractorlens-admin"
+    environment = {e["Name"]: e["Value"] for e in task["Properties"]["ContainerDefinitions"][0]["Environment"]}
+    assert environment["PGHOST"] == {"Fn::GetAtt": ["Database", "Endpoint.Address"]}
+
+
+def test_the_db_users_log_group_is_kept_and_known_to_leftovers(production: Synthesis) -> None:
+    from runbook.account import kept_on_destroy
+
+    (group,) = [
+        g
+        for g in production.resources("Data", "AWS::Logs::LogGroup").values()
+        if g["Properties"]["LogGroupName"] == "/ecs/contractorlens/db-users"
+    ]
+    assert group["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert ("Data", "/ecs/contractorlens/db-users") in {(k.part, k.name) for k in kept_on_destroy(production.cfg)}

@@ -343,15 +343,25 @@ def test_active_promotes_the_replica_in_place(production: Synthesis, dr_active: 
 
 
 def test_active_gets_credentials_of_its_own_in_the_dr_region(dr_active: Synthesis) -> None:
-    """The primary's master secret is in the primary region: promoted, RDS manages one here."""
+    """The primary's master secret is in the primary region: promoted, RDS manages one here. The
+    backend does not use it: it logs in as its own role, replicated with the data, with a token
+    its task role may sign in this region."""
     props = dr_active.template("DR")["Resources"]["ReplicaDatabase"]["Properties"]
     assert props["ManageMasterUserPassword"] is True
+    assert props["EnableIAMDatabaseAuthentication"] is True
     assert "DrDataKey" in json.dumps(props["MasterUserSecret"]["KmsKeyId"])
     (container,) = _only(dr_active, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
-    secrets = {s["Name"]: json.dumps(s["ValueFrom"]) for s in container["Secrets"]}
-    assert "ReplicaDatabase" in secrets["DB_PASSWORD"] and "MasterUserSecret.SecretArn" in secrets["DB_PASSWORD"]
+    assert not {"DB_USERNAME", "DB_PASSWORD"} & {s["Name"] for s in container["Secrets"]}
     environment = {e["Name"]: json.dumps(e["Value"]) for e in container["Environment"]}
     assert "ReplicaDatabase" in environment["DB_HOST"] and "Endpoint.Address" in environment["DB_HOST"]
+    assert json.loads(environment["DB_USERNAME"]) == "contractorlens_app" and json.loads(environment["DB_AUTH"]) == "iam"
+    statements = [
+        statement
+        for policy in dr_active.resources("DR", "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == "rds-db:connect"
+    ]
+    assert [s["Resource"] for s in statements] == ["arn:aws:rds-db:us-east-1:123456789012:dbuser:*/contractorlens_app"]
 
 
 def test_active_runs_the_production_count(dr_active: Synthesis) -> None:

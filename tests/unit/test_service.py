@@ -33,10 +33,16 @@ def _listeners(synth: Synthesis) -> dict[int, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def with_certificate_arn(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    """Staging given an existing certificate instead of a domain."""
+    """Staging given an existing certificate instead of a domain, and (one synth for two variants:
+    each costs seconds of every `make test`) its backend logging in with the master secret."""
     cfg = load_environment("staging")
     arn = "arn:aws:acm:us-west-2:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
-    cfg = cfg.model_copy(update={"dns": cfg.dns.model_copy(update={"certificate_arn": arn})})
+    cfg = cfg.model_copy(
+        update={
+            "dns": cfg.dns.model_copy(update={"certificate_arn": arn}),
+            "database": cfg.database.model_copy(update={"app_login": "master-secret"}),
+        }
+    )
     return synthesize(cfg, tmp_path_factory.mktemp("certificate-arn"))
 
 
@@ -287,13 +293,8 @@ def test_rollback_alarms_measure_the_load_balancers_errors_and_latency(productio
 def test_secrets_are_injected_never_written(production: Synthesis) -> None:
     container = _api_container(production)
     secrets = {s["Name"]: json.dumps(s["ValueFrom"]) for s in container["Secrets"]}
-    assert set(secrets) == {"DB_USERNAME", "DB_PASSWORD", "GEMINI_API_KEY"}
-    # The master secret RDS manages, by the ARN the Data stack keeps in Parameter Store (resolved at deploy).
-    (ref,) = {p["Ref"] for p in json.loads(secrets["DB_PASSWORD"])["Fn::Join"][1] if isinstance(p, dict)}
-    parameter = production.template("Service")["Parameters"][ref]
-    assert parameter == {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/contractorlens/production/db/secret-arn"}
-    assert ref in secrets["DB_USERNAME"] and ":username::" in secrets["DB_USERNAME"]
-    assert ":password::" in secrets["DB_PASSWORD"]
+    # The backend logs in as its own role with an IAM token: no database secret at all.
+    assert set(secrets) == {"GEMINI_API_KEY"}
     assert secrets["GEMINI_API_KEY"] == json.dumps({"Ref": "GeminiApiKey"})
     gemini = production.template("Service")["Resources"]["GeminiApiKey"]
     assert gemini["Properties"]["Name"] == "contractorlens/gemini-api-key"
@@ -301,6 +302,48 @@ def test_secrets_are_injected_never_written(production: Synthesis) -> None:
     environment = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert environment["FIREBASE_PROJECT_ID"] == "contractorlens-prod"
     assert not {"DB_PASSWORD", "GEMINI_API_KEY"} & set(environment)
+
+
+def test_the_backend_logs_in_as_its_own_role_with_an_iam_token(production: Synthesis) -> None:
+    """Issue 16: never a credential that expires under it, never the superuser."""
+    environment = {e["Name"]: e["Value"] for e in _api_container(production)["Environment"]}
+    assert environment["DB_USERNAME"] == "contractorlens_app" and environment["DB_AUTH"] == "iam"
+    # The README's backend contract: TLS verify-full against the RDS CA bundle in the image.
+    assert environment["DB_SSLMODE"] == "verify-full" and environment["DB_SSLROOTCERT"].endswith(".pem")
+    task = _one(production, "AWS::ECS::TaskDefinition")["Properties"]
+    task_role = task["TaskRoleArn"]["Fn::GetAtt"][0]
+    (policy,) = [
+        p["Properties"]
+        for p in production.resources("Service", "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": task_role}]
+    ]
+    connect = [s for s in policy["PolicyDocument"]["Statement"] if "rds-db:connect" in json.dumps(s["Action"])]
+    assert connect == [
+        {"Action": "rds-db:connect", "Effect": "Allow", "Resource": "arn:aws:rds-db:us-west-2:123456789012:dbuser:*/contractorlens_app"}
+    ]
+    # The master secret's parameter is not read by this stack.
+    assert "/contractorlens/production/db/secret-arn" not in json.dumps(production.template("Service")["Parameters"])
+
+
+def test_on_the_master_secret_the_backend_gets_it_and_no_token(with_certificate_arn: Synthesis) -> None:
+    """database.app_login = "master-secret": the way a backend not yet on the contract logs in."""
+    synth = with_certificate_arn
+    secrets = {s["Name"]: json.dumps(s["ValueFrom"]) for s in _api_container(synth)["Secrets"]}
+    assert set(secrets) == {"DB_USERNAME", "DB_PASSWORD", "GEMINI_API_KEY"}
+    # The master secret RDS manages, by the ARN the Data stack keeps in Parameter Store (resolved at deploy).
+    (ref,) = {p["Ref"] for p in json.loads(secrets["DB_PASSWORD"])["Fn::Join"][1] if isinstance(p, dict)}
+    parameter = synth.template("Service")["Parameters"][ref]
+    assert parameter == {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/contractorlens/staging/db/secret-arn"}
+    assert ref in secrets["DB_USERNAME"] and ":username::" in secrets["DB_USERNAME"]
+    assert ":password::" in secrets["DB_PASSWORD"]
+    environment = {e["Name"] for e in _api_container(synth)["Environment"]}
+    assert "DB_AUTH" not in environment and "rds-db:connect" not in json.dumps(synth.resources("Service", "AWS::IAM::Policy"))
+    # The data key decrypts for the execution role only through Secrets Manager (the secret it injects).
+    statements = [
+        s for p in synth.resources("Service", "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (decrypt,) = [s for s in statements if s["Action"] == "kms:Decrypt" and "DataKey" in json.dumps(s["Resource"])]
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}
 
 
 def test_task_and_execution_roles_are_separate_and_narrow(production: Synthesis) -> None:
@@ -313,13 +356,10 @@ def test_task_and_execution_roles_are_separate_and_narrow(production: Synthesis)
     task_role = task["TaskRoleArn"]["Fn::GetAtt"][0]
     execution_role = task["ExecutionRoleArn"]["Fn::GetAtt"][0]
     task_actions = {a for s in policies[task_role] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    # The app itself gets ECS Exec's channel and its session logs, nothing else.
+    # The app itself gets ECS Exec's channel and its session logs (and rds-db:connect, above), nothing else.
     assert not [a for a in task_actions if a.startswith(("ecr:", "secretsmanager:", "s3:", "rds:", "iam:"))]
     execution_actions = {a for s in policies[execution_role] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert {"ecr:BatchGetImage", "secretsmanager:GetSecretValue", "kms:Decrypt"} <= execution_actions
-    # The data key decrypts for it only through Secrets Manager (the database secret it injects).
-    (decrypt,) = [s for s in policies[execution_role] if s["Action"] == "kms:Decrypt"]
-    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}}
+    assert {"ecr:BatchGetImage", "secretsmanager:GetSecretValue"} <= execution_actions
 
 
 def test_ecs_exec_is_on_encrypted_and_logged(production: Synthesis) -> None:

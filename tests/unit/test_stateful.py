@@ -34,6 +34,7 @@ PINNED = {
         "Database": "AWS::RDS::DBInstance",
         "PostgresqlLogGroup": "AWS::Logs::LogGroup",
         "UpgradeLogGroup": "AWS::Logs::LogGroup",
+        "DbUsersLogGroup": "AWS::Logs::LogGroup",
         "BackupVault": "AWS::Backup::BackupVault",
         # CDK's shared custom-resource function's log group; its id derives from a fixed uuid.
         "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
