@@ -303,6 +303,12 @@ class AlertingConfig(_Section):
     """IANA time zone of the business hours; its standard-time offset is used all year."""
 
 
+GRAFANA_PLACEHOLDER_CIDR = "10.99.0.0/16"
+"""What config/production.toml holds for Grafana's allowed range until the team's VPN or office
+range is known: it synthesizes (so the templates can be reviewed and tested), and
+`./scripts/deploy.sh production` and `first-deploy` refuse it."""
+
+
 def _allowed_cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
@@ -327,7 +333,8 @@ class ObservabilityConfig(_Section):
     grafana_image: Annotated[str, AfterValidator(_pinned_image)] = "docker.io/grafana/grafana-oss:11.6.3"
     """The Grafana image, pinned."""
     grafana_allowed_cidrs: list[Annotated[str, AfterValidator(_allowed_cidr)]] = []
-    """VPN or office ranges that may open Grafana (port 3001); never 0.0.0.0/0."""
+    """VPN or office ranges that may open Grafana (port 3001); never 0.0.0.0/0. Production's file
+    ships with GRAFANA_PLACEHOLDER_CIDR, which deploys refuse until it is replaced."""
 
 
 class DrConfig(_Section):
@@ -427,6 +434,12 @@ class EnvironmentConfig(EnvironmentFile):
     @property
     def is_production(self) -> bool:
         return self.name == "production"
+
+    @property
+    def grafana_placeholder(self) -> bool:
+        """Production opens Grafana to the placeholder range, not a real one."""
+        obs = self.observability
+        return self.is_production and obs.grafana and GRAFANA_PLACEHOLDER_CIDR in obs.grafana_allowed_cidrs
 
     @property
     def names(self) -> Names:

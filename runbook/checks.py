@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config.manual import API_HOST_LABEL, HEALTH_CHECK_PATH
+from config.schema import GRAFANA_PLACEHOLDER_CIDR
 from config.thresholds import RUNNING_TASKS
 from runbook import account, db_users
 from runbook.aws import RunbookError, error_code
@@ -143,6 +144,16 @@ def health_check(ctx: Context, url: str | None = None) -> bool:
     ok = check_targets(ctx, service) and ok
     ok = check_database(ctx) and ok
     return check_alarms(ctx) and ok
+
+
+def refuse_placeholder_ranges(ctx: Context) -> None:
+    """Before a production deploy changes anything: Grafana open to the range this repository
+    ships as a placeholder would admit whoever holds it, and nobody of the team."""
+    if ctx.cfg.grafana_placeholder:
+        raise RunbookError(
+            f"{ctx.cfg.source}: observability.grafana_allowed_cidrs holds the placeholder {GRAFANA_PLACEHOLDER_CIDR}; "
+            "put the VPN or office ranges that may open Grafana there, or set observability.grafana = false"
+        )
 
 
 def preflight(ctx: Context, url: str | None = None, image_tag: str | None = None) -> bool:

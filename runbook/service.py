@@ -46,6 +46,7 @@ def wait_until_stable(ctx: Context) -> None:
 def deploy(ctx: Context, *, image_tag: str | None, url: str | None, run: Runner = run_command) -> bool:
     """`./scripts/deploy.sh <env>`: preflight, cdk deploy, wait for stability, health-check."""
     names = ctx.cfg.names
+    checks.refuse_placeholder_ranges(ctx)
     step = "preflight"
     ctx.report.say(f"[1/4] {step}")
     if not checks.preflight(ctx, url, image_tag):
@@ -253,6 +254,7 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
     stack is left as it is, and one whose first create rolled back is created again.
     """
     cfg = ctx.cfg
+    checks.refuse_placeholder_ranges(ctx)
     regions = [cfg.region] + ([cfg.dr_region] if cfg.needs_dr_foundation else [])
     missing = [region for region in regions if not account.bootstrapped(ctx, region)]
     if missing:

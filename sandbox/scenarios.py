@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from config import load_environment
+from config.schema import GRAFANA_PLACEHOLDER_CIDR
 from sandbox.emulator import BAD_RELEASE_TAG
 from sandbox.session import Session
 
@@ -59,9 +60,27 @@ def _service_image(s: Session, region: str | None = None) -> str:
     return str(definition["containerDefinitions"][0]["image"]).rpartition(":")[2]
 
 
+def _team_vpn_range(s: Session) -> None:
+    """Production's file as shipped opens Grafana to a placeholder range: first-deploy refuses it
+    before anything changes; the engineer puts the team's range in (README: first deploy)."""
+    if not s.cfg.grafana_placeholder:
+        return
+    s.deploy_sh("first-deploy", *_env(s), *_health(s), expect=2, look_for="holds the placeholder")
+    s.check(
+        f"config/{s.cfg.name}.toml: the team's VPN range for Grafana",
+        lambda: (
+            bool(_edit_config(s, f'"{GRAFANA_PLACEHOLDER_CIDR}"', '"10.50.0.0/16"')),
+            "observability.grafana_allowed_cidrs: 10.50.0.0/16",
+        ),
+        stand_in=True,
+    )
+
+
 def new_account(s: Session) -> None:
-    """The README's first deploy on an empty account: bootstrap, first-deploy stops for the first
-    image, the image is pushed, first-deploy again; every stack up; health-check green."""
+    """The README's first deploy on an empty account: the placeholder Grafana range refused and
+    replaced, bootstrap, first-deploy stops for the first image, the image is pushed, first-deploy
+    again; every stack up; health-check green."""
+    _team_vpn_range(s)
     _bootstrap(s)
     s.deploy_sh("first-deploy", *_env(s), *_health(s), expect=1, look_for="then run first-deploy again")
     s.push(s.cfg.service.image_tag)
@@ -91,6 +110,7 @@ def failed_first_deploy(s: Session) -> None:
     names = s.cfg.names
     stray = f"{names.parameter_prefix}/db/endpoint"
     first_deploy = ["first-deploy", *_env(s), *_health(s)]
+    _team_vpn_range(s)
     _bootstrap(s)
     s.check(
         f"a parameter {stray} left by hand",
@@ -168,7 +188,11 @@ def _nothing_left(s: Session, part: str) -> tuple[bool, str]:
     for kept in kept_on_destroy(s.cfg):
         if kept.part != part:
             continue
-        if kept.kind == "log group" and s.client("logs", kept.region).describe_log_groups(logGroupNamePrefix=kept.name)["logGroups"]:
+        groups = (
+            s.client("logs", kept.region).describe_log_groups(logGroupNamePrefix=kept.name)["logGroups"] if kept.kind == "log group" else []
+        )
+        # By name: a prefix also finds another stack's group (/ecs/contractorlens/db-users is the Data stack's).
+        if any(g["logGroupName"] == kept.name for g in groups):
             left.append(kept.name)
         if kept.kind == "secret" and any(x["Name"] == kept.name for x in s.client("secretsmanager").list_secrets()["SecretList"]):
             left.append(kept.name)

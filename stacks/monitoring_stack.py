@@ -25,6 +25,7 @@ from stacks.regional import alert_channels
 from stacks.service_stack import ServiceOutputs
 
 ENDPOINTS_LEFT_OUT = "ContractorLens:AlertEndpointsLeftOut"
+PLACEHOLDER_RANGE = "ContractorLens:GrafanaPlaceholderRange"
 
 
 class MonitoringStack(EnvironmentStack):
@@ -45,6 +46,12 @@ class MonitoringStack(EnvironmentStack):
                 ENDPOINTS_LEFT_OUT,
                 f"{cfg.source} leaves these alert endpoints empty, so they are not subscribed: "
                 f"{', '.join(self.channels.left_out)} (section [alerting]).",
+            )
+        if cfg.grafana_placeholder:
+            Annotations.of(self).add_warning_v2(
+                PLACEHOLDER_RANGE,
+                f"{cfg.source} opens Grafana to the placeholder observability.grafana_allowed_cidrs; ./scripts/deploy.sh "
+                "refuses to deploy it: put the VPN or office ranges there first.",
             )
         topics = {severity: topic.topic_arn for severity, topic in self.channels.topics.items()}
         # The Service stack owns the deployment-rollback alarms; this stack owns the rest.

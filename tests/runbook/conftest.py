@@ -14,12 +14,26 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from config import EnvironmentConfig, load_environment
 from runbook.account import SERVICE_LINKED_ROLES
 from runbook.cli import main
 
 PRIMARY, DR = "us-west-2", "us-east-1"
 # Fast waits: moto answers at once, so one poll a second is plenty.
 FAST = ["--poll-seconds", "1", "--timeout-minutes", "1"]
+# The team's VPN range, in place of the placeholder production's file ships (which deploys refuse).
+VPN_RANGE = "10.50.0.0/16"
+
+
+def production_config() -> EnvironmentConfig:
+    """config/production.toml as a team deploys it: with its VPN range for Grafana in place of the
+    placeholder (test_errors.py checks that the file as shipped is refused)."""
+    cfg = load_environment("production")
+    return cfg.model_copy(update={"observability": cfg.observability.model_copy(update={"grafana_allowed_cidrs": [VPN_RANGE]})})
+
+
+def _load(name: str, *args: Any, **kwargs: Any) -> EnvironmentConfig:
+    return production_config() if name == "production" else load_environment(name, *args, **kwargs)
 
 
 @dataclass
@@ -63,6 +77,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
     # No test launches an instance: loading moto's AMI catalogue took most of each test's set-up.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    monkeypatch.setattr("runbook.cli.load_environment", _load)
     with mock_aws():
         yield
 

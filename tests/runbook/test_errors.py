@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from config import load_environment
 from runbook.aws import Aws
 from tests.runbook.conftest import FAST, PRIMARY, World
 
@@ -91,3 +92,19 @@ def test_a_bad_url_is_refused_before_anything_changes(world: World, run, command
     assert "--url" in result.err and "'not-a-url' is not an http(s) URL" in result.err
     after = ecs.describe_services(cluster="contractorlens", services=["contractorlens"])["services"][0]
     assert after["deployments"] == before["deployments"] and after["taskDefinition"] == before["taskDefinition"]
+
+
+@pytest.mark.parametrize("command", ["production", "first-deploy"])
+def test_production_as_shipped_is_refused_until_grafanas_placeholder_range_is_replaced(
+    world: World, run, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: config/production.toml ships 10.99.0.0/16 for Grafana; no deploy may open Grafana
+    to it. One line, exit 2, before anything changes (no stack, no image tag, no role)."""
+    monkeypatch.setattr("runbook.cli.load_environment", load_environment)  # the file as it is in the repository
+    assert "10.99.0.0/16" in load_environment("production").observability.grafana_allowed_cidrs
+    tags_before = boto3.client("ecr", region_name=PRIMARY).describe_images(repositoryName="contractorlens")["imageDetails"]
+    result = run(command, *FAST)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "config/production.toml: observability.grafana_allowed_cidrs holds the placeholder 10.99.0.0/16" in result.err
+    assert "cdk" not in result.out
+    assert boto3.client("ecr", region_name=PRIMARY).describe_images(repositoryName="contractorlens")["imageDetails"] == tags_before

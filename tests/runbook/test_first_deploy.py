@@ -11,20 +11,19 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from config import load_environment
 from runbook import db_users, service
 from runbook.account import BOOTSTRAP_VERSION_PARAMETER, SERVICE_LINKED_ROLES
 from runbook.aws import Aws, RunbookError, WaitPolicy
 from runbook.context import Context
 from runbook.report import Report
-from tests.runbook.conftest import DR, FAST, PRIMARY, HealthServer, World
+from tests.runbook.conftest import DR, FAST, PRIMARY, HealthServer, World, production_config
 
 STACK = "ContractorLens-Production-{}"
 
 
 def _context() -> Context:
     return Context(
-        cfg=load_environment("production"),
+        cfg=production_config(),
         aws=Aws(),
         report=Report("first-deploy", "production"),
         wait=WaitPolicy(1, 1),

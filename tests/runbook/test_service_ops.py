@@ -8,12 +8,11 @@ from collections.abc import Sequence
 import boto3
 import pytest
 
-from config import load_environment
 from runbook import account, service
 from runbook.aws import Aws, WaitPolicy
 from runbook.context import Context
 from runbook.report import Report
-from tests.runbook.conftest import FAST, PRIMARY, HealthServer, World, push_image, register_revision
+from tests.runbook.conftest import FAST, PRIMARY, HealthServer, World, production_config, push_image, register_revision
 
 
 def _service() -> dict:
@@ -119,7 +118,7 @@ def test_restart_forces_a_new_deployment(world: World, health_server: HealthServ
 
 
 def _context(capsys: pytest.CaptureFixture[str]) -> Context:
-    cfg = load_environment("production")
+    cfg = production_config()
     return Context(cfg=cfg, aws=Aws(), report=Report("production", "production"), wait=WaitPolicy(1, 1), region=PRIMARY)
 
 
