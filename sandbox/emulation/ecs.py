@@ -19,13 +19,36 @@ EXTENSIONS = {
     "ECS tasks": "a service runs its desired count at once, registered in its target groups; no container runs",
     "the application": "a stand-in answers /health and the ALB health checks: 200 only while tasks of a release that is not a failing one (--failing-tag) run",
     "task definition revisions": "`family:NOTANUMBER` is a ClientException ('Invalid revision number'), not a server error",
-    "AWS::ECR::PullThroughCacheRule": "kept by the emulator, one per repository prefix in a region, a second one refused (PullThroughCacheRuleAlreadyExistsException, ECR API reference CreatePullThroughCacheRule)",
+    "AWS::ECR::PullThroughCacheRule": "kept by the emulator, one per repository prefix in a region, a second one refused (PullThroughCacheRuleAlreadyExistsException), and one whose CredentialArn names no secret refused (SecretNotFoundException; ECR API reference CreatePullThroughCacheRule)",
+    "upstream credentials": "a pull through a rule with credentials fails (UnableToGetUpstreamImageException) unless its secret holds a username and an accessToken, and the username is not the stacks' placeholder `set-me`: the one wrong credential the emulator can tell; whether Docker Hub would take the others is not checked",
     "pull through cache": "an image `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>:<tag>` whose repository does not exist is pulled when a cache rule has that prefix, and ECR creates the repository on that first pull (ECR user guide, 'Sync an upstream registry'); the upstream image is assumed to exist, as every public image is here",
     "one-off tasks (RunTask)": "no container runs: a task whose essential images can be pulled and whose secrets exist (each `valueFrom` ARN, less its JSON-key suffix) is STOPPED at once with exit code 0, so the SQL of `db-users` never runs here; one that cannot is STOPPED with ECS's reason (CannotPullContainerError, or ResourceInitializationError for a secret) and no exit code (ECS developer guide, 'Stopped tasks errors')",
 }
 
-# Pull-through cache rules by (account, region, repository prefix): the upstream registry's URL.
-PULL_THROUGH_CACHE_RULES: dict[tuple[str, str, str], str] = {}
+# Pull-through cache rules by (account, region, repository prefix): their properties.
+PULL_THROUGH_CACHE_RULES: dict[tuple[str, str, str], dict[str, str]] = {}
+# What the stacks' Docker Hub credentials hold until an operator sets them: a pull with it fails.
+PLACEHOLDER_USER = "set-me"
+
+
+def _credentials_problem(account: str, region: str, credential_arn: str | None) -> str | None:
+    """Why the upstream registry would refuse the rule's credentials, or None."""
+    if not credential_arn:
+        return None
+    import json
+
+    from botocore.exceptions import ClientError
+
+    try:
+        credentials = json.loads(client("secretsmanager", region).get_secret_value(SecretId=credential_arn)["SecretString"])
+    except ClientError:
+        return "UnableToGetUpstreamImageException: the rule's secret cannot be read"
+    except ValueError:
+        credentials = {}
+    if not credentials.get("username") or not credentials.get("accessToken") or credentials["username"] == PLACEHOLDER_USER:
+        return "UnableToGetUpstreamImageException: authentication with the upstream registry failed"
+    return None
+
 
 CIRCUIT_BREAKER = "Resource handler returned message: \"Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'.\" (HandlerErrorCode: GeneralServiceException)"
 _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)(?::([^@]+))?(?:@(.+))?$")
@@ -86,9 +109,13 @@ def pull_problem(image: str) -> str | None:
         return None  # a public registry's image: assumed pullable
     account, region, name, tag, digest = match.groups()
     repository = ecr_backends[account][region].repositories.get(name)
-    if (account, region, name.split("/", 1)[0]) in PULL_THROUGH_CACHE_RULES:
+    rule = PULL_THROUGH_CACHE_RULES.get((account, region, name.split("/", 1)[0]))
+    if rule is not None:
         # Through a cache rule: the first pull creates the repository, and a tag not cached yet
-        # is imported from upstream.
+        # is imported from upstream, with the rule's credentials when it has them.
+        problem = _credentials_problem(account, region, rule.get("CredentialArn"))
+        if problem:
+            return f"CannotPullContainerError: pull image manifest has been retried 5 time(s): {image}: {problem}"
         if repository is None:
             ecr_backends[account][region].create_repository(name, None, {"encryptionType": "AES256"}, {"scanOnPush": False}, "MUTABLE", [])
         return None

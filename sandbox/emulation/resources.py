@@ -330,15 +330,24 @@ def define_models() -> None:
                     "Message": f"A pull through cache rule with prefix '{prefix}' already exists",
                 }
                 raise ClientError({"Error": error}, "CreatePullThroughCacheRule")
-            PULL_THROUGH_CACHE_RULES[(DEFAULT_ACCOUNT_ID, region, prefix)] = props["UpstreamRegistryUrl"]
+            credential = props.get("CredentialArn")
+            if credential:
+                try:
+                    client("secretsmanager", region).describe_secret(SecretId=credential)
+                except ClientError:
+                    message = f"The ARN of the secret specified in the pull through cache rule was not found: {credential}"
+                    raise ClientError(
+                        {"Error": {"Code": "SecretNotFoundException", "Message": message}}, "CreatePullThroughCacheRule"
+                    ) from None
+            PULL_THROUGH_CACHE_RULES[(DEFAULT_ACCOUNT_ID, region, prefix)] = {k: v for k, v in props.items() if isinstance(v, str)}
             return str(prefix)
 
         @classmethod
         def update(cls, physical_id: str, props: dict[str, Any], region: str) -> str:
             from sandbox.emulation.ecs import PULL_THROUGH_CACHE_RULES
 
-            # Both properties are create-only: CloudFormation replaces the rule for any change.
-            PULL_THROUGH_CACHE_RULES[(DEFAULT_ACCOUNT_ID, region, physical_id)] = props["UpstreamRegistryUrl"]
+            # Only CredentialArn changes in place; the rest is create-only (a replacement).
+            PULL_THROUGH_CACHE_RULES[(DEFAULT_ACCOUNT_ID, region, physical_id)] = {k: v for k, v in props.items() if isinstance(v, str)}
             return physical_id
 
         @classmethod

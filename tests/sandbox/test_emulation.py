@@ -656,13 +656,13 @@ def test_a_kept_vaults_name_makes_the_next_create_fail_with_already_exists(runni
         running.client("backup", REGION).describe_backup_vault(BackupVaultName="probe-new")
 
 
-def _one_off_stack(image: str, secret_arn: dict[str, Any] | str) -> dict[str, Any]:
+def _one_off_stack(image: str, secret_arn: dict[str, Any] | str, cluster: str = "admin") -> dict[str, Any]:
     return {
-        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "admin"}},
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": cluster}},
         "Task": {
             "Type": "AWS::ECS::TaskDefinition",
             "Properties": {
-                "Family": "one-off",
+                "Family": f"one-off-{cluster}",
                 "RequiresCompatibilities": ["FARGATE"],
                 "NetworkMode": "awsvpc",
                 "Cpu": "256",
@@ -681,20 +681,20 @@ def _one_off_stack(image: str, secret_arn: dict[str, Any] | str) -> dict[str, An
     }
 
 
-def _run_once(running: Running) -> dict[str, Any]:
+def _run_once(running: Running, cluster: str = "admin") -> dict[str, Any]:
     ec2, ecs = running.client("ec2", REGION), running.client("ecs", REGION)
     vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # as CDK's VPCs have it
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.0.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName=f"probe-{subnet}", Description="probe", VpcId=vpc)["GroupId"]
     (task,) = ecs.run_task(
-        cluster="admin",
-        taskDefinition="one-off",
+        cluster=cluster,
+        taskDefinition=f"one-off-{cluster}",
         launchType="FARGATE",
         networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
     )["tasks"]
-    ecs.get_waiter("tasks_stopped").wait(cluster="admin", tasks=[task["taskArn"]], WaiterConfig={"Delay": 1, "MaxAttempts": 3})
-    (stopped,) = ecs.describe_tasks(cluster="admin", tasks=[task["taskArn"]])["tasks"]
+    ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task["taskArn"]], WaiterConfig={"Delay": 1, "MaxAttempts": 3})
+    (stopped,) = ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]])["tasks"]
     return stopped
 
 
@@ -727,3 +727,40 @@ def test_one_off_tasks_stop_with_exit_0_only_when_their_image_and_secrets_resolv
         stopped["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets")
         and "exitCode" not in stopped["containers"][0]
     )
+
+
+def test_a_pull_through_a_rule_with_credentials_fails_until_they_are_set(running: Running) -> None:
+    """As Grafana's image from Docker Hub: the stack's placeholder user is refused upstream."""
+    secrets = running.client("secretsmanager", REGION)
+    master = secrets.create_secret(Name="probe-master-2", SecretString='{"username": "u", "password": "p"}')["ARN"]
+    resources = {
+        "Credentials": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Name": "ecr-pullthroughcache/probe-hub",
+                "GenerateSecretString": {"SecretStringTemplate": '{"username": "set-me"}', "GenerateStringKey": "accessToken"},
+            },
+        },
+        "Rule": {
+            "Type": "AWS::ECR::PullThroughCacheRule",
+            "Properties": {
+                "EcrRepositoryPrefix": "probe-hub",
+                "UpstreamRegistry": "docker-hub",
+                "UpstreamRegistryUrl": "registry-1.docker.io",
+                "CredentialArn": {"Ref": "Credentials"},
+            },
+        },
+    }
+    assert _deploy(running, "HubCache", resources) == "CREATE_COMPLETE"
+    image = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/probe-hub/grafana/grafana-oss:11.6.3"
+    assert _deploy(running, "HubTask", _one_off_stack(image, master, "hub")) == "CREATE_COMPLETE"
+    stopped = _run_once(running, "hub")
+    assert "UnableToGetUpstreamImageException" in stopped["stoppedReason"]
+    secrets.put_secret_value(SecretId="ecr-pullthroughcache/probe-hub", SecretString='{"username": "team", "accessToken": "t"}')
+    stopped = _run_once(running, "hub")
+    assert stopped["containers"][0].get("exitCode") == 0, stopped["stoppedReason"]
+    # A rule whose secret does not exist is refused.
+    missing = dict(resources["Rule"], Properties=dict(resources["Rule"]["Properties"], EcrRepositoryPrefix="probe-hub-2"))
+    missing["Properties"]["CredentialArn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/none-AbCdEf"
+    assert _deploy(running, "HubCacheNoSecret", {"Rule": missing}) == "ROLLBACK_COMPLETE"
+    assert any("SecretNotFoundException" in r for r in _reasons(running, "HubCacheNoSecret"))
