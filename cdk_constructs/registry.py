@@ -9,6 +9,7 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from cdk_constructs.compliance import acknowledge
@@ -129,6 +130,69 @@ class PublicImageCache(Construct):
             raise ValueError(f"prefix {prefix!r}: ECR allows 2 to 30 characters")
         self.prefix = prefix
         ecr.CfnPullThroughCacheRule(self, "Rule", ecr_repository_prefix=prefix, upstream_registry_url=ECR_PUBLIC)
+
+
+DOCKER_HUB = "docker.io"
+
+
+class DockerHubCache(Construct):
+    """An ECR pull-through cache rule for Docker Hub, which needs credentials: a Docker Hub user
+    and access token in a Secrets Manager secret whose name starts with `ecr-pullthroughcache/`
+    (ECR user guide, "Creating a pull through cache rule"). The stack creates the secret with a
+    placeholder user; an operator puts the real ones (README), and `./scripts/deploy.sh` checks
+    them with ECR's ValidatePullThroughCacheRule before a deploy that would pull."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, prefix: str, secret_name: str, placeholder_user: str) -> None:
+        """
+        :param prefix: the cached repositories' prefix, 2 to 30 characters.
+        :param secret_name: the credentials' secret, `ecr-pullthroughcache/...`.
+        :param placeholder_user: the user the secret holds until an operator sets the real one.
+        """
+        super().__init__(scope, construct_id)
+        if not 2 <= len(prefix) <= 30:
+            raise ValueError(f"prefix {prefix!r}: ECR allows 2 to 30 characters")
+        if not secret_name.startswith("ecr-pullthroughcache/"):
+            raise ValueError(f"secret {secret_name!r}: ECR reads only secrets named ecr-pullthroughcache/...")
+        self.prefix = prefix
+        self.secret = secretsmanager.Secret(
+            self,
+            "Credentials",
+            secret_name=secret_name,
+            description="Docker Hub user and access token that ECR's pull-through cache pulls with; an operator sets them (README)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({"username": placeholder_user}), generate_string_key="accessToken"
+            ),
+            # Kept on delete like the Gemini key: what an operator typed in is not the stack's to drop.
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        )
+        ecr.CfnPullThroughCacheRule(
+            self,
+            "Rule",
+            ecr_repository_prefix=prefix,
+            upstream_registry="docker-hub",
+            upstream_registry_url="registry-1.docker.io",
+            credential_arn=self.secret.secret_arn,
+        )
+        for rule in ("AwsSolutions-SMG4", "NIST.800.53.R5-SecretsManagerRotationEnabled"):
+            acknowledge(self.secret, rule, "Docker Hub issues the access token; AWS cannot rotate it. Operators replace it (README).")
+        acknowledge(
+            self.secret,
+            "NIST.800.53.R5-SecretsManagerUsingKMSKey",
+            "ECR's pull-through cache reads the secret with its service-linked role, which the AWS managed key allows "
+            "without a key policy of ours; a Docker Hub read token guards public images only.",
+        )
+
+
+def docker_hub_image(image: str, *, prefix: str, account: str, region: str) -> str:
+    """Where a Docker Hub image is pulled from through the cache rule with `prefix`, e.g.
+    docker.io/grafana/grafana-oss:11.6.3 -> <account>.dkr.ecr.<region>.amazonaws.com/<prefix>/grafana/grafana-oss:11.6.3
+    (an official image, docker.io/postgres:17, is library/postgres upstream). Any other image as it is."""
+    if not image.startswith(f"{DOCKER_HUB}/"):
+        return image
+    path = image.removeprefix(f"{DOCKER_HUB}/")
+    if "/" not in path.split(":", 1)[0].split("@", 1)[0]:
+        path = f"library/{path}"
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/{prefix}/{path}"
 
 
 def cached_image(image: str, *, prefix: str, account: str, region: str) -> str:

@@ -20,6 +20,9 @@ DR_DATABASE_IDS = {"replica": "ReplicaDatabase", "backups": "RestoredDatabase"}
 # The extra tag the runbook puts on each release it deploys (`deployed-1.4.2`); the repository's
 # lifecycle never expires an image that carries one, so a running or rollback release stays.
 KEPT_IMAGE_TAG_PREFIX = "deployed-"
+# The user the Docker Hub credentials' secret holds until an operator puts a real one there: the
+# Registry stack writes it, the runbook refuses a deploy while it is there.
+DOCKER_HUB_PLACEHOLDER_USER = "set-me"
 # When AWS Backup takes the daily recovery points (UTC): the stacks' plans and the runbook's `backups`.
 DAILY_BACKUP_HOUR_UTC = 5
 # Grafana over HTTPS: `grafana.<dns.domain>`, a certificate validated in the public zone and a
@@ -112,6 +115,16 @@ class Names:
     def public_image_cache(self) -> str:
         """The prefix of repositories that cache Amazon ECR Public images (pull through)."""
         return f"{self.prefix}-public"
+
+    @property
+    def docker_hub_cache(self) -> str:
+        """The prefix of repositories that cache Docker Hub images (pull through, with credentials)."""
+        return f"{self.prefix}-docker"
+
+    @property
+    def docker_hub_secret(self) -> str:
+        """The Docker Hub credentials ECR pulls with; ECR requires this name prefix."""
+        return f"ecr-pullthroughcache/{self.prefix}-docker-hub"
 
     @property
     def backup_vault(self) -> str:

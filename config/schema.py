@@ -137,10 +137,23 @@ class RegistryConfig(_Section):
     """Replicate the repository to the DR region. Default: false."""
 
 
+# Registries whose images the stacks pull through the account's ECR (cache rules), and ECR itself.
+_THROUGH_ECR = re.compile(r"(public\.ecr\.aws|docker\.io|\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com)/")
+
+
 def _pinned_image(value: str) -> str:
+    """A digest anywhere; a tag other than "latest" only from a registry pulled through the
+    account's ECR (a tag elsewhere can be moved under us: issue 16)."""
+    if re.fullmatch(r"[a-z0-9.:-]+/[a-z0-9._/-]+@sha256:[0-9a-f]{64}", value):
+        return value
     name, _, tag = value.rpartition(":")
     if not name or "/" not in name or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", tag) or tag == "latest":
-        raise ValueError('expected a pinned image, registry/name:tag with a tag other than "latest"')
+        raise ValueError('expected a pinned image: registry/name:tag with a tag other than "latest", or registry/name@sha256:<digest>')
+    if not _THROUGH_ECR.match(value):
+        raise ValueError(
+            "a tag of this registry can change under the stacks: pin it by digest (registry/name@sha256:...), or use an image "
+            "of public.ecr.aws or docker.io, which are pulled through the account's ECR"
+        )
     return value
 
 
@@ -434,6 +447,11 @@ class EnvironmentConfig(EnvironmentFile):
     @property
     def is_production(self) -> bool:
         return self.name == "production"
+
+    @property
+    def needs_docker_hub_cache(self) -> bool:
+        """An image of Docker Hub runs (Grafana's), pulled through the account's ECR."""
+        return self.observability.grafana and self.observability.grafana_image.startswith("docker.io/")
 
     @property
     def grafana_placeholder(self) -> bool:

@@ -4,12 +4,13 @@ by first-deploy)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from config import EnvironmentConfig
-from config.names import KEPT_IMAGE_TAG_PREFIX
+from config.names import DOCKER_HUB_PLACEHOLDER_USER, KEPT_IMAGE_TAG_PREFIX
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 
@@ -98,6 +99,35 @@ def check_image(ctx: Context, tag: str) -> bool:
     return ctx.report.check("release image", True, f"{repository}:{tag} is in the repository ({ctx.region})")
 
 
+def check_docker_hub(ctx: Context) -> bool:
+    """The Docker Hub credentials ECR's pull-through cache pulls Grafana's image with are set: the
+    Registry stack creates their secret with a placeholder user, and a pull with it fails."""
+    cfg, names = ctx.cfg, ctx.cfg.names
+    if not cfg.needs_docker_hub_cache:
+        return True
+    try:
+        value = ctx.client("secretsmanager", cfg.region).get_secret_value(SecretId=names.docker_hub_secret)["SecretString"]
+    except ClientError as exc:
+        if error_code(exc) != "ResourceNotFoundException":
+            raise
+        return ctx.report.check(
+            "Docker Hub credentials", False, f"no secret {names.docker_hub_secret}: deploy {names.stack('Registry')} first"
+        )
+    try:
+        user = json.loads(value).get("username")
+    except (ValueError, AttributeError):
+        user = None
+    if user and user != DOCKER_HUB_PLACEHOLDER_USER:
+        return ctx.report.check("Docker Hub credentials", True, f"{names.docker_hub_secret} names the Docker Hub user {user}")
+    return ctx.report.check(
+        "Docker Hub credentials",
+        False,
+        f"{names.docker_hub_secret} has no Docker Hub user yet (Grafana's image is pulled through ECR with it); put a user and "
+        f"a read-only access token there: aws secretsmanager put-secret-value --region {cfg.region} --secret-id "
+        f'{names.docker_hub_secret} --secret-string \'{{"username":"USER","accessToken":"TOKEN"}}\'',
+    )
+
+
 def keep_image(ctx: Context, tag: str) -> bool:
     """Tag the release a deploy runs `deployed-<tag>`: the repository's lifecycle never expires an
     image with that prefix (cdk_constructs/registry.py), so neither what runs nor what a rollback
@@ -155,6 +185,7 @@ def kept_on_destroy(cfg: EnvironmentConfig) -> list[Kept]:
     kept = [
         Kept("Network", "log group", names.flow_log_group, region),
         Kept("Registry", "repository", names.repository, region),
+        *([Kept("Registry", "secret", names.docker_hub_secret, region)] if cfg.needs_docker_hub_cache else []),
         *(Kept("Data", "log group", group, region) for group in names.db_log_groups(names.db_instance)),
         Kept("Data", "log group", names.db_users_log_group, region),
         Kept("Service", "log group", names.app_log_group, region),

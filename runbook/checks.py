@@ -158,13 +158,15 @@ def refuse_placeholder_ranges(ctx: Context) -> None:
 
 def preflight(ctx: Context, url: str | None = None, image_tag: str | None = None) -> bool:
     """The manual's pre-deployment checklist, plus what a deploy needs that the manual takes for
-    granted: the release image in the repository, the service-linked roles, the backend's own
-    database role made (when it logs in as it), no alarm firing."""
+    granted: the release image in the repository, the service-linked roles, the Docker Hub
+    credentials of Grafana's image, the backend's own database role made (when it logs in as it),
+    no alarm firing."""
     ok = check_http(ctx, health_url(ctx, url))
     ok = check_database(ctx) and ok
     ok = check_steady(ctx, describe_service(ctx)) and ok
     ok = account.check_image(ctx, image_tag or ctx.cfg.service.image_tag) and ok
     ok = account.check_service_linked_roles(ctx) and ok
+    ok = account.check_docker_hub(ctx) and ok
     if ctx.cfg.database.app_login == "iam":
         ok = db_users.check_recorded(ctx) and ok
     return check_alarms(ctx) and ok

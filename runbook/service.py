@@ -286,6 +286,9 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
                 ctx.report.say(f"  {line}")
             return False
         account.keep_image(ctx, tag)
+        if not account.check_docker_hub(ctx):
+            ctx.report.say("Then run first-deploy again: Grafana's image is pulled from Docker Hub with them.")
+            return False
         ctx.report.say(f"[5/6] the backend's database role ({cfg.database.app_login})")
         if cfg.database.app_login == "iam":
             # Before the Service stack: its first tasks log in as this role, or never get healthy.

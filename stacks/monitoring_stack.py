@@ -15,6 +15,7 @@ from cdk_constructs.grafana import GrafanaService
 from cdk_constructs.keys import customer_key
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.prometheus import PrometheusWorkspace
+from cdk_constructs.registry import allow_cached_pull, docker_hub_image
 from config import EnvironmentConfig
 from config.manual import GRAFANA_HOST, GRAFANA_PORT
 from config.names import DAILY_BACKUP_HOUR_UTC, GRAFANA_HOST_LABEL
@@ -91,7 +92,9 @@ class MonitoringStack(EnvironmentStack):
             "Grafana",
             vpc=vpc,
             cluster=service.cluster,
-            image=cfg.observability.grafana_image,
+            image=docker_hub_image(
+                cfg.observability.grafana_image, prefix=names.docker_hub_cache, account=self.account, region=self.region
+            ),
             port=GRAFANA_PORT,
             host_name=GRAFANA_HOST,
             allowed_cidrs=list(cfg.observability.grafana_allowed_cidrs),
@@ -106,6 +109,12 @@ class MonitoringStack(EnvironmentStack):
             deletion_protection=cfg.service.load_balancer_deletion_protection,
             **self._grafana_tls(),
         )
+        if cfg.needs_docker_hub_cache:
+            task = self.grafana.service.task_definition
+            allow_cached_pull(task, prefix=names.docker_hub_cache)
+            Annotations.of(task.default_container or task).acknowledge_warning(
+                "@aws-cdk/aws-ecs:ecrImageRequiresPolicy", "The execution role may pull from the cache's repositories (allow_cached_pull)."
+            )
         pin_logical_id(self.grafana.file_system, "GrafanaState")
         pin_logical_id(self.grafana.admin_secret, "GrafanaAdminPassword")
         if cfg.backup.enabled:

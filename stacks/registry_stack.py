@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from cdk_constructs.registry import ContainerRepository, PublicImageCache, RegistryReplication
+from cdk_constructs.registry import ContainerRepository, DockerHubCache, PublicImageCache, RegistryReplication
 from config import EnvironmentConfig
-from config.names import KEPT_IMAGE_TAG_PREFIX
+from config.names import DOCKER_HUB_PLACEHOLDER_USER, KEPT_IMAGE_TAG_PREFIX
 from stacks.base import EnvironmentStack, pin_logical_id
 
 
@@ -24,5 +24,15 @@ class RegistryStack(EnvironmentStack):
         pin_logical_id(self.repository, "Repository")
         # The metrics collector's image comes from Amazon ECR Public through the account's ECR.
         PublicImageCache(self, "PublicImages", prefix=cfg.names.public_image_cache)
+        if cfg.needs_docker_hub_cache:
+            # Grafana's image is on Docker Hub only; pulled through the account's ECR, with credentials.
+            cache = DockerHubCache(
+                self,
+                "DockerHubImages",
+                prefix=cfg.names.docker_hub_cache,
+                secret_name=cfg.names.docker_hub_secret,
+                placeholder_user=DOCKER_HUB_PLACEHOLDER_USER,
+            )
+            pin_logical_id(cache.secret, "DockerHubCredentials")
         if cfg.registry.replicate_to_dr:
             RegistryReplication(self, "Replication", destination_region=cfg.dr_region, repository_prefix=cfg.names.repository)

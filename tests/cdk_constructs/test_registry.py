@@ -14,7 +14,7 @@ from cdk_constructs.registry import (
     cached_image,
     lifecycle_policy,
 )
-from tests.cdk_constructs.conftest import built, one
+from tests.cdk_constructs.conftest import built, of_type, one
 
 
 def test_the_repository_is_scanned_immutable_encrypted_and_kept() -> None:
@@ -127,3 +127,39 @@ def test_allow_cached_pull_lets_the_execution_role_pull_under_the_prefix_only() 
     assert statement["Resource"] == "arn:aws:ecr:us-west-2:123456789012:repository/app-public/*"
     assert "ecr:BatchImportUpstreamImage" in statement["Action"] and "ecr:CreateRepository" in statement["Action"]
     assert not [a for a in statement["Action"] if a.startswith(("ecr:Put", "ecr:Delete"))]
+
+
+def test_docker_hub_images_map_to_the_cache_prefix_and_official_ones_to_library() -> None:
+    from cdk_constructs.registry import docker_hub_image
+
+    where = {"prefix": "app-docker", "account": "123456789012", "region": "us-west-2"}
+    assert docker_hub_image("docker.io/grafana/grafana-oss:11.6.3", **where) == (
+        "123456789012.dkr.ecr.us-west-2.amazonaws.com/app-docker/grafana/grafana-oss:11.6.3"
+    )
+    assert docker_hub_image("docker.io/postgres:17", **where).endswith("/app-docker/library/postgres:17")
+    assert docker_hub_image("public.ecr.aws/x/y:1", **where) == "public.ecr.aws/x/y:1"
+
+
+def test_the_docker_hub_cache_pulls_with_credentials_an_operator_sets() -> None:
+    from cdk_constructs.registry import DockerHubCache
+
+    _, template = built(
+        lambda stack: DockerHubCache(
+            stack, "Hub", prefix="app-docker", secret_name="ecr-pullthroughcache/app-hub", placeholder_user="set-me"
+        )
+    )
+    rule = one(template, "AWS::ECR::PullThroughCacheRule")["Properties"]
+    assert rule["UpstreamRegistryUrl"] == "registry-1.docker.io" and rule["UpstreamRegistry"] == "docker-hub"
+    secret = one(template, "AWS::SecretsManager::Secret")
+    assert rule["CredentialArn"] == {"Ref": next(iter(of_type(template, "AWS::SecretsManager::Secret")))}
+    assert secret["Properties"]["Name"] == "ecr-pullthroughcache/app-hub"
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert json.loads(generated["SecretStringTemplate"]) == {"username": "set-me"} and generated["GenerateStringKey"] == "accessToken"
+    assert secret["DeletionPolicy"] == "RetainExceptOnCreate"
+
+
+def test_the_docker_hub_cache_refuses_a_secret_ecr_would_not_read() -> None:
+    from cdk_constructs.registry import DockerHubCache
+
+    with pytest.raises(ValueError, match="ecr-pullthroughcache/"):
+        built(lambda stack: DockerHubCache(stack, "Hub", prefix="app-docker", secret_name="app-hub", placeholder_user="set-me"))

@@ -153,6 +153,11 @@ def world(aws: None) -> World:
         MasterUserPassword="not-a-real-password-1",
         AllocatedStorage=100,
     )
+    # The Docker Hub user and token an operator put in the Registry stack's secret (README).
+    _client("secretsmanager").create_secret(
+        Name="ecr-pullthroughcache/contractorlens-docker-hub",
+        SecretString=json.dumps({"username": "contractorlens-ci", "accessToken": "t"}),
+    )
     # What a successful `deploy.sh db-users` (first-deploy runs it) records.
     _client("ssm").put_parameter(
         Name="/contractorlens/production/runbook/db-users", Value=json.dumps({"at": "2026-11-01T10:00:00+00:00"}), Type="String"

@@ -205,7 +205,8 @@ def test_first_deploy_refuses_what_an_earlier_destroy_left_in_the_way(world: Wor
     _bootstrap(PRIMARY, DR)
     with pytest.raises(
         RunbookError,
-        match=r"2 resource\(s\) kept by an earlier cdk destroy .*\(contractorlens, /ecs/contractorlens\).*leftovers --env production",
+        match=r"3 resource\(s\) kept by an earlier cdk destroy .*\(contractorlens, ecr-pullthroughcache/contractorlens-docker-hub, "
+        r"/ecs/contractorlens\).*leftovers --env production",
     ):
         service.first_deploy(_context(), url=None, run=Cdk())
 
@@ -283,3 +284,33 @@ def test_a_kept_locked_vault_with_recovery_points_is_refused_in_one_line(aws: No
     assert "holds 1 recovery point(s) under Vault Lock: AWS deletes none before it expires" in result.err
     assert "Traceback" not in result.err
     stubber.assert_no_pending_responses()
+
+
+def _docker_hub_placeholder() -> None:
+    """The Registry stack's secret as it creates it: the placeholder user, no operator yet."""
+    boto3.client("secretsmanager", region_name=PRIMARY).put_secret_value(
+        SecretId="ecr-pullthroughcache/contractorlens-docker-hub", SecretString=json.dumps({"username": "set-me", "accessToken": "x"})
+    )
+
+
+def test_preflight_fails_until_the_docker_hub_credentials_are_set(world: World, health_server: HealthServer, run) -> None:
+    _docker_hub_placeholder()
+    result = run("preflight", "--url", health_server.url, *FAST)
+    assert result.code == 1
+    (line,) = [ln for ln in result.out.splitlines() if "FAIL" in ln]
+    assert "ecr-pullthroughcache/contractorlens-docker-hub has no Docker Hub user yet" in line
+    assert "aws secretsmanager put-secret-value --region us-west-2 --secret-id ecr-pullthroughcache/contractorlens-docker-hub" in line
+
+
+def test_first_deploy_stops_for_the_docker_hub_credentials_before_the_service(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Grafana's first task would pull with the placeholder, fail, and roll the Monitoring stack's create back."""
+    _bootstrap(PRIMARY, DR)
+    _stacks_exist("Network", "Registry", "Data", "Service", "Monitoring")
+    _docker_hub_placeholder()
+    cdk = Cdk()
+    monkeypatch.setattr(db_users, "db_users", lambda ctx: pytest.fail("db-users ran before the credentials were set"))
+    assert not service.first_deploy(_context(), url=None, run=cdk)
+    assert cdk.deployed() == [[STACK.format(p) for p in ("DRFoundation", "Network", "Registry", "Data")]]
+    assert "Then run first-deploy again: Grafana's image is pulled from Docker Hub with them." in capsys.readouterr().out

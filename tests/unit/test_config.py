@@ -68,6 +68,15 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
     assert "'prod'" in message and "production, staging" in message
 
 
+def test_an_image_pinned_by_digest_is_taken_from_any_registry(config_dir: Path) -> None:
+    from config import load_environment
+
+    digest = "ghcr.io/grafana/grafana@sha256:" + "ab" * 32
+    _edit(config_dir, r"^grafana_image = .*", f'grafana_image = "{digest}"')
+    cfg = load_environment("production", config_dir)
+    assert cfg.observability.grafana_image == digest and not cfg.needs_docker_hub_cache
+
+
 @pytest.mark.parametrize(
     ("pattern", "replacement", "expected"),
     [
@@ -158,6 +167,9 @@ def test_unknown_environment_lists_the_allowed_ones(config_dir: Path) -> None:
             ["grafana_allowed_cidrs", "never open to the whole internet"],
         ),
         (r"^grafana_image = .*", 'grafana_image = "grafana/grafana-oss:latest"', ["grafana_image", "pinned"]),
+        # Issue 16: a tag of a registry not pulled through the account's ECR can be moved under us.
+        (r"^grafana_image = .*", 'grafana_image = "ghcr.io/grafana/grafana:11.6.3"', ["grafana_image", "pin it by digest"]),
+        (r"^collector_image = .*", 'collector_image = "quay.io/otel/collector:0.1"', ["collector_image", "pin it by digest"]),
         (r"^oncall_sms = .*", 'oncall_sms = "555-0100"', ["alerting.oncall_sms", "'555-0100'"]),
         (r"^time_zone = .*", 'time_zone = "Pacific/Nowhere"', ["alerting.time_zone", "IANA"]),
         (r"^business_hours_end = .*", "business_hours_end = 8", ["alerting.business_hours_end", "after"]),

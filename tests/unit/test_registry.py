@@ -74,9 +74,9 @@ def test_staging_does_not_replicate(staging: Synthesis) -> None:
 def test_the_collector_is_pulled_through_the_accounts_cache_of_ecr_public(production: Synthesis, staging: Synthesis) -> None:
     prefixes = set()
     for synth in (production, staging):
-        (rule,) = synth.resources("Registry", "AWS::ECR::PullThroughCacheRule").values()
+        rules = synth.resources("Registry", "AWS::ECR::PullThroughCacheRule").values()
+        (rule,) = [r for r in rules if r["Properties"]["UpstreamRegistryUrl"] == "public.ecr.aws"]
         prefixes.add(rule["Properties"]["EcrRepositoryPrefix"])
-        assert rule["Properties"]["UpstreamRegistryUrl"] == "public.ecr.aws"
     # One rule per prefix per region in an account: the environments may share one.
     assert prefixes == {"contractorlens-public", "contractorlens-staging-public"}
     (task,) = production.resources("Service", "AWS::ECS::TaskDefinition").values()
@@ -88,3 +88,40 @@ def test_the_collector_is_pulled_through_the_accounts_cache_of_ecr_public(produc
     ]
     (pull,) = [s for s in statements if "ecr:BatchImportUpstreamImage" in s["Action"]]
     assert pull["Resource"] == "arn:aws:ecr:us-west-2:123456789012:repository/contractorlens-public/*"
+
+
+def _every_image(synth: Synthesis) -> list[str]:
+    return [
+        json.dumps(container["Image"])
+        for part in ("Data", "Service", "Monitoring", "DR")
+        if synth.cfg.names.stack(part) in synth.templates
+        for task in synth.resources(part, "AWS::ECS::TaskDefinition").values()
+        for container in task["Properties"]["ContainerDefinitions"]
+    ]
+
+
+def test_every_image_comes_from_the_accounts_ecr(production: Synthesis, dr_active: Synthesis, staging: Synthesis) -> None:
+    """Issue 16: never a mutable tag of a public registry; the DR region's from its replica repository."""
+    for synth in (production, dr_active, staging):
+        for image in _every_image(synth):
+            assert ".dkr.ecr." in image or "@sha256:" in image, image
+
+
+def test_grafana_is_pulled_from_docker_hub_through_the_cache_with_credentials(production: Synthesis, staging: Synthesis) -> None:
+    (rule,) = [
+        r for r in production.resources("Registry", "AWS::ECR::PullThroughCacheRule").values() if r["Properties"].get("CredentialArn")
+    ]
+    assert rule["Properties"]["EcrRepositoryPrefix"] == "contractorlens-docker"
+    secret = production.template("Registry")["Resources"]["DockerHubCredentials"]
+    assert secret["Properties"]["Name"] == "ecr-pullthroughcache/contractorlens-docker-hub"
+    assert rule["Properties"]["CredentialArn"] == {"Ref": "DockerHubCredentials"}
+    (grafana,) = [i for i in _every_image(production) if "grafana" in i]
+    assert "/contractorlens-docker/grafana/grafana-oss:11.6.3" in grafana
+    statements = [
+        s for p in production.resources("Monitoring", "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert [s["Resource"] for s in statements if "ecr:BatchImportUpstreamImage" in s["Action"]] == [
+        "arn:aws:ecr:us-west-2:123456789012:repository/contractorlens-docker/*"
+    ]
+    # Staging runs no Grafana, so it has no Docker Hub cache nor credentials to set.
+    assert not [r for r in staging.resources("Registry", "AWS::ECR::PullThroughCacheRule").values() if r["Properties"].get("CredentialArn")]

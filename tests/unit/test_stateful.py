@@ -28,7 +28,7 @@ STATEFUL_TYPES = {
 # creates a new resource and deletes (or orphans) the old. Written out, not computed.
 PINNED = {
     "Network": {"Vpc": "AWS::EC2::VPC", "FlowLogsKey": "AWS::KMS::Key", "FlowLogGroup": "AWS::Logs::LogGroup"},
-    "Registry": {"Repository": "AWS::ECR::Repository"},
+    "Registry": {"Repository": "AWS::ECR::Repository", "DockerHubCredentials": "AWS::SecretsManager::Secret"},
     "Data": {
         "DataKey": "AWS::KMS::Key",
         "Database": "AWS::RDS::DBInstance",
