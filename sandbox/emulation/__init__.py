@@ -12,7 +12,7 @@ all, so a green sandbox is never mistaken for more than it is.
 
 from __future__ import annotations
 
-from sandbox.emulation import backup, cloudformation, custom_resources, ecs, engine, lifecycle, network, rds, resources, service
+from sandbox.emulation import backup, cloudformation, custom_resources, ecs, engine, lifecycle, monitoring, network, rds, resources, service
 from sandbox.emulation.cloudformation import SKIPPED_PREFIX
 from sandbox.emulation.common import ENDPOINT
 from sandbox.emulation.ecs import FAILING_TAGS, app_healthy, service_images
@@ -28,6 +28,7 @@ EXTENSIONS: dict[str, str] = {
     **ecs.EXTENSIONS,
     **custom_resources.EXTENSIONS,
     **backup.EXTENSIONS,
+    **monitoring.EXTENSIONS,
 }
 
 __all__ = ["ENDPOINT", "EXTENSIONS", "FAILING_TAGS", "SKIPPED_PREFIX", "app_healthy", "install", "service_images"]
@@ -53,6 +54,7 @@ def install() -> None:
     rds.install()
     ecs.install()
     ecs.install_target_health()
+    monitoring.install()
     from moto.cloudformation import parsing
 
     # moto caches its type -> model map; the models defined above must be in it.

@@ -9,6 +9,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -764,3 +765,38 @@ def test_a_pull_through_a_rule_with_credentials_fails_until_they_are_set(running
     missing["Properties"]["CredentialArn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/none-AbCdEf"
     assert _deploy(running, "HubCacheNoSecret", {"Rule": missing}) == "ROLLBACK_COMPLETE"
     assert any("SecretNotFoundException" in r for r in _reasons(running, "HubCacheNoSecret"))
+
+
+def test_an_alarm_set_to_alarm_publishes_to_its_topic_and_sns_counts_it(running: Running) -> None:
+    """`checklist weekly`'s alerting test: SetAlarmState, then SNS's own metrics."""
+    sns, cw = running.client("sns", REGION), running.client("cloudwatch", REGION)
+    topic = sns.create_topic(Name="probe-warning")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="oncall@example.com")
+    cw.put_metric_alarm(
+        AlarmName="probe-alerting-test", MetricName="AlertingTest", Namespace="Probe", Statistic="Maximum", Period=60,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[topic], OKActions=[topic],
+    )  # fmt: skip
+    cw.set_alarm_state(AlarmName="probe-alerting-test", StateValue="ALARM", StateReason="test")
+    cw.set_alarm_state(AlarmName="probe-alerting-test", StateValue="OK", StateReason="test done")
+    cw.set_alarm_state(AlarmName="probe-alerting-test", StateValue="OK", StateReason="no change: no message")
+    now = datetime.now(UTC)
+
+    def total(metric: str) -> float:
+        points = cw.get_metric_statistics(
+            Namespace="AWS/SNS", MetricName=metric, Dimensions=[{"Name": "TopicName", "Value": "probe-warning"}],
+            StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=1), Period=360, Statistics=["Sum"],
+        )["Datapoints"]  # fmt: skip
+        return sum(p["Sum"] for p in points)
+
+    assert total("NumberOfMessagesPublished") == 2 and total("NumberOfNotificationsDelivered") == 2
+
+
+def test_percentiles_are_answered_from_the_raw_values(running: Running) -> None:
+    cw = running.client("cloudwatch", REGION)
+    now = datetime.now(UTC)
+    cw.put_metric_data(Namespace="Probe", MetricData=[{"MetricName": "Latency", "Value": float(v), "Timestamp": now} for v in range(1, 21)])
+    (point,) = cw.get_metric_statistics(
+        Namespace="Probe", MetricName="Latency", StartTime=now - timedelta(minutes=1), EndTime=now + timedelta(minutes=1),
+        Period=120, ExtendedStatistics=["p95", "p50"],
+    )["Datapoints"]  # fmt: skip
+    assert point["ExtendedStatistics"] == {"p95": 19.0, "p50": 10.0}

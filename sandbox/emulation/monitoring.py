@@ -1,0 +1,101 @@
+"""What the maintenance checklists read and moto lacks: CloudWatch alarm actions and SNS's
+delivery metrics, percentiles, ECR's scan on push, RDS's pending maintenance."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+EXTENSIONS = {
+    "alarm actions": "a state change by SetAlarmState publishes to the alarm's SNS topics of the new state (AlarmActions, OKActions), "
+    "as CloudWatch does ('Alarm actions', CloudWatch user guide); moto changed the state and told no one",
+    "SNS metrics": "each such publish records NumberOfMessagesPublished for the topic and NumberOfNotificationsDelivered for each "
+    "subscription in AWS/SNS (SNS developer guide, 'Monitoring Amazon SNS topics using CloudWatch'); nothing is delivered, so "
+    "no delivery ever fails here: NumberOfNotificationsFailed stays 0, where e-mail, SMS or Slack could fail in AWS",
+    "scan on push": "an image pushed to a repository with ScanOnPush gets its scan at once; its findings are moto's static "
+    "answer, or what a sandbox stand-in sets through moto's API: no image is scanned here (ECR user guide, 'Scan images on push')",
+    "DescribePendingMaintenanceActions": "answers none pending (moto lacks the call): no engine patch or maintenance is ever due here",
+    "percentiles": "GetMetricStatistics answers ExtendedStatistics (p95, ...) from the raw values put in each period, the nearest-rank "
+    "percentile; CloudWatch computes them from the same values (moto answered none)",
+}
+
+
+def _percentile(values: list[float], name: str) -> float | None:
+    """`p95` of `values`, nearest rank."""
+    try:
+        rank = float(name[1:])
+    except ValueError:
+        return None
+    if not values or not 0 < rank <= 100:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
+
+
+def install() -> None:
+    from moto.cloudwatch.models import CloudWatchBackend, Statistics
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.sns.models import sns_backends
+
+    set_state = CloudWatchBackend.set_alarm_state
+
+    def set_alarm_state(self: Any, alarm_name: str, reason: str, reason_data: str, state_value: str) -> None:
+        alarm = self.alarms.get(alarm_name)
+        before = alarm.state_value if alarm is not None else None
+        set_state(self, alarm_name, reason, reason_data, state_value)
+        if alarm is None or before == state_value or not alarm.actions_enabled:
+            return
+        actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions}.get(state_value) or []
+        for arn in (a for a in actions if ":sns:" in a):
+            region, account = arn.split(":")[3], arn.split(":")[4]
+            sns = sns_backends[account][region]
+            message = {"AlarmName": alarm_name, "NewStateValue": state_value, "OldStateValue": before, "NewStateReason": reason}
+            sns.publish(message=json.dumps(message), arn=arn, subject=f'{state_value}: "{alarm_name}"')
+            subscriptions = sns.list_subscriptions_by_topic(arn)[0]
+            dims = [{"Name": "TopicName", "Value": arn.rsplit(":", 1)[1]}]
+            # Stamped now by moto, as a datum put without a timestamp is.
+            metrics = [{"MetricName": "NumberOfMessagesPublished", "Value": 1, "Dimensions": dims}]
+            if subscriptions:
+                metrics.append({"MetricName": "NumberOfNotificationsDelivered", "Value": len(subscriptions), "Dimensions": dims})
+            self.put_metric_data("AWS/SNS", metrics)
+
+    CloudWatchBackend.set_alarm_state = set_alarm_state  # type: ignore[method-assign]
+
+    get_statistics = CloudWatchResponse.get_metric_statistics
+
+    def get_metric_statistics(self: Any) -> Any:
+        extended = self._get_param("ExtendedStatistics") or []
+        result = get_statistics(self)
+        for point in result._result["Datapoints"] if extended else []:
+            values = [float(v) for v in point.metric_single_values_list]
+            point.extended_statistics = {name: _percentile(values, name) for name in extended}
+        return result
+
+    CloudWatchResponse.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
+    Statistics.extended_statistics = None  # type: ignore[attr-defined]
+    _install_scans_and_maintenance()
+
+
+def _install_scans_and_maintenance() -> None:
+    from moto.core.responses import ActionResult
+    from moto.ecr.models import ECRBackend
+    from moto.rds.responses import RDSResponse
+
+    put_image = ECRBackend.put_image
+
+    def put_image_and_scan(self: Any, repository_name: str, *args: Any, **kwargs: Any) -> Any:
+        image = put_image(self, repository_name, *args, **kwargs)
+        repository = self.repositories[repository_name]
+        scanning = repository.image_scanning_configuration or {}
+        # The API's key, or CloudFormation's, as moto kept whichever it was given.
+        if str(scanning.get("scanOnPush", scanning.get("ScanOnPush"))).lower() == "true":
+            self.start_image_scan(None, repository_name, {"imageDigest": image.image_digest})
+        return image
+
+    ECRBackend.put_image = put_image_and_scan  # type: ignore[method-assign]
+
+    def describe_pending_maintenance_actions(self: Any) -> Any:
+        return ActionResult({"PendingMaintenanceActions": []})
+
+    RDSResponse.describe_pending_maintenance_actions = describe_pending_maintenance_actions  # type: ignore[attr-defined]
