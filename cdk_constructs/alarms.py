@@ -82,6 +82,31 @@ def threshold_alarm(
     return alarm
 
 
+def alerting_test_alarm(scope: Construct, construct_id: str, *, alarm_name: str, namespace: str, topic_arn: str) -> cloudwatch.Alarm:
+    """An alarm that no metric ever sets, for testing the alerting path end to end: SetAlarmState
+    puts it in ALARM (CloudWatch then notifies `topic_arn`, as for any alarm), and with no data
+    it goes back to OK at its next evaluation, a minute later.
+
+    :param alarm_name: e.g. contractorlens-production-alerting-test.
+    :param namespace: where its metric would be; nothing publishes `AlertingTest`.
+    :param topic_arn: the topic the test goes through (the warning one: a test must not page).
+    """
+    alarm = cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_name=alarm_name,
+        alarm_description="[TEST] Set to ALARM by `./scripts/deploy.sh checklist weekly` to test the alerting path; "
+        "no action needed. Manual: Maintenance Tasks, Weekly, Test alerting mechanisms.",
+        metric=cloudwatch.Metric(namespace=namespace, metric_name="AlertingTest", statistic="Maximum", period=Duration.minutes(1)),
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    notify(alarm, topic_arn, f"{construct_id}Topic")
+    return alarm
+
+
 def notify(alarm: cloudwatch.AlarmBase, topic_arn: str, topic_id: str) -> None:
     """Send ALARM and OK transitions of `alarm` to the topic, so a page is also closed."""
     topic = cloudwatch_actions.SnsAction(sns.Topic.from_topic_arn(alarm, topic_id, topic_arn))

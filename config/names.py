@@ -23,6 +23,8 @@ KEPT_IMAGE_TAG_PREFIX = "deployed-"
 # The user the Docker Hub credentials' secret holds until an operator puts a real one there: the
 # Registry stack writes it, the runbook refuses a deploy while it is there.
 DOCKER_HUB_PLACEHOLDER_USER = "set-me"
+# The alarm `checklist weekly` sets to ALARM and back to test the alerting path: `<env>-<this>`.
+ALERTING_TEST_ALARM = "alerting-test"
 # When AWS Backup takes the daily recovery points (UTC): the stacks' plans and the runbook's `backups`.
 DAILY_BACKUP_HOUR_UTC = 5
 # Grafana over HTTPS: `grafana.<dns.domain>`, a certificate validated in the public zone and a

@@ -24,7 +24,7 @@ from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, loa
 from config.dr import DrContextError, RestoreSource, parse_dr_context
 from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
 from config.thresholds import RPO_DATABASE_MINUTES, RTO_DATABASE_MINUTES, RUNNING_TASKS, THRESHOLDS
-from runbook import checks, db_users, drill, failback, readiness, recovery, security, service
+from runbook import checklist, checks, db_users, drill, failback, readiness, recovery, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe
 from runbook.context import Context
 from runbook.report import Report
@@ -105,6 +105,10 @@ def _activate_source(args: argparse.Namespace, dr_region: str) -> RestoreSource 
 
 def _failback_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("step", choices=failback.STEPS, help="status says which step is next")
+
+
+def _checklist_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("period", choices=tuple(checklist.CHECKLISTS), help="the manual's list")
 
 
 def _leftovers_options(parser: argparse.ArgumentParser) -> None:
@@ -303,6 +307,17 @@ COMMANDS: tuple[Command, ...] = (
         "every KMS key of the stacks enabled (one pending deletion fails, with its `aws kms cancel-key-deletion`); "
         "and the `FAILED_LOGIN` count of the last 24 h",
         run=lambda args, ctx: security.security_review(ctx),
+    ),
+    Command(
+        "checklist",
+        summary="the manual's maintenance list: daily | weekly | monthly | quarterly, each item checked or a human step",
+        readme='"Maintenance Tasks": every line of the manual\'s daily, weekly, monthly or quarterly list, checked against AWS '
+        "(pass or fail) or listed as a human step (`todo`) with the dashboard or the command to look at; exit 1 when an "
+        "item fails (see Maintenance)",
+        run=lambda args, ctx: checklist.run(ctx, args.period, args.url),
+        options=_checklist_options,
+        usage="daily\\|weekly\\|monthly\\|quarterly",
+        url=True,
     ),
     Command(
         "leftovers",

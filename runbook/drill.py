@@ -8,6 +8,7 @@ picks up from there.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -125,15 +126,31 @@ def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = ru
     if not replica and state.mode != "active":
         _restore_not_in_the_way(ctx)
     ctx.report.say(f"[1/2] {cfg.names.stack('DR')} to active" + (f" ({wanted})" if wanted else f": promote {cfg.dr_db_instance}"))
+    started = datetime.now(UTC)
     _deploy(ctx, "active", wanted, run)
     ctx.report.say("[2/2] the service in the DR region")
     wait_until_stable(dataclasses.replace(ctx, region=cfg.dr_region))
+    _record_drill(ctx, started, restore=wanted)
     return ctx.report.check(
         "dr-activate",
         True,
         f"{cfg.dr_db_instance} serves in {cfg.dr_region}; DNS follows when the primary's health check fails "
         "(invert it to force a drill's failover: README, Manual override)",
     )
+
+
+def _record_drill(ctx: Context, started: datetime, *, restore: str | None) -> None:
+    """How long the DR region took to serve: the measured RTO that `checklist quarterly` reads."""
+    minutes = (datetime.now(UTC) - started).total_seconds() / 60
+    record = {
+        "at": started.isoformat(timespec="seconds"),
+        "minutes": round(minutes, 1),
+        "database": ctx.cfg.dr.database,
+        "restore": restore,
+    }
+    parameter = f"{ctx.cfg.names.parameter_prefix}/runbook/last-drill"
+    ctx.client("ssm", ctx.cfg.region).put_parameter(Name=parameter, Value=json.dumps(record), Type="String", Overwrite=True)
+    ctx.report.say(f"  the DR region served {minutes:.1f} min after the activation began; recorded in SSM {parameter}")
 
 
 def _restore_not_in_the_way(ctx: Context) -> None:

@@ -28,7 +28,7 @@ def dr_readiness(ctx: Context) -> bool:
     )
     results = [
         standby,
-        _rpo(ctx) if standby else True,
+        rpo(ctx) if standby else True,
         _image(ctx),
         _gemini_key(ctx),
         _certificate(ctx),
@@ -37,7 +37,7 @@ def dr_readiness(ctx: Context) -> bool:
     return all(results)
 
 
-def _rpo(ctx: Context) -> bool:
+def rpo(ctx: Context) -> bool:
     """The replica's lag, or the replicated backups' latest restorable time, against the RPO."""
     cfg = ctx.cfg
     limit = RPO_DATABASE_MINUTES * 60
@@ -82,7 +82,7 @@ def replica_lag(ctx: Context, region: str, replica: str) -> float | None:
     return float(max(points, key=lambda p: p["Timestamp"])["Maximum"]) if points else None
 
 
-def _app_image(ctx: Context, region: str) -> str | None:
+def app_image(ctx: Context, region: str) -> str | None:
     """The image of the service's app container in `region` (the one from the repository)."""
     names = ctx.cfg.names
     ecs = ctx.client("ecs", region)
@@ -97,7 +97,7 @@ def _app_image(ctx: Context, region: str) -> str | None:
 def _image(ctx: Context) -> bool:
     """The primary's running release is in the DR repository, and the standby runs the same one."""
     cfg = ctx.cfg
-    primary = _app_image(ctx, cfg.region)
+    primary = app_image(ctx, cfg.region)
     if primary is None:
         return ctx.report.check("release in the DR region", False, f"no {cfg.names.service} service running in {cfg.region}")
     tag = primary.rpartition(":")[2]
@@ -111,7 +111,7 @@ def _image(ctx: Context) -> bool:
     ok = ctx.report.check(
         "release in the DR repository", replicated, f"{cfg.names.repository}:{tag} {'is' if replicated else 'is not'} in {cfg.dr_region}"
     )
-    standby = _app_image(ctx, cfg.dr_region)
+    standby = app_image(ctx, cfg.dr_region)
     standby_tag = standby.rpartition(":")[2] if standby else None
     same = ctx.report.check(
         "standby on the same release",

@@ -105,7 +105,7 @@ def aws_backup(ctx: Context) -> bool:
     for region, vault in vaults:
         ok = _vault(ctx, region, vault, summary) and ok
     if cfg.backup.restore_testing:
-        ok = _restore_test(ctx, summary) and ok
+        ok = restore_test(ctx, summary) and ok
     ctx.report.data["aws_backup"] = summary
     return ok
 
@@ -150,7 +150,7 @@ def _vault(ctx: Context, region: str, vault: str, summary: dict[str, Any]) -> bo
     return ok
 
 
-def _restore_test(ctx: Context, summary: dict[str, Any]) -> bool:
+def restore_test(ctx: Context, summary: dict[str, Any]) -> bool:
     """The last run of the monthly restore testing plan, and how long its restore took."""
     name = ctx.cfg.names.restore_testing_plan
     backup = ctx.client("backup", ctx.cfg.region)

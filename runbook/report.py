@@ -13,6 +13,8 @@ class Check:
     name: str
     ok: bool
     detail: str
+    manual: bool = False
+    """A human step: what a person looks at or runs; never fails the command."""
 
 
 @dataclass
@@ -31,6 +33,12 @@ class Report:
         if not self.as_json:
             print(f"  {'ok  ' if ok else 'FAIL'}  {name}: {detail}", file=self.out, flush=True)
         return ok
+
+    def manual(self, name: str, detail: str) -> None:
+        """A step no check can take: it is listed, with what to look at, and never fails."""
+        self.checks.append(Check(name, True, detail, manual=True))
+        if not self.as_json:
+            print(f"  todo  {name}: {detail}", file=self.out, flush=True)
 
     def say(self, line: str) -> None:
         """Progress for people; not part of the JSON document."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from config import load_environment
 from config.schema import GRAFANA_PLACEHOLDER_CIDR
@@ -259,6 +260,78 @@ def on_call(s: Session) -> None:
         s.deploy_sh("dr-restore", *_env(s), "--latest")
         # README: delete a hand-made restore before switching the DR stack to active.
         s.check("the hand-made restore deleted (aws rds delete-db-instance)", lambda: _delete_restore(s), stand_in=True)
+
+
+def _metric_history(s: Session) -> tuple[bool, str]:
+    """What CloudWatch holds after a week of traffic (the emulator has no metrics of its own):
+    this week's and last week's requests, errors and latency, the service's and the database's
+    utilization and storage, and the running task count, all inside the manual's thresholds."""
+    names = s.cfg.names
+    (service,) = s.client("ecs").describe_services(cluster=names.cluster, services=[names.service])["services"]
+    (group,) = s.client("elbv2").describe_target_groups(TargetGroupArns=[service["loadBalancers"][0]["targetGroupArn"]])["TargetGroups"]
+    alb = {"Name": "LoadBalancer", "Value": group["LoadBalancerArns"][0].split(":loadbalancer/", 1)[1]}
+    ecs = [{"Name": "ClusterName", "Value": names.cluster}, {"Name": "ServiceName", "Value": names.service}]
+    db = [{"Name": "DBInstanceIdentifier", "Value": names.db_instance}]
+    now, cw = datetime.now(UTC), s.client("cloudwatch")
+    for hours in (2, 30, 200):  # today, this week, last week
+        at = now - timedelta(hours=hours)
+        series = [
+            ("AWS/ApplicationELB", "RequestCount", [alb], 10000.0),
+            ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", [alb], 12.0),
+            ("AWS/ApplicationELB", "TargetResponseTime", [alb], 0.4),
+            ("AWS/ECS", "CPUUtilization", ecs, 35.0),
+            ("AWS/ECS", "MemoryUtilization", ecs, 48.0),
+            ("ECS/ContainerInsights", "RunningTaskCount", ecs, 3.0),
+            ("AWS/RDS", "CPUUtilization", db, 22.0),
+            ("AWS/RDS", "FreeStorageSpace", db, 80.0 * 2**30),
+        ]
+        for namespace, metric, dims, value in series:
+            cw.put_metric_data(
+                Namespace=namespace, MetricData=[{"MetricName": metric, "Dimensions": dims, "Value": value, "Timestamp": at}]
+            )
+    return True, "a week of ALB, ECS, Container Insights and RDS metrics, inside the thresholds"
+
+
+def _cost_figures(s: Session) -> tuple[bool, str]:
+    """What Cost Explorer would answer, set through moto's API: the emulator has no bill."""
+    import json
+    import urllib.request
+
+    def month(start: str, end: str, amount: str) -> dict:
+        group = {"Keys": [f"Environment${s.cfg.name}"], "Metrics": {"UnblendedCost": {"Amount": amount, "Unit": "USD"}}}
+        return {"TimePeriod": {"Start": start, "End": end}, "Total": {}, "Groups": [group], "Estimated": False}
+
+    response = {"ResultsByTime": [month("2026-10-01", "2026-11-01", "1812.40"), month("2026-11-01", "2026-12-01", "1730.05")]}
+    body = json.dumps({"results": [response], "region": "us-east-1"}).encode()
+    request = urllib.request.Request(f"{s.running.endpoint}/moto-api/static/ce/cost-and-usage-results", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.status == 201 or answer.status == 200, "Cost Explorer answers two months of stand-in figures"
+
+
+def maintenance(s: Session) -> None:
+    """The manual's Maintenance Tasks: the four checklists on the running environment. CloudWatch's
+    history and Cost Explorer's figures are stand-ins; ECR's scan on push reports moto's HIGH
+    finding, so the weekly list fails on it, as it must."""
+    s.check("a week of CloudWatch metrics (as AWS would hold them)", lambda: _metric_history(s), stand_in=True)
+    s.deploy_sh("checklist", "daily", *_env(s), *_health(s), look_for="todo  Check system health dashboard")
+    s.deploy_sh("checklist", "weekly", *_env(s), *_health(s), expect=1, look_for="FAIL  image scan")
+    s.deploy_sh("checklist", "weekly", *_env(s), *_health(s), "--json", expect=1, look_for='"name": "alerting test"')
+    s.check("Cost Explorer's figures (moto's API)", lambda: _cost_figures(s), stand_in=True)
+    s.deploy_sh("checklist", "monthly", *_env(s), *_health(s), look_for="1730.05 USD")
+    # After dr-switch (in a whole run) the drill is recorded; alone, there is none to find.
+    drilled = bool(
+        s.client("ssm").describe_parameters(
+            ParameterFilters=[{"Key": "Name", "Values": [f"{s.cfg.names.parameter_prefix}/runbook/last-drill"]}]
+        )["Parameters"]
+    )
+    s.deploy_sh(
+        "checklist",
+        "quarterly",
+        *_env(s),
+        *_health(s),
+        expect=0 if drilled else 1,
+        look_for="ok    DR drill" if drilled else "none recorded",
+    )
 
 
 def _delete_restore(s: Session) -> tuple[bool, str]:
@@ -607,6 +680,13 @@ SCENARIOS = {
             "a real failover and back: the replica promoted, failback hold, replicate, switchover, finish, each refused out of order first",
             failback,
             needs=("new-account",),
+        ),
+        Scenario(
+            "maintenance",
+            "checklist daily, weekly (failing on an image finding), monthly and quarterly, after a drill",
+            maintenance,
+            # After dr-switch where it runs, so that the quarterly list finds its drill.
+            needs=("failed-first-deploy", "new-account"),
         ),
         Scenario("teardown", "cdk destroy --all of staging, leftovers, and a deploy again", teardown, environment="staging"),
     )

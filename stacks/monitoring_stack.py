@@ -7,7 +7,7 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
-from cdk_constructs.alarms import AlarmGroup
+from cdk_constructs.alarms import AlarmGroup, alerting_test_alarm
 from cdk_constructs.api_domain import ApiDomain
 from cdk_constructs.backup import BackupPlan
 from cdk_constructs.dashboard import OperationsDashboard
@@ -16,9 +16,10 @@ from cdk_constructs.keys import customer_key
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.prometheus import PrometheusWorkspace
 from cdk_constructs.registry import allow_cached_pull, docker_hub_image
+from cdk_constructs.threshold import Severity
 from config import EnvironmentConfig
 from config.manual import GRAFANA_HOST, GRAFANA_PORT
-from config.names import DAILY_BACKUP_HOUR_UTC, GRAFANA_HOST_LABEL
+from config.names import ALERTING_TEST_ALARM, DAILY_BACKUP_HOUR_UTC, GRAFANA_HOST_LABEL
 from stacks.backups import backup_copies
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.catalogue import Measured, Owner, add_alarms, add_outage, grafana_dashboard, graphs, owned_by
@@ -59,6 +60,14 @@ class MonitoringStack(EnvironmentStack):
         self.alarms = AlarmGroup(self, "Alarms")
         metrics = add_alarms(self.alarms, owned_by(Owner.MONITORING), sources=service.metrics, names=names, topics=topics)
         service_down = add_outage(self.alarms, names=names, topics=topics)
+        # What `checklist weekly` sets to ALARM and back to test the alerting path (not on the dashboard).
+        alerting_test_alarm(
+            self,
+            "AlertingTest",
+            alarm_name=names.alarm(ALERTING_TEST_ALARM),
+            namespace=names.metric_namespace,
+            topic_arn=topics[Severity.WARNING],
+        )
         OperationsDashboard(
             self,
             "Dashboard",

@@ -12,7 +12,7 @@ from aws_cdk.assertions import Template
 
 from cdk_constructs.alarms import AlarmGroup, describe, threshold_alarm
 from cdk_constructs.threshold import Comparison, MissingData, Severity, Statistic, Threshold
-from tests.cdk_constructs.conftest import built, of_type, threshold
+from tests.cdk_constructs.conftest import built, of_type, one, threshold
 
 TOPIC = "arn:aws:sns:us-west-2:123456789012:alerts-warning"
 PAGER = "arn:aws:sns:us-west-2:123456789012:alerts-critical"
@@ -114,3 +114,16 @@ def test_threshold_alarm_builds_one_alarm_where_it_is_asked_to() -> None:
     (logical_id,) = of_type(template, "AWS::CloudWatch::Alarm")
     assert logical_id.startswith("PrimaryHealthAlarm")
     assert _alarm(template, "app-primary-health")["AlarmActions"] == [PAGER]
+
+
+def test_the_alerting_test_alarm_tells_its_topic_and_goes_back_to_ok_without_data() -> None:
+    from cdk_constructs.alarms import alerting_test_alarm
+
+    topic = "arn:aws:sns:us-west-2:123456789012:alerts-warning"
+    _, template = built(
+        lambda stack: alerting_test_alarm(stack, "Test", alarm_name="app-alerting-test", namespace="App/Prod", topic_arn=topic)
+    )
+    props = one(template, "AWS::CloudWatch::Alarm")["Properties"]
+    assert props["AlarmName"] == "app-alerting-test" and props["AlarmActions"] == [topic] and props["OKActions"] == [topic]
+    assert props["TreatMissingData"] == "notBreaching" and props["MetricName"] == "AlertingTest"
+    assert props["AlarmDescription"].startswith("[TEST]")

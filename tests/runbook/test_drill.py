@@ -105,6 +105,11 @@ def test_activate_promotes_the_replica_and_waits_for_the_service(world: World) -
     ]
     assert cdk.calls == [expected]
     assert drill.dr_state(_context()).mode == "active"
+    # The measured RTO, which `checklist quarterly` reads.
+    record = json.loads(
+        boto3.client("ssm", region_name=PRIMARY).get_parameter(Name="/contractorlens/production/runbook/last-drill")["Parameter"]["Value"]
+    )
+    assert record["database"] == "replica" and 0 <= record["minutes"] < 5
 
 
 def test_activate_refuses_a_restore_source_in_replica_mode(world: World, run) -> None:

@@ -109,7 +109,10 @@ def test_each_manual_alarm_exists_with_the_manuals_numbers(production: Synthesis
 
 
 def test_no_alarm_is_left_unlisted(production: Synthesis) -> None:
-    assert set(_alarms(production)) == {f"contractorlens-production-{k}" for k in MANUAL_ALARMS}
+    # Besides the manual's: the weekly alerting test's, which watches nothing (test below).
+    assert set(_alarms(production)) == {f"contractorlens-production-{k}" for k in MANUAL_ALARMS} | {
+        "contractorlens-production-alerting-test"
+    }
 
 
 @pytest.mark.parametrize("key", sorted(MANUAL_ALARMS))
@@ -285,3 +288,16 @@ def test_each_line_on_the_dashboard_is_its_alarms_threshold(production: Synthesi
 
 def test_readme_alarm_table_is_the_tables(production: Synthesis) -> None:
     assert markdown_table() in (ROOT / "README.md").read_text()
+
+
+def test_the_weekly_alerting_test_has_an_alarm_of_its_own_on_the_warning_topic(production: Synthesis) -> None:
+    """`checklist weekly` sets it to ALARM and back; it must never page (the warning channel only)."""
+    (alarm,) = [
+        a
+        for a in production.resources("Monitoring", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("AlarmName") == "contractorlens-production-alerting-test"
+    ]
+    (action,) = alarm["Properties"]["AlarmActions"]
+    topic = production.template("Monitoring")["Resources"][action["Ref"]]
+    assert topic["Properties"]["TopicName"] == "contractorlens-production-alerts-warning"
+    assert alarm["Properties"]["OKActions"] == [action]

@@ -1,0 +1,379 @@
+"""`./scripts/deploy.sh checklist daily|weekly|monthly|quarterly`: the manual's "Maintenance Tasks".
+
+Every line of the manual's lists is an `Item`: checked against AWS (pass or fail), or a human
+step (`manual`) that says what to look at. The figures come from CloudWatch over the list's
+window (24 hours, a week, a month) and are judged against config/thresholds.py, the same table
+the alarms are built from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from config.names import ALERTING_TEST_ALARM
+from config.thresholds import RTO_DATABASE_MINUTES, THRESHOLDS
+from runbook import checks, readiness, recovery, security
+from runbook.aws import AWS_ERRORS, RunbookError, describe, error_code
+from runbook.context import Context
+
+DAY, WEEK = timedelta(days=1), timedelta(days=7)
+# How stale the last DR drill may be: the manual's drill is quarterly.
+DRILL_DAYS = 92
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of the manual's list and how it is done."""
+
+    manual: str
+    """The manual's words, verbatim."""
+    run: Callable[[Context], bool] | None = None
+    """Checks it against AWS; None for a human step."""
+    human: Callable[[Context], str] | None = None
+    """What a person looks at or runs, where a check cannot see it (alone, or besides `run`)."""
+    health: bool = False
+    """The health-check, which takes the command's --url instead of `run`."""
+
+
+def _console(ctx: Context, fragment: str) -> str:
+    region = ctx.region
+    return f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#{fragment}"
+
+
+def _stat(
+    ctx: Context, namespace: str, metric: str, dimensions: dict[str, str], window: timedelta, stat: str, *, end: datetime | None = None
+) -> float | None:
+    """One statistic of a metric over the whole window ending now (or at `end`), or None without data."""
+    end = end or datetime.now(UTC)
+    kwargs: dict[str, Any] = {
+        "Namespace": namespace,
+        "MetricName": metric,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+        "StartTime": end - window,
+        "EndTime": end,
+        # CloudWatch takes periods in whole minutes: the window, rounded up.
+        "Period": max(60, -(-int(window.total_seconds()) // 60) * 60),
+    }
+    if stat.startswith("p"):
+        kwargs["ExtendedStatistics"] = [stat]
+    else:
+        kwargs["Statistics"] = [stat]
+    points = ctx.client("cloudwatch").get_metric_statistics(**kwargs)["Datapoints"]
+    found = [(p.get("ExtendedStatistics") or {}).get(stat) if stat.startswith("p") else p.get(stat) for p in points]
+    values = [float(v) for v in found if v is not None]
+    if not values:
+        return None
+    if stat == "Sum":
+        return sum(values)
+    if stat == "Minimum":
+        return min(values)
+    if stat == "Average":
+        return sum(values) / len(values)
+    return max(values)  # Maximum, and a percentile across periods: the worst one
+
+
+def _load_balancer(ctx: Context) -> str:
+    """The ALB's metric dimension (`app/<name>/<id>`), from the service's target group."""
+    service = checks.describe_service(ctx)
+    groups = [lb["targetGroupArn"] for lb in service.get("loadBalancers", [])]
+    if not groups:
+        raise RunbookError(f"{ctx.cfg.names.service} has no target group: is the Service stack deployed?")
+    (group,) = ctx.client("elbv2").describe_target_groups(TargetGroupArns=groups[:1])["TargetGroups"]
+    if not group.get("LoadBalancerArns"):
+        raise RunbookError(f"target group {group['TargetGroupName']} is behind no load balancer: is the Service stack deployed?")
+    arn = str(group["LoadBalancerArns"][0])
+    return arn.split(":loadbalancer/", 1)[1]
+
+
+def _error_rate(ctx: Context, window: timedelta, end: datetime | None = None) -> tuple[float | None, float]:
+    """(5XX per request in percent, requests) over the window; None without requests."""
+    dims = {"LoadBalancer": _load_balancer(ctx)}
+    requests = _stat(ctx, "AWS/ApplicationELB", "RequestCount", dims, window, "Sum", end=end) or 0.0
+    errors = _stat(ctx, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dims, window, "Sum", end=end) or 0.0
+    return (100 * errors / requests if requests else None), requests
+
+
+def error_rate(ctx: Context) -> bool:
+    limit = THRESHOLDS["api-error-rate"].value
+    rate, requests = _error_rate(ctx, DAY)
+    if rate is None:
+        return ctx.report.check("error rate, 24 h", True, "no requests in the last 24 h")
+    return ctx.report.check("error rate, 24 h", rate <= limit, f"{rate:.2f} % of {requests:.0f} requests (alarm above {limit:g} %)")
+
+
+def utilization(ctx: Context) -> bool:
+    """Peak CPU and memory of the service and the database over 24 h, and the database's free storage."""
+    names = ctx.cfg.names
+    ecs_dims = {"ClusterName": names.cluster, "ServiceName": names.service}
+    db_dims = {"DBInstanceIdentifier": names.db_instance}
+    rows = [
+        ("service CPU", "AWS/ECS", "CPUUtilization", ecs_dims, THRESHOLDS["ecs-cpu"].value),
+        ("service memory", "AWS/ECS", "MemoryUtilization", ecs_dims, THRESHOLDS["ecs-memory"].value),
+        ("database CPU", "AWS/RDS", "CPUUtilization", db_dims, THRESHOLDS["db-cpu"].value),
+    ]
+    ok = True
+    for label, namespace, metric, dims, limit in rows:
+        peak = _stat(ctx, namespace, metric, dims, DAY, "Maximum")
+        detail = "no data in the last 24 h" if peak is None else f"peak {peak:.0f} % in 24 h (alarm above {limit:g} %)"
+        ok = ctx.report.check(label, peak is not None and peak <= limit, detail) and ok
+    return _storage(ctx, DAY) and ok
+
+
+def _storage(ctx: Context, window: timedelta) -> bool:
+    floor = THRESHOLDS["db-free-storage"].value
+    free = _stat(ctx, "AWS/RDS", "FreeStorageSpace", {"DBInstanceIdentifier": ctx.cfg.names.db_instance}, window, "Minimum")
+    if free is None:
+        return ctx.report.check("database storage", False, f"no FreeStorageSpace data for {ctx.cfg.names.db_instance}")
+    gib = free / 2**30
+    return ctx.report.check("database storage", gib >= floor, f"at least {gib:.1f} GiB free (alarm below {floor:g} GiB)")
+
+
+def trends(ctx: Context) -> bool:
+    """p95 latency and error rate this week against last week."""
+    now = datetime.now(UTC)
+    dims = {"LoadBalancer": _load_balancer(ctx)}
+    limit = THRESHOLDS["api-p95-latency"].value
+    this, last = (_stat(ctx, "AWS/ApplicationELB", "TargetResponseTime", dims, WEEK, "p95", end=end) for end in (now, now - WEEK))
+    rates = [_error_rate(ctx, WEEK, end)[0] for end in (now, now - WEEK)]
+
+    def show(value: float | None, unit: str) -> str:
+        return "no data" if value is None else f"{value:.2f}{unit}"
+
+    ctx.report.data["trends"] = {"p95_seconds": [this, last], "error_rate_percent": rates}
+    ok = ctx.report.check(
+        "p95 latency, week on week",
+        this is None or this <= limit,
+        f"{show(this, ' s')} this week, {show(last, ' s')} last week (alarm above {limit:g} s)",
+    )
+    rate_limit = THRESHOLDS["api-error-rate"].value
+    return (
+        ctx.report.check(
+            "error rate, week on week",
+            rates[0] is None or rates[0] <= rate_limit,
+            f"{show(rates[0], ' %')} this week, {show(rates[1], ' %')} last week (alarm above {rate_limit:g} %)",
+        )
+        and ok
+    )
+
+
+def capacity(ctx: Context) -> bool:
+    """The week's peak task count against the ceiling, and the database's storage headroom."""
+    names, ceiling = ctx.cfg.names, ctx.cfg.service.max_tasks
+    peak = _stat(
+        ctx, "ECS/ContainerInsights", "RunningTaskCount", {"ClusterName": names.cluster, "ServiceName": names.service}, WEEK, "Maximum"
+    )
+    detail = "no data this week" if peak is None else f"peak {peak:.0f} of service.max_tasks {ceiling} this week"
+    ok = ctx.report.check(
+        "task capacity", peak is not None and peak < ceiling, detail + ("; raise it" if peak is not None and peak >= ceiling else "")
+    )
+    return _storage(ctx, WEEK) and ok
+
+
+def image_findings(ctx: Context) -> bool:
+    """ECR's scan findings of the running image, by severity: a CRITICAL or HIGH one fails."""
+    names = ctx.cfg.names
+    image = readiness.app_image(ctx, ctx.cfg.region)
+    if image is None:
+        return ctx.report.check("image scan", False, f"{names.service} runs no image from {names.repository}")
+    tag = image.rpartition(":")[2]
+    try:
+        scan = ctx.client("ecr").describe_image_scan_findings(repositoryName=names.repository, imageId={"imageTag": tag})
+    except ClientError as exc:
+        if error_code(exc) in ("ScanNotFoundException", "ImageNotFoundException"):
+            return ctx.report.check(
+                "image scan",
+                False,
+                f"{names.repository}:{tag} has no scan: aws ecr start-image-scan --repository-name {names.repository} --image-id imageTag={tag}",
+            )
+        raise
+    counts = scan.get("imageScanFindings", {}).get("findingSeverityCounts", {})
+    serious = {k: v for k, v in counts.items() if k in ("CRITICAL", "HIGH") and v}
+    shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no findings"
+    return ctx.report.check("image scan", not serious, f"{names.repository}:{tag}: {shown}")
+
+
+def patches(ctx: Context) -> bool:
+    """Pending RDS maintenance (engine patches) of the database: listed, with the date it applies."""
+    pending = ctx.client("rds").describe_pending_maintenance_actions(
+        Filters=[{"Name": "db-instance-id", "Values": [ctx.cfg.names.db_instance]}]
+    )["PendingMaintenanceActions"]
+    actions = [
+        f"{a['Action']} ({a.get('Description', '')}, applies {a.get('CurrentApplyDate') or a.get('AutoAppliedAfterDate') or 'at a maintenance window you choose'})"
+        for p in pending
+        for a in p.get("PendingMaintenanceActionDetails", [])
+    ]
+    ctx.report.data["pending_maintenance"] = actions
+    return ctx.report.check("pending maintenance", True, "; ".join(actions) if actions else "none pending")
+
+
+def alerting(ctx: Context) -> bool:
+    """The alerting path end to end: the dedicated test alarm to ALARM and back, then SNS's own
+    metrics: the warning topic published it, and no delivery to a subscriber failed."""
+    names, cw = ctx.cfg.names, ctx.client("cloudwatch")
+    alarm = names.alarm(ALERTING_TEST_ALARM)
+    if not cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]:
+        return ctx.report.check("alerting test", False, f"no alarm {alarm}: deploy {names.stack('Monitoring')}")
+    started = datetime.now(UTC)
+    cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="weekly alerting test (deploy.sh checklist weekly)")
+    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="weekly alerting test done")
+    topic = {"TopicName": names.alarm_topic("warning")}
+    published = None
+    for _ in range(max(1, ctx.wait.timeout_minutes * 60 // max(ctx.wait.delay_seconds, 1))):
+        # SNS publishes its metrics a few minutes late; wait for the test's messages to show.
+        published = _stat(ctx, "AWS/SNS", "NumberOfMessagesPublished", topic, datetime.now(UTC) - started + timedelta(minutes=5), "Sum")
+        if published:
+            break
+        ctx.wait.sleep()
+    failed = _stat(ctx, "AWS/SNS", "NumberOfNotificationsFailed", topic, datetime.now(UTC) - started + timedelta(minutes=5), "Sum") or 0
+    delivered = (
+        _stat(ctx, "AWS/SNS", "NumberOfNotificationsDelivered", topic, datetime.now(UTC) - started + timedelta(minutes=5), "Sum") or 0
+    )
+    return ctx.report.check(
+        "alerting test",
+        bool(published) and not failed,
+        f"{alarm} to ALARM and back: {topic['TopicName']} published {published or 0:.0f}, delivered {delivered:.0f}, failed {failed:.0f}"
+        + ("" if published else "; nothing published: check the alarm's actions and the topic's policy")
+        + ("; delivered to no subscriber: are the e-mail subscriptions confirmed?" if published and not delivered else ""),
+    )
+
+
+def backups(ctx: Context) -> bool:
+    """Backups of the last 24 h (the RPO they give, each vault's newest recovery point) and, with a
+    DR region, its replica's lag or replicated backups against the RPO."""
+    ok = recovery.backups(ctx)
+    return (readiness.rpo(ctx) and ok) if ctx.cfg.dr.enabled else ok
+
+
+def restore_test(ctx: Context) -> bool:
+    if not ctx.cfg.backup.enabled or not ctx.cfg.backup.restore_testing:
+        return ctx.report.check("last restore test", True, f"restore testing is off in {ctx.cfg.source}")
+    summary: dict[str, Any] = {}
+    return recovery.restore_test(ctx, summary)
+
+
+def cost(ctx: Context) -> bool:
+    """Cost Explorer: this month so far and last month, grouped by the stacks' Project and Environment tags."""
+    today = datetime.now(UTC).date()
+    first = today.replace(day=1)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    end = today + timedelta(days=1)
+    result = ctx.client("ce", "us-east-1").get_cost_and_usage(
+        TimePeriod={"Start": previous.isoformat(), "End": end.isoformat()},
+        Granularity="MONTHLY",
+        Metrics=["UnblendedCost"],
+        Filter={"Tags": {"Key": "Project", "Values": ["ContractorLens"]}},
+        GroupBy=[{"Type": "TAG", "Key": "Environment"}],
+    )
+    months = []
+    for period in result["ResultsByTime"]:
+        by_env = {
+            g["Keys"][0].split("$", 1)[-1] or "untagged": float(g["Metrics"]["UnblendedCost"]["Amount"]) for g in period.get("Groups", [])
+        }
+        months.append((period["TimePeriod"]["Start"], by_env.get(ctx.cfg.name, 0.0), by_env))
+    ctx.report.data["cost"] = [{"month": m, "environment": c, "by_environment": e} for m, c, e in months]
+    shown = "; ".join(f"{m}: {c:.2f} USD" for m, c, _ in months) or "no cost data"
+    return ctx.report.check("cost", bool(months), f"{ctx.cfg.name} (tag Environment): {shown}")
+
+
+def last_drill(ctx: Context) -> bool:
+    """The last DR drill `dr-activate` recorded, and the RTO it measured against the manual's."""
+    parameter = f"{ctx.cfg.names.parameter_prefix}/runbook/last-drill"
+    try:
+        record = json.loads(ctx.client("ssm", ctx.cfg.region).get_parameter(Name=parameter)["Parameter"]["Value"])
+    except ClientError as exc:
+        if error_code(exc) != "ParameterNotFound":
+            raise
+        return ctx.report.check("DR drill", False, f"none recorded ({parameter}): run the drill (README: DR drill)")
+    at = datetime.fromisoformat(record["at"])
+    age = (datetime.now(UTC) - at).days
+    minutes = float(record["minutes"])
+    objective = RTO_DATABASE_MINUTES
+    return ctx.report.check(
+        "DR drill",
+        age <= DRILL_DAYS and minutes <= objective,
+        f"{at:%Y-%m-%d}, {age} days ago: the DR region served after {minutes:.0f} min (the manual's database RTO: {objective} min)"
+        + (f"; over {DRILL_DAYS} days: the quarterly drill is due" if age > DRILL_DAYS else ""),
+    )
+
+
+CHECKLISTS: dict[str, Sequence[Item]] = {
+    "daily": (
+        Item(
+            "Check system health dashboard",
+            health=True,
+            human=lambda ctx: f"dashboard: {_console(ctx, 'dashboards:name=' + ctx.cfg.names.dashboard)}",
+        ),
+        Item(
+            "Review error rates and logs",
+            error_rate,
+            lambda ctx: (
+                f"./scripts/deploy.sh logs --env {ctx.cfg.name} --since 24h --filter 'GeminiAPI ERROR' (and 'connection pool', 'slow query')"
+            ),
+        ),
+        Item("Monitor resource utilization", utilization),
+        Item("Verify backup completion", backups),
+    ),
+    "weekly": (
+        Item("Review security alerts and patches", lambda ctx: image_findings(ctx) & patches(ctx) & security.certs(ctx)),
+        Item("Analyze performance trends", trends),
+        Item(
+            "Update capacity planning",
+            capacity,
+            lambda ctx: "adjust service.max_tasks and database.max_allocated_storage_gib in config if the peaks above come close",
+        ),
+        Item("Test alerting mechanisms", alerting, lambda ctx: "confirm the test reached the warning e-mail and Slack #alerts-warning"),
+    ),
+    "monthly": (
+        Item("Security audit and review", security.security_review),
+        Item("Cost optimization review", cost, lambda ctx: "look for idle resources in AWS Cost Explorer and Compute Optimizer"),
+        Item("Disaster recovery test", restore_test),
+        Item(
+            "Update documentation",
+            None,
+            lambda ctx: "README and the operations manual: read them against what changed this month (git log --since=1.month)",
+        ),
+    ),
+    "quarterly": (
+        Item("Full disaster recovery drill", last_drill, lambda ctx: "README: DR drill (dr-activate, the failover, dr-standby)"),
+        Item(
+            "Infrastructure security scan",
+            None,
+            lambda ctx: "make test (cdk-nag, Control Tower rules, cfn-lint) and ./scripts/deploy.sh checklist weekly",
+        ),
+        Item(
+            "Performance baseline update",
+            None,
+            lambda ctx: "config/thresholds.py against the last quarter's p95 and error rate (checklist weekly --json)",
+        ),
+        Item(
+            "Business continuity review",
+            None,
+            lambda ctx: "the recovery objectives in README: Recovery objectives, with the business owner",
+        ),
+    ),
+}
+
+
+def run(ctx: Context, period: str, url: str | None = None) -> bool:
+    """Every item of the list: checked (each one runs even after one fails), or a human step."""
+    ok = True
+    for item in CHECKLISTS[period]:
+        ctx.report.say(f"- {item.manual}")
+        if item.health:
+            ok = checks.health_check(ctx, url) and ok
+        if item.run is not None:
+            try:
+                ok = item.run(ctx) and ok
+            except RunbookError as exc:  # this item cannot be checked; the others still are
+                ok = ctx.report.check(item.manual, False, str(exc)) and False
+            except AWS_ERRORS as exc:  # e.g. no permission for Cost Explorer: that item fails, one line
+                ok = ctx.report.check(item.manual, False, describe(exc)) and False
+        if item.human is not None:
+            ctx.report.manual(item.manual, item.human(ctx))
+    return ok
