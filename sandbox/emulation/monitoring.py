@@ -89,7 +89,10 @@ def _install_scans_and_maintenance() -> None:
         repository = self.repositories[repository_name]
         scanning = repository.image_scanning_configuration or {}
         # The API's key, or CloudFormation's, as moto kept whichever it was given.
-        if str(scanning.get("scanOnPush", scanning.get("ScanOnPush"))).lower() == "true":
+        if str(scanning.get("scanOnPush", scanning.get("ScanOnPush"))).lower() == "true" and not image.last_scan:
+            # One scan per image: a tag added to a manifest already pushed (and scanned) starts
+            # none (moto refuses a second scan within a day, LimitExceededException, and botocore
+            # would then retry the push itself).
             self.start_image_scan(None, repository_name, {"imageDigest": image.image_digest})
         return image
 

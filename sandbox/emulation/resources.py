@@ -20,6 +20,7 @@ EXTENSIONS = {
     "AWS::CertificateManager::Certificate": "requests the certificate; moto issues it at once (no DNS validation happens)",
     "AWS::KMS::Key": "takes the template's Key/Value tags and policy object (moto wants TagKey/TagValue and a string)",
     "AWS::SSM::Parameter": "takes the template's tag map (moto wants the API's list)",
+    "AWS::Scheduler::Schedule": "creates the schedule through EventBridge Scheduler's API (moto's); it never fires: the sandbox calls the daily checklist's handler itself",
 }
 
 
@@ -356,8 +357,32 @@ def define_models() -> None:
 
             PULL_THROUGH_CACHE_RULES.pop((DEFAULT_ACCOUNT_ID, region, physical_id), None)
 
+    class Schedule(_ApiModel, CloudFormationModel):
+        NAME_PROPERTY = "Name"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Scheduler::Schedule"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            scheduler = client("scheduler", region)
+            scheduler.create_schedule(**api_kwargs(scheduler, "CreateSchedule", props))  # the API is PascalCase too
+            return str(props["Name"])
+
+        @classmethod
+        def update(cls, physical_id: str, props: dict[str, Any], region: str) -> str:
+            scheduler = client("scheduler", region)
+            scheduler.update_schedule(**api_kwargs(scheduler, "UpdateSchedule", props))
+            return physical_id
+
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            client("scheduler", region).delete_schedule(Name=physical_id)
+
     MODELS.extend(
         (
+            Schedule,
             PullThroughCacheRule,
             VpcCidrBlock,
             Alarm,

@@ -800,3 +800,36 @@ def test_percentiles_are_answered_from_the_raw_values(running: Running) -> None:
         Period=120, ExtendedStatistics=["p95", "p50"],
     )["Datapoints"]  # fmt: skip
     assert point["ExtendedStatistics"] == {"p95": 19.0, "p50": 10.0}
+
+
+def test_a_schedule_is_made_through_eventbridge_schedulers_api(running: Running) -> None:
+    resources = {
+        "Schedule": {
+            "Type": "AWS::Scheduler::Schedule",
+            "Properties": {
+                "Name": "probe-daily",
+                "ScheduleExpression": "cron(0 8 * * ? *)",
+                "ScheduleExpressionTimezone": "America/Los_Angeles",
+                "FlexibleTimeWindow": {"Mode": "OFF"},
+                "Target": {"Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:probe", "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/probe"},
+            },
+        }
+    }
+    assert _deploy(running, "Scheduled", resources) == "CREATE_COMPLETE"
+    schedule = running.client("scheduler", REGION).get_schedule(Name="probe-daily")
+    assert schedule["ScheduleExpressionTimezone"] == "America/Los_Angeles" and schedule["Target"]["Arn"].endswith(":function:probe")
+    _cfn(running).delete_stack(StackName="Scheduled")
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        running.client("scheduler", REGION).get_schedule(Name="probe-daily")
+
+
+def test_scan_on_push_scans_each_tag_even_when_tags_share_a_manifest(running: Running) -> None:
+    """Two releases built from the same manifest (the sandbox's bad releases are): both pushes
+    land and each is scanned; a scan by digest would name two images and fail the second push."""
+    ecr = running.client("ecr", REGION)
+    ecr.create_repository(repositoryName="probe-scanned", imageScanningConfiguration={"scanOnPush": True})
+    _push(running, "probe-scanned", "1.0.0")
+    _push(running, "probe-scanned", "1.0.1")
+    for tag in ("1.0.0", "1.0.1"):
+        findings = ecr.describe_image_scan_findings(repositoryName="probe-scanned", imageId={"imageTag": tag})
+        assert findings["imageScanStatus"]["status"] == "COMPLETE"
