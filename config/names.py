@@ -100,6 +100,11 @@ class Names:
         return f"{self.prefix}-db-stale"
 
     @property
+    def daily_checklist(self) -> str:
+        """The scheduled daily checklist's function and schedule; its log group is /aws/lambda/<this>."""
+        return f"{self.prefix}-daily-checklist"
+
+    @property
     def admin_cluster(self) -> str:
         """Where `db-users` runs its one-off task: not the manual's cluster, which the Service stack
         makes after the role must exist."""

@@ -314,6 +314,11 @@ class AlertingConfig(_Section):
     """Local hour business ends, after the start. Default: 17."""
     time_zone: Annotated[str, AfterValidator(_time_zone)] = "America/Los_Angeles"
     """IANA time zone of the business hours; its standard-time offset is used all year."""
+    daily_checklist: bool = False
+    """Run the manual's daily checklist in AWS every morning and post it to the warning topic
+    (EventBridge Scheduler and a function; README: Maintenance). Default: false."""
+    daily_checklist_hour: int = Field(default=8, ge=0, le=23)
+    """The local hour (`time_zone`, daylight saving followed) it runs at. Default: 8."""
 
 
 GRAFANA_PLACEHOLDER_CIDR = "10.99.0.0/16"

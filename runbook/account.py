@@ -193,6 +193,8 @@ def kept_on_destroy(cfg: EnvironmentConfig) -> list[Kept]:
         Kept("Service", "log group", names.waf_log_group, region),
         Kept("Service", "secret", names.gemini_secret, region),
     ]
+    if cfg.alerting.daily_checklist:
+        kept.append(Kept("Monitoring", "log group", f"/aws/lambda/{names.daily_checklist}", region))
     if cfg.observability.grafana:
         kept += [
             Kept("Monitoring", "log group", names.grafana_log_group, region),

@@ -21,6 +21,7 @@ from config.thresholds import RTO_DATABASE_MINUTES, THRESHOLDS
 from runbook import checks, readiness, recovery, security
 from runbook.aws import AWS_ERRORS, RunbookError, describe, error_code
 from runbook.context import Context
+from runbook.scheduled.daily import statistic
 
 DAY, WEEK = timedelta(days=1), timedelta(days=7)
 # How stale the last DR drill may be: the manual's drill is quarterly.
@@ -49,33 +50,8 @@ def _console(ctx: Context, fragment: str) -> str:
 def _stat(
     ctx: Context, namespace: str, metric: str, dimensions: dict[str, str], window: timedelta, stat: str, *, end: datetime | None = None
 ) -> float | None:
-    """One statistic of a metric over the whole window ending now (or at `end`), or None without data."""
-    end = end or datetime.now(UTC)
-    kwargs: dict[str, Any] = {
-        "Namespace": namespace,
-        "MetricName": metric,
-        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-        "StartTime": end - window,
-        "EndTime": end,
-        # CloudWatch takes periods in whole minutes: the window, rounded up.
-        "Period": max(60, -(-int(window.total_seconds()) // 60) * 60),
-    }
-    if stat.startswith("p"):
-        kwargs["ExtendedStatistics"] = [stat]
-    else:
-        kwargs["Statistics"] = [stat]
-    points = ctx.client("cloudwatch").get_metric_statistics(**kwargs)["Datapoints"]
-    found = [(p.get("ExtendedStatistics") or {}).get(stat) if stat.startswith("p") else p.get(stat) for p in points]
-    values = [float(v) for v in found if v is not None]
-    if not values:
-        return None
-    if stat == "Sum":
-        return sum(values)
-    if stat == "Minimum":
-        return min(values)
-    if stat == "Average":
-        return sum(values) / len(values)
-    return max(values)  # Maximum, and a percentile across periods: the worst one
+    """One statistic over the window, as the scheduled daily checklist reads it (runbook/scheduled/daily.py)."""
+    return statistic(ctx.client("cloudwatch"), namespace, metric, dimensions, window, stat, end=end)
 
 
 def _load_balancer(ctx: Context) -> str:

@@ -3,6 +3,7 @@ typed as the README prints them, each checked against the account it leaves."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -308,12 +309,31 @@ def _cost_figures(s: Session) -> tuple[bool, str]:
         return answer.status == 201 or answer.status == 200, "Cost Explorer answers two months of stand-in figures"
 
 
+def _scheduled_daily(s: Session) -> tuple[bool, str]:
+    """EventBridge Scheduler's morning call, made by the sandbox: the function's code with the
+    deployed function's settings, run here against the emulator (no function runs in it). The
+    health URL is the sandbox's stand-in, as api.<domain> resolves nowhere here."""
+    from runbook.scheduled import daily
+
+    names = s.cfg.names
+    schedule = s.client("scheduler").get_schedule(Name=names.daily_checklist)
+    function = s.client("lambda").get_function_configuration(FunctionName=names.daily_checklist)
+    if schedule["Target"]["Arn"] != function["FunctionArn"]:
+        return False, f"the schedule calls {schedule['Target']['Arn']}, not {function['FunctionArn']}"
+    settings = json.loads(function["Environment"]["Variables"]["CHECKLIST"])
+    settings["health_url"] = s.running.health_url
+    result = daily.run(settings, {name: s.client(name) for name in ("cloudwatch", "ecs", "rds", "sns")})
+    return bool(result["ok"]), f"{schedule['ScheduleExpression']} {schedule['ScheduleExpressionTimezone']}: {result}"
+
+
 def maintenance(s: Session) -> None:
     """The manual's Maintenance Tasks: the four checklists on the running environment. CloudWatch's
     history and Cost Explorer's figures are stand-ins; ECR's scan on push reports moto's HIGH
     finding, so the weekly list fails on it, as it must."""
     s.check("a week of CloudWatch metrics (as AWS would hold them)", lambda: _metric_history(s), stand_in=True)
     s.deploy_sh("checklist", "daily", *_env(s), *_health(s), look_for="todo  Check system health dashboard")
+    if s.cfg.alerting.daily_checklist:
+        s.check("the scheduled daily checklist, as the schedule would call it", lambda: _scheduled_daily(s), stand_in=True)
     s.deploy_sh("checklist", "weekly", *_env(s), *_health(s), expect=1, look_for="FAIL  image scan")
     s.deploy_sh("checklist", "weekly", *_env(s), *_health(s), "--json", expect=1, look_for='"name": "alerting test"')
     s.check("Cost Explorer's figures (moto's API)", lambda: _cost_figures(s), stand_in=True)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from aws_cdk import Annotations, CfnOutput
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from cdk_constructs.alarms import AlarmGroup, alerting_test_alarm
@@ -16,10 +18,12 @@ from cdk_constructs.keys import customer_key
 from cdk_constructs.logs import encrypted_log_group
 from cdk_constructs.prometheus import PrometheusWorkspace
 from cdk_constructs.registry import allow_cached_pull, docker_hub_image
+from cdk_constructs.scheduled_checklist import ScheduledChecklist
 from cdk_constructs.threshold import Severity
 from config import EnvironmentConfig
-from config.manual import GRAFANA_HOST, GRAFANA_PORT
+from config.manual import API_HOST_LABEL, GRAFANA_HOST, GRAFANA_PORT, HEALTH_CHECK_PATH
 from config.names import ALERTING_TEST_ALARM, DAILY_BACKUP_HOUR_UTC, GRAFANA_HOST_LABEL
+from config.thresholds import RPO_DATABASE_MINUTES, RUNNING_TASKS, THRESHOLDS
 from stacks.backups import backup_copies
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.catalogue import Measured, Owner, add_alarms, add_outage, grafana_dashboard, graphs, owned_by
@@ -27,6 +31,8 @@ from stacks.regional import alert_channels
 from stacks.service_stack import ServiceOutputs
 
 ENDPOINTS_LEFT_OUT = "ContractorLens:AlertEndpointsLeftOut"
+# The scheduled daily checklist's code: one file, the standard library and boto3.
+DAILY_CHECKLIST_CODE = Path(__file__).resolve().parent.parent / "runbook" / "scheduled"
 PLACEHOLDER_RANGE = "ContractorLens:GrafanaPlaceholderRange"
 
 
@@ -77,6 +83,60 @@ class MonitoringStack(EnvironmentStack):
         )
         if cfg.observability.grafana and service.prometheus is not None:
             self._grafana(service, service.prometheus, vpc)
+        if cfg.alerting.daily_checklist:
+            self._daily_checklist(service, topics[Severity.WARNING])
+
+    def _daily_checklist(self, service: ServiceOutputs, topic_arn: str) -> None:
+        """The manual's daily list in AWS every morning, judged by the thresholds table."""
+        cfg, names, sources = self.cfg, self.cfg.names, service.metrics
+        log_group = encrypted_log_group(
+            self,
+            "DailyChecklistLogGroup",
+            name=f"/aws/lambda/{names.daily_checklist}",
+            retention_days=cfg.service.log_retention_days,
+            key=self.channels.key,
+        )
+        pin_logical_id(log_group, "DailyChecklistLogGroup")
+        health = (
+            f"https://{API_HOST_LABEL}.{cfg.dns.domain}{HEALTH_CHECK_PATH}"
+            if cfg.dns.domain
+            else f"http://{sources.load_balancer.load_balancer_dns_name}{HEALTH_CHECK_PATH}"
+        )
+        limits = {
+            "min_tasks": RUNNING_TASKS.value,
+            "error_rate": THRESHOLDS["api-error-rate"].value,
+            "ecs_cpu": THRESHOLDS["ecs-cpu"].value,
+            "ecs_memory": THRESHOLDS["ecs-memory"].value,
+            "db_cpu": THRESHOLDS["db-cpu"].value,
+            "db_free_gib": THRESHOLDS["db-free-storage"].value,
+            "rpo_minutes": RPO_DATABASE_MINUTES,
+        }
+        ScheduledChecklist(
+            self,
+            "DailyChecklist",
+            function_name=names.daily_checklist,
+            code_directory=str(DAILY_CHECKLIST_CODE),
+            handler="daily.handler",
+            settings={
+                "env": cfg.name,
+                "title": f"ContractorLens {cfg.name}",
+                "health_url": health,
+                "cluster": sources.cluster_name,
+                "service": sources.service_name,
+                "db_instance": sources.db_instance_identifier,
+                "load_balancer": cast(elbv2.ApplicationLoadBalancer, sources.load_balancer).load_balancer_full_name,
+                "alarm_prefix": names.alarm(""),
+                "topic_arn": topic_arn,
+                "limits": limits,
+            },
+            topic_arn=topic_arn,
+            log_group=log_group,
+            hour=cfg.alerting.daily_checklist_hour,
+            time_zone=cfg.alerting.time_zone,
+            cluster_name=sources.cluster_name,
+            service_name=sources.service_name,
+            db_instance=sources.db_instance_identifier,
+        )
 
     def _grafana_tls(self) -> dict[str, Any]:
         """HTTPS for Grafana at `grafana.<dns.domain>`: a certificate validated in the public zone

@@ -219,3 +219,58 @@ def test_an_image_with_a_high_finding_fails_the_weekly_security_item(world: Worl
     assert "FAIL  image scan: contractorlens:1.1.0: HIGH 2, LOW 5" in capsys.readouterr().out
     findings["imageScanFindings"]["findingSeverityCounts"] = {"LOW": 5}
     assert checklist.image_findings(ctx)
+
+
+def _settings(alb: str, topic_arn: str, health_url: str) -> dict[str, Any]:
+    """What the Monitoring stack writes into the function's environment (tests/unit: the template's)."""
+    return {
+        "env": "production", "title": "ContractorLens production", "health_url": health_url, "cluster": "contractorlens",
+        "service": "contractorlens", "db_instance": "contractorlens-db", "load_balancer": alb, "alarm_prefix": "contractorlens-production-",
+        "topic_arn": topic_arn,
+        "limits": {"min_tasks": 2, "error_rate": 1, "ecs_cpu": 70, "ecs_memory": 70, "db_cpu": 80, "db_free_gib": 5, "rpo_minutes": 15},
+    }  # fmt: skip
+
+
+def _topic_with_a_queue() -> tuple[str, str]:
+    sns, sqs = boto3.client("sns", region_name=PRIMARY), boto3.client("sqs", region_name=PRIMARY)
+    topic = sns.create_topic(Name="contractorlens-production-alerts-warning")["TopicArn"]
+    queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return topic, queue
+
+
+def _posted(queue: str) -> dict[str, Any]:
+    (message,) = boto3.client("sqs", region_name=PRIMARY).receive_message(QueueUrl=queue)["Messages"]
+    return json.loads(message["Body"])
+
+
+def _clients() -> dict[str, Any]:
+    return {name: boto3.client(name, region_name=PRIMARY) for name in ("cloudwatch", "ecs", "rds", "sns")}
+
+
+def test_the_scheduled_daily_checklist_posts_its_result_to_the_warning_topic(world: World, alb: str, health_server: HealthServer) -> None:
+    from runbook.scheduled import daily
+
+    _a_day(alb, service_cpu=91)
+    boto3.client("cloudwatch", region_name=PRIMARY).set_alarm_state(
+        AlarmName="contractorlens-production-api-error-rate", StateValue="ALARM", StateReason="test"
+    )
+    topic, queue = _topic_with_a_queue()
+    result = daily.run(_settings(alb, topic, health_server.url), _clients())
+    assert result == {"ok": False, "failed": ["alarms", "service CPU"], "checks": 9}
+    posted = _posted(queue)
+    assert posted["Subject"] == "ContractorLens production daily checklist: FAILED alarms, service CPU"
+    assert "FAIL  service CPU: peak 91 % (alarm above 70 %)" in posted["Message"]
+    assert "./scripts/deploy.sh checklist daily --env production" in posted["Message"]
+
+
+def test_the_scheduled_daily_checklist_passes_on_a_healthy_day(world: World, alb: str, health_server: HealthServer) -> None:
+    from runbook.scheduled import daily
+
+    _a_day(alb)
+    topic, queue = _topic_with_a_queue()
+    assert daily.run(_settings(alb, topic, health_server.url), _clients()) == {"ok": True, "failed": [], "checks": 9}
+    posted = _posted(queue)
+    assert posted["Subject"] == "ContractorLens production daily checklist: all 9 checks passed"
+    assert "ok    error rate, 24 h: 0.12 % of 10000 requests (alarm above 1 %)" in posted["Message"]

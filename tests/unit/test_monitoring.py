@@ -301,3 +301,24 @@ def test_the_weekly_alerting_test_has_an_alarm_of_its_own_on_the_warning_topic(p
     topic = production.template("Monitoring")["Resources"][action["Ref"]]
     assert topic["Properties"]["TopicName"] == "contractorlens-production-alerts-warning"
     assert alarm["Properties"]["OKActions"] == [action]
+
+
+def test_the_daily_checklist_runs_every_morning_in_production_only(production: Synthesis, staging: Synthesis) -> None:
+    """Issue 17: on in production, off in staging, by config; judged by the thresholds table."""
+    (schedule,) = production.resources("Monitoring", "AWS::Scheduler::Schedule").values()
+    assert schedule["Properties"]["Name"] == "contractorlens-daily-checklist"
+    assert schedule["Properties"]["ScheduleExpression"] == "cron(0 8 * * ? *)"
+    assert schedule["Properties"]["ScheduleExpressionTimezone"] == production.cfg.alerting.time_zone
+    (function,) = [
+        f
+        for f in production.resources("Monitoring", "AWS::Lambda::Function").values()
+        if f["Properties"].get("FunctionName") == "contractorlens-daily-checklist"
+    ]
+    joined = function["Properties"]["Environment"]["Variables"]["CHECKLIST"]["Fn::Join"][1]
+    settings = json.loads("".join(part if isinstance(part, str) else "TOKEN" for part in joined))
+    # The manual's lines, through config/thresholds.py: ECS CPU 70 %, error rate 1 %, RPO 15 minutes, 2 tasks.
+    assert {k: settings["limits"][k] for k in ("ecs_cpu", "error_rate", "rpo_minutes", "min_tasks")} == {
+        "ecs_cpu": 70, "error_rate": 1, "rpo_minutes": 15, "min_tasks": 2
+    }  # fmt: skip
+    assert settings["health_url"] == "https://api.contractorlens.com/health" and settings["db_instance"] == "contractorlens-db"
+    assert not staging.resources("Monitoring", "AWS::Scheduler::Schedule")

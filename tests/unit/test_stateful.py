@@ -57,6 +57,7 @@ PINNED = {
         "GrafanaLogGroup": "AWS::Logs::LogGroup",
         "GrafanaState": "AWS::EFS::FileSystem",
         "GrafanaAdminPassword": "AWS::SecretsManager::Secret",
+        "DailyChecklistLogGroup": "AWS::Logs::LogGroup",
         "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
     },
     "DR": {

@@ -1,0 +1,74 @@
+"""cdk_constructs/scheduled_checklist.py: the daily checklist, run by EventBridge Scheduler."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Template
+
+from cdk_constructs.scheduled_checklist import ScheduledChecklist
+from tests.cdk_constructs.conftest import built, of_type, one
+
+CODE = Path(__file__).resolve().parents[2] / "runbook" / "scheduled"
+TOPIC = "arn:aws:sns:us-west-2:123456789012:app-alerts-warning"
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return built(
+        lambda stack: ScheduledChecklist(
+            stack,
+            "Daily",
+            function_name="app-daily-checklist",
+            code_directory=str(CODE),
+            handler="daily.handler",
+            settings={"env": "prod", "limits": {"ecs_cpu": 70}},
+            topic_arn=TOPIC,
+            log_group=logs.LogGroup(stack, "Logs"),
+            hour=8,
+            time_zone="America/Los_Angeles",
+            cluster_name="app",
+            service_name="app",
+            db_instance="app-db",
+        )
+    )[1]
+
+
+def test_it_runs_every_morning_in_the_configured_time_zone(template: Template) -> None:
+    props = one(template, "AWS::Scheduler::Schedule")["Properties"]
+    assert props["ScheduleExpression"] == "cron(0 8 * * ? *)" and props["ScheduleExpressionTimezone"] == "America/Los_Angeles"
+    assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    function_id = next(iter(of_type(template, "AWS::Lambda::Function")))
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+
+
+def test_the_function_gets_its_settings_and_only_what_it_reads(template: Template) -> None:
+    function = one(template, "AWS::Lambda::Function")["Properties"]
+    assert function["Handler"] == "daily.handler" and function["Runtime"].startswith("python3.")
+    assert json.loads(function["Environment"]["Variables"]["CHECKLIST"]) == {"env": "prod", "limits": {"ecs_cpu": 70}}
+    statements = [s for p in of_type(template, "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {
+        "cloudwatch:GetMetricStatistics",
+        "cloudwatch:DescribeAlarms",
+        "ecs:DescribeServices",
+        "rds:DescribeDBInstances",
+        "sns:Publish",
+        "lambda:InvokeFunction",
+    }
+    (publish,) = [s for s in statements if s["Action"] == "sns:Publish"]
+    assert publish["Resource"] == TOPIC
+
+
+def test_the_function_code_is_one_file_of_the_standard_library_and_boto3() -> None:
+    """No third-party dependency: what the Lambda runtime has is all it imports."""
+    import ast
+    import sys
+
+    tree = ast.parse((CODE / "daily.py").read_text())
+    imported = {n.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for n in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported - set(sys.stdlib_module_names) == {"boto3"}
