@@ -137,6 +137,8 @@ class DatabaseUsersTask(Construct):
                 # verify-full against (README: Database contract, what is not confirmed).
                 "PGSSLMODE": "require",
                 "PGCONNECT_TIMEOUT": "30",
+                # A lock held by the backend fails the run in seconds, rather than hanging it.
+                "PGOPTIONS": "-c lock_timeout=10s -c statement_timeout=60s",
             },
             secrets={
                 "PGUSER": ecs.Secret.from_secrets_manager(master_secret, "username"),

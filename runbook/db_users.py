@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from config.names import APP_DB_USER
 from runbook.aws import RunbookError, error_code
@@ -75,6 +75,12 @@ def db_users(ctx: Context) -> bool:
         # Nothing is left running: a half-run psql rolls its one transaction back when it dies.
         ecs.stop_task(cluster=names.admin_cluster, task=arn, reason=f"{STARTED_BY} interrupted")
         raise
+    except WaiterError:
+        ecs.stop_task(cluster=names.admin_cluster, task=arn, reason=f"{STARTED_BY} timed out")
+        raise RunbookError(
+            f"the task did not stop within {ctx.wait.timeout_minutes} min, so it was stopped (its transaction rolls back); "
+            f"read its output: aws logs tail {names.db_users_log_group} --since 1h --region {cfg.region}"
+        ) from None
     (task,) = ecs.describe_tasks(cluster=names.admin_cluster, tasks=[arn])["tasks"]
     if not _outcome(ctx, task):
         return False

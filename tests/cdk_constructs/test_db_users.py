@@ -104,6 +104,8 @@ def test_the_master_credentials_come_from_the_secret_and_the_connection_is_encry
     assert secrets == {"PGUSER": f"{SECRET}:username::", "PGPASSWORD": f"{SECRET}:password::"}
     environment = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert environment["PGSSLMODE"] == "require" and environment["PGHOST"] == "db.example"
+    # A lock the backend holds fails the run in seconds; it never hangs until the runbook gives up.
+    assert "lock_timeout=10s" in environment["PGOPTIONS"]
 
 
 def test_the_container_is_not_root_and_cannot_write_its_root(template: Template) -> None:

@@ -182,3 +182,25 @@ def test_without_the_task_definition_it_is_one_line(world: World, run) -> None:
     result = run("db-users", *FAST)
     assert result.code == 2 and result.err.count("\n") == 1
     assert "no task definition contractorlens-db-users in us-west-2: deploy ContractorLens-Production-Data first" in result.err
+
+
+def test_a_task_that_does_not_stop_in_time_is_stopped_and_is_one_line(app_network, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import WaiterError
+
+    ctx = _context()
+    ecs = ctx.client("ecs", PRIMARY)
+
+    class TimedOut:
+        def wait(self, **kwargs: Any) -> None:
+            raise WaiterError("TasksStopped", "Max attempts exceeded", {})
+
+    monkeypatch.setattr(ecs, "get_waiter", lambda name: TimedOut())
+    with Stubber(ecs) as stubber:
+        stubber.add_response("describe_task_definition", {"taskDefinition": TASK_DEFINITION})
+        stubber.add_response("run_task", {"tasks": [{"taskArn": TASK_ARN}], "failures": []})
+        stubber.add_response(
+            "stop_task", {"task": {"taskArn": TASK_ARN}}, {"cluster": CLUSTER, "task": TASK_ARN, "reason": "deploy.sh db-users timed out"}
+        )
+        with pytest.raises(RunbookError, match=r"did not stop within 1 min, so it was stopped"):
+            db_users.db_users(ctx)
+        stubber.assert_no_pending_responses()
