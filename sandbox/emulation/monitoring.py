@@ -90,10 +90,12 @@ def _install_scans_and_maintenance() -> None:
         scanning = repository.image_scanning_configuration or {}
         # The API's key, or CloudFormation's, as moto kept whichever it was given.
         if str(scanning.get("scanOnPush", scanning.get("ScanOnPush"))).lower() == "true" and not image.last_scan:
-            # One scan per image: a tag added to a manifest already pushed (and scanned) starts
-            # none (moto refuses a second scan within a day, LimitExceededException, and botocore
-            # would then retry the push itself).
-            self.start_image_scan(None, repository_name, {"imageDigest": image.image_digest})
+            # One scan per image, found by its tag: moto keeps an image per tag, and tags pushed
+            # from one manifest share a digest, by which moto would find the first, already
+            # scanned image and refuse a second scan (LimitExceededException), which botocore
+            # retries as a throttle, pushing again into ImageAlreadyExists.
+            tag = getattr(image, "image_tag", None)
+            self.start_image_scan(None, repository_name, {"imageTag": tag} if tag else {"imageDigest": image.image_digest})
         return image
 
     ECRBackend.put_image = put_image_and_scan  # type: ignore[method-assign]

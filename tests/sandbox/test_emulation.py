@@ -823,13 +823,20 @@ def test_a_schedule_is_made_through_eventbridge_schedulers_api(running: Running)
         running.client("scheduler", REGION).get_schedule(Name="probe-daily")
 
 
-def test_scan_on_push_scans_each_tag_even_when_tags_share_a_manifest(running: Running) -> None:
-    """Two releases built from the same manifest (the sandbox's bad releases are): both pushes
-    land and each is scanned; a scan by digest would name two images and fail the second push."""
+def test_scan_on_push_scans_each_image_even_when_moto_gives_them_one_digest(running: Running) -> None:
+    """Three releases whose manifests differ but to which moto gives one digest (no layers): each
+    push lands and is scanned; a scan by that digest would find the first image again and fail
+    the next push (make sandbox's bad releases did)."""
     ecr = running.client("ecr", REGION)
     ecr.create_repository(repositoryName="probe-scanned", imageScanningConfiguration={"scanOnPush": True})
-    _push(running, "probe-scanned", "1.0.0")
-    _push(running, "probe-scanned", "1.0.1")
-    for tag in ("1.0.0", "1.0.1"):
+    for tag in ("1.0.0", "1.0.1", "1.0.2"):  # three builds: manifests that differ, as the sandbox's pushes do
+        config = {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": "sha256:" + tag.encode().hex().ljust(64, "0"),
+        }
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "config": config, "layers": []}
+        ecr.put_image(repositoryName="probe-scanned", imageTag=tag, imageManifest=json.dumps(manifest))
+    for tag in ("1.0.0", "1.0.1", "1.0.2"):
         findings = ecr.describe_image_scan_findings(repositoryName="probe-scanned", imageId={"imageTag": tag})
         assert findings["imageScanStatus"]["status"] == "COMPLETE"
