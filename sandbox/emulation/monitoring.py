@@ -8,17 +8,24 @@ import math
 from typing import Any
 
 EXTENSIONS = {
-    "alarm actions": "a state change by SetAlarmState publishes to the alarm's SNS topics of the new state (AlarmActions, OKActions), "
-    "as CloudWatch does ('Alarm actions', CloudWatch user guide); moto changed the state and told no one",
-    "SNS metrics": "each such publish records NumberOfMessagesPublished for the topic and NumberOfNotificationsDelivered for each "
-    "subscription in AWS/SNS (SNS developer guide, 'Monitoring Amazon SNS topics using CloudWatch'); nothing is delivered, so "
-    "no delivery ever fails here: NumberOfNotificationsFailed stays 0, where e-mail, SMS or Slack could fail in AWS",
+    "alarm actions": "a state change by SetAlarmState publishes to the alarm's SNS topics of the new state (AlarmActions, OKActions): "
+    "'When the updated state differs from the previous value, the action configured for the appropriate state is invoked' "
+    "(CloudWatch API reference, SetAlarmState); moto changed the state and told no one",
+    "SNS metrics": "each such publish records NumberOfMessagesPublished for the topic, and NumberOfNotificationsDelivered for each "
+    "subscription of a protocol that needs no confirmation (SQS, Lambda, Firehose, SMS, mobile push); e-mail and HTTP(S) "
+    "subscriptions are never confirmed here, so get nothing (SNS developer guide, 'Monitoring Amazon SNS topics using CloudWatch', "
+    "and 'Confirm your subscription'); nothing is delivered for real, so NumberOfNotificationsFailed stays 0, where AWS could fail",
     "scan on push": "an image pushed to a repository with ScanOnPush gets its scan at once; its findings are moto's static "
     "answer, or what a sandbox stand-in sets through moto's API: no image is scanned here (ECR user guide, 'Scan images on push')",
-    "DescribePendingMaintenanceActions": "answers none pending (moto lacks the call): no engine patch or maintenance is ever due here",
+    "DescribePendingMaintenanceActions": "answers none pending (moto lacks the call; RDS API reference): kinder than AWS, where an engine "
+    "patch or an OS update can be due; the weekly checklist only lists them, it never fails on one",
     "percentiles": "GetMetricStatistics answers ExtendedStatistics (p95, ...) from the raw values put in each period, the nearest-rank "
-    "percentile; CloudWatch computes them from the same values (moto answered none)",
+    "percentile (CloudWatch user guide, 'Percentiles': computed from the values in the period); moto answered none",
 }
+
+
+# SNS protocols whose subscriptions need no confirmation by the endpoint.
+_CONFIRMED_AT_ONCE = {"sqs", "lambda", "firehose", "sms", "application"}
 
 
 def _percentile(values: list[float], name: str) -> float | None:
@@ -52,7 +59,8 @@ def install() -> None:
             sns = sns_backends[account][region]
             message = {"AlarmName": alarm_name, "NewStateValue": state_value, "OldStateValue": before, "NewStateReason": reason}
             sns.publish(message=json.dumps(message), arn=arn, subject=f'{state_value}: "{alarm_name}"')
-            subscriptions = sns.list_subscriptions_by_topic(arn)[0]
+            # E-mail and HTTP(S) wait for the subscriber's confirmation, which never comes here.
+            subscriptions = [x for x in sns.list_subscriptions_by_topic(arn)[0] if x.protocol in _CONFIRMED_AT_ONCE]
             dims = [{"Name": "TopicName", "Value": arn.rsplit(":", 1)[1]}]
             # Stamped now by moto, as a datum put without a timestamp is.
             metrics = [{"MetricName": "NumberOfMessagesPublished", "Value": 1, "Dimensions": dims}]

@@ -13,7 +13,7 @@ EXTENSIONS = {
     "AWS::EC2::SecurityGroup": "the template's inline rules exactly: IPv4 and IPv6 ingress; the default allow-all IPv4 egress replaced by SecurityGroupEgress when it is given (AWS::EC2::SecurityGroup reference), and no default IPv6 egress even in a dual-stack VPC (cloudformation-coverage-roadmap#2241); an update changes the inline rules in place",
     "AWS::EC2::SecurityGroupIngress / Egress": "rules through the EC2 API; an egress rule also removes the group's default allow-all egress, as CloudFormation does (aws/aws-cdk#987, PR #998)",
     "AWS::EC2::Route": "an IPv6 route keeps its DestinationIpv6CidrBlock (moto drops it)",
-    "AWS::EC2::VPC": "takes EnableDnsSupport and EnableDnsHostnames from the template (moto's CloudFormation drops both); network interfaces in the VPC then get private DNS names, which ECS's RunTask reports",
+    "AWS::EC2::VPC": "takes EnableDnsSupport and EnableDnsHostnames from the template, as the AWS::EC2::VPC reference describes them (moto's CloudFormation drops both); network interfaces in the VPC then get private DNS names, which ECS's RunTask reports",
     "EC2 deletions": "route tables, routes, associations, gateways and their attachments, NAT gateways, addresses, endpoints and flow logs are deleted with their stack (moto's CloudFormation keeps them, and the VPC's deletion then fails)",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "created with the template's scheme, IP address type, groups, subnets and attributes; deletion protection refuses deletion; with access logs on, the test object ELB writes into the bucket",
 }

@@ -314,6 +314,9 @@ def define_models() -> None:
             client("acm", region).delete_certificate(CertificateArn=physical_id)
 
     class PullThroughCacheRule(_ApiModel, CloudFormationModel):
+        # Every property is create-only: a change replaces the rule, and its prefix, still taken
+        # by the old one, makes the new one fail AlreadyExists, as in AWS. No in-place update.
+
         @staticmethod
         def cloudformation_type() -> str:
             return "AWS::ECR::PullThroughCacheRule"
@@ -342,14 +345,6 @@ def define_models() -> None:
                     ) from None
             PULL_THROUGH_CACHE_RULES[(DEFAULT_ACCOUNT_ID, region, prefix)] = {k: v for k, v in props.items() if isinstance(v, str)}
             return str(prefix)
-
-        @classmethod
-        def update(cls, physical_id: str, props: dict[str, Any], region: str) -> str:
-            from sandbox.emulation.ecs import PULL_THROUGH_CACHE_RULES
-
-            # Only CredentialArn changes in place; the rest is create-only (a replacement).
-            PULL_THROUGH_CACHE_RULES[(DEFAULT_ACCOUNT_ID, region, physical_id)] = {k: v for k, v in props.items() if isinstance(v, str)}
-            return physical_id
 
         @classmethod
         def remove(cls, physical_id: str, region: str) -> None:

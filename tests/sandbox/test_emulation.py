@@ -771,7 +771,11 @@ def test_an_alarm_set_to_alarm_publishes_to_its_topic_and_sns_counts_it(running:
     """`checklist weekly`'s alerting test: SetAlarmState, then SNS's own metrics."""
     sns, cw = running.client("sns", REGION), running.client("cloudwatch", REGION)
     topic = sns.create_topic(Name="probe-warning")["TopicArn"]
+    # The e-mail subscription is never confirmed here, so only the queue counts as delivered.
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="oncall@example.com")
+    sqs = running.client("sqs", REGION)
+    queue = sqs.get_queue_attributes(QueueUrl=sqs.create_queue(QueueName="probe-inbox")["QueueUrl"], AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue["Attributes"]["QueueArn"])
     cw.put_metric_alarm(
         AlarmName="probe-alerting-test", MetricName="AlertingTest", Namespace="Probe", Statistic="Maximum", Period=60,
         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[topic], OKActions=[topic],
@@ -840,3 +844,28 @@ def test_scan_on_push_scans_each_image_even_when_moto_gives_them_one_digest(runn
     for tag in ("1.0.0", "1.0.1", "1.0.2"):
         findings = ecr.describe_image_scan_findings(repositoryName="probe-scanned", imageId={"imageTag": tag})
         assert findings["imageScanStatus"]["status"] == "COMPLETE"
+
+
+def test_a_changed_cache_rule_is_replaced_and_fails_on_its_own_prefix(running: Running) -> None:
+    """Every AWS::ECR::PullThroughCacheRule property is create-only: a change replaces the rule,
+    and the new one's prefix is still the old one's (one rule per prefix)."""
+    secrets = running.client("secretsmanager", REGION)
+    first = secrets.create_secret(Name="ecr-pullthroughcache/probe-one", SecretString='{"username": "a", "accessToken": "b"}')["ARN"]
+    second = secrets.create_secret(Name="ecr-pullthroughcache/probe-two", SecretString='{"username": "a", "accessToken": "b"}')["ARN"]
+
+    def rule(credential: str) -> dict[str, Any]:
+        return {
+            "Rule": {
+                "Type": "AWS::ECR::PullThroughCacheRule",
+                "Properties": {
+                    "EcrRepositoryPrefix": "probe-swap",
+                    "UpstreamRegistry": "docker-hub",
+                    "UpstreamRegistryUrl": "registry-1.docker.io",
+                    "CredentialArn": credential,
+                },
+            }
+        }
+
+    assert _deploy(running, "SwapRule", rule(first)) == "CREATE_COMPLETE"
+    assert _deploy(running, "SwapRule", rule(second), update=True) == "UPDATE_ROLLBACK_COMPLETE"
+    assert any("PullThroughCacheRuleAlreadyExistsException" in r for r in _reasons(running, "SwapRule"))
