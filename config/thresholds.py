@@ -206,6 +206,25 @@ RUNNING_TASKS = THRESHOLDS["running-tasks"]
 ECS_CPU = THRESHOLDS["ecs-cpu"]
 ECS_MEMORY = THRESHOLDS["ecs-memory"]
 
+# How long a health check waits for `/health` (ours: the manual names no number).
+HEALTH_TIMEOUT_SECONDS = 5
+
+
+def checklist_limits() -> dict[str, float]:
+    """The daily checklist's limits, from the table above: what `checklist daily` and the
+    scheduled function (runbook/scheduled/daily.py, which cannot import this) judge with."""
+    return {
+        "min_tasks": RUNNING_TASKS.value,
+        "error_rate": THRESHOLDS["api-error-rate"].value,
+        "ecs_cpu": ECS_CPU.value,
+        "ecs_memory": ECS_MEMORY.value,
+        "db_cpu": THRESHOLDS["db-cpu"].value,
+        "db_free_gib": THRESHOLDS["db-free-storage"].value,
+        "rpo_minutes": RPO_DATABASE_MINUTES,
+        "health_timeout_seconds": HEALTH_TIMEOUT_SECONDS,
+    }
+
+
 # Severity Levels, P0 "Complete service outage": when any of these fire together, the
 # composite `service-down` alarm pages once; they themselves report to the warning channel.
 SERVICE_DOWN_MEMBERS = ("no-healthy-targets", "running-tasks", "api-error-rate-critical")

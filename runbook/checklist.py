@@ -17,11 +17,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config.names import ALERTING_TEST_ALARM
-from config.thresholds import RTO_DATABASE_MINUTES, THRESHOLDS
+from config.thresholds import RTO_DATABASE_MINUTES, THRESHOLDS, checklist_limits
 from runbook import checks, readiness, recovery, security
 from runbook.aws import AWS_ERRORS, RunbookError, describe, error_code
 from runbook.context import Context
-from runbook.scheduled.daily import statistic
+from runbook.scheduled import daily
 
 DAY, WEEK = timedelta(days=1), timedelta(days=7)
 # How stale the last DR drill may be: the manual's drill is quarterly.
@@ -51,7 +51,7 @@ def _stat(
     ctx: Context, namespace: str, metric: str, dimensions: dict[str, str], window: timedelta, stat: str, *, end: datetime | None = None
 ) -> float | None:
     """One statistic over the window, as the scheduled daily checklist reads it (runbook/scheduled/daily.py)."""
-    return statistic(ctx.client("cloudwatch"), namespace, metric, dimensions, window, stat, end=end)
+    return daily.statistic(ctx.client("cloudwatch"), namespace, metric, dimensions, window, stat, end=end)
 
 
 def _load_balancer(ctx: Context) -> str:
@@ -68,11 +68,7 @@ def _load_balancer(ctx: Context) -> str:
 
 
 def _error_rate(ctx: Context, window: timedelta, end: datetime | None = None) -> tuple[float | None, float]:
-    """(5XX per request in percent, requests) over the window; None without requests."""
-    dims = {"LoadBalancer": _load_balancer(ctx)}
-    requests = _stat(ctx, "AWS/ApplicationELB", "RequestCount", dims, window, "Sum", end=end) or 0.0
-    errors = _stat(ctx, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dims, window, "Sum", end=end) or 0.0
-    return (100 * errors / requests if requests else None), requests
+    return daily.error_rate(ctx.client("cloudwatch"), _load_balancer(ctx), window, end=end)
 
 
 def error_rate(ctx: Context) -> bool:
@@ -85,17 +81,16 @@ def error_rate(ctx: Context) -> bool:
 
 def utilization(ctx: Context) -> bool:
     """Peak CPU and memory of the service and the database over 24 h, and the database's free storage."""
-    names = ctx.cfg.names
-    ecs_dims = {"ClusterName": names.cluster, "ServiceName": names.service}
-    db_dims = {"DBInstanceIdentifier": names.db_instance}
-    rows = [
-        ("service CPU", "AWS/ECS", "CPUUtilization", ecs_dims, THRESHOLDS["ecs-cpu"].value),
-        ("service memory", "AWS/ECS", "MemoryUtilization", ecs_dims, THRESHOLDS["ecs-memory"].value),
-        ("database CPU", "AWS/RDS", "CPUUtilization", db_dims, THRESHOLDS["db-cpu"].value),
-    ]
-    ok = True
-    for label, namespace, metric, dims, limit in rows:
-        peak = _stat(ctx, namespace, metric, dims, DAY, "Maximum")
+    names, ok = ctx.cfg.names, True
+    rows = daily.peaks(
+        ctx.client("cloudwatch"),
+        cluster=names.cluster,
+        service=names.service,
+        db_instance=names.db_instance,
+        limits=checklist_limits(),
+        window=DAY,
+    )
+    for label, peak, limit in rows:
         detail = "no data in the last 24 h" if peak is None else f"peak {peak:.0f} % in 24 h (alarm above {limit:g} %)"
         ok = ctx.report.check(label, peak is not None and peak <= limit, detail) and ok
     return _storage(ctx, DAY) and ok

@@ -10,12 +10,12 @@ from botocore.exceptions import ClientError
 
 from config.manual import API_HOST_LABEL, HEALTH_CHECK_PATH
 from config.schema import GRAFANA_PLACEHOLDER_CIDR
-from config.thresholds import RUNNING_TASKS
+from config.thresholds import HEALTH_TIMEOUT_SECONDS, RUNNING_TASKS
 from runbook import account, db_users
 from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 
-HTTP_TIMEOUT_SECONDS = 5
+HTTP_TIMEOUT_SECONDS = HEALTH_TIMEOUT_SECONDS
 
 
 def health_url(ctx: Context, override: str | None = None) -> str | None:

@@ -23,7 +23,7 @@ from cdk_constructs.threshold import Severity
 from config import EnvironmentConfig
 from config.manual import API_HOST_LABEL, GRAFANA_HOST, GRAFANA_PORT, HEALTH_CHECK_PATH
 from config.names import ALERTING_TEST_ALARM, DAILY_BACKUP_HOUR_UTC, GRAFANA_HOST_LABEL
-from config.thresholds import RPO_DATABASE_MINUTES, RUNNING_TASKS, THRESHOLDS
+from config.thresholds import checklist_limits
 from stacks.backups import backup_copies
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.catalogue import Measured, Owner, add_alarms, add_outage, grafana_dashboard, graphs, owned_by
@@ -102,15 +102,6 @@ class MonitoringStack(EnvironmentStack):
             if cfg.dns.domain
             else f"http://{sources.load_balancer.load_balancer_dns_name}{HEALTH_CHECK_PATH}"
         )
-        limits = {
-            "min_tasks": RUNNING_TASKS.value,
-            "error_rate": THRESHOLDS["api-error-rate"].value,
-            "ecs_cpu": THRESHOLDS["ecs-cpu"].value,
-            "ecs_memory": THRESHOLDS["ecs-memory"].value,
-            "db_cpu": THRESHOLDS["db-cpu"].value,
-            "db_free_gib": THRESHOLDS["db-free-storage"].value,
-            "rpo_minutes": RPO_DATABASE_MINUTES,
-        }
         ScheduledChecklist(
             self,
             "DailyChecklist",
@@ -127,7 +118,7 @@ class MonitoringStack(EnvironmentStack):
                 "load_balancer": cast(elbv2.ApplicationLoadBalancer, sources.load_balancer).load_balancer_full_name,
                 "alarm_prefix": names.alarm(""),
                 "topic_arn": topic_arn,
-                "limits": limits,
+                "limits": checklist_limits(),
             },
             topic_arn=topic_arn,
             log_group=log_group,

@@ -49,9 +49,33 @@ def statistic(
     return max(values)
 
 
-def _health(url: str) -> tuple[bool, str]:
+def error_rate(cloudwatch: Any, load_balancer: str, window: timedelta, *, end: datetime | None = None) -> tuple[float | None, float]:
+    """(5XX per request in percent, requests) at the load balancer over the window; None without requests."""
+    dims = {"LoadBalancer": load_balancer}
+    requests = statistic(cloudwatch, "AWS/ApplicationELB", "RequestCount", dims, window, "Sum", end=end) or 0.0
+    errors = statistic(cloudwatch, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dims, window, "Sum", end=end) or 0.0
+    return (100 * errors / requests if requests else None), requests
+
+
+def peaks(
+    cloudwatch: Any, *, cluster: str, service: str, db_instance: str, limits: dict[str, float], window: timedelta
+) -> list[tuple[str, float | None, float]]:
+    """(item, peak percent or None, limit) for the service's CPU and memory and the database's CPU."""
+    ecs = {"ClusterName": cluster, "ServiceName": service}
+    db = {"DBInstanceIdentifier": db_instance}
+    rows = (
+        ("service CPU", "AWS/ECS", "CPUUtilization", ecs, limits["ecs_cpu"]),
+        ("service memory", "AWS/ECS", "MemoryUtilization", ecs, limits["ecs_memory"]),
+        ("database CPU", "AWS/RDS", "CPUUtilization", db, limits["db_cpu"]),
+    )
+    return [
+        (label, statistic(cloudwatch, namespace, metric, dims, window, "Maximum"), limit) for label, namespace, metric, dims, limit in rows
+    ]
+
+
+def _health(url: str, timeout: float) -> tuple[bool, str]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status == 200, f"GET {url} -> {response.status}"
     except urllib.error.HTTPError as exc:
         return False, f"GET {url} -> {exc.code}"
@@ -62,10 +86,10 @@ def _health(url: str) -> tuple[bool, str]:
 def checks(settings: dict[str, Any], clients: dict[str, Any]) -> list[tuple[str, bool, str]]:
     """(item, ok, detail) for each daily item the function can check."""
     cw, limits = clients["cloudwatch"], settings["limits"]
-    results = [("health endpoint", *_health(settings["health_url"]))]
+    results = [("health endpoint", *_health(settings["health_url"], limits["health_timeout_seconds"]))]
     (service,) = clients["ecs"].describe_services(cluster=settings["cluster"], services=[settings["service"]])["services"] or [{}]
     running = int(service.get("runningCount", 0))
-    results.append(("running tasks", running >= limits["min_tasks"], f"{running} running (the manual: at least {limits['min_tasks']})"))
+    results.append(("running tasks", running >= limits["min_tasks"], f"{running} running (the manual: at least {limits['min_tasks']:g})"))
     firing = [
         a["AlarmName"]
         for page in clients["cloudwatch"]
@@ -75,28 +99,21 @@ def checks(settings: dict[str, Any], clients: dict[str, Any]) -> list[tuple[str,
         if a.get("StateValue") == "ALARM"  # as the runbook's check: not every emulator honours the filter
     ]
     results.append(("alarms", not firing, ", ".join(firing) or "none in ALARM"))
-    alb = {"LoadBalancer": settings["load_balancer"]}
-    requests = statistic(cw, "AWS/ApplicationELB", "RequestCount", alb, DAY, "Sum") or 0.0
-    errors = statistic(cw, "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb, DAY, "Sum") or 0.0
-    rate = 100 * errors / requests if requests else 0.0
+    rate, requests = error_rate(cw, settings["load_balancer"], DAY)
     results.append(
         (
             "error rate, 24 h",
-            rate <= limits["error_rate"],
-            f"{rate:.2f} % of {requests:.0f} requests (alarm above {limits['error_rate']:g} %)",
+            (rate or 0.0) <= limits["error_rate"],
+            f"{rate or 0.0:.2f} % of {requests:.0f} requests (alarm above {limits['error_rate']:g} %)",
         )
     )
-    ecs = {"ClusterName": settings["cluster"], "ServiceName": settings["service"]}
-    db = {"DBInstanceIdentifier": settings["db_instance"]}
-    for label, namespace, metric, dims, limit in (
-        ("service CPU", "AWS/ECS", "CPUUtilization", ecs, limits["ecs_cpu"]),
-        ("service memory", "AWS/ECS", "MemoryUtilization", ecs, limits["ecs_memory"]),
-        ("database CPU", "AWS/RDS", "CPUUtilization", db, limits["db_cpu"]),
+    for label, peak, limit in peaks(
+        cw, cluster=settings["cluster"], service=settings["service"], db_instance=settings["db_instance"], limits=limits, window=DAY
     ):
-        peak = statistic(cw, namespace, metric, dims, DAY, "Maximum")
         results.append(
             (label, peak is not None and peak <= limit, "no data" if peak is None else f"peak {peak:.0f} % (alarm above {limit:g} %)")
         )
+    db = {"DBInstanceIdentifier": settings["db_instance"]}
     free = statistic(cw, "AWS/RDS", "FreeStorageSpace", db, DAY, "Minimum")
     gib = None if free is None else free / 2**30
     results.append(

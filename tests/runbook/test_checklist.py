@@ -227,7 +227,7 @@ def _settings(alb: str, topic_arn: str, health_url: str) -> dict[str, Any]:
         "env": "production", "title": "ContractorLens production", "health_url": health_url, "cluster": "contractorlens",
         "service": "contractorlens", "db_instance": "contractorlens-db", "load_balancer": alb, "alarm_prefix": "contractorlens-production-",
         "topic_arn": topic_arn,
-        "limits": {"min_tasks": 2, "error_rate": 1, "ecs_cpu": 70, "ecs_memory": 70, "db_cpu": 80, "db_free_gib": 5, "rpo_minutes": 15},
+        "limits": {"min_tasks": 2, "error_rate": 1, "ecs_cpu": 70, "ecs_memory": 70, "db_cpu": 80, "db_free_gib": 5, "rpo_minutes": 15, "health_timeout_seconds": 5},
     }  # fmt: skip
 
 
