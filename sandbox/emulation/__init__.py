@@ -12,7 +12,20 @@ all, so a green sandbox is never mistaken for more than it is.
 
 from __future__ import annotations
 
-from sandbox.emulation import backup, cloudformation, custom_resources, ecs, engine, lifecycle, monitoring, network, rds, resources, service
+from sandbox.emulation import (
+    backup,
+    cloudformation,
+    custom_resources,
+    ecs,
+    engine,
+    fis,
+    lifecycle,
+    monitoring,
+    network,
+    rds,
+    resources,
+    service,
+)
 from sandbox.emulation.cloudformation import SKIPPED_PREFIX
 from sandbox.emulation.common import ENDPOINT
 from sandbox.emulation.ecs import FAILING_TAGS, app_healthy, service_images
@@ -29,6 +42,7 @@ EXTENSIONS: dict[str, str] = {
     **custom_resources.EXTENSIONS,
     **backup.EXTENSIONS,
     **monitoring.EXTENSIONS,
+    **fis.EXTENSIONS,
 }
 
 __all__ = ["ENDPOINT", "EXTENSIONS", "FAILING_TAGS", "SKIPPED_PREFIX", "app_healthy", "install", "service_images"]
@@ -55,6 +69,8 @@ def install() -> None:
     ecs.install()
     ecs.install_target_health()
     monitoring.install()
+    fis.install()
+    resources.MODELS.extend(fis.define_models())
     from moto.cloudformation import parsing
 
     # moto caches its type -> model map; the models defined above must be in it.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -869,3 +870,94 @@ def test_a_changed_cache_rule_is_replaced_and_fails_on_its_own_prefix(running: R
     assert _deploy(running, "SwapRule", rule(first)) == "CREATE_COMPLETE"
     assert _deploy(running, "SwapRule", rule(second), update=True) == "UPDATE_ROLLBACK_COMPLETE"
     assert any("PullThroughCacheRuleAlreadyExistsException" in r for r in _reasons(running, "SwapRule"))
+
+
+def _experiment_stack(
+    image: str, *, action_key: str = "Tasks", service: str = "fisprobe", description: str = "lose half"
+) -> dict[str, Any]:
+    """A service of two tasks, an alarm, and an experiment template that stops half its tasks."""
+    resources = _service_stack(image)
+    resources["Cluster"]["Properties"]["ClusterName"] = "fisprobe"
+    resources["Service"]["Properties"]["ServiceName"] = "fisprobe"
+    resources["Task"]["Properties"]["Family"] = "fisprobe-app"
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    alarm = {
+        "AlarmName": "fisprobe-down", "MetricName": "Down", "Namespace": "Probe", "Statistic": "Maximum", "Period": 60,
+        "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+    }  # fmt: skip
+    return {
+        **resources,
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "fisprobe", "AssumeRolePolicyDocument": trust}},
+        "Down": {"Type": "AWS::CloudWatch::Alarm", "Properties": alarm},
+        "Experiment": {
+            "Type": "AWS::FIS::ExperimentTemplate",
+            "DependsOn": "Service",
+            "Properties": {
+                "Description": description,
+                "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                "StopConditions": [{"Source": "aws:cloudwatch:alarm", "Value": {"Fn::GetAtt": ["Down", "Arn"]}}],
+                "Targets": {
+                    "Api": {
+                        "ResourceType": "aws:ecs:task",
+                        "SelectionMode": "PERCENT(50)",
+                        "Parameters": {"cluster": "fisprobe", "service": service},
+                    }
+                },
+                "Actions": {"Stop": {"ActionId": "aws:ecs:stop-task", "Targets": {action_key: "Api"}}},
+                "Tags": {"Name": "fisprobe-task-loss"},
+            },
+        },
+    }
+
+
+def _probe_template(running: Running) -> str:
+    (found,) = [
+        t["id"]
+        for t in running.client("fis", REGION).list_experiment_templates()["experimentTemplates"]
+        if t["tags"].get("Name") == "fisprobe-task-loss"
+    ]
+    return str(found)
+
+
+def _run_experiment(running: Running, template_id: str) -> list[tuple[str, int]]:
+    """Start an experiment and poll it until it ends: its states, with the service's running tasks at each."""
+    fis, ecs = running.client("fis", REGION), running.client("ecs", REGION)
+    experiment = fis.start_experiment(clientToken=str(time.time()), experimentTemplateId=template_id)["experiment"]["id"]
+    seen = []
+    for _ in range(10):
+        status = fis.get_experiment(id=experiment)["experiment"]["state"]["status"]
+        (service,) = ecs.describe_services(cluster="fisprobe", services=["fisprobe"])["services"]
+        seen.append((status, service["runningCount"]))
+        if status in ("completed", "stopped", "failed"):
+            break
+    return seen
+
+
+def test_an_experiment_template_is_checked_made_updated_run_and_deleted(running: Running) -> None:
+    image = _push(running, "fisprobe-app", "1.0.0")
+    # An action with a target key its action does not take: CreateExperimentTemplate refuses it.
+    assert _deploy(running, "Fis", _experiment_stack(image, action_key="Instances")) == "ROLLBACK_COMPLETE"
+    assert any("aws:ecs:stop-task takes target key Tasks, not Instances" in r for r in _reasons(running, "Fis"))
+    _cfn(running).delete_stack(StackName="Fis")
+    assert _deploy(running, "Fis", _experiment_stack(image)) == "CREATE_COMPLETE"
+    template = _probe_template(running)
+    assert _deploy(running, "Fis", _experiment_stack(image, description="lose half, again"), update=True) == "UPDATE_COMPLETE"
+    assert _probe_template(running) == template  # updated in place
+    assert running.client("fis", REGION).get_experiment_template(id=template)["experimentTemplate"]["description"] == "lose half, again"
+    # One state per poll; while it runs, half the tasks are gone; ECS has them back when it ends.
+    assert _run_experiment(running, template) == [("initiating", 2), ("running", 1), ("completed", 2)]
+    running.client("cloudwatch", REGION).set_alarm_state(AlarmName="fisprobe-down", StateValue="ALARM", StateReason="test")
+    assert _run_experiment(running, template)[-1] == ("stopped", 2)
+    running.client("cloudwatch", REGION).set_alarm_state(AlarmName="fisprobe-down", StateValue="OK", StateReason="test")
+    _cfn(running).delete_stack(StackName="Fis")
+    assert running.client("fis", REGION).list_experiment_templates()["experimentTemplates"] == []
+
+
+def test_an_experiment_whose_target_resolves_to_nothing_fails(running: Running) -> None:
+    image = _push(running, "fisprobe-app", "1.0.1")
+    assert _deploy(running, "FisNoTarget", _experiment_stack(image, service="absent")) == "CREATE_COMPLETE"
+    fis = running.client("fis", REGION)
+    experiment = fis.start_experiment(clientToken="absent", experimentTemplateId=_probe_template(running))["experiment"]["id"]
+    state = fis.get_experiment(id=experiment)["experiment"]["state"]
+    assert state["status"] == "failed" and "Target resolution failed for Api" in state["reason"]
+    _cfn(running).delete_stack(StackName="FisNoTarget")
