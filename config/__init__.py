@@ -134,6 +134,8 @@ def _cross_check(cfg: EnvironmentConfig) -> None:
             fail("availability_zones", zone, f"is not a zone of region {cfg.region}; expected e.g. {cfg.region}a")
     if len(set(cfg.availability_zones)) != len(cfg.availability_zones):
         fail("availability_zones", cfg.availability_zones, "lists a zone twice")
+    if cfg.game_days.outage_zone and cfg.game_days.outage_zone not in cfg.availability_zones:
+        fail("game_days.outage_zone", cfg.game_days.outage_zone, f'must be one of availability_zones {cfg.availability_zones}, or ""')
     net = cfg.network
     if ipaddress.IPv4Network(net.cidr).overlaps(ipaddress.IPv4Network(net.dr_cidr)):
         fail("network.dr_cidr", net.dr_cidr, f"overlaps network.cidr ({net.cidr}); choose a disjoint block")

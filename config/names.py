@@ -24,7 +24,11 @@ KEPT_IMAGE_TAG_PREFIX = "deployed-"
 # Registry stack writes it, the runbook refuses a deploy while it is there.
 DOCKER_HUB_PLACEHOLDER_USER = "set-me"
 # The alarm `checklist weekly` sets to ALARM and back to test the alerting path: `<env>-<this>`.
+# The `Project` tag of every resource (the `Environment` tag is the environment's name).
+PROJECT_TAG = "ContractorLens"
 ALERTING_TEST_ALARM = "alerting-test"
+# The game days' experiment templates (README: Game days), each tagged Name=<prefix>-<experiment>.
+GAME_DAY_EXPERIMENTS = ("task-loss", "db-failover", "az-outage")
 # When AWS Backup takes the daily recovery points (UTC): the stacks' plans and the runbook's `backups`.
 DAILY_BACKUP_HOUR_UTC = 5
 # Grafana over HTTPS: `grafana.<dns.domain>`, a certificate validated in the public zone and a
@@ -103,6 +107,17 @@ class Names:
     def daily_checklist(self) -> str:
         """The scheduled daily checklist's function and schedule; its log group is /aws/lambda/<this>."""
         return f"{self.prefix}-daily-checklist"
+
+    def game_day(self, experiment: str) -> str:
+        """The `Name` tag of a game day's experiment template (FIS gives templates ids, not names)."""
+        return f"{self.prefix}-{experiment}"
+
+    @property
+    def game_day_log_group(self) -> str:
+        """Where Fault Injection Service logs the game days' experiments. Vended logs (FIS delivers
+        them through CloudWatch Logs' log delivery) go under /aws/vendedlogs/, which one resource
+        policy of the account covers (CloudWatch Logs user guide, "Logs sent to CloudWatch Logs")."""
+        return f"/aws/vendedlogs/fis/{self.prefix}"
 
     @property
     def admin_cluster(self) -> str:

@@ -417,6 +417,19 @@ class BackupConfig(_Section):
     copy in (README). "": no third copy. Default: ""."""
 
 
+class GameDaysConfig(_Section):
+    """Fault Injection Service experiment templates for the game days (README: Game days): lose
+    half the API tasks, a database failover, an Availability Zone's network outage. Inert until
+    `./scripts/deploy.sh game-day <experiment>` starts one."""
+
+    enabled: bool = True
+    """Build the experiment templates, their role and log group in the Monitoring stack. Default: true."""
+    outage_zone: str = ""
+    """The zone `az-outage` cuts off; one of `availability_zones`. "": the first of them. Default: ""."""
+    outage_minutes: int = Field(default=10, ge=1, le=60)
+    """How long `az-outage` keeps the zone's subnets cut off before FIS restores them. Default: 10."""
+
+
 class EnvironmentFile(_Section):
     """The contents of `config/<env>.toml`."""
 
@@ -439,6 +452,7 @@ class EnvironmentFile(_Section):
     dr: DrConfig = DrConfig()
     observability: ObservabilityConfig = ObservabilityConfig()
     backup: BackupConfig = BackupConfig()
+    game_days: GameDaysConfig = GameDaysConfig()
 
 
 class EnvironmentConfig(EnvironmentFile):
@@ -463,6 +477,11 @@ class EnvironmentConfig(EnvironmentFile):
         """Production opens Grafana to the placeholder range, not a real one."""
         obs = self.observability
         return self.is_production and obs.grafana and GRAFANA_PLACEHOLDER_CIDR in obs.grafana_allowed_cidrs
+
+    @property
+    def outage_zone(self) -> str:
+        """The zone the `az-outage` game day cuts off."""
+        return self.game_days.outage_zone or self.availability_zones[0]
 
     @property
     def names(self) -> Names:

@@ -19,6 +19,9 @@ RPO_DATABASE_MINUTES = 15
 # Disaster Recovery > Recovery Time Objectives (RTO): "Database Recovery: 2 hours". The runbook's
 # `backups` holds the monthly restore test's measured time against it.
 RTO_DATABASE_MINUTES = 120
+# Disaster Recovery > Recovery Time Objectives (RTO): "Application Recovery: 30 minutes". The
+# runbook's `game-day` holds the service's recovery from a lost task or zone against it.
+RTO_APPLICATION_MINUTES = 30
 
 THRESHOLDS: dict[str, Threshold] = {
     # --- Key Metrics to Monitor > Application Metrics -------------------------------------

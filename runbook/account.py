@@ -195,6 +195,8 @@ def kept_on_destroy(cfg: EnvironmentConfig) -> list[Kept]:
     ]
     if cfg.alerting.daily_checklist:
         kept.append(Kept("Monitoring", "log group", f"/aws/lambda/{names.daily_checklist}", region))
+    if cfg.game_days.enabled:
+        kept.append(Kept("Monitoring", "log group", names.game_day_log_group, region))
     if cfg.observability.grafana:
         kept += [
             Kept("Monitoring", "log group", names.grafana_log_group, region),

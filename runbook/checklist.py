@@ -16,9 +16,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from config.names import ALERTING_TEST_ALARM
+from config.names import ALERTING_TEST_ALARM, PROJECT_TAG
 from config.thresholds import RTO_DATABASE_MINUTES, THRESHOLDS, checklist_limits
-from runbook import checks, readiness, recovery, security
+from runbook import checks, game_day, readiness, recovery, security
 from runbook.aws import AWS_ERRORS, RunbookError, describe, error_code
 from runbook.context import Context
 from runbook.scheduled import daily
@@ -238,7 +238,7 @@ def cost(ctx: Context) -> bool:
         TimePeriod={"Start": previous.isoformat(), "End": end.isoformat()},
         Granularity="MONTHLY",
         Metrics=["UnblendedCost"],
-        Filter={"Tags": {"Key": "Project", "Values": ["ContractorLens"]}},
+        Filter={"Tags": {"Key": "Project", "Values": [PROJECT_TAG]}},
         GroupBy=[{"Type": "TAG", "Key": "Environment"}],
     )
     months = []
@@ -311,7 +311,11 @@ CHECKLISTS: dict[str, Sequence[Item]] = {
         ),
     ),
     "quarterly": (
-        Item("Full disaster recovery drill", last_drill, lambda ctx: "README: DR drill (dr-activate, the failover, dr-standby)"),
+        Item(
+            "Full disaster recovery drill",
+            lambda ctx: last_drill(ctx) & game_day.last_game_days(ctx, DRILL_DAYS),
+            lambda ctx: "README: DR drill (dr-activate, the failover, dr-standby) and Game days (./scripts/deploy.sh game-day)",
+        ),
         Item(
             "Infrastructure security scan",
             None,

@@ -35,18 +35,23 @@ def health_url(ctx: Context, override: str | None = None) -> str | None:
     return f"{outputs['ApiUrl'].rstrip('/')}{HEALTH_CHECK_PATH}" if "ApiUrl" in outputs else None
 
 
+def http_status(url: str) -> tuple[int | None, str]:
+    """GET `url`: its status (None when it could not be reached) and a line saying so."""
+    try:
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:
+            return response.status, f"GET {url} -> {response.status}"
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"GET {url} -> {exc.code}"
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        return None, f"GET {url} failed: {getattr(exc, 'reason', exc)}"
+
+
 def check_http(ctx: Context, url: str | None) -> bool:
     """The manual's `curl -f https://api.contractorlens.com/health`."""
     if url is None:
         return ctx.report.check("health endpoint", False, "no URL: no domain in config and no ApiUrl output; pass --url")
-    try:
-        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:
-            return ctx.report.check("health endpoint", response.status == 200, f"GET {url} -> {response.status}")
-    except urllib.error.HTTPError as exc:
-        return ctx.report.check("health endpoint", False, f"GET {url} -> {exc.code}")
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return ctx.report.check("health endpoint", False, f"GET {url} failed: {reason}")
+    status, detail = http_status(url)
+    return ctx.report.check("health endpoint", status == 200, detail)
 
 
 def describe_service(ctx: Context) -> dict[str, Any]:
@@ -120,18 +125,25 @@ def check_database(ctx: Context, identifier: str | None = None, region: str | No
     return ctx.report.check(f"database {identifier}", status == "available", f"status {status}")
 
 
-def check_alarms(ctx: Context) -> bool:
-    """Alarms of this environment now in ALARM; ECS ignores one already firing when a deploy starts."""
-    prefix = ctx.cfg.names.alarm("")
-    firing = []
+def alarms_in_alarm(ctx: Context) -> list[str]:
+    """This environment's alarms (metric and composite) now in ALARM."""
     pages = (
         ctx.client("cloudwatch")
         .get_paginator("describe_alarms")
-        .paginate(AlarmNamePrefix=prefix, StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        .paginate(AlarmNamePrefix=ctx.cfg.names.alarm(""), StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     )
-    for page in pages:
-        alarms = page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])
-        firing += [a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"]
+    # The state is checked again: moto ignores the StateValue filter beside AlarmTypes.
+    return [
+        a["AlarmName"]
+        for page in pages
+        for a in page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])
+        if a.get("StateValue") == "ALARM"
+    ]
+
+
+def check_alarms(ctx: Context) -> bool:
+    """Alarms of this environment now in ALARM; ECS ignores one already firing when a deploy starts."""
+    firing = alarms_in_alarm(ctx)
     ctx.report.data["alarms_in_alarm"] = firing
     return ctx.report.check("alarms", not firing, "none in ALARM" if not firing else f"in ALARM: {', '.join(firing)}")
 

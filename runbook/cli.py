@@ -22,9 +22,10 @@ from urllib.parse import urlsplit
 
 from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, load_environment
 from config.dr import DrContextError, RestoreSource, parse_dr_context
+from config.names import GAME_DAY_EXPERIMENTS
 from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
-from config.thresholds import RPO_DATABASE_MINUTES, RTO_DATABASE_MINUTES, RUNNING_TASKS, THRESHOLDS
-from runbook import checklist, checks, db_users, drill, failback, readiness, recovery, security, service
+from config.thresholds import RPO_DATABASE_MINUTES, RTO_APPLICATION_MINUTES, RTO_DATABASE_MINUTES, RUNNING_TASKS, THRESHOLDS
+from runbook import checklist, checks, db_users, drill, failback, game_day, readiness, recovery, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe
 from runbook.context import Context
 from runbook.report import Report
@@ -109,6 +110,10 @@ def _failback_options(parser: argparse.ArgumentParser) -> None:
 
 def _checklist_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("period", choices=tuple(checklist.CHECKLISTS), help="the manual's list")
+
+
+def _game_day_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("experiment", choices=GAME_DAY_EXPERIMENTS, help="the experiment template to start (README: Game days)")
 
 
 def _leftovers_options(parser: argparse.ArgumentParser) -> None:
@@ -317,6 +322,20 @@ COMMANDS: tuple[Command, ...] = (
         run=lambda args, ctx: checklist.run(ctx, args.period, args.url),
         options=_checklist_options,
         usage="daily\\|weekly\\|monthly\\|quarterly",
+        url=True,
+    ),
+    Command(
+        "game-day",
+        summary="start a Fault Injection Service experiment (task-loss | db-failover | az-outage) and watch the recovery",
+        readme="the quarterly game days (see Game days): from a steady service only, starts the Monitoring stack's FIS "
+        "experiment (half the API tasks stopped; a forced Multi-AZ failover; one zone's subnets cut off), prints each "
+        "change of health, tasks, targets, database and alarms, and holds the time until the service is steady again "
+        f"against the manual's RTO ({RTO_APPLICATION_MINUTES} min for the application, {RTO_DATABASE_MINUTES // 60} h for "
+        "the database); names the alarms that fired; any alarm that pages stops the experiment; Ctrl-C or the RTO passing "
+        "stops it too; the result goes to SSM `/contractorlens/<env>/runbook/game-day/<experiment>`",
+        run=lambda args, ctx: game_day.game_day(ctx, args.experiment, args.url),
+        options=_game_day_options,
+        usage="task-loss\\|db-failover\\|az-outage",
         url=True,
     ),
     Command(

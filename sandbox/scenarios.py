@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from config import load_environment
+from config.names import GAME_DAY_EXPERIMENTS
 from config.schema import GRAFANA_PLACEHOLDER_CIDR
 from sandbox.emulator import BAD_RELEASE_TAG
 from sandbox.session import Session
@@ -338,6 +339,8 @@ def maintenance(s: Session) -> None:
     s.deploy_sh("checklist", "weekly", *_env(s), *_health(s), "--json", expect=1, look_for='"name": "alerting test"')
     s.check("Cost Explorer's figures (moto's API)", lambda: _cost_figures(s), stand_in=True)
     s.deploy_sh("checklist", "monthly", *_env(s), *_health(s), look_for="1730.05 USD")
+    if s.cfg.game_days.enabled:
+        game_days(s)
     # After dr-switch (in a whole run) the drill is recorded; alone, there is none to find.
     drilled = bool(
         s.client("ssm").describe_parameters(
@@ -352,6 +355,23 @@ def maintenance(s: Session) -> None:
         expect=0 if drilled else 1,
         look_for="ok    DR drill" if drilled else "none recorded",
     )
+
+
+def game_days(s: Session) -> None:
+    """The quarterly game days through the Monitoring stack's FIS templates: each from a steady
+    service, watched until steady again (the actions are the emulator's stand-ins, EXTENSIONS);
+    one refused while an alarm is firing."""
+    for experiment in GAME_DAY_EXPERIMENTS:
+        s.deploy_sh("game-day", experiment, *_env(s), *_health(s), look_for="ok    recovery: steady again")
+    firing = s.cfg.names.alarm("failed-logins")
+    s.check(f"{firing} in ALARM (a brute force under way)", lambda: _alarm_state(s, firing, "ALARM"), stand_in=True)
+    s.deploy_sh("game-day", "task-loss", *_env(s), *_health(s), expect=1, look_for="not started: a game day starts from a steady service")
+    s.check(f"{firing} back to OK", lambda: _alarm_state(s, firing, "OK"), stand_in=True)
+
+
+def _alarm_state(s: Session, alarm: str, state: str) -> tuple[bool, str]:
+    s.client("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue=state, StateReason="sandbox stand-in")
+    return True, f"{alarm} set to {state}"
 
 
 def _delete_restore(s: Session) -> tuple[bool, str]:
@@ -703,7 +723,7 @@ SCENARIOS = {
         ),
         Scenario(
             "maintenance",
-            "checklist daily, weekly (failing on an image finding), monthly and quarterly, after a drill",
+            "checklist daily, weekly (failing on an image finding), monthly; the three game days (one refused on a firing alarm); quarterly, after a drill",
             maintenance,
             # After dr-switch where it runs, so that the quarterly list finds its drill.
             needs=("failed-first-deploy", "new-account"),

@@ -6,6 +6,7 @@ from aws_cdk import App, Stack, Tags
 
 from config import EnvironmentConfig
 from config.dr import DrSettings
+from config.names import PROJECT_TAG
 from stacks.catalogue import check_catalogue
 from stacks.data_stack import DataStack
 from stacks.dr_foundation_stack import DrFoundationStack
@@ -25,7 +26,7 @@ def build_environment(app: App, cfg: EnvironmentConfig, dr: DrSettings | None = 
     :param failback: the primary database's failback phase (`-c failback`). Default: none, the primary.
     """
     check_catalogue()
-    Tags.of(app).add("Project", "ContractorLens")
+    Tags.of(app).add("Project", PROJECT_TAG)
     Tags.of(app).add("Environment", cfg.name)
 
     stacks: list[Stack] = []

@@ -5,6 +5,7 @@ from typing import Any, cast
 
 from aws_cdk import Annotations, CfnOutput
 from aws_cdk import aws_backup as backup
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
@@ -13,6 +14,7 @@ from cdk_constructs.alarms import AlarmGroup, alerting_test_alarm
 from cdk_constructs.api_domain import ApiDomain
 from cdk_constructs.backup import BackupPlan
 from cdk_constructs.dashboard import OperationsDashboard
+from cdk_constructs.game_days import GameDayExperiments
 from cdk_constructs.grafana import GrafanaService
 from cdk_constructs.keys import customer_key
 from cdk_constructs.logs import encrypted_log_group
@@ -22,8 +24,8 @@ from cdk_constructs.scheduled_checklist import ScheduledChecklist
 from cdk_constructs.threshold import Severity
 from config import EnvironmentConfig
 from config.manual import API_HOST_LABEL, GRAFANA_HOST, GRAFANA_PORT, HEALTH_CHECK_PATH
-from config.names import ALERTING_TEST_ALARM, DAILY_BACKUP_HOUR_UTC, GRAFANA_HOST_LABEL
-from config.thresholds import checklist_limits
+from config.names import ALERTING_TEST_ALARM, DAILY_BACKUP_HOUR_UTC, GRAFANA_HOST_LABEL, PROJECT_TAG
+from config.thresholds import SERVICE_DOWN_MEMBERS, THRESHOLDS, checklist_limits
 from stacks.backups import backup_copies
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.catalogue import Measured, Owner, add_alarms, add_outage, grafana_dashboard, graphs, owned_by
@@ -85,6 +87,42 @@ class MonitoringStack(EnvironmentStack):
             self._grafana(service, service.prometheus, vpc)
         if cfg.alerting.daily_checklist:
             self._daily_checklist(service, topics[Severity.WARNING])
+        if cfg.game_days.enabled:
+            self._game_days(service, [service_down, *self._paging_alarms()])
+
+    def _paging_alarms(self) -> list[cloudwatch.IAlarm]:
+        """This stack's alarms that page on their own (the outage signals page through service-down)."""
+        return [
+            alarm
+            for key, alarm in self.alarms.alarms.items()
+            if THRESHOLDS[key].severity is Severity.CRITICAL and key not in SERVICE_DOWN_MEMBERS
+        ]
+
+    def _game_days(self, service: ServiceOutputs, stop_alarms: list[cloudwatch.IAlarm]) -> None:
+        """The game days' experiment templates: any alarm that pages stops them (README: Game days)."""
+        cfg, names, sources = self.cfg, self.cfg.names, service.metrics
+        log_group = encrypted_log_group(
+            self,
+            "GameDaysLogGroup",
+            name=names.game_day_log_group,
+            retention_days=cfg.service.log_retention_days,
+            key=self.channels.key,
+        )
+        pin_logical_id(log_group, "GameDaysLogGroup")
+        GameDayExperiments(
+            self,
+            "GameDays",
+            name_prefix=names.prefix,
+            cluster_name=sources.cluster_name,
+            service_name=sources.service_name,
+            db_instance_arn=cfg.db_instance_arn,
+            force_failover=cfg.database.multi_az,
+            subnet_tags={"Project": PROJECT_TAG, "Environment": cfg.name},
+            outage_zone=cfg.outage_zone,
+            outage_minutes=cfg.game_days.outage_minutes,
+            stop_alarm_arns=[alarm.alarm_arn for alarm in stop_alarms],
+            log_group=log_group,
+        )
 
     def _daily_checklist(self, service: ServiceOutputs, topic_arn: str) -> None:
         """The manual's daily list in AWS every morning, judged by the thresholds table."""

@@ -173,6 +173,9 @@ def test_an_image_pinned_by_digest_is_taken_from_any_registry(config_dir: Path) 
         (r"^oncall_sms = .*", 'oncall_sms = "555-0100"', ["alerting.oncall_sms", "'555-0100'"]),
         (r"^time_zone = .*", 'time_zone = "Pacific/Nowhere"', ["alerting.time_zone", "IANA"]),
         (r"^business_hours_end = .*", "business_hours_end = 8", ["alerting.business_hours_end", "after"]),
+        # Issue 17: the game day's zone is one of the environment's own.
+        (r"^outage_zone = .*", 'outage_zone = "us-east-1a"', ["game_days.outage_zone", "'us-east-1a'", "one of availability_zones"]),
+        (r"^outage_minutes = .*", "outage_minutes = 0", ["game_days.outage_minutes", "greater than or equal to 1"]),
     ],
 )
 def test_a_bad_value_is_one_line_naming_file_key_value_and_rule(

@@ -322,3 +322,41 @@ def test_the_daily_checklist_runs_every_morning_in_production_only(production: S
     }  # fmt: skip
     assert settings["health_url"] == "https://api.contractorlens.com/health" and settings["db_instance"] == "contractorlens-db"
     assert not staging.resources("Monitoring", "AWS::Scheduler::Schedule")
+
+
+def _paging(synth: Synthesis) -> set[str]:
+    """The logical ids of the Monitoring stack's alarms that notify the critical topic."""
+    template = synth.template("Monitoring")
+    (critical,) = [k for k, r in template["Resources"].items() if r["Properties"].get("TopicName", "").endswith("-alerts-critical")]
+    alarms = {**synth.resources("Monitoring", "AWS::CloudWatch::Alarm"), **synth.resources("Monitoring", "AWS::CloudWatch::CompositeAlarm")}
+    return {k for k, a in alarms.items() if {"Ref": critical} in a["Properties"].get("AlarmActions", [])}
+
+
+@pytest.mark.parametrize("env", ["production", "staging"])
+def test_every_alarm_that_pages_stops_every_game_day(production: Synthesis, staging: Synthesis, env: str) -> None:
+    """Issue 17: the three experiment templates, each stopped by each alarm that pages, and only those."""
+    synth = production if env == "production" else staging
+    templates = synth.resources("Monitoring", "AWS::FIS::ExperimentTemplate")
+    prefix = synth.cfg.names.prefix
+    assert {t["Properties"]["Tags"]["Name"] for t in templates.values()} == {
+        f"{prefix}-task-loss", f"{prefix}-db-failover", f"{prefix}-az-outage"
+    }  # fmt: skip
+    paging = _paging(synth)
+    assert any(k.startswith("AlarmsServiceDown") for k in paging)
+    for template in templates.values():
+        stops = {c["Value"]["Fn::GetAtt"][0] for c in template["Properties"]["StopConditions"]}
+        assert stops == paging, template["Properties"]["Tags"]["Name"]
+
+
+def test_db_failover_forces_a_failover_only_where_there_is_a_standby(production: Synthesis, staging: Synthesis) -> None:
+    def reboot(synth: Synthesis) -> dict[str, Any]:
+        (found,) = [
+            t
+            for t in synth.resources("Monitoring", "AWS::FIS::ExperimentTemplate").values()
+            if "db-failover" in t["Properties"]["Tags"]["Name"]
+        ]
+        return dict(found["Properties"])
+
+    assert reboot(production)["Actions"]["Reboot"]["Parameters"] == {"forceFailover": "true"}
+    assert reboot(production)["Targets"]["Database"]["ResourceArns"] == ["arn:aws:rds:us-west-2:123456789012:db:contractorlens-db"]
+    assert reboot(staging)["Actions"]["Reboot"]["Parameters"] == {"forceFailover": "false"}

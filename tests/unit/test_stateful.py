@@ -58,6 +58,7 @@ PINNED = {
         "GrafanaState": "AWS::EFS::FileSystem",
         "GrafanaAdminPassword": "AWS::SecretsManager::Secret",
         "DailyChecklistLogGroup": "AWS::Logs::LogGroup",
+        "GameDaysLogGroup": "AWS::Logs::LogGroup",
         "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
     },
     "DR": {
