@@ -8,6 +8,7 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_constructs.alarms import AlarmGroup, alerting_test_alarm
@@ -90,6 +91,12 @@ class MonitoringStack(EnvironmentStack):
         if cfg.game_days.enabled:
             self._game_days(service, [service_down, *self._paging_alarms()])
 
+    def _kept_log_group(self, logical_id: str, name: str) -> logs.LogGroup:
+        """A log group under the alert channels' key, kept on destroy, its logical id pinned."""
+        group = encrypted_log_group(self, logical_id, name=name, retention_days=self.cfg.service.log_retention_days, key=self.channels.key)
+        pin_logical_id(group, logical_id)
+        return group
+
     def _paging_alarms(self) -> list[cloudwatch.IAlarm]:
         """This stack's alarms that page on their own (the outage signals page through service-down)."""
         return [
@@ -101,14 +108,7 @@ class MonitoringStack(EnvironmentStack):
     def _game_days(self, service: ServiceOutputs, stop_alarms: list[cloudwatch.IAlarm]) -> None:
         """The game days' experiment templates: any alarm that pages stops them (README: Game days)."""
         cfg, names, sources = self.cfg, self.cfg.names, service.metrics
-        log_group = encrypted_log_group(
-            self,
-            "GameDaysLogGroup",
-            name=names.game_day_log_group,
-            retention_days=cfg.service.log_retention_days,
-            key=self.channels.key,
-        )
-        pin_logical_id(log_group, "GameDaysLogGroup")
+        log_group = self._kept_log_group("GameDaysLogGroup", names.game_day_log_group)
         GameDayExperiments(
             self,
             "GameDays",
@@ -127,14 +127,7 @@ class MonitoringStack(EnvironmentStack):
     def _daily_checklist(self, service: ServiceOutputs, topic_arn: str) -> None:
         """The manual's daily list in AWS every morning, judged by the thresholds table."""
         cfg, names, sources = self.cfg, self.cfg.names, service.metrics
-        log_group = encrypted_log_group(
-            self,
-            "DailyChecklistLogGroup",
-            name=f"/aws/lambda/{names.daily_checklist}",
-            retention_days=cfg.service.log_retention_days,
-            key=self.channels.key,
-        )
-        pin_logical_id(log_group, "DailyChecklistLogGroup")
+        log_group = self._kept_log_group("DailyChecklistLogGroup", f"/aws/lambda/{names.daily_checklist}")
         health = (
             f"https://{API_HOST_LABEL}.{cfg.dns.domain}{HEALTH_CHECK_PATH}"
             if cfg.dns.domain
