@@ -28,7 +28,8 @@ from cdk_constructs.compliance import acknowledge
 
 EXPERIMENTS = ("task-loss", "db-failover", "az-outage")
 """The experiments, in the order the README lists them."""
-# FIS's quota of stop conditions per experiment template (AWS FIS user guide, "Quotas and limitations").
+# FIS's quota of stop conditions per experiment template (AWS FIS user guide, "Quotas and
+# limitations"); 5 is the figure as we know it, not confirmed against that page here.
 MAX_STOP_CONDITIONS = 5
 # The tag FIS puts on the network ACLs it creates for aws:network:disrupt-connectivity, and that
 # AWS's managed policy AWSFaultInjectionSimulatorNetworkAccess scopes its writes with.

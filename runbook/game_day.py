@@ -129,9 +129,11 @@ def game_day(ctx: Context, experiment: str, url: str | None = None) -> bool:
     watch = Watch(started=time.monotonic())
     try:
         final = _watch(ctx, experiment_id, url, watch, deadline=watch.started + minutes * 60)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        # Ctrl-C, or AWS failing a poll: the experiment is not left running unwatched.
         fis.stop_experiment(id=experiment_id)
-        ctx.report.say(f"  interrupted: experiment {experiment_id} stopped (FIS puts back what it still holds)")
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else "the watch failed"
+        ctx.report.say(f"  {why}: experiment {experiment_id} stopped (FIS puts back what it still holds)")
         raise
     return _report(ctx, experiment, experiment_id, final, watch)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.moto_api import state_manager
 
 from config.names import GAME_DAY_EXPERIMENTS
@@ -151,6 +152,21 @@ def test_ctrl_c_stops_the_experiment(
     (experiment,) = _fis().list_experiments()["experiments"]
     assert experiment["state"]["status"] in ("stopping", "stopped")
     assert "interrupted: experiment" in result.out
+
+
+def test_an_aws_error_while_watching_stops_the_experiment_and_is_one_line(
+    templates: dict[str, str], held_experiments: None, health_server: HealthServer, run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def throttled(*args: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "DescribeServices")
+
+    monkeypatch.setattr(game_day, "observe", throttled)
+    result = run("game-day", "task-loss", "--url", health_server.url, *FAST)
+    assert result.code == 2
+    assert "ThrottlingException" in result.err and len(result.err.strip().splitlines()) == 1
+    (experiment,) = _fis().list_experiments()["experiments"]
+    assert experiment["state"]["status"] in ("stopping", "stopped")
+    assert "the watch failed: experiment" in result.out
 
 
 def test_not_steady_within_the_objective_stops_it_and_fails(
