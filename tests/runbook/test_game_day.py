@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto.moto_api import state_manager
 
 from config.names import GAME_DAY_EXPERIMENTS
@@ -154,16 +152,19 @@ def test_ctrl_c_stops_the_experiment(
     assert "interrupted: experiment" in result.out
 
 
-def test_an_aws_error_while_watching_stops_the_experiment_and_is_one_line(
+def test_a_failure_while_watching_stops_the_experiment_and_is_one_line(
     templates: dict[str, str], held_experiments: None, health_server: HealthServer, run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def throttled(*args: Any) -> None:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "DescribeServices")
+    """The service is deleted under the watch (say, by someone's cdk destroy): one line, nothing left running."""
 
-    monkeypatch.setattr(game_day, "observe", throttled)
+    def service_deleted(self: WaitPolicy) -> None:
+        ecs = boto3.client("ecs", region_name=PRIMARY)
+        ecs.delete_service(cluster="contractorlens", service="contractorlens", force=True)
+
+    monkeypatch.setattr(WaitPolicy, "sleep", service_deleted)
     result = run("game-day", "task-loss", "--url", health_server.url, *FAST)
     assert result.code == 2
-    assert "ThrottlingException" in result.err and len(result.err.strip().splitlines()) == 1
+    assert "ECS service contractorlens not found" in result.err and len(result.err.strip().splitlines()) == 1
     (experiment,) = _fis().list_experiments()["experiments"]
     assert experiment["state"]["status"] in ("stopping", "stopped")
     assert "the watch failed: experiment" in result.out
@@ -188,22 +189,43 @@ def _context() -> Context:
 
 
 def test_the_alarms_that_fired_and_the_time_to_steady_are_reported(
-    templates: dict[str, str], health_server: HealthServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    world: World,
+    templates: dict[str, str],
+    health_server: HealthServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The service loses a task (an alarm fires, /health fails once), then is steady again."""
-    lost = game_day.Observation("", 503, (1, 2), (1, 2), "available", frozenset({"contractorlens-production-service-down"}))
-    steady = game_day.Observation("", 200, (2, 2), (2, 2), "available", frozenset())
-    seen = iter([lost])
-    monkeypatch.setattr(game_day, "observe", lambda ctx, url, status: replace(next(seen, steady), experiment=status))
-    ticks = iter([100.0, 100.0])  # the start, then a poll at once; every later poll 15 s after it
+    """Between the first two polls a target is gone, /health fails and an alarm fires; by the next
+    poll all is back. (moto and the health server stand in for what FIS and ECS would do, through
+    the API; moto's experiment moves one state per poll. moto keeps a service's running count at
+    its desired count, so lost tasks show only in the sandbox, whose emulator stands in for them.)"""
+    elbv2, cloudwatch = boto3.client("elbv2", region_name=PRIMARY), boto3.client("cloudwatch", region_name=PRIMARY)
+    lost_target = [{"Id": "10.10.32.10", "Port": 3000}]
+    alarm = "contractorlens-production-api-error-rate"
+    changes = iter(
+        [
+            lambda: (
+                elbv2.deregister_targets(TargetGroupArn=world.target_group_arn, Targets=lost_target),
+                setattr(health_server, "status", 503),
+                cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="5XX"),
+            ),
+            lambda: (
+                elbv2.register_targets(TargetGroupArn=world.target_group_arn, Targets=lost_target),
+                setattr(health_server, "status", 200),
+                cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="recovered"),
+            ),
+        ]
+    )
+    monkeypatch.setattr(WaitPolicy, "sleep", lambda self: next(changes, lambda: None)())
+    ticks = iter([100.0, 100.0, 100.0])  # the start and the first two polls; every later poll 15 s on
     monkeypatch.setattr(game_day.time, "monotonic", lambda: next(ticks, 115.0))
     ctx = _context()
     assert game_day.game_day(ctx, "task-loss", health_server.url)
     out = capsys.readouterr().out
-    assert "alarms that fired: contractorlens-production-service-down (+0:00)" in out
+    assert "experiment running · health 503 · tasks 2/2 · targets 1/1 healthy" in out
+    assert f"alarms that fired: {alarm} (+0:00)" in out
     assert "steady again 0:15 after the start" in out and "/health failed for about 15 s" in out
-    assert "tasks 1/2 · targets 1/2 healthy" in out
-    assert _record("task-loss")["alarms"] == ["contractorlens-production-service-down"]
+    assert _record("task-loss")["alarms"] == [alarm]
 
 
 def test_quarterly_reads_each_game_day(templates: dict[str, str], health_server: HealthServer, run) -> None:
