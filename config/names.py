@@ -23,9 +23,9 @@ KEPT_IMAGE_TAG_PREFIX = "deployed-"
 # The user the Docker Hub credentials' secret holds until an operator puts a real one there: the
 # Registry stack writes it, the runbook refuses a deploy while it is there.
 DOCKER_HUB_PLACEHOLDER_USER = "set-me"
-# The alarm `checklist weekly` sets to ALARM and back to test the alerting path: `<env>-<this>`.
 # The `Project` tag of every resource (the `Environment` tag is the environment's name).
 PROJECT_TAG = "ContractorLens"
+# The alarm `checklist weekly` sets to ALARM and back to test the alerting path: `<env>-<this>`.
 ALERTING_TEST_ALARM = "alerting-test"
 # The game days' experiment templates (README: Game days), each tagged Name=<prefix>-<experiment>.
 GAME_DAY_EXPERIMENTS = ("task-loss", "db-failover", "az-outage")
