@@ -24,6 +24,7 @@ NOT_PROVEN = (
     "CloudWatch alarms never evaluate (no metrics): ECS's alarm-based rollback never acts, nothing pages",
     "no container runs: a stand-in answers /health and the target health checks; images are manifests without layers",
     "no SQL runs: `db-users`' task stops with exit code 0 once its image and secret resolve, without a database; its SQL is checked only by PostgreSQL's parser in the tests",
+    "no fault is injected by a game day: FIS's stop-task and reboot are the emulator's stand-ins (a lower running count, a 'rebooting' instance, both back when the experiment ends) and a network disruption changes nothing, so `game-day`'s recovery time is the emulator's, not the service's",
     "Route 53 health checks and failover, ACM validation, WAF rules and NAT do nothing",
     "timing: resources, restores, replication and deployments finish at once (an RDS create takes minutes in AWS)",
     "no data: a read replica is current at once (ReplicaLag always 0, so no lag alarm or dr-readiness RPO item fails) and a promotion loses nothing (in AWS, writes within the replica's lag are lost); a drill's final snapshot holds no rows",
