@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
+from aws_cdk import CfnOutput
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_rds as rds
 from constructs import Construct
@@ -19,6 +20,9 @@ from config.names import APP_DB_USER, DAILY_BACKUP_HOUR_UTC, DATABASE_NAME, MAST
 from stacks.backups import backup_copies, vault_lock
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.regional import RegionalNetwork, instance_settings
+
+# CDK's name for the output that carried the data key's ARN to the Service stack before IAM login.
+LEGACY_KEY_OUTPUT = "PublishOutputFnGetAttDataKeyArn48959D44"
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,17 @@ class DataStack(EnvironmentStack):
         if cfg.backup.enabled:
             self._backups(network, restore_test=cfg.backup.restore_testing and failback != "detached")
         self._database_users(network)
+        if cfg.database.app_login == "iam":
+            self._keep_key_output()
         self.outputs = DataOutputs(parameters=self.database.parameter_names, key=self.key)
+
+    def _keep_key_output(self) -> None:
+        """The output through which Service templates from before IAM login read this key's ARN
+        (Fn::GetStackOutput, CDK's weak reference, under CDK's own name for it). With IAM login the
+        Service stack reads it no more, but a Service update that fails rolls back to such a
+        template, which CloudFormation resolves again: without the output the rollback fails too
+        (UPDATE_ROLLBACK_FAILED). Kept until every environment has deployed IAM login once."""
+        CfnOutput(self, LEGACY_KEY_OUTPUT, value=self.key.key_arn)
 
     def _database_users(self, network: RegionalNetwork) -> None:
         """The one-off task `db-users` runs to create the backend's own role, while the database has

@@ -17,7 +17,7 @@ from config.thresholds import RPO_DATABASE_MINUTES
 from review.diff import create_only
 from stacks.dr_foundation_stack import DrFoundationStack
 from stacks.dr_stack import DrStack
-from tests.synth import CDK_JSON, Synthesis
+from tests.synth import CDK_JSON, Synthesis, stack_outputs
 
 # The manual: "Restore from backup ... --db-instance-identifier contractorlens-db-restored"
 RESTORED = "contractorlens-db-restored"
@@ -301,18 +301,8 @@ def test_nothing_imports_across_regions(request: pytest.FixtureRequest, env: str
         region = synth.manifest["artifacts"][name]["environment"].rsplit("/", 1)[1]
         text = json.dumps(template)
         assert "Fn::ImportValue" not in text, name
-        for found in _stack_outputs(template):
+        for found in stack_outputs(template):
             assert found.get("Region", region) == region, f"{name} reads {found['StackName']} in {found.get('Region')}"
-
-
-def _stack_outputs(node: Any) -> list[dict[str, Any]]:
-    if isinstance(node, dict):
-        if "Fn::GetStackOutput" in node:
-            return [node["Fn::GetStackOutput"]]
-        return [found for value in node.values() for found in _stack_outputs(value)]
-    if isinstance(node, list):
-        return [found for value in node for found in _stack_outputs(value)]
-    return []
 
 
 def test_the_dr_stack_depends_on_nothing_in_the_primary_region(production: Synthesis) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config import load_environment
-from tests.synth import Synthesis, synthesize
+from tests.synth import Synthesis, stack_outputs, synthesize
 
 
 def _one(synth: Synthesis, type_name: str) -> dict[str, Any]:
@@ -425,3 +425,17 @@ def test_logs_may_use_the_service_key_for_its_own_log_groups_only(production: Sy
                 "/ecs/contractorlens/exec",
                 "aws-waf-logs-contractorlens",
             )
+
+
+def test_the_data_keys_output_outlives_the_service_templates_that_read_it(production: Synthesis, with_certificate_arn: Synthesis) -> None:
+    """A Service stack still on the master secret reads the data key through a Data stack output
+    (Fn::GetStackOutput). With IAM login nothing reads it, but a failed Service update rolls back
+    to such a template, which CloudFormation resolves again: the Data stack keeps the output."""
+    reads = {
+        found["OutputName"] for found in stack_outputs(with_certificate_arn.template("Service")) if found["StackName"].endswith("-Data")
+    }
+    assert reads, "the master-secret Service no longer reads the data key through an output"
+    for synth in (production, with_certificate_arn):
+        outputs = synth.template("Data").get("Outputs", {})
+        for name in reads:
+            assert outputs[name]["Value"] == {"Fn::GetAtt": ["DataKey", "Arn"]}, synth.cfg.name
