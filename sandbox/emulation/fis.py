@@ -14,13 +14,17 @@ from sandbox.emulation.common import ResourceFailedError, client
 EXTENSIONS = {
     "AWS::FIS::ExperimentTemplate": "made, updated in place and deleted through moto's FIS API; refused, as CreateExperimentTemplate "
     "refuses it, when an action names a target key its action does not take or a target the template lacks, or its target's "
-    "resource type is not the action's (AWS FIS user guide, 'Actions reference': each action's Targets and Resource types)",
+    "resource type is not the action's, or a required parameter is missing (AWS FIS user guide, 'Actions reference': each "
+    "action's Targets, Resource types and Parameters), or a selection mode is not ALL, COUNT(n) or PERCENT(n) (user guide, "
+    "'Targets'); an action other than the three the stacks use is refused as unknown, which AWS may accept (stricter, "
+    "never kinder)",
     "FIS target resolution": "an experiment fails when a target resolves to no resource (experimentOptions "
     "emptyTargetResolutionMode 'fail', the default; AWS FIS user guide, 'Experiment options'): an ECS service of the "
     "cluster and service parameters with no running task, an RDS instance ARN that does not exist, no subnet with the "
     "target's tags in its AvailabilityZone filter; or when its role does not exist",
-    "FIS stop conditions": "an experiment not yet ended stops, with reason 'Stop condition triggered', at the first "
-    "GetExperiment after one of its stop-condition alarms is in ALARM (AWS FIS user guide, 'Stop conditions')",
+    "FIS stop conditions": "an experiment not yet ended stops at the first GetExperiment after one of its stop-condition "
+    "alarms is in ALARM (AWS FIS user guide, 'Stop conditions'); the reason, 'Stop condition triggered', is the emulator's "
+    "wording, not FIS's",
     "FIS actions (stand-ins)": "no fault is injected: while an experiment is running, aws:ecs:stop-task takes PERCENT(n) of "
     "the service's running tasks off its running count and its target groups, and aws:rds:reboot-db-instances shows the "
     "instance 'rebooting'; both are back when the experiment ends (ECS replaces stopped tasks, RDS finishes the reboot or "
@@ -35,6 +39,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "aws:rds:reboot-db-instances": ("DBInstances", "aws:rds:db"),
     "aws:network:disrupt-connectivity": ("Subnets", "aws:ec2:subnet"),
 }
+# Required parameters (the same reference): the network disruption's duration.
+REQUIRED_PARAMETERS: dict[str, tuple[str, ...]] = {"aws:network:disrupt-connectivity": ("duration",)}
+# A target's selection mode (AWS FIS user guide, "Targets": ALL, COUNT(n), PERCENT(n)).
+_SELECTION = re.compile(r"ALL|COUNT\(\d+\)|PERCENT\(\d+\)")
 # What an experiment did while running, by experiment id, to be undone when it ends.
 _APPLIED: dict[str, list[tuple[str, Any]]] = {}
 
@@ -82,15 +90,24 @@ def _api(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def _problem(api: dict[str, Any]) -> str | None:
-    """Why CreateExperimentTemplate would refuse the template, or None."""
+    """Why CreateExperimentTemplate would refuse the template, or None. An action the emulator
+    does not know is refused too: stricter than AWS, never kinder."""
+    for name, target in api["targets"].items():
+        if not _SELECTION.fullmatch(target["selectionMode"]):
+            return f"Target {name}: selectionMode {target['selectionMode']} is not ALL, COUNT(n) or PERCENT(n)"
     for name, action in api["actions"].items():
         known = ACTIONS.get(action["actionId"])
+        if known is None:
+            return f"Action {name}: {action['actionId']} is not an action the emulator knows ({', '.join(ACTIONS)})"
+        missing = [p for p in REQUIRED_PARAMETERS.get(action["actionId"], ()) if p not in action.get("parameters", {})]
+        if missing:
+            return f"Action {name}: {action['actionId']} needs parameter {', '.join(missing)}"
         for key, target in action.get("targets", {}).items():
             if target not in api["targets"]:
                 return f"Action {name} refers to target {target}, which the template does not define"
-            if known and key != known[0]:
+            if key != known[0]:
                 return f"Action {name}: {action['actionId']} takes target key {known[0]}, not {key}"
-            if known and api["targets"][target]["resourceType"] != known[1]:
+            if api["targets"][target]["resourceType"] != known[1]:
                 return f"Action {name}: {action['actionId']} acts on {known[1]}, not {api['targets'][target]['resourceType']}"
     return None
 

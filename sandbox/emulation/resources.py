@@ -20,7 +20,7 @@ EXTENSIONS = {
     "AWS::CertificateManager::Certificate": "requests the certificate; moto issues it at once (no DNS validation happens)",
     "AWS::KMS::Key": "takes the template's Key/Value tags and policy object (moto wants TagKey/TagValue and a string)",
     "AWS::SSM::Parameter": "takes the template's tag map (moto wants the API's list)",
-    "AWS::Scheduler::Schedule": "creates the schedule through EventBridge Scheduler's API (moto's); it never fires: the sandbox calls the daily checklist's handler itself",
+    "AWS::Scheduler::Schedule": "creates the schedule through EventBridge Scheduler's API (moto's; EventBridge Scheduler API reference, CreateSchedule, UpdateSchedule, DeleteSchedule), so its properties are checked against the API's shapes; it never fires: the sandbox calls the daily checklist's handler itself",
 }
 
 
