@@ -132,7 +132,7 @@ def alarms_in_alarm(ctx: Context) -> list[str]:
         .get_paginator("describe_alarms")
         .paginate(AlarmNamePrefix=ctx.cfg.names.alarm(""), StateValue="ALARM", AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     )
-    # The state is checked again: moto ignores the StateValue filter beside AlarmTypes.
+    # The state is checked again: moto ignores StateValue when AlarmNamePrefix is given.
     return [
         a["AlarmName"]
         for page in pages

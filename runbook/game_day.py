@@ -77,7 +77,8 @@ class Watch:
     last_at: float = 0.0
 
 
-def template_parameter(ctx: Context, experiment: str) -> str:
+def record_parameter(ctx: Context, experiment: str) -> str:
+    """Where a game day's result is recorded, for `checklist quarterly`."""
     return f"{ctx.cfg.names.parameter_prefix}/runbook/game-day/{experiment}"
 
 
@@ -229,7 +230,7 @@ def _report(ctx: Context, experiment: str, experiment_id: str, found: dict[str, 
     }
     ctx.report.data["game_day"] = {"experiment": experiment, **record}
     ctx.client("ssm", ctx.cfg.region).put_parameter(
-        Name=template_parameter(ctx, experiment), Value=json.dumps(record), Type="String", Overwrite=True
+        Name=record_parameter(ctx, experiment), Value=json.dumps(record), Type="String", Overwrite=True
     )
     return ok
 
@@ -244,7 +245,7 @@ def last_game_days(ctx: Context, max_age_days: int, now: Callable[[], datetime] 
     ok = True
     ssm = ctx.client("ssm", ctx.cfg.region)
     for experiment in GAME_DAY_EXPERIMENTS:
-        parameter = template_parameter(ctx, experiment)
+        parameter = record_parameter(ctx, experiment)
         try:
             record = json.loads(ssm.get_parameter(Name=parameter)["Parameter"]["Value"])
         except ClientError as exc:

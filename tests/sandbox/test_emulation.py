@@ -961,3 +961,25 @@ def test_an_experiment_whose_target_resolves_to_nothing_fails(running: Running) 
     state = fis.get_experiment(id=experiment)["experiment"]["state"]
     assert state["status"] == "failed" and "Target resolution failed for Api" in state["reason"]
     _cfn(running).delete_stack(StackName="FisNoTarget")
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "reason"),
+    [
+        ("FisUnknownAction", {"ActionId": "aws:ecs:stop-tasks"}, "aws:ecs:stop-tasks is not an action the emulator knows"),
+        ("FisNoDuration", {"ActionId": "aws:network:disrupt-connectivity", "Targets": {"Subnets": "Api"}}, "needs parameter duration"),
+        ("FisBadSelection", {"SelectionMode": "HALF"}, "selectionMode HALF is not ALL, COUNT(n) or PERCENT(n)"),
+    ],
+)
+def test_an_experiment_template_createexperimenttemplate_would_refuse_fails_its_create(
+    running: Running, name: str, change: dict[str, Any], reason: str
+) -> None:
+    resources = _experiment_stack(_push(running, "fisprobe-app", name.lower()))
+    properties = resources["Experiment"]["Properties"]
+    if "SelectionMode" in change:
+        properties["Targets"]["Api"]["SelectionMode"] = change["SelectionMode"]
+    else:
+        properties["Actions"]["Stop"] = {**properties["Actions"]["Stop"], **change}
+    assert _deploy(running, name, resources) == "ROLLBACK_COMPLETE"
+    assert any(reason in r and "ValidationException" in r for r in _reasons(running, name))
+    _cfn(running).delete_stack(StackName=name)
