@@ -20,7 +20,7 @@ NODE_STAMP := node_modules/.installed
 # The pinned CLI that `npx cdk` runs, called directly to spare npx its lookup.
 CDK := node_modules/.bin/cdk
 
-.PHONY: help setup synth test diff snapshots alarm-table runbook-table grafana-dashboard constraints clean sandbox sandbox-up sandbox-down
+.PHONY: help setup synth test diff snapshots access-table alarm-table runbook-table grafana-dashboard constraints clean sandbox sandbox-up sandbox-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ snapshots: setup ## Rewrite tests/snapshots/ from the current code; read the dif
 
 runbook-table: setup ## Print the README's table of runbook commands from their declarations (runbook/cli.py)
 	@$(BIN)/python -c 'from runbook.cli import markdown_table; print(markdown_table(), end="")'
+
+access-table: setup ## Print the README's table of what AWS does for the stacks (review/access/acts.py)
+	@$(BIN)/python -c 'from review.access.acts import markdown_table; print(markdown_table(), end="")'
 
 alarm-table: setup ## Print the README's alarm table from config/thresholds.py
 	@$(BIN)/python -c 'from config.thresholds import markdown_table; print(markdown_table(), end="")'

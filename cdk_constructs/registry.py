@@ -223,15 +223,25 @@ def cached_pull(*, prefix: str, account: str, region: str) -> iam.PolicyStatemen
 
 def allow_cached_pull(task_definition: ecs.TaskDefinition, *, prefix: str) -> None:
     """Lets the task definition's execution role pull through the cache rule with `prefix`
-    (`cached_pull`), with the reason a reviewer reads for its wildcard."""
+    (`cached_pull`), and log in to the account's registry first: without
+    `ecr:GetAuthorizationToken` the task stops with CannotPullContainerError (ECS developer guide,
+    "Task execution IAM role"); with the reasons a reviewer reads for the wildcards."""
     stack = Stack.of(task_definition)
     pull = cached_pull(prefix=prefix, account=stack.account, region=stack.region)
     task_definition.add_to_execution_role_policy(pull)
+    task_definition.add_to_execution_role_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+    policy = task_definition.obtain_execution_role().node.find_child("DefaultPolicy")
     acknowledge(
-        task_definition.obtain_execution_role().node.find_child("DefaultPolicy"),
+        policy,
         f"AwsSolutions-IAM5[Resource::{pull.resources[0]}]",
         "ECR creates one cached repository per upstream image path on its first pull, under the cache rule's "
         "prefix; the statement covers that prefix only, and the pull and import actions only.",
+    )
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "ecr:GetAuthorizationToken has no resource-level permissions (AWS documents Resource '*'); "
+        "the pulls themselves are held to the cache rule's prefix.",
     )
 
 

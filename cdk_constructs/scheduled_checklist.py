@@ -30,6 +30,7 @@ class ScheduledChecklist(Construct):
         handler: str,
         settings: Mapping[str, Any],
         topic_arn: str,
+        topic_key_arn: str | None,
         log_group: logs.ILogGroup,
         hour: int,
         time_zone: str,
@@ -44,6 +45,9 @@ class ScheduledChecklist(Construct):
         :param settings: what the function checks and against which limits, as JSON in its
             environment (`CHECKLIST`).
         :param topic_arn: where it posts the result (the warning topic).
+        :param topic_key_arn: the KMS key that encrypts that topic, or None for an unencrypted one:
+            a publisher needs `kms:GenerateDataKey*` and `kms:Decrypt` on it (SNS developer guide,
+            "Key management"), or SNS refuses every publish.
         :param log_group: its log group.
         :param hour: the hour it runs, every day, in `time_zone`.
         :param time_zone: an IANA time zone, e.g. America/Los_Angeles.
@@ -69,6 +73,15 @@ class ScheduledChecklist(Construct):
             description="The manual's daily checklist (runbook/scheduled/daily.py), posted to the warning topic",
         )
         self._grant_reads(cluster_name=cluster_name, service_name=service_name, db_instance=db_instance, topic_arn=topic_arn)
+        self._topic_key = topic_key_arn is not None
+        if topic_key_arn is not None:
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    resources=[topic_key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"sns.{stack.region}.amazonaws.com"}},
+                )
+            )
         invoker = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         # The function itself, not its versions (grant_invoke would add `:*`): the schedule calls it unqualified.
         invoker.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn]))
@@ -108,6 +121,13 @@ class ScheduledChecklist(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "cloudwatch:GetMetricStatistics and DescribeAlarms have no resource-level permissions (the service authorization reference).",
         )
+        if self._topic_key:
+            acknowledge(
+                policy,
+                "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                "The action list SNS's key-management guide gives a publisher to an encrypted topic; held to the topic's "
+                "one key and to calls made through SNS (kms:ViaService).",
+            )
         for rule in ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",):
             acknowledge(role, rule, "AWS's managed policy lets the function write its own log group, nothing else.")
         for rule in ("NIST.800.53.R5-LambdaInsideVPC", f"{CONTROL_TOWER}lambda_inside_vpc_check"):

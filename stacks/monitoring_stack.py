@@ -152,6 +152,7 @@ class MonitoringStack(EnvironmentStack):
                 "limits": checklist_limits(),
             },
             topic_arn=topic_arn,
+            topic_key_arn=self.channels.key.key_arn,
             log_group=log_group,
             hour=cfg.alerting.daily_checklist_hour,
             time_zone=cfg.alerting.time_zone,

@@ -12,7 +12,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 import pytest
 
-from config import available_environments, load_environment
+from config import EnvironmentConfig, available_environments, load_environment
 from config.dr import parse_dr_context
 from tests.synth import Synthesis, synthesize
 
@@ -20,6 +20,30 @@ ENVIRONMENTS = available_environments()
 """Every config/<env>.toml: what the tests that hold for any environment run over."""
 SYNTHESES = [*ENVIRONMENTS, "dr_active"]
 """And production with its DR stack active."""
+
+
+def _production(**dr_database: str) -> EnvironmentConfig:
+    cfg = load_environment("production")
+    return cfg.model_copy(update={"dr": cfg.dr.model_copy(update=dr_database)}) if dr_database else cfg
+
+
+def _created_as_replica() -> EnvironmentConfig:
+    cfg = load_environment("production")
+    return cfg.model_copy(update={"database": cfg.database.model_copy(update={"created_as": "replica"})})
+
+
+MODES: dict[str, Callable[[Path], Synthesis]] = {
+    # dr.database = "backups": the DR stack standing by on replicated backups, and restored from the latest.
+    "backups_standby": lambda out: synthesize(_production(database="backups"), out),
+    "backups_active": lambda out: synthesize(
+        _production(database="backups"), out, parse_dr_context("active", "latest", dr_region="us-east-1")
+    ),
+    # Failback's two phases (README: Failback after a real failover), as `-c failback=...` builds them.
+    "failback_detached": lambda out: synthesize(_created_as_replica(), out, failback="detached"),
+    "failback_replica": lambda out: synthesize(_created_as_replica(), out, failback="replica"),
+}
+"""The other modes the templates have, synthesized on demand (without the Control Tower rules, which
+the modes above run): the permission checks (tests/unit/test_access.py) run over them too."""
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +56,8 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synth
             if name == "dr_active":  # a drill: the DR stack active, its replica promoted
                 dr = parse_dr_context("active", None, dr_region="us-east-1")
                 done[name] = synthesize(load_environment("production"), tmp_path_factory.mktemp("dr-active"), dr, control_tower=True)
+            elif name in MODES:
+                done[name] = MODES[name](tmp_path_factory.mktemp(name))
             else:
                 done[name] = synthesize(load_environment(name), tmp_path_factory.mktemp(name), control_tower=True)
         return done[name]

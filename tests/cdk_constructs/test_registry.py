@@ -123,10 +123,12 @@ def test_allow_cached_pull_lets_the_execution_role_pull_under_the_prefix_only() 
         return task
 
     _, template = built(build)
-    (statement,) = one(template, "AWS::IAM::Policy")["Properties"]["PolicyDocument"]["Statement"]
+    statement, login = one(template, "AWS::IAM::Policy")["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Resource"] == "arn:aws:ecr:us-west-2:123456789012:repository/app-public/*"
     assert "ecr:BatchImportUpstreamImage" in statement["Action"] and "ecr:CreateRepository" in statement["Action"]
     assert not [a for a in statement["Action"] if a.startswith(("ecr:Put", "ecr:Delete"))]
+    # Fargate logs in to the account's registry before any pull (ECS developer guide, "Task execution IAM role").
+    assert login == {"Action": "ecr:GetAuthorizationToken", "Effect": "Allow", "Resource": "*"}
 
 
 def test_docker_hub_images_map_to_the_cache_prefix_and_official_ones_to_library() -> None:

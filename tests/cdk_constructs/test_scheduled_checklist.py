@@ -14,6 +14,7 @@ from tests.cdk_constructs.conftest import built, of_type, one
 
 CODE = Path(__file__).resolve().parents[2] / "runbook" / "scheduled"
 TOPIC = "arn:aws:sns:us-west-2:123456789012:app-alerts-warning"
+TOPIC_KEY = "arn:aws:kms:us-west-2:123456789012:key/alerts"
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,7 @@ def template() -> Template:
             handler="daily.handler",
             settings={"env": "prod", "limits": {"ecs_cpu": 70}},
             topic_arn=TOPIC,
+            topic_key_arn=TOPIC_KEY,
             log_group=logs.LogGroup(stack, "Logs"),
             hour=8,
             time_zone="America/Los_Angeles",
@@ -57,10 +59,21 @@ def test_the_function_gets_its_settings_and_only_what_it_reads(template: Templat
         "ecs:DescribeServices",
         "rds:DescribeDBInstances",
         "sns:Publish",
+        "kms:GenerateDataKey*",
+        "kms:Decrypt",
         "lambda:InvokeFunction",
     }
     (publish,) = [s for s in statements if s["Action"] == "sns:Publish"]
     assert publish["Resource"] == TOPIC
+
+
+def test_it_may_use_the_topic_key_through_sns_only(template: Template) -> None:
+    """SNS refuses a publish to a KMS-encrypted topic unless the publisher may use its key
+    (SNS developer guide, "Key management")."""
+    statements = [s for p in of_type(template, "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    (key,) = [s for s in statements if "kms:Decrypt" in s["Action"]]
+    assert key["Resource"] == TOPIC_KEY
+    assert key["Condition"] == {"StringEquals": {"kms:ViaService": "sns.us-west-2.amazonaws.com"}}
 
 
 def test_the_function_code_is_one_file_of_the_standard_library_and_boto3() -> None:

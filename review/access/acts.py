@@ -1,0 +1,526 @@
+"""The table of what AWS does on the stacks' behalf: one row (`Act`) per act, with who acts, the
+permissions AWS's documentation names for it, that page, and the requests the act makes against a
+synthesis's templates (`needs`). `check` decides every request; `make docs`-style tables come from
+`markdown_table`.
+
+A request a row makes is the one AWS makes: its principal (the role the service assumes, or the
+service principal itself), its action, the resource's ARN and the context keys AWS sets
+(`kms:ViaService`, the encryption context, `aws:SourceAccount`, ...), so a condition in a policy
+is checked against what AWS would send.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from review.access.account import Account, UnresolvedError
+from review.access.policy import Context, Decision, Request
+
+
+@dataclass(frozen=True)
+class Need:
+    """One request an act makes; `key` names the KMS key whose key policy decides it too."""
+
+    subject: str
+    request: Request
+    key: str | None = None
+    key_region: str | None = None
+    assume: bool = False
+
+
+@dataclass(frozen=True)
+class Act:
+    name: str
+    who: str
+    what: str
+    needs_text: str
+    source: str
+    needs: Callable[[Account], Iterator[Need]] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Finding:
+    act: Act
+    need: Need
+    decision: Decision
+
+    def __str__(self) -> str:
+        r = self.need.request
+        return (
+            f"[{self.act.name}] {self.need.subject}: {r.principal} may not {r.action} on {r.resource} "
+            f"({self.decision.reason}); AWS documents it at {self.act.source}"
+        )
+
+
+def decide(account: Account, need: Need) -> Decision:
+    if need.assume:
+        return account.assume(need.request)
+    if need.key is not None:
+        key_arn, key_policy = account.key(need.key, region=need.key_region or "")
+        request = Request(need.request.principal, need.request.action, key_arn, _kms_context(account, key_arn, need.request.context))
+        return account.decide(request, key=key_policy)
+    return account.decide(need.request)
+
+
+def check(account: Account, acts: list[Act] | None = None) -> tuple[list[tuple[Act, Need, Decision]], list[Finding]]:
+    """Every request of every act, decided; and the denied ones."""
+    decided, denied = [], []
+    for act in acts if acts is not None else ACTS:
+        for need in act.needs(account):
+            decision = decide(account, need)
+            decided.append((act, need, decision))
+            if not decision.allowed:
+                denied.append(Finding(act, need, decision))
+    return decided, denied
+
+
+# --- contexts ----------------------------------------------------------------------------------
+
+
+def _context(account: Account, principal: str, extra: Context | None = None) -> dict[str, Any]:
+    """The global keys AWS sets on every request (IAM User Guide, "AWS global condition context keys")."""
+    service = not principal.startswith("arn:")
+    found: dict[str, Any] = {"aws:SecureTransport": "true", "aws:PrincipalIsAWSService": str(service).lower()}
+    if service:
+        found["aws:SourceAccount"] = account.account
+    else:
+        found |= {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account.account}
+    return found | dict(extra or {})
+
+
+def _kms_context(account: Account, key_arn: str, context: Context) -> dict[str, Any]:
+    return {"kms:CallerAccount": account.account, "kms:ResourceAliases": account.key_aliases(key_arn), **context}
+
+
+def _request(account: Account, principal: str, action: str, resource: str, extra: Context | None = None) -> Request:
+    return Request(principal, action, resource, _context(account, principal, extra))
+
+
+# --- ECS -----------------------------------------------------------------------------------------
+
+_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")
+
+
+def _containers(account: Account) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(stack, task definition id, its resolved properties, one container)."""
+    for stack, logical_id, _ in account.resources("AWS::ECS::TaskDefinition"):
+        props = account.props(stack, logical_id)
+        for container in props["ContainerDefinitions"]:
+            yield stack, logical_id, props, container
+
+
+def _ecs_pull(account: Account) -> Iterator[Need]:
+    for stack, task, props, container in _containers(account):
+        image = _ECR_IMAGE.match(str(container["Image"]))
+        if image is None:
+            continue
+        registry, region, repository = image.groups()
+        repo = f"arn:aws:ecr:{region}:{registry}:repository/{repository}"
+        role, subject = props["ExecutionRoleArn"], f"{stack}/{task} container {container['Name']} ({repository})"
+        yield Need(subject, _request(account, role, "ecr:GetAuthorizationToken", "*"))
+        for action in ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"):
+            yield Need(subject, _request(account, role, action, repo))
+
+
+def _cache_prefixes(account: Account) -> dict[str, str]:
+    """Pull-through cache prefix -> region of the rule."""
+    return {
+        str(account.props(s, lid)["EcrRepositoryPrefix"]): account.envs[s].region
+        for s, lid, _ in account.resources("AWS::ECR::PullThroughCacheRule")
+    }
+
+
+def _ecs_pull_through(account: Account) -> Iterator[Need]:
+    prefixes = _cache_prefixes(account)
+    for stack, task, props, container in _containers(account):
+        image = _ECR_IMAGE.match(str(container["Image"]))
+        if image is None:
+            continue
+        registry, region, repository = image.groups()
+        prefix = repository.split("/", 1)[0]
+        if "/" not in repository or prefix not in prefixes:
+            continue
+        if prefixes[prefix] != region:
+            raise UnresolvedError(f"{stack}/{task}: {repository} is pulled in {region}, but its cache rule is in {prefixes[prefix]}")
+        repo = f"arn:aws:ecr:{region}:{registry}:repository/{repository}"
+        subject = f"{stack}/{task} container {container['Name']} (cache {prefix})"
+        for action in ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository"):
+            yield Need(subject, _request(account, props["ExecutionRoleArn"], action, repo))
+
+
+def _secret(account: Account, value_from: str, region: str) -> tuple[str, str | None]:
+    """(full ARN, KMS key) of the secret a `valueFrom` names: a full or partial ARN with or
+    without a JSON key (ECS developer guide, "Pass Secrets Manager secrets ..."), a replica too."""
+    parts = value_from.split(":")
+    wanted = ":".join(parts[:7])
+    for stack, logical_id, _ in account.resources("AWS::SecretsManager::Secret"):
+        props, env = account.props(stack, logical_id), account.envs[stack]
+        full = account.resolve(stack, {"Ref": logical_id})
+        homes = [(env.region, full, props.get("KmsKeyId"))] + [
+            (r["Region"], full.replace(f":{env.region}:", f":{r['Region']}:"), r.get("KmsKeyId")) for r in props.get("ReplicaRegions", [])
+        ]
+        for home, arn, key in homes:
+            if wanted in (arn, arn.removesuffix(arn[-7:])) and home == region:
+                return arn, key
+    for stack, logical_id, _ in account.resources("AWS::RDS::DBInstance"):
+        props = account.props(stack, logical_id)
+        arn = account.resolve(stack, {"Fn::GetAtt": [logical_id, "MasterUserSecret.SecretArn"]})
+        if wanted == arn:
+            return arn, props.get("MasterUserSecret", {}).get("KmsKeyId")
+    raise UnresolvedError(f"no secret in these templates is {value_from} in {region}")
+
+
+def _ecs_secrets(account: Account) -> Iterator[Need]:
+    for stack, task, props, container in _containers(account):
+        region, role = account.envs[stack].region, props["ExecutionRoleArn"]
+        for secret in container.get("Secrets", []):
+            subject = f"{stack}/{task} container {container['Name']} secret {secret['Name']}"
+            value_from = str(secret["ValueFrom"])
+            if not value_from.startswith("arn:aws:secretsmanager:"):
+                name = value_from.split(":parameter", 1)[-1].lstrip("/")
+                yield Need(subject, _request(account, role, "ssm:GetParameters", account.envs[stack].arn("ssm", f"parameter/{name}")))
+                continue
+            arn, key = _secret(account, value_from, region)
+            yield Need(subject, _request(account, role, "secretsmanager:GetSecretValue", arn))
+            if key is not None:
+                via = {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com", "kms:EncryptionContext:SecretARN": arn}
+                yield Need(subject, _request(account, role, "kms:Decrypt", "*", via), key=str(key), key_region=region)
+
+
+def _log_stream(account: Account, stack: str, group: str, region: str) -> str:
+    return f"arn:aws:logs:{region}:{account.envs[stack].account}:log-group:{group}:log-stream:stream"
+
+
+def _ecs_logs(account: Account) -> Iterator[Need]:
+    for stack, task, props, container in _containers(account):
+        options = container.get("LogConfiguration", {})
+        if options.get("LogDriver") != "awslogs":
+            continue
+        group, region = options["Options"]["awslogs-group"], options["Options"]["awslogs-region"]
+        subject = f"{stack}/{task} container {container['Name']} logs to {group}"
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            yield Need(subject, _request(account, props["ExecutionRoleArn"], action, _log_stream(account, stack, group, region)))
+
+
+def _db_resource_id(account: Account, region: str) -> str:
+    """The DbiResourceId of the region's one database instance; while failback has detached it
+    from the stack, an instance outside the templates, whose id no policy can know in advance."""
+    found = [(s, lid) for s, lid, _ in account.resources("AWS::RDS::DBInstance") if account.envs[s].region == region]
+    if not found:
+        return "db-OUTSIDETHESETEMPLATES"
+    if len(found) > 1:
+        raise UnresolvedError(f"{len(found)} database instances in {region}; the IAM login row expects one")
+    stack, logical_id = found[0]
+    return str(account.resolve(stack, {"Fn::GetAtt": [logical_id, "DbiResourceId"]}))
+
+
+def _task_role_calls(account: Account) -> Iterator[Need]:
+    """The backend contract: IAM database login (`DB_AUTH=iam`) and the collector's remote write."""
+    for stack, task, props, container in _containers(account):
+        env = {e["Name"]: e["Value"] for e in container.get("Environment", [])}
+        region, subject = account.envs[stack].region, f"{stack}/{task} container {container['Name']}"
+        if env.get("DB_AUTH") == "iam":
+            user = account.envs[stack].arn("rds-db", f"dbuser:{_db_resource_id(account, region)}/{env['DB_USERNAME']}")
+            yield Need(f"{subject} logs in to the database", _request(account, props["TaskRoleArn"], "rds-db:connect", user))
+        if "AOT_CONFIG_CONTENT" in env:
+            for ws_stack, workspace, _ in account.resources("AWS::APS::Workspace"):
+                if ws_stack == stack:
+                    arn = account.resolve(stack, {"Fn::GetAtt": [workspace, "Arn"]})
+                    yield Need(f"{subject} writes metrics", _request(account, props["TaskRoleArn"], "aps:RemoteWrite", arn))
+
+
+# --- roles that services assume ------------------------------------------------------------------
+
+
+def _source(account: Account, stack: str, service: str, name: str) -> dict[str, str]:
+    """The `aws:SourceArn` a service sends when it assumes a role for a resource, where its guide
+    gives one (FIS: the experiment; Scheduler: the schedule). Elsewhere none is sent here, so a
+    trust policy that demands one fails the check rather than passing unproven."""
+    env = account.envs[stack]
+    arns = {
+        "fis.amazonaws.com": env.arn("fis", "experiment/EXPaBcDeFgHiJkLmN"),
+        "scheduler.amazonaws.com": env.arn("scheduler", f"schedule/default/{name}"),
+    }
+    return {"aws:SourceArn": arns[service]} if service in arns else {}
+
+
+_ROLE_HOLDERS: list[tuple[str, tuple[str, ...], str]] = [
+    ("AWS::ECS::TaskDefinition", ("ExecutionRoleArn",), "ecs-tasks.amazonaws.com"),
+    ("AWS::ECS::TaskDefinition", ("TaskRoleArn",), "ecs-tasks.amazonaws.com"),
+    ("AWS::Lambda::Function", ("Role",), "lambda.amazonaws.com"),
+    ("AWS::Scheduler::Schedule", ("Target", "RoleArn"), "scheduler.amazonaws.com"),
+    ("AWS::FIS::ExperimentTemplate", ("RoleArn",), "fis.amazonaws.com"),
+    ("AWS::Backup::BackupSelection", ("BackupSelection", "IamRoleArn"), "backup.amazonaws.com"),
+    ("AWS::Backup::RestoreTestingSelection", ("IamRoleArn",), "backup.amazonaws.com"),
+    ("AWS::RDS::DBInstance", ("MonitoringRoleArn",), "monitoring.rds.amazonaws.com"),
+    ("AWS::EC2::FlowLog", ("DeliverLogsPermissionArn",), "vpc-flow-logs.amazonaws.com"),
+]
+
+
+def _assumed_roles(account: Account) -> Iterator[Need]:
+    for type_name, path, service in _ROLE_HOLDERS:
+        for stack, logical_id, _ in account.resources(type_name):
+            value: Any = account.prop(stack, logical_id, path[0])
+            for step in path[1:]:
+                value = value.get(step) if isinstance(value, dict) else None
+            if value:
+                name = str(account.prop(stack, logical_id, "Name") or logical_id)
+                context = _context(account, service, _source(account, stack, service, name))
+                yield Need(f"{stack}/{logical_id}", Request(service, "sts:AssumeRole", str(value), context), assume=True)
+
+
+# --- Lambda, custom resources, Scheduler ------------------------------------------------------------
+
+
+def _lambda_logs(account: Account) -> Iterator[Need]:
+    for stack, logical_id, _ in account.resources("AWS::Lambda::Function"):
+        props = account.props(stack, logical_id)
+        group = props.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{account.resolve(stack, {'Ref': logical_id})}"
+        stream = _log_stream(account, stack, group, account.envs[stack].region)
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            yield Need(f"{stack}/{logical_id} logs to {group}", _request(account, props["Role"], action, stream))
+
+
+# The SDK client names AwsCustomResource's handler accepts, with the IAM service prefix of each
+# (the handler's own map in cdk.out, `asset.*/index.js`, and the Service Authorization Reference).
+_IAM_PREFIX = {"RDS": "rds", "SSM": "ssm", "KMS": "kms", "ElasticLoadBalancingV2": "elasticloadbalancing", "ELBv2": "elasticloadbalancing"}
+
+
+def _custom_resource_target(account: Account, stack: str, call: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(IAM action, resource ARN, context) of one AwsCustomResource call."""
+    service, action, params = call["service"], call["action"], call.get("parameters", {})
+    if service not in _IAM_PREFIX:
+        raise UnresolvedError(f"{stack}: AwsCustomResource service {service} has no IAM prefix in this table")
+    iam_action = f"{_IAM_PREFIX[service]}:{action[0].upper()}{action[1:]}"
+    env = account.envs[stack]
+    region = call.get("region", env.region)
+    arn_of: dict[str, Callable[[], str]] = {
+        "rds:ModifyDBInstance": lambda: f"arn:aws:rds:{region}:{env.account}:db:{params['DBInstanceIdentifier']}",
+        "elasticloadbalancing:ModifyLoadBalancerAttributes": lambda: params["LoadBalancerArn"],
+        "ssm:PutParameter": lambda: f"arn:aws:ssm:{region}:{env.account}:parameter{params['Name']}",
+        "ssm:DeleteParameter": lambda: f"arn:aws:ssm:{region}:{env.account}:parameter{params['Name']}",
+        "kms:DescribeKey": lambda: account.key(params["KeyId"], region=region)[0],
+        # The replicated backups' ARN (RDS API reference, DBInstanceAutomatedBackup), by the source's resource id.
+        "rds:DescribeDBInstanceAutomatedBackups": lambda: f"arn:aws:rds:{region}:{env.account}:auto-backup:ab-{params['DbiResourceId']}",
+    }
+    if iam_action not in arn_of:
+        raise UnresolvedError(f"{stack}: no row knows the resource of {iam_action}; add it to the table")
+    resource = arn_of[iam_action]()
+    context = {"kms:ResourceAliases": account.key_aliases(resource)} if iam_action.startswith("kms:") else {}
+    return iam_action, resource, context
+
+
+def _custom_resource_calls(account: Account) -> Iterator[Need]:
+    functions = {account.resolve(s, {"Fn::GetAtt": [lid, "Arn"]}): (s, lid) for s, lid, _ in account.resources("AWS::Lambda::Function")}
+    for stack, logical_id, _ in account.resources("Custom::AWS"):
+        props = account.props(stack, logical_id)
+        fn_stack, fn = functions[props["ServiceToken"]]
+        role = account.props(fn_stack, fn)["Role"]
+        for event in ("Create", "Update", "Delete"):
+            if event in props:
+                action, resource, context = _custom_resource_target(account, stack, json.loads(props[event]))
+                yield Need(f"{stack}/{logical_id} on {event}", _request(account, role, action, resource, context))
+
+
+def _scheduler_invokes(account: Account) -> Iterator[Need]:
+    for stack, logical_id, _ in account.resources("AWS::Scheduler::Schedule"):
+        target = account.props(stack, logical_id)["Target"]
+        if ":lambda:" in target["Arn"]:
+            yield Need(f"{stack}/{logical_id}", _request(account, target["RoleArn"], "lambda:InvokeFunction", target["Arn"]))
+
+
+# --- SNS and CloudWatch Logs with customer-managed keys --------------------------------------------
+
+
+def _topics(account: Account) -> dict[str, tuple[str, str | None]]:
+    """Topic ARN -> (region, its KMS key or None)."""
+    return {
+        account.resolve(s, {"Ref": lid}): (account.envs[s].region, account.props(s, lid).get("KmsMasterKeyId"))
+        for s, lid, _ in account.resources("AWS::SNS::Topic")
+    }
+
+
+def _alarm_publish(account: Account) -> Iterator[Need]:
+    topics = _topics(account)
+    for kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
+        for stack, logical_id, _ in account.resources(kind):
+            actions = [account.prop(stack, logical_id, k) or [] for k in ("AlarmActions", "OKActions", "InsufficientDataActions")]
+            for arn in sorted({a for listed in actions for a in listed if a in topics}):
+                region, key = topics[arn]
+                if key is None:
+                    continue
+                source = account.envs[stack].arn("cloudwatch", f"alarm:{logical_id}")
+                for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                    request = _request(account, "cloudwatch.amazonaws.com", action, "*", {"aws:SourceArn": source})
+                    yield Need(f"{stack}/{logical_id} notifies {arn.rsplit(':', 1)[-1]}", request, key=key, key_region=region)
+
+
+def _function_publish(account: Account) -> Iterator[Need]:
+    """A function whose settings carry a topic's ARN publishes to it (the daily checklist)."""
+    topics = _topics(account)
+    for stack, logical_id, _ in account.resources("AWS::Lambda::Function"):
+        props = account.props(stack, logical_id)
+        settings = json.dumps(props.get("Environment", {}))
+        for arn, (region, key) in topics.items():
+            if arn not in settings:
+                continue
+            subject = f"{stack}/{logical_id} publishes to {arn.rsplit(':', 1)[-1]}"
+            yield Need(subject, _request(account, props["Role"], "sns:Publish", arn))
+            if key is not None:
+                for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                    request = _request(account, props["Role"], action, "*", {"kms:ViaService": f"sns.{region}.amazonaws.com"})
+                    yield Need(subject, request, key=key, key_region=region)
+
+
+def _log_group_keys(account: Account) -> Iterator[Need]:
+    for stack, logical_id, _ in account.resources("AWS::Logs::LogGroup"):
+        props = account.props(stack, logical_id)
+        if "KmsKeyId" not in props:
+            continue
+        env = account.envs[stack]
+        group = env.arn("logs", f"log-group:{props.get('LogGroupName', account.resolve(stack, {'Ref': logical_id}))}")
+        principal = f"logs.{env.region}.amazonaws.com"
+        for action in ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"):
+            request = _request(account, principal, action, "*", {"kms:EncryptionContext:aws:logs:arn": group})
+            yield Need(f"{stack}/{logical_id}", request, key=str(props["KmsKeyId"]), key_region=env.region)
+
+
+def _flow_logs(account: Account) -> Iterator[Need]:
+    for stack, logical_id, _ in account.resources("AWS::EC2::FlowLog"):
+        props = account.props(stack, logical_id)
+        if props.get("LogDestinationType") != "cloud-watch-logs":
+            continue
+        group = account.envs[stack].arn("logs", f"log-group:{props['LogGroupName']}:*")
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"):
+            yield Need(f"{stack}/{logical_id}", _request(account, props["DeliverLogsPermissionArn"], action, group))
+
+
+_ECS_EXECUTION = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html"
+ACTS: list[Act] = [
+    Act(
+        "service-assumes-role",
+        "the service named",
+        "assumes the role a resource hands it (tasks, functions, schedules, experiments, backups, monitoring, flow logs)",
+        "the role's trust policy allows `sts:AssumeRole` to the service principal",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-service.html",
+        _assumed_roles,
+    ),
+    Act(
+        "ecs-pull-image",
+        "ECS (task execution role)",
+        "pulls each container's image from the account's ECR",
+        "`ecr:GetAuthorizationToken` on `*`; `ecr:BatchCheckLayerAvailability`, `ecr:GetDownloadUrlForLayer`, `ecr:BatchGetImage` on the repository",
+        _ECS_EXECUTION,
+        _ecs_pull,
+    ),
+    Act(
+        "ecs-pull-through-cache",
+        "ECS (task execution role)",
+        "pulls an image through a pull-through cache rule for the first time",
+        "`ecr:BatchImportUpstreamImage` and `ecr:CreateRepository` on the cached repository",
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html",
+        _ecs_pull_through,
+    ),
+    Act(
+        "ecs-inject-secret",
+        "ECS (task execution role)",
+        "injects each container's secret (Secrets Manager or SSM), a replica in the DR region too",
+        "`secretsmanager:GetSecretValue` on the secret (`ssm:GetParameters` on a parameter); `kms:Decrypt` through Secrets Manager on its customer-managed key, allowed by the key policy",
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html",
+        _ecs_secrets,
+    ),
+    Act(
+        "ecs-awslogs",
+        "ECS (task execution role)",
+        "the awslogs driver writes each container's log",
+        "`logs:CreateLogStream` and `logs:PutLogEvents` on the log group",
+        "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using_awslogs.html",
+        _ecs_logs,
+    ),
+    Act(
+        "task-role-backend-contract",
+        "the backend (task role)",
+        "logs in to the database with IAM and writes metrics to Prometheus",
+        "`rds-db:connect` on `dbuser:<DbiResourceId>/<user>`; `aps:RemoteWrite` on the workspace",
+        "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html",
+        _task_role_calls,
+    ),
+    Act(
+        "lambda-logs",
+        "Lambda (function role)",
+        "writes each function's log",
+        "`logs:CreateLogStream` and `logs:PutLogEvents` on its log group",
+        "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html",
+        _lambda_logs,
+    ),
+    Act(
+        "custom-resource-call",
+        "CDK's AwsCustomResource handler (function role)",
+        "makes each custom resource's AWS call on create, update and delete",
+        "the IAM action of the call on the resource it names",
+        "https://docs.aws.amazon.com/cdk/api/v2/python/aws_cdk.custom_resources/AwsCustomResource.html",
+        _custom_resource_calls,
+    ),
+    Act(
+        "scheduler-invoke",
+        "EventBridge Scheduler (schedule role)",
+        "invokes the daily checklist function",
+        "`lambda:InvokeFunction` on the function",
+        "https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role",
+        _scheduler_invokes,
+    ),
+    Act(
+        "alarm-publish-encrypted-topic",
+        "CloudWatch (`cloudwatch.amazonaws.com`)",
+        "publishes each alarm's notification to a KMS-encrypted topic",
+        "the key policy allows `kms:GenerateDataKey*` and `kms:Decrypt` to `cloudwatch.amazonaws.com`",
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html",
+        _alarm_publish,
+    ),
+    Act(
+        "function-publish-topic",
+        "Lambda (function role)",
+        "publishes the daily checklist to its topic",
+        "`sns:Publish` on the topic; `kms:GenerateDataKey*` and `kms:Decrypt` through SNS on the topic's key",
+        "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html",
+        _function_publish,
+    ),
+    Act(
+        "logs-customer-key",
+        "CloudWatch Logs (`logs.<region>.amazonaws.com`)",
+        "encrypts each KMS-encrypted log group",
+        "the key policy allows `kms:Encrypt*`, `kms:Decrypt*`, `kms:GenerateDataKey*` to the regional Logs principal for that group's `aws:logs:arn` encryption context",
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
+        _log_group_keys,
+    ),
+    Act(
+        "flow-logs-deliver",
+        "VPC Flow Logs (flow log role)",
+        "delivers flow logs to their log group",
+        "`logs:CreateLogStream`, `logs:PutLogEvents`, `logs:DescribeLogStreams` on the group",
+        "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html",
+        _flow_logs,
+    ),
+]
+"""The rows, in the order the docs' table lists them."""
+
+NOT_YET_CHECKED = [
+    "RDS with KMS: the cross-Region replica's key, backup replication's key, Performance Insights, the managed master secret's rotation",
+    "AWS Backup: the backup role's KMS use for snapshots, the copy to the DR vault with the DR key, restore testing",
+    "ECR replication to the DR region and its repository creation template's key",
+    "FIS: each experiment action's own permissions and log delivery",
+    "Route 53 health-check alarms in us-east-1 and their topic",
+    "the daily checklist's read calls (CloudWatch, ECS, RDS, ELB) from its role",
+]
+"""Acts the issue names that no row checks yet: listed, never silent (docs and the test read this)."""
+
+
+def markdown_table() -> str:
+    lines = ["| act | who acts | what AWS does | permissions it needs | AWS documentation |", "|---|---|---|---|---|"]
+    lines += [f"| `{a.name}` | {a.who} | {a.what} | {a.needs_text} | [page]({a.source}) |" for a in ACTS]
+    lines += ["", "Not checked yet:", *(f"- {item}" for item in NOT_YET_CHECKED)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,104 @@
+"""What AWS does on the stacks' behalf (review/access/acts.py) is allowed on every template of every
+synthesis, and every row's check can fail: removing the permission a request needs, from the
+synthesized template, makes the row report it with its documentation page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from review.access.account import Account
+from review.access.acts import ACTS, Finding, check, decide, markdown_table
+from review.access.policy import Grant
+from tests.conftest import MODES, SYNTHESES
+from tests.synth import ROOT, Synthesis
+
+ALL = [*SYNTHESES, *MODES]
+"""Every environment and mode: DR active, backups mode standing by and restored, failback's phases."""
+
+
+@pytest.fixture(scope="module")
+def accounts(synthesis: Callable[[str], Synthesis]) -> dict[str, Account]:
+    found = {}
+    for name in ALL:
+        synth = synthesis(name)
+        assert synth.error is None, synth.error
+        found[name] = Account.from_synthesis(synth.templates, synth.manifest)
+    return found
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_aws_may_do_everything_it_does_for_the_stacks(accounts: dict[str, Account], name: str) -> None:
+    _, denied = check(accounts[name])
+    assert not [str(finding) for finding in denied]
+
+
+def test_every_row_checks_something(accounts: dict[str, Account]) -> None:
+    """A row that makes no request in any synthesis proves nothing, so no mutation could break it."""
+    asked = {act.name for account in accounts.values() for act, _, _ in check(account)[0]}
+    assert asked == {act.name for act in ACTS}
+
+
+def _statement(account: Account, grant: Grant) -> Any:
+    node: Any = account.templates[grant.source.stack]["Resources"][grant.source.logical_id]
+    for step in grant.source.path:
+        node = node[step]
+    return node
+
+
+@contextmanager
+def _removed(account: Account, grants: list[Grant]) -> Iterator[None]:
+    """The templates without the grants (an Action entry, or a managed policy's attachment), put back after."""
+    undo: list[Callable[[], None]] = []
+    unique = {(g.source, g.statement, g.pattern): g for g in grants}.values()
+    # Managed policies are detached from the end of each list first, so that the other indexes hold.
+    for grant in sorted(unique, key=lambda g: -int(g.source.path[-1]) if g.pattern is None else 0):
+        if grant.pattern is None:
+            owner = _statement(
+                account, Grant(grant.source.__class__(grant.source.stack, grant.source.logical_id, grant.source.path[:-1]), 0, None)
+            )
+            index = int(grant.source.path[-1])
+            detached = owner.pop(index)
+            undo.append(lambda owner=owner, index=index, detached=detached: owner.insert(index, detached))
+            continue
+        holder = _statement(account, grant)
+        statements = holder["Statement"] if isinstance(holder["Statement"], list) else [holder["Statement"]]
+        statement = statements[grant.statement]
+        key = "NotAction" if grant.pattern == "<NotAction>" else "Action"
+        before = statement[key]
+        actions = before if isinstance(before, list) else [before]
+        statement[key] = "*" if key == "NotAction" else [a for a in actions if a != grant.pattern]
+        undo.append(lambda statement=statement, key=key, before=before: statement.__setitem__(key, before))
+    try:
+        yield
+    finally:
+        for step in reversed(undo):
+            step()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_removing_any_permission_a_row_needs_is_reported_with_the_row_and_its_page(accounts: dict[str, Account], name: str) -> None:
+    account = accounts[name]
+    decided, _ = check(account)
+    by_grants: dict[tuple[Grant, ...], list[Any]] = {}
+    for act, need, decision in decided:
+        if not decision.allowed:
+            continue  # a denied request is the first test's failure
+        by_grants.setdefault(tuple(decision.grants), []).append((act, need))
+    survivors = []
+    for grants, needs in by_grants.items():
+        assert grants, f"allowed with no grant to remove: {needs[0][1]}"
+        with _removed(account, list(grants)):
+            for act, need in needs:
+                decision = decide(account, need)
+                finding = str(Finding(act, need, decision))
+                if decision.allowed or act.name not in finding or act.source not in finding:
+                    survivors.append(f"[{act.name}] {need.subject} {need.request.action}")
+    assert not survivors
+
+
+def test_the_readme_has_the_table_as_the_rows_write_it() -> None:
+    assert markdown_table() in (ROOT / "README.md").read_text()
