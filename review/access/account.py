@@ -134,11 +134,13 @@ class Account:
         return {self.resolve(s, {"Fn::GetAtt": [lid, "Arn"]}): (s, lid) for s, lid, _ in self.resources("AWS::IAM::Role")}
 
     def role_of(self, arn: str) -> tuple[str, str]:
-        if arn not in self._roles:
+        if arn not in self._roles and not _is_deployer(arn):
             raise UnresolvedError(f"no role in these templates has the ARN {arn}")
         return self._roles[arn]
 
     def identity_policies(self, role_arn: str) -> list[Policy]:
+        if _is_deployer(role_arn):
+            return [Policy(_aws_managed(ADMINISTRATOR), Source("cdk bootstrap", "CloudFormationExecutionRole", ()), managed=True)]
         stack, logical_id = self.role_of(role_arn)
         role = self.templates[stack]["Resources"][logical_id]["Properties"]
         found = [
@@ -215,6 +217,14 @@ class Account:
     def assume(self, request: Request) -> Decision:
         """A service assuming a role (`request.resource`): the role's trust policy must name the service."""
         return decide(request, [], self.trust_policy(request.resource), account=self.account)
+
+
+ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def _is_deployer(arn: str) -> bool:
+    """The role CloudFormation deploys with, made by `cdk bootstrap` (AdministratorAccess by default)."""
+    return ":role/cdk-hnb659fds-cfn-exec-role-" in arn
 
 
 @lru_cache(maxsize=1)

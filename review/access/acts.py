@@ -11,11 +11,17 @@ is checked against what AWS would send.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import botocore.session
+from botocore import xform_name
 
 from review.access.account import Account, UnresolvedError
 from review.access.policy import Context, Decision, Request
@@ -60,7 +66,10 @@ def decide(account: Account, need: Need) -> Decision:
     if need.assume:
         return account.assume(need.request)
     if need.key is not None:
-        key_arn, key_policy = account.key(need.key, region=need.key_region or "")
+        try:
+            key_arn, key_policy = account.key(need.key, region=need.key_region or "")
+        except UnresolvedError as missing:  # AWS refuses a key that is not in the region (KMS: NotFoundException)
+            return Decision(False, str(missing))
         request = Request(need.request.principal, need.request.action, key_arn, _kms_context(account, key_arn, need.request.context))
         return account.decide(request, key=key_policy)
     return account.decide(need.request)
@@ -399,6 +408,141 @@ def _flow_logs(account: Account) -> Iterator[Need]:
             yield Need(f"{stack}/{logical_id}", _request(account, props["DeliverLogsPermissionArn"], action, group))
 
 
+# --- a function's own calls, AWS Backup, RDS's keys --------------------------------------------------
+
+SCHEDULED_CODE = Path(__file__).resolve().parents[2] / "runbook" / "scheduled"
+# boto3's client name -> the service's IAM prefix (Service Authorization Reference); they differ for some.
+_CLIENTS = {
+    "cloudwatch": "cloudwatch",
+    "ecs": "ecs",
+    "rds": "rds",
+    "sns": "sns",
+    "elbv2": "elasticloadbalancing",
+    "logs": "logs",
+    "backup": "backup",
+    "ssm": "ssm",
+    "secretsmanager": "secretsmanager",
+}
+
+
+@lru_cache(maxsize=8)
+def _code_calls(module: Path) -> list[tuple[str, str]]:
+    """(client, operation) of every AWS call in a function's code: each `x.<operation>(...)` and
+    `get_paginator("<operation>")` whose name one botocore service model has (and only one)."""
+    session = botocore.session.get_session()
+    operations: dict[str, list[tuple[str, str]]] = {}
+    for client, prefix in _CLIENTS.items():
+        for name in session.get_service_model(client).operation_names:
+            operations.setdefault(xform_name(name), []).append((prefix, name))
+    called = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            called.add(node.func.attr)
+            if node.func.attr == "get_paginator" and node.args and isinstance(node.args[0], ast.Constant):
+                called.add(str(node.args[0].value))
+    return sorted(hit[0] for name in called if len(hit := operations.get(name, [])) == 1)
+
+
+def _call_resource(service: str, operation: str, settings: dict[str, Any], env: Any) -> str:
+    """The resource one call names, from the function's settings; `*` where IAM has no resource type."""
+    named = {
+        ("ecs", "DescribeServices"): lambda: env.arn("ecs", f"service/{settings['cluster']}/{settings['service']}"),
+        ("rds", "DescribeDBInstances"): lambda: env.arn("rds", f"db:{settings['db_instance']}"),
+        ("sns", "Publish"): lambda: settings["topic_arn"],
+    }
+    return str(named[(service, operation)]()) if (service, operation) in named else "*"
+
+
+def _function_code_calls(account: Account) -> Iterator[Need]:
+    """Each scheduled function's calls, read from its code (runbook/scheduled), on the resources its settings name."""
+    for stack, logical_id, _ in account.resources("AWS::Lambda::Function"):
+        module = SCHEDULED_CODE / f"{str(account.prop(stack, logical_id, 'Handler')).split('.')[0]}.py"
+        if not module.is_file():
+            continue
+        props = account.props(stack, logical_id)
+        variables = props.get("Environment", {}).get("Variables", {})
+        settings = json.loads(next(iter(variables.values()), "{}"))
+        for service, operation in _code_calls(module):
+            resource = _call_resource(service, operation, settings, account.envs[stack])
+            yield Need(
+                f"{stack}/{logical_id} calls {service}:{operation}", _request(account, props["Role"], f"{service}:{operation}", resource)
+            )
+
+
+def _backups(account: Account) -> Iterator[Need]:
+    """AWS Backup with the plan's role: the RDS snapshot under the database's key, and each copy
+    into another vault under that vault's key."""
+    plans = {
+        account.resolve(s, {"Fn::GetAtt": [lid, "BackupPlanId"]}): (s, lid) for s, lid, _ in account.resources("AWS::Backup::BackupPlan")
+    }
+    for stack, logical_id, _ in account.resources("AWS::Backup::BackupSelection"):
+        selection = account.props(stack, logical_id)
+        role, env = selection["BackupSelection"]["IamRoleArn"], account.envs[stack]
+        plan_stack, plan = plans[selection["BackupPlanId"]]
+        rules = account.props(plan_stack, plan)["BackupPlan"]["BackupPlanRule"]
+        for arn in selection["BackupSelection"].get("Resources", []):
+            if ":rds:" not in arn:
+                continue
+            subject = f"{stack}/{logical_id} backs up {arn.rsplit(':', 1)[-1]}"
+            yield Need(subject, _request(account, role, "rds:CreateDBSnapshot", arn))
+            key = _db_key(account, env.region, arn)
+            for action in ("kms:CreateGrant", "kms:DescribeKey") if key else ():
+                grant = {"kms:GrantIsForAWSResource": "true", "kms:ViaService": f"rds.{env.region}.amazonaws.com"}
+                yield Need(subject, _request(account, role, action, "*", grant), key=key, key_region=env.region)
+            for copy in (c for rule in rules for c in rule.get("CopyActions", [])):
+                vault = copy["DestinationBackupVaultArn"]
+                yield Need(f"{subject}, copied to {vault}", _request(account, role, "backup:CopyIntoBackupVault", vault))
+                yield Need(f"{subject}, copied to {vault}", _request(account, role, "rds:CopyDBSnapshot", arn))
+                vault_key, region = _vault_key(account, vault)
+                for action in ("kms:CreateGrant", "kms:DescribeKey"):
+                    grant = {"kms:GrantIsForAWSResource": "true", "kms:ViaService": f"rds.{region}.amazonaws.com"}
+                    yield Need(
+                        f"{subject}, copied to {vault}", _request(account, role, action, "*", grant), key=vault_key, key_region=region
+                    )
+
+
+def _db_key(account: Account, region: str, arn: str) -> str | None:
+    """The database's storage key; None for an instance failback has detached from the stack,
+    whose key no template names (its backups go on under the key it already has)."""
+    for stack, logical_id, _ in account.resources("AWS::RDS::DBInstance"):
+        if account.envs[stack].region == region and arn.endswith(f":db:{account.resolve(stack, {'Ref': logical_id})}"):
+            return str(account.prop(stack, logical_id, "KmsKeyId"))
+    return None
+
+
+def _vault_key(account: Account, vault_arn: str) -> tuple[str, str]:
+    for stack, logical_id, _ in account.resources("AWS::Backup::BackupVault"):
+        props, env = account.props(stack, logical_id), account.envs[stack]
+        if vault_arn == env.arn("backup", f"backup-vault:{props['BackupVaultName']}"):
+            return str(props["EncryptionKeyArn"]), env.region
+    raise UnresolvedError(f"a copy goes to {vault_arn}, a vault no template holds")
+
+
+# The CDK bootstrap's execution role, which CloudFormation deploys with: AdministratorAccess unless
+# `cdk bootstrap --cloudformation-execution-policies` says otherwise (CDK developer guide, "Bootstrapping").
+DEPLOYER = "cdk-hnb659fds-cfn-exec-role"
+
+
+def _rds_keys(account: Account) -> Iterator[Need]:
+    """RDS uses each key it is handed, in the instance's own region, through the deploying role."""
+    for stack, logical_id, _ in account.resources("AWS::RDS::DBInstance"):
+        env = account.envs[stack]
+        deployer = f"arn:aws:iam::{env.account}:role/{DEPLOYER}-{env.account}-{env.region}"
+        secret = account.prop(stack, logical_id, "MasterUserSecret") or {}
+        keys = {
+            "storage": account.prop(stack, logical_id, "KmsKeyId"),
+            "Performance Insights": account.prop(stack, logical_id, "PerformanceInsightsKMSKeyId"),
+            "master secret": secret.get("KmsKeyId"),
+        }
+        for use, key in keys.items():
+            if key is None:
+                continue
+            for action in ("kms:CreateGrant", "kms:DescribeKey"):
+                context = {"kms:GrantIsForAWSResource": "true", "kms:ViaService": f"rds.{env.region}.amazonaws.com"}
+                request = _request(account, deployer, action, "*", context)
+                yield Need(f"{stack}/{logical_id} {use} key", request, key=str(key), key_region=env.region)
+
+
 _ECS_EXECUTION = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html"
 ACTS: list[Act] = [
     Act(
@@ -498,6 +642,31 @@ ACTS: list[Act] = [
         _log_group_keys,
     ),
     Act(
+        "function-code-calls",
+        "Lambda (function role)",
+        "makes each call of the daily checklist's code (read from `runbook/scheduled/daily.py`)",
+        "the IAM action of each call on the resource its settings name",
+        "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",
+        _function_code_calls,
+    ),
+    Act(
+        "backup-rds",
+        "AWS Backup (backup plan role)",
+        "snapshots the database and copies each recovery point into the DR vault",
+        "`rds:CreateDBSnapshot`, `rds:CopyDBSnapshot`, `backup:CopyIntoBackupVault`; `kms:CreateGrant` (for an AWS resource) and "
+        "`kms:DescribeKey` on the database's and the destination vault's keys",
+        "https://docs.aws.amazon.com/aws-backup/latest/devguide/iam-service-roles.html",
+        _backups,
+    ),
+    Act(
+        "rds-keys",
+        "RDS, through CloudFormation's deploying role",
+        "encrypts storage, Performance Insights and the managed master secret with the keys it is handed, each in the instance's region",
+        "the key exists in that region; `kms:CreateGrant` (for an AWS resource) and `kms:DescribeKey` through RDS",
+        "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.Encryption.Keys.html",
+        _rds_keys,
+    ),
+    Act(
         "flow-logs-deliver",
         "VPC Flow Logs (flow log role)",
         "delivers flow logs to their log group",
@@ -509,12 +678,11 @@ ACTS: list[Act] = [
 """The rows, in the order the docs' table lists them."""
 
 NOT_YET_CHECKED = [
-    "RDS with KMS: the cross-Region replica's key, backup replication's key, Performance Insights, the managed master secret's rotation",
-    "AWS Backup: the backup role's KMS use for snapshots, the copy to the DR vault with the DR key, restore testing",
+    "RDS: automated backups replicated to the DR region under the DR key (`AWS::RDS::DBInstance` replication settings), the master secret's rotation",
+    "AWS Backup: restore testing's restores, and Grafana's EFS backups",
     "ECR replication to the DR region and its repository creation template's key",
     "FIS: each experiment action's own permissions and log delivery",
     "Route 53 health-check alarms in us-east-1 and their topic",
-    "the daily checklist's read calls (CloudWatch, ECS, RDS, ELB) from its role",
 ]
 """Acts the issue names that no row checks yet: listed, never silent (docs and the test read this)."""
 

@@ -239,7 +239,7 @@ def decide(request: Request, identity: Iterable[Policy], resource: Policy | None
         if not delegated:
             return Decision(True, "the key policy allows the caller", resource_outcome.grants)
         if identity_grants:
-            return Decision(True, "the key policy delegates to IAM, and IAM allows", identity_grants)
+            return Decision(True, "the key policy delegates to IAM, and IAM allows", identity_grants + resource_outcome.grants)
         return Decision(False, "the key policy delegates to IAM, and no identity policy allows it")
     if resource_outcome.effect == "Allow" and not delegated:
         return Decision(True, "the resource policy allows the caller", resource_outcome.grants + identity_grants)

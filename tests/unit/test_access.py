@@ -53,7 +53,11 @@ def _statement(account: Account, grant: Grant) -> Any:
 def _removed(account: Account, grants: list[Grant]) -> Iterator[None]:
     """The templates without the grants (an Action entry, or a managed policy's attachment), put back after."""
     undo: list[Callable[[], None]] = []
-    unique = {(g.source, g.statement, g.pattern): g for g in grants}.values()
+    # A managed policy is detached once, whichever of its statements allowed; a policy outside the
+    # templates (the bootstrap's deploying role) is not the template's to change.
+    unique = {
+        (g.source, None if g.pattern is None else g.statement, g.pattern): g for g in grants if g.source.stack in account.templates
+    }.values()
     # Managed policies are detached from the end of each list first, so that the other indexes hold.
     for grant in sorted(unique, key=lambda g: -int(g.source.path[-1]) if g.pattern is None else 0):
         if grant.pattern is None:
