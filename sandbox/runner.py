@@ -20,7 +20,11 @@ from sandbox.session import Session, Step, make_checkout
 
 # What a green sandbox does not show. The report prints it every time.
 NOT_PROVEN = (
-    "IAM: moto lets every call through, so no policy, role, key grant or permission boundary is exercised",
+    (
+        "IAM: only what ECS does with a task's execution role (registry login and pull, secrets and their keys, the log "
+        "stream) is decided on the roles and key policies; every other call, the runbook's and CloudFormation's own "
+        "included, is let through, and no grant, permission boundary or service control policy is exercised"
+    ),
     "CloudWatch alarms never evaluate (no metrics): ECS's alarm-based rollback never acts, nothing pages",
     "no container runs: a stand-in answers /health and the target health checks; images are manifests without layers",
     "no SQL runs: `db-users`' task stops with exit code 0 once its image and secret resolve, without a database; its SQL is checked only by PostgreSQL's parser in the tests",

@@ -240,6 +240,10 @@ def bad_release(s: Session) -> None:
     s.deploy_sh(*deploy, "--image-tag", FLAWED_RELEASE_TAG)
     s.deploy_sh("rollback", *_env(s), *_health(s))
     s.check(f"the service runs {good} again", lambda: (_service_image(s) == good, f"running {_service_image(s)}"))
+    # The rollback changed the service outside the stack, which still names the flawed release:
+    # the diff says so, and the file's tag deployed puts the stack and the service back in step (README).
+    s.cdk("diff", s.cfg.names.stack("Service"), "-c", f"env={s.cfg.name}", look_for=f"/contractorlens:{FLAWED_RELEASE_TAG}")
+    s.deploy_sh(*deploy)
 
 
 def on_call(s: Session) -> None:
@@ -256,12 +260,51 @@ def on_call(s: Session) -> None:
     # The vaults exist and are locked; no backup job runs in the emulator (the report says so).
     s.deploy_sh("backups", *_env(s), look_for=f"vault {s.cfg.names.backup_vault} ({s.cfg.region}) lock: locked")
     s.deploy_sh("security-review", *_env(s))
+    _missing_permission(s)
     s.deploy_sh("db-users", *_env(s), look_for="logs in with IAM only")
     s.deploy_sh("leftovers", *_env(s))
     if s.cfg.dr.enabled and s.cfg.database.replicate_backups_to_dr:
         s.deploy_sh("dr-restore", *_env(s), "--latest")
         # README: delete a hand-made restore before switching the DR stack to active.
         s.check("the hand-made restore deleted (aws rds delete-db-instance)", lambda: _delete_restore(s), stand_in=True)
+
+
+# The registry login of a task that pulls through the cache (cdk_constructs/registry.py): the line
+# a change could lose, as it once was, without which the db-users task never pulls its image.
+REGISTRY_LOGIN = 'task_definition.add_to_execution_role_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))'
+DROPPED = "pass  # the registry login, dropped by a change"
+
+
+def _missing_permission(s: Session) -> None:
+    """A change that drops a permission AWS needs deploys (the template is valid), then stops where
+    AWS would: ECS cannot log in to the registry for the db-users task and says why. The line put
+    back, the same deploy and db-users pass."""
+    data = s.cfg.names.stack("Data")
+    s.check(
+        "cdk_constructs/registry.py: a change drops the execution role's registry login",
+        lambda: (_edit_code(s, "cdk_constructs/registry.py", REGISTRY_LOGIN, DROPPED), "ecr:GetAuthorizationToken removed"),
+        stand_in=True,
+    )
+    # The diff shows the change, not hidden by the change set (whose Details name every changed property).
+    s.cdk("diff", data, "-c", f"env={s.cfg.name}", look_for="[~] PolicyDocument")
+    s.cdk("deploy", data, "-c", f"env={s.cfg.name}", "--require-approval", "never")
+    s.deploy_sh("db-users", *_env(s), expect=1, look_for="not authorized to perform: ecr:GetAuthorizationToken")
+    s.check(
+        "cdk_constructs/registry.py: the registry login put back",
+        lambda: (_edit_code(s, "cdk_constructs/registry.py", DROPPED, REGISTRY_LOGIN), "ecr:GetAuthorizationToken restored"),
+        stand_in=True,
+    )
+    s.cdk("deploy", data, "-c", f"env={s.cfg.name}", "--require-approval", "never")
+
+
+def _edit_code(s: Session, name: str, old: str, new: str) -> bool:
+    """An engineer's edit of the sandbox's own copy of a source file: the first `old` becomes `new`."""
+    path = s.checkout / name
+    text = path.read_text()
+    if old not in text:
+        return False
+    path.write_text(text.replace(old, new, 1))
+    return True
 
 
 def _metric_history(s: Session) -> tuple[bool, str]:

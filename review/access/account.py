@@ -140,7 +140,7 @@ class Account:
 
     def identity_policies(self, role_arn: str) -> list[Policy]:
         if _is_deployer(role_arn):
-            return [Policy(_aws_managed(ADMINISTRATOR), Source("cdk bootstrap", "CloudFormationExecutionRole", ()), managed=True)]
+            return [Policy(aws_managed_policy(ADMINISTRATOR), Source("cdk bootstrap", "CloudFormationExecutionRole", ()), managed=True)]
         stack, logical_id = self.role_of(role_arn)
         role = self.templates[stack]["Resources"][logical_id]["Properties"]
         found = [
@@ -148,7 +148,7 @@ class Account:
             for i, p in enumerate(role.get("Policies", []))
         ]
         for i, arn in enumerate(self.resolve(stack, role.get("ManagedPolicyArns", []))):
-            found.append(Policy(_aws_managed(arn), Source(stack, logical_id, ("Properties", "ManagedPolicyArns", i)), managed=True))
+            found.append(Policy(aws_managed_policy(arn), Source(stack, logical_id, ("Properties", "ManagedPolicyArns", i)), managed=True))
         for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             for pstack, pid, resource in self.resources(kind):
                 if pstack == stack and {"Ref": logical_id} in resource["Properties"].get("Roles", []):
@@ -235,7 +235,8 @@ def _managed_policies() -> dict[str, Any]:
     return dict(json.loads(aws_managed_policies_data))
 
 
-def _aws_managed(arn: str) -> dict[str, Any]:
+def aws_managed_policy(arn: str) -> dict[str, Any]:
+    """An AWS managed policy's document, by its ARN."""
     name = arn.rsplit("/", 1)[-1]
     if not arn.startswith("arn:aws:iam::aws:policy/") or name not in _managed_policies():
         raise UnresolvedError(f"no copy of the managed policy {arn}")

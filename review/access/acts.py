@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -70,8 +70,8 @@ def decide(account: Account, need: Need) -> Decision:
             key_arn, key_policy = account.key(need.key, region=need.key_region or "")
         except UnresolvedError as missing:  # AWS refuses a key that is not in the region (KMS: NotFoundException)
             return Decision(False, str(missing))
-        request = Request(need.request.principal, need.request.action, key_arn, _kms_context(account, key_arn, need.request.context))
-        return account.decide(request, key=key_policy)
+        context = kms_context(account.account, key_arn, account.key_aliases(key_arn), need.request.context)
+        return account.decide(Request(need.request.principal, need.request.action, key_arn, context), key=key_policy)
     return account.decide(need.request)
 
 
@@ -90,23 +90,29 @@ def check(account: Account, acts: list[Act] | None = None) -> tuple[list[tuple[A
 # --- contexts ----------------------------------------------------------------------------------
 
 
-def _context(account: Account, principal: str, extra: Context | None = None) -> dict[str, Any]:
+def _context(account: str, principal: str, extra: Context | None = None) -> dict[str, Any]:
     """The global keys AWS sets on every request (IAM User Guide, "AWS global condition context keys")."""
     service = not principal.startswith("arn:")
     found: dict[str, Any] = {"aws:SecureTransport": "true", "aws:PrincipalIsAWSService": str(service).lower()}
     if service:
-        found["aws:SourceAccount"] = account.account
+        found["aws:SourceAccount"] = account
     else:
-        found |= {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account.account}
+        found |= {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account}
     return found | dict(extra or {})
 
 
-def _kms_context(account: Account, key_arn: str, context: Context) -> dict[str, Any]:
-    return {"kms:CallerAccount": account.account, "kms:ResourceAliases": account.key_aliases(key_arn), **context}
+def kms_context(account: str, key_arn: str, aliases: list[str], context: Context) -> dict[str, Any]:
+    """What KMS adds to a request on a key: the caller's account and the key's aliases."""
+    return {"kms:CallerAccount": account, "kms:ResourceAliases": aliases, **context}
+
+
+def request(account: str, principal: str, action: str, resource: str, extra: Context | None = None) -> Request:
+    """A request as AWS makes it: the action on the resource, with the global context keys."""
+    return Request(principal, action, resource, _context(account, principal, extra))
 
 
 def _request(account: Account, principal: str, action: str, resource: str, extra: Context | None = None) -> Request:
-    return Request(principal, action, resource, _context(account, principal, extra))
+    return request(account.account, principal, action, resource, extra)
 
 
 # --- ECS -----------------------------------------------------------------------------------------
@@ -122,17 +128,68 @@ def _containers(account: Account) -> Iterator[tuple[str, str, dict[str, Any], di
             yield stack, logical_id, props, container
 
 
+def pull_needs(account: str, role: str, container: Mapping[str, Any], subject: str) -> Iterator[Need]:
+    """ECS logs in to the account's registry and pulls the container's image with the execution role."""
+    image = _ECR_IMAGE.match(str(container["Image"]))
+    if image is None:
+        return
+    registry, region, repository = image.groups()
+    repo = f"arn:aws:ecr:{region}:{registry}:repository/{repository}"
+    yield Need(f"{subject} ({repository})", request(account, role, "ecr:GetAuthorizationToken", "*"))
+    for action in ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"):
+        yield Need(f"{subject} ({repository})", request(account, role, action, repo))
+
+
+def pull_through_needs(account: str, role: str, container: Mapping[str, Any], prefixes: Mapping[str, str], subject: str) -> Iterator[Need]:
+    """The first pull through a cache rule (`prefixes`: prefix -> the rule's region) imports the image."""
+    image = _ECR_IMAGE.match(str(container["Image"]))
+    if image is None:
+        return
+    registry, region, repository = image.groups()
+    prefix = repository.split("/", 1)[0]
+    if "/" not in repository or prefix not in prefixes:
+        return
+    if prefixes[prefix] != region:
+        raise UnresolvedError(f"{subject}: {repository} is pulled in {region}, but its cache rule is in {prefixes[prefix]}")
+    repo = f"arn:aws:ecr:{region}:{registry}:repository/{repository}"
+    for action in ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository"):
+        yield Need(f"{subject} (cache {prefix})", request(account, role, action, repo))
+
+
+SecretOf = Callable[[str], tuple[str, "str | None"]]
+"""A `valueFrom` -> (the secret's full ARN, its customer-managed KMS key or None)."""
+
+
+def secret_needs(account: str, region: str, role: str, container: Mapping[str, Any], secret_of: SecretOf, subject: str) -> Iterator[Need]:
+    """ECS reads each secret with the execution role, and decrypts it through Secrets Manager."""
+    for secret in container.get("Secrets", []):
+        where = f"{subject} secret {secret['Name']}"
+        value_from = str(secret["ValueFrom"])
+        if not value_from.startswith("arn:aws:secretsmanager:"):
+            name = value_from.split(":parameter", 1)[-1].lstrip("/")
+            yield Need(where, request(account, role, "ssm:GetParameters", f"arn:aws:ssm:{region}:{account}:parameter/{name}"))
+            continue
+        arn, key = secret_of(value_from)
+        yield Need(where, request(account, role, "secretsmanager:GetSecretValue", arn))
+        if key is not None:
+            via = {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com", "kms:EncryptionContext:SecretARN": arn}
+            yield Need(where, request(account, role, "kms:Decrypt", "*", via), key=str(key), key_region=region)
+
+
+def log_needs(account: str, role: str, container: Mapping[str, Any], subject: str) -> Iterator[Need]:
+    """The awslogs driver makes the task's stream in the group and writes to it, with the execution role."""
+    options = container.get("LogConfiguration", {})
+    if options.get("LogDriver") != "awslogs":
+        return
+    group, region = options["Options"]["awslogs-group"], options["Options"]["awslogs-region"]
+    stream = f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:stream"
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        yield Need(f"{subject} logs to {group}", request(account, role, action, stream))
+
+
 def _ecs_pull(account: Account) -> Iterator[Need]:
     for stack, task, props, container in _containers(account):
-        image = _ECR_IMAGE.match(str(container["Image"]))
-        if image is None:
-            continue
-        registry, region, repository = image.groups()
-        repo = f"arn:aws:ecr:{region}:{registry}:repository/{repository}"
-        role, subject = props["ExecutionRoleArn"], f"{stack}/{task} container {container['Name']} ({repository})"
-        yield Need(subject, _request(account, role, "ecr:GetAuthorizationToken", "*"))
-        for action in ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"):
-            yield Need(subject, _request(account, role, action, repo))
+        yield from pull_needs(account.account, props["ExecutionRoleArn"], container, f"{stack}/{task} container {container['Name']}")
 
 
 def _cache_prefixes(account: Account) -> dict[str, str]:
@@ -146,19 +203,8 @@ def _cache_prefixes(account: Account) -> dict[str, str]:
 def _ecs_pull_through(account: Account) -> Iterator[Need]:
     prefixes = _cache_prefixes(account)
     for stack, task, props, container in _containers(account):
-        image = _ECR_IMAGE.match(str(container["Image"]))
-        if image is None:
-            continue
-        registry, region, repository = image.groups()
-        prefix = repository.split("/", 1)[0]
-        if "/" not in repository or prefix not in prefixes:
-            continue
-        if prefixes[prefix] != region:
-            raise UnresolvedError(f"{stack}/{task}: {repository} is pulled in {region}, but its cache rule is in {prefixes[prefix]}")
-        repo = f"arn:aws:ecr:{region}:{registry}:repository/{repository}"
-        subject = f"{stack}/{task} container {container['Name']} (cache {prefix})"
-        for action in ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository"):
-            yield Need(subject, _request(account, props["ExecutionRoleArn"], action, repo))
+        subject = f"{stack}/{task} container {container['Name']}"
+        yield from pull_through_needs(account.account, props["ExecutionRoleArn"], container, prefixes, subject)
 
 
 def _secret(account: Account, value_from: str, region: str) -> tuple[str, str | None]:
@@ -185,34 +231,18 @@ def _secret(account: Account, value_from: str, region: str) -> tuple[str, str | 
 
 def _ecs_secrets(account: Account) -> Iterator[Need]:
     for stack, task, props, container in _containers(account):
-        region, role = account.envs[stack].region, props["ExecutionRoleArn"]
-        for secret in container.get("Secrets", []):
-            subject = f"{stack}/{task} container {container['Name']} secret {secret['Name']}"
-            value_from = str(secret["ValueFrom"])
-            if not value_from.startswith("arn:aws:secretsmanager:"):
-                name = value_from.split(":parameter", 1)[-1].lstrip("/")
-                yield Need(subject, _request(account, role, "ssm:GetParameters", account.envs[stack].arn("ssm", f"parameter/{name}")))
-                continue
-            arn, key = _secret(account, value_from, region)
-            yield Need(subject, _request(account, role, "secretsmanager:GetSecretValue", arn))
-            if key is not None:
-                via = {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com", "kms:EncryptionContext:SecretARN": arn}
-                yield Need(subject, _request(account, role, "kms:Decrypt", "*", via), key=str(key), key_region=region)
+        region = account.envs[stack].region
 
+        def secret_of(value_from: str, region: str = region) -> tuple[str, str | None]:
+            return _secret(account, value_from, region)
 
-def _log_stream(account: Account, stack: str, group: str, region: str) -> str:
-    return f"arn:aws:logs:{region}:{account.envs[stack].account}:log-group:{group}:log-stream:stream"
+        subject = f"{stack}/{task} container {container['Name']}"
+        yield from secret_needs(account.account, region, props["ExecutionRoleArn"], container, secret_of, subject)
 
 
 def _ecs_logs(account: Account) -> Iterator[Need]:
     for stack, task, props, container in _containers(account):
-        options = container.get("LogConfiguration", {})
-        if options.get("LogDriver") != "awslogs":
-            continue
-        group, region = options["Options"]["awslogs-group"], options["Options"]["awslogs-region"]
-        subject = f"{stack}/{task} container {container['Name']} logs to {group}"
-        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
-            yield Need(subject, _request(account, props["ExecutionRoleArn"], action, _log_stream(account, stack, group, region)))
+        yield from log_needs(account.account, props["ExecutionRoleArn"], container, f"{stack}/{task} container {container['Name']}")
 
 
 def _db_resource_id(account: Account, region: str) -> str:
@@ -278,7 +308,7 @@ def _assumed_roles(account: Account) -> Iterator[Need]:
                 value = value.get(step) if isinstance(value, dict) else None
             if value:
                 name = str(account.prop(stack, logical_id, "Name") or logical_id)
-                context = _context(account, service, _source(account, stack, service, name))
+                context = _context(account.account, service, _source(account, stack, service, name))
                 yield Need(f"{stack}/{logical_id}", Request(service, "sts:AssumeRole", str(value), context), assume=True)
 
 
@@ -289,7 +319,7 @@ def _lambda_logs(account: Account) -> Iterator[Need]:
     for stack, logical_id, _ in account.resources("AWS::Lambda::Function"):
         props = account.props(stack, logical_id)
         group = props.get("LoggingConfig", {}).get("LogGroup") or f"/aws/lambda/{account.resolve(stack, {'Ref': logical_id})}"
-        stream = _log_stream(account, stack, group, account.envs[stack].region)
+        stream = f"arn:aws:logs:{account.envs[stack].region}:{account.account}:log-group:{group}:log-stream:stream"
         for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
             yield Need(f"{stack}/{logical_id} logs to {group}", _request(account, props["Role"], action, stream))
 

@@ -13,6 +13,7 @@ all, so a green sandbox is never mistaken for more than it is.
 from __future__ import annotations
 
 from sandbox.emulation import (
+    access,
     backup,
     cloudformation,
     custom_resources,
@@ -21,6 +22,7 @@ from sandbox.emulation import (
     fis,
     lifecycle,
     monitoring,
+    moto_fixes,
     network,
     rds,
     resources,
@@ -43,6 +45,8 @@ EXTENSIONS: dict[str, str] = {
     **backup.EXTENSIONS,
     **monitoring.EXTENSIONS,
     **fis.EXTENSIONS,
+    **access.EXTENSIONS,
+    **moto_fixes.EXTENSIONS,
 }
 
 __all__ = ["ENDPOINT", "EXTENSIONS", "FAILING_TAGS", "SKIPPED_PREFIX", "app_healthy", "install", "service_images"]
@@ -50,6 +54,10 @@ __all__ = ["ENDPOINT", "EXTENSIONS", "FAILING_TAGS", "SKIPPED_PREFIX", "app_heal
 
 def install() -> None:
     """Apply every extension; once, in the emulator's process, before it serves."""
+    moto_fixes.install_log_group_arn_attribute()
+    moto_fixes.install_role_update()
+    moto_fixes.install_replica_keys()
+    moto_fixes.install_partial_secret_arns()
     cloudformation.install_intrinsics()
     cloudformation.install_failure_reasons()
     cloudformation.install_placeholders()

@@ -5,6 +5,7 @@ stand-in for the application's /health."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -144,6 +145,11 @@ def secret_problem(account: str, region: str, value_from: str) -> str | None:
 
 def run_problem(account: str, region: str, task_definition: Any) -> str | None:
     """Why a one-off task of this definition would stop before its containers ran, or None."""
+    from sandbox.emulation.access import task_start_problem
+
+    denied = task_start_problem(account, region, task_definition)
+    if denied:
+        return denied
     for container in task_definition.container_definitions:
         if not container.get("essential", True):
             continue
@@ -169,7 +175,13 @@ def _stop_at_once(account: str, region: str, task: Any) -> None:
 
 def deployment_problem(account: str, region: str, task_definition: str) -> str | None:
     """Why tasks of this revision never become healthy, or None."""
-    for container in _definition(account, region, task_definition).container_definitions:
+    from sandbox.emulation.access import task_start_problem
+
+    definition = _definition(account, region, task_definition)
+    denied = task_start_problem(account, region, definition)
+    if denied:
+        return denied
+    for container in definition.container_definitions:
         if not container.get("essential", True):
             continue
         problem = pull_problem(container.get("image", ""))
@@ -222,6 +234,8 @@ def deploy(account: str, region: str, service: Any, previous: str | None) -> str
         _event(service, "has reached a steady state.")
         return None
     _event(service, f"deployment failed: {problem}")
+    # In the emulator's log too: a failed first create deletes the service, and its events with it.
+    logging.getLogger("sandbox.ecs").warning("ECS deployment of %s failed: %s", service.name, problem)
     breaker = (getattr(service, "deployment_configuration", None) or {}).get("deploymentCircuitBreaker", {})
     if previous and str(breaker.get("rollback", "false")).lower() == "true":
         _event(service, "(deployment circuit breaker) rolling back to the previous deployment")

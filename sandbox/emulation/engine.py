@@ -30,7 +30,7 @@ EXTENSIONS = {
     "update cleanup": "after a successful update, removed resources are deleted under DeletionPolicy and replaced ones under UpdateReplacePolicy; a deletion that fails leaves the resource outside the stack, which ends UPDATE_COMPLETE (user guide, troubleshooting: 'Resource removed from stack but not deleted')",
     "replacement": "a changed create-only property (the provider schemas cfn-lint ships) replaces the resource; one with a custom name cannot be replaced ('CloudFormation cannot update a stack when a custom-named resource requires replacing')",
     "stack deletion": "resources in reverse dependency order under DeletionPolicy; one that cannot be deleted leaves the stack DELETE_FAILED; DeleteStack of a stack with termination protection is refused",
-    "change sets": "CREATE change sets make a REVIEW_IN_PROGRESS stack; change sets are found by stack and name (the cdk CLI names every stack's `cdk-deploy-change-set`); one without changes FAILs with CloudFormation's reason; changes say whether they replace",
+    "change sets": "CREATE change sets make a REVIEW_IN_PROGRESS stack; change sets are found by stack and name (the cdk CLI names every stack's `cdk-deploy-change-set`); one without changes FAILs with CloudFormation's reason; changes say whether they replace, and a modified resource's Details name each changed property, whether it requires recreation, and those changed through a replaced resource they refer to (API reference, ResourceChangeDetail), which the cdk CLI's diff needs to show them",
     "termination protection": "UpdateTerminationProtection, and DescribeStacks' EnableTerminationProtection",
     "rollback disabled": "an update executed with DisableRollback keeps what succeeded and ends UPDATE_FAILED, the failed resource as it was; the next update retries it (user guide, 'Choose how to handle failures when provisioning resources')",
     "stuck stacks": "a stack in UPDATE_ROLLBACK_FAILED or DELETE_FAILED takes no change set: ContinueUpdateRollback and DeleteStack are the ways on (user guide, 'Stack status codes' and 'Continue rolling back an update')",
@@ -529,8 +529,31 @@ def changes(stack: Any, new_template: dict[str, Any], given: dict[str, Any] | No
             if action == "Modify":
                 change["Replacement"] = "True" if name in plan["Replace"] else "False"
                 change["PhysicalResourceId"] = _physical_id(stack.resource_map._parsed_resources.get(name))
+                change["Scope"], change["Details"] = ["Properties"], _details(stack, old[name], body, set(plan["Replace"]))
             rows.append({"Type": "Resource", "ResourceChange": change})
     return rows
+
+
+def _details(stack: Any, old: dict[str, Any], new: dict[str, Any], replaced: set[str]) -> list[dict[str, Any]]:
+    """A modified resource's Details as DescribeChangeSet gives them: one per property that changes,
+    whether it forces a replacement, and those that change because a resource they refer to is
+    replaced (CloudFormation API reference, ResourceChangeDetail and ResourceTargetDefinition). The
+    cdk CLI's diff reads them: a property they leave out, whose value holds a Ref or Fn::GetAtt, is
+    hidden from the diff as if unchanged."""
+    from sandbox.emulation.lifecycle import replacement_properties
+
+    before, after = old.get("Properties", {}), new.get("Properties", {})
+    forcing = {path.split(".")[0] for path in replacement_properties(old, new, stack.region_name)}
+    found = []
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) != after.get(key):
+            target = {"Attribute": "Properties", "Name": key, "RequiresRecreation": "Always" if key in forcing else "Never"}
+            found.append({"Target": target, "Evaluation": "Static", "ChangeSource": "DirectModification"})
+        elif references(after.get(key)) & replaced:
+            target = {"Attribute": "Properties", "Name": key, "RequiresRecreation": "Never"}
+            cause = min(references(after.get(key)) & replaced)
+            found.append({"Target": target, "Evaluation": "Dynamic", "ChangeSource": "ResourceReference", "CausingEntity": cause})
+    return found
 
 
 def template_text(body: Any) -> str:

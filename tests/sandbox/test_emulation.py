@@ -368,6 +368,35 @@ def test_change_sets_are_found_by_stack_and_name(running: Running) -> None:
     assert unchanged["Status"] == "FAILED" and unchanged["StatusReason"].startswith("The submitted information didn't contain changes.")
 
 
+def test_a_change_set_names_each_changed_property_and_whether_it_replaces(running: Running) -> None:
+    """DescribeChangeSet's Details, which the cdk CLI's diff reads: without them it hides a changed
+    property whose value holds a Ref or Fn::GetAtt (CloudFormation API reference, ResourceChangeDetail)."""
+    cfn = _cfn(running)
+    statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    key = {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Version": "2012-10-17", "Statement": [statement]}}}
+    first = {"Key": key, "Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/probe/details", "RetentionInDays": 7}}}
+    assert _deploy(running, "Details", first) == "CREATE_COMPLETE"
+    second = json.loads(json.dumps(first))
+    second["Group"]["Properties"] |= {"RetentionInDays": 30, "KmsKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}
+    cfn.create_change_set(
+        StackName="Details", ChangeSetName="details", ChangeSetType="UPDATE", TemplateBody=json.dumps({"Resources": second})
+    )
+    (change,) = [c["ResourceChange"] for c in cfn.describe_change_set(StackName="Details", ChangeSetName="details")["Changes"]]
+    assert change["Scope"] == ["Properties"] and change["Replacement"] == "False"
+    assert {d["Target"]["Name"]: d["Target"]["RequiresRecreation"] for d in change["Details"]} == {
+        "KmsKeyId": "Never",
+        "RetentionInDays": "Never",
+    }
+    renamed = json.loads(json.dumps(first))
+    renamed["Group"]["Properties"]["LogGroupName"] = "/probe/details-renamed"
+    cfn.create_change_set(
+        StackName="Details", ChangeSetName="rename", ChangeSetType="UPDATE", TemplateBody=json.dumps({"Resources": renamed})
+    )
+    (change,) = [c["ResourceChange"] for c in cfn.describe_change_set(StackName="Details", ChangeSetName="rename")["Changes"]]
+    assert change["Replacement"] == "True"
+    assert [(d["Target"]["Name"], d["Target"]["RequiresRecreation"]) for d in change["Details"]] == [("LogGroupName", "Always")]
+
+
 def test_an_ssm_parameter_type_is_resolved_again_by_each_change_set(running: Running) -> None:
     """The same template, but the Parameter Store value behind a parameter changed: the change set
     updates what refers to it (a failback's new database secret reaches the service this way)."""
@@ -486,14 +515,43 @@ def test_security_groups_have_exactly_the_templates_rules(running: Running) -> N
     assert [(p["IpProtocol"], p["IpRanges"][0]["CidrIp"]) for p in closed["IpPermissionsEgress"]] == [("icmp", "255.255.255.255/32")]
 
 
-def _service_stack(image: str) -> dict[str, Any]:
+# What a task execution role needs to pull from the account's ECR, through a cache rule too, and
+# read a secret (ECS developer guide, "Task execution IAM role"; ECR, "pull through cache IAM").
+PULL = ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+PULL_THROUGH = [*PULL, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "secretsmanager:GetSecretValue"]
+
+
+def _execution_role(actions: list[str], resource: str = "*") -> dict[str, Any]:
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            },
+            "Policies": [
+                {
+                    "PolicyName": "execution",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}],
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _service_stack(image: str, execution: list[str] = PULL) -> dict[str, Any]:
     return {
         "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "probe"}},
+        "ExecutionRole": _execution_role(execution),
         "Task": {
             "Type": "AWS::ECS::TaskDefinition",
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "Family": "probe-app",
+                "ExecutionRoleArn": {"Fn::GetAtt": ["ExecutionRole", "Arn"]},
                 "ContainerDefinitions": [{"Name": "app", "Image": image, "Memory": 512, "Essential": True}],
             },
         },
@@ -510,8 +568,8 @@ def _service_stack(image: str) -> dict[str, Any]:
     }
 
 
-def _push(running: Running, repository: str, tag: str) -> str:
-    ecr = running.client("ecr", REGION)
+def _push(running: Running, repository: str, tag: str, region: str = REGION) -> str:
+    ecr = running.client("ecr", region)
     with contextlib.suppress(ClientError):
         ecr.create_repository(repositoryName=repository)
     manifest = {
@@ -521,7 +579,7 @@ def _push(running: Running, repository: str, tag: str) -> str:
         "layers": [],
     }
     ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
-    return f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repository}:{tag}"
+    return f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
 
 
 def test_a_service_whose_image_is_not_pushed_fails_its_create(running: Running) -> None:
@@ -548,6 +606,125 @@ def test_deployments_complete_and_a_failed_one_is_rolled_back(running: Running) 
     assert image == good
     with pytest.raises(ClientError, match=r"ClientException.*Invalid revision number"):
         ecs.update_service(cluster="probe", service="probe", taskDefinition="probe-app:NOTANUMBER")
+
+
+def test_an_execution_role_that_cannot_log_in_to_the_registry_trips_the_circuit_breaker_until_it_can(running: Running) -> None:
+    """Fargate logs in to ECR with the execution role before it pulls: without
+    ecr:GetAuthorizationToken the task stops with ResourceInitializationError, the first deployment
+    fails, the create rolls back; the same template with the permission is created on the retry."""
+    image = _push(running, "probe-login", "1.0.0")
+    stack = _service_stack(image, execution=[a for a in PULL if a != "ecr:GetAuthorizationToken"])
+    stack["Task"]["Properties"]["Family"] = "probe-login"
+    stack["Cluster"]["Properties"]["ClusterName"] = stack["Service"]["Properties"]["ServiceName"] = "probe-login"
+    assert _deploy(running, "NoLogin", stack) == "ROLLBACK_COMPLETE"
+    assert any("Circuit Breaker was triggered" in r for r in _reasons(running, "NoLogin"))
+    _cfn(running).delete_stack(StackName="NoLogin")
+    stack["ExecutionRole"] = _execution_role(PULL)
+    assert _deploy(running, "NoLogin", stack) == "CREATE_COMPLETE"
+
+
+def _key(running: Running, *, delegates: bool) -> str:
+    """A customer-managed key whose policy lets the account's IAM decide (delegates), or names only the root user's own use."""
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"}
+    if not delegates:
+        statement["Action"] = ["kms:Describe*", "kms:Put*", "kms:ScheduleKeyDeletion"]
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    return str(running.client("kms", REGION).create_key(Policy=policy)["KeyMetadata"]["Arn"])
+
+
+@pytest.mark.parametrize(
+    ("delegates", "decrypt", "started"),
+    [(True, True, True), (True, False, False), (False, True, False)],
+    ids=["key-and-role-allow", "role-may-not-decrypt", "key-policy-does-not-delegate"],
+)
+def test_a_secret_under_a_customer_key_is_read_only_when_the_role_and_the_key_policy_allow_it(
+    running: Running, delegates: bool, decrypt: bool, started: bool
+) -> None:
+    """ECS decrypts the secret through Secrets Manager with the execution role: kms:Decrypt must be
+    in the role's policy and the key policy must let IAM decide (KMS developer guide, "Key policies")."""
+    cluster = f"keyed-{delegates}-{decrypt}".lower()
+    key = _key(running, delegates=delegates)
+    secret = running.client("secretsmanager", REGION).create_secret(Name=f"probe-{cluster}", SecretString='{"password": "p"}', KmsKeyId=key)
+    image = _push(running, f"probe-{cluster}", "1.0.0")
+    actions = [*PULL, "secretsmanager:GetSecretValue", *(["kms:Decrypt"] if decrypt else [])]
+    assert _deploy(running, f"Keyed{delegates}{decrypt}", _one_off_stack(image, secret["ARN"], cluster, actions)) == "CREATE_COMPLETE"
+    stopped = _run_once(running, cluster)
+    if started:
+        assert stopped["containers"][0]["exitCode"] == 0, stopped.get("stoppedReason")
+    else:
+        assert stopped["stoppedReason"].startswith("ResourceInitializationError: unable to pull secrets or registry auth")
+        assert "unable to retrieve secret from asm" in stopped["stoppedReason"] and "kms:Decrypt" in stopped["stoppedReason"]
+        assert "exitCode" not in stopped["containers"][0]
+
+
+def test_the_awslogs_driver_needs_the_execution_role_to_make_its_stream(running: Running) -> None:
+    image = _push(running, "probe-logged", "1.0.0")
+    stack = _one_off_stack(image, "arn:aws:secretsmanager:us-west-2:123456789012:secret:unused", "logged", PULL)
+    container = stack["Task"]["Properties"]["ContainerDefinitions"][0]
+    container.pop("Secrets")
+    container["LogConfiguration"] = {"LogDriver": "awslogs", "Options": {"awslogs-group": "/probe/logged", "awslogs-region": REGION}}
+    assert _deploy(running, "Logged", stack) == "CREATE_COMPLETE"
+    stopped = _run_once(running, "logged")
+    assert stopped["stoppedReason"].startswith("ResourceInitializationError: failed to validate logger args")
+    assert "logs:CreateLogStream" in stopped["stoppedReason"]
+    # The grant CDK writes: the group's Fn::GetAtt Arn, which CloudFormation returns ending in `:*`.
+    stack["Group"] = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/probe/logged"}}
+    policy = stack["ExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    policy["Statement"].append(
+        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": ["Group", "Arn"]}}
+    )
+    assert _deploy(running, "Logged", stack, update=True) == "UPDATE_COMPLETE"
+    stopped = _run_once(running, "logged")
+    assert stopped["containers"][0]["exitCode"] == 0, stopped.get("stoppedReason")
+
+
+def test_a_replica_secret_is_read_by_its_partial_arn_under_its_own_regions_key(running: Running) -> None:
+    """As the DR stack's task reads the API key's replica: `valueFrom` is the partial ARN in us-east-1,
+    and the replica is encrypted with the key its replica configuration names, which the role must
+    be allowed to use there."""
+    dr = "us-east-1"
+    primary_key = _key(running, delegates=True)
+    dr_key = running.client("kms", dr).create_key(Policy=json.dumps(_delegating_policy()))["KeyMetadata"]["Arn"]
+    running.client("secretsmanager", REGION).create_secret(
+        Name="probe/replicated", SecretString="k", KmsKeyId=primary_key, AddReplicaRegions=[{"Region": dr, "KmsKeyId": dr_key}]
+    )
+    partial = f"arn:aws:secretsmanager:{dr}:{ACCOUNT}:secret:probe/replicated"
+    image = _push(running, "probe-dr", "1.0.0", dr)
+    for cluster, key in (("dr-primary-key", primary_key), ("dr-replica-key", dr_key)):
+        stack = _one_off_stack(image, partial, cluster, PULL)
+        policy = stack["ExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        policy["Statement"].append({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": f"{partial}-??????"})
+        policy["Statement"].append({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key})
+        cfn = running.client("cloudformation", dr)
+        cfn.create_stack(
+            StackName=f"Replica{cluster.title().replace('-', '')}",
+            TemplateBody=json.dumps({"Resources": stack}),
+            Capabilities=["CAPABILITY_IAM"],
+        )
+        stopped = _run_once(running, cluster, region=dr)
+        if key == dr_key:
+            assert stopped["containers"][0]["exitCode"] == 0, stopped.get("stoppedReason")
+        else:  # the primary region's key does not decrypt the replica
+            assert "unable to retrieve secret from asm" in stopped["stoppedReason"] and "kms:Decrypt" in stopped["stoppedReason"]
+
+
+def _delegating_policy() -> dict[str, Any]:
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"}]}
+
+
+def test_a_role_updated_in_place_gets_its_new_inline_policy(running: Running) -> None:
+    """CloudFormation updates a role's `Policies` in place: a permission an update adds takes effect."""
+    image = _push(running, "probe-updated", "1.0.0")
+    stack = _one_off_stack(image, "unused", "updated", [a for a in PULL if a != "ecr:GetAuthorizationToken"])
+    stack["Task"]["Properties"]["ContainerDefinitions"][0].pop("Secrets")
+    assert _deploy(running, "Updated", stack) == "CREATE_COMPLETE"
+    assert "ecr:GetAuthorizationToken" in _run_once(running, "updated")["stoppedReason"]
+    stack["ExecutionRole"] = _execution_role(PULL)
+    assert _deploy(running, "Updated", stack, update=True) == "UPDATE_COMPLETE"
+    stopped = _run_once(running, "updated")
+    assert stopped["containers"][0]["exitCode"] == 0, stopped.get("stoppedReason")
 
 
 def test_health_answers_200_only_while_healthy_tasks_run(running: Running) -> None:
@@ -658,13 +835,17 @@ def test_a_kept_vaults_name_makes_the_next_create_fail_with_already_exists(runni
         running.client("backup", REGION).describe_backup_vault(BackupVaultName="probe-new")
 
 
-def _one_off_stack(image: str, secret_arn: dict[str, Any] | str, cluster: str = "admin") -> dict[str, Any]:
+def _one_off_stack(
+    image: str, secret_arn: dict[str, Any] | str, cluster: str = "admin", execution: list[str] = PULL_THROUGH
+) -> dict[str, Any]:
     return {
         "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": cluster}},
+        "ExecutionRole": _execution_role(execution),
         "Task": {
             "Type": "AWS::ECS::TaskDefinition",
             "Properties": {
                 "Family": f"one-off-{cluster}",
+                "ExecutionRoleArn": {"Fn::GetAtt": ["ExecutionRole", "Arn"]},
                 "RequiresCompatibilities": ["FARGATE"],
                 "NetworkMode": "awsvpc",
                 "Cpu": "256",
@@ -683,8 +864,8 @@ def _one_off_stack(image: str, secret_arn: dict[str, Any] | str, cluster: str = 
     }
 
 
-def _run_once(running: Running, cluster: str = "admin") -> dict[str, Any]:
-    ec2, ecs = running.client("ec2", REGION), running.client("ecs", REGION)
+def _run_once(running: Running, cluster: str = "admin", *, region: str = REGION) -> dict[str, Any]:
+    ec2, ecs = running.client("ec2", region), running.client("ecs", region)
     vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # as CDK's VPCs have it
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.0.0/24")["Subnet"]["SubnetId"]
