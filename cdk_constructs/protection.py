@@ -101,7 +101,10 @@ class DeletionProtection(Construct):
         return cls(
             scope,
             construct_id,
-            service="ElasticLoadBalancingV2",
+            # The handler's name for the client: it maps the SDK v2 name `ELBv2` to
+            # @aws-sdk/client-elastic-load-balancing-v2; the class name `ElasticLoadBalancingV2` is
+            # in none of its maps and fails the resource at deploy time (review/access/handler.py).
+            service="ELBv2",
             action="modifyLoadBalancerAttributes",
             parameters={
                 "LoadBalancerArn": load_balancer_arn,

@@ -21,9 +21,10 @@ from sandbox.session import Session, Step, make_checkout
 # What a green sandbox does not show. The report prints it every time.
 NOT_PROVEN = (
     (
-        "IAM: only what ECS does with a task's execution role (registry login and pull, secrets and their keys, the log "
-        "stream) is decided on the roles and key policies; every other call, the runbook's and CloudFormation's own "
-        "included, is let through, and no grant, permission boundary or service control policy is exercised"
+        "IAM: only three acts of AWS are decided on the roles and key policies (ECS starting a task with its execution "
+        "role, CloudWatch Logs creating a log group under a key, an alarm notifying an encrypted topic); every other call, "
+        "the runbook's and CloudFormation's own included, is let through, and no grant, permission boundary or service "
+        "control policy is exercised"
     ),
     "CloudWatch alarms never evaluate (no metrics): ECS's alarm-based rollback never acts, nothing pages",
     "no container runs: a stand-in answers /health and the target health checks; images are manifests without layers",

@@ -383,6 +383,14 @@ def _topics(account: Account) -> dict[str, tuple[str, str | None]]:
     }
 
 
+def alarm_publish_needs(account: str, alarm_arn: str, key: str, region: str, subject: str) -> Iterator[Need]:
+    """CloudWatch publishes an alarm's notification to a topic under `key` as itself: the key policy decides."""
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        yield Need(
+            subject, request(account, "cloudwatch.amazonaws.com", action, "*", {"aws:SourceArn": alarm_arn}), key=key, key_region=region
+        )
+
+
 def _alarm_publish(account: Account) -> Iterator[Need]:
     topics = _topics(account)
     for kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
@@ -390,12 +398,11 @@ def _alarm_publish(account: Account) -> Iterator[Need]:
             actions = [account.prop(stack, logical_id, k) or [] for k in ("AlarmActions", "OKActions", "InsufficientDataActions")]
             for arn in sorted({a for listed in actions for a in listed if a in topics}):
                 region, key = topics[arn]
-                if key is None:
-                    continue
-                source = account.envs[stack].arn("cloudwatch", f"alarm:{logical_id}")
-                for action in ("kms:GenerateDataKey", "kms:Decrypt"):
-                    request = _request(account, "cloudwatch.amazonaws.com", action, "*", {"aws:SourceArn": source})
-                    yield Need(f"{stack}/{logical_id} notifies {arn.rsplit(':', 1)[-1]}", request, key=key, key_region=region)
+                if key is not None:
+                    alarm = account.envs[stack].arn("cloudwatch", f"alarm:{logical_id}")
+                    yield from alarm_publish_needs(
+                        account.account, alarm, key, region, f"{stack}/{logical_id} notifies {arn.rsplit(':', 1)[-1]}"
+                    )
 
 
 def _function_publish(account: Account) -> Iterator[Need]:
@@ -415,17 +422,21 @@ def _function_publish(account: Account) -> Iterator[Need]:
                     yield Need(subject, request, key=key, key_region=region)
 
 
+def log_group_key_needs(account: str, region: str, group: str, key: str, subject: str) -> Iterator[Need]:
+    """CloudWatch Logs uses a log group's key as its regional principal, for that group's encryption context."""
+    context = {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:log-group:{group}"}
+    for action in ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"):
+        yield Need(subject, request(account, f"logs.{region}.amazonaws.com", action, "*", context), key=key, key_region=region)
+
+
 def _log_group_keys(account: Account) -> Iterator[Need]:
     for stack, logical_id, _ in account.resources("AWS::Logs::LogGroup"):
         props = account.props(stack, logical_id)
-        if "KmsKeyId" not in props:
-            continue
-        env = account.envs[stack]
-        group = env.arn("logs", f"log-group:{props.get('LogGroupName', account.resolve(stack, {'Ref': logical_id}))}")
-        principal = f"logs.{env.region}.amazonaws.com"
-        for action in ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"):
-            request = _request(account, principal, action, "*", {"kms:EncryptionContext:aws:logs:arn": group})
-            yield Need(f"{stack}/{logical_id}", request, key=str(props["KmsKeyId"]), key_region=env.region)
+        if "KmsKeyId" in props:
+            group = props.get("LogGroupName", account.resolve(stack, {"Ref": logical_id}))
+            yield from log_group_key_needs(
+                account.account, account.envs[stack].region, group, str(props["KmsKeyId"]), f"{stack}/{logical_id}"
+            )
 
 
 def _flow_logs(account: Account) -> Iterator[Need]:

@@ -9,7 +9,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from review.access.account import aws_managed_policy
-from review.access.acts import Need, SecretOf, kms_context, log_needs, pull_needs, pull_through_needs, secret_needs
+from review.access.acts import (
+    Need,
+    SecretOf,
+    alarm_publish_needs,
+    kms_context,
+    log_group_key_needs,
+    log_needs,
+    pull_needs,
+    pull_through_needs,
+    secret_needs,
+)
 from review.access.policy import Decision, Policy, Request, Source, decide
 from sandbox.emulation.common import client
 
@@ -22,6 +32,17 @@ EXTENSIONS = {
         "role' and 'Stopped tasks errors'). A denied request stops the task with ECS's reason and the AccessDeniedException, so a "
         "deployment fails and the circuit breaker rolls it back. Not modelled: service control policies, permissions boundaries, "
         "KMS grants, the registry's permissions policy, the role's trust policy"
+    ),
+    "log groups under a customer-managed key": (
+        "CreateLogGroup (and so a log group's create in a stack) fails with AccessDeniedException 'The specified KMS key does "
+        "not exist or is not allowed to be used with Arn ...' unless the key exists in the region and its key policy lets the "
+        "regional CloudWatch Logs principal encrypt for that group's encryption context (row logs-customer-key; CloudWatch Logs "
+        "user guide, 'Encrypt log data in CloudWatch Logs using AWS KMS'); moto also dropped a template's KmsKeyId"
+    ),
+    "alarm notifications to an encrypted topic": (
+        "an alarm's publish to a topic whose key policy does not let cloudwatch.amazonaws.com use the key fails: nothing is "
+        "published or counted (row alarm-publish-encrypted-topic; SNS developer guide, 'Key management'). Not modelled: the "
+        "'Failed to execute action' entry AWS writes in the alarm's history"
     ),
 }
 
@@ -147,3 +168,42 @@ def task_start_problem(account: str, region: str, task_definition: Any) -> str |
         if not decision.allowed:
             return _stopped_reason(account, need, decision)
     return None
+
+
+def log_group_key_problem(account: str, region: str, group: str, key: str) -> str | None:
+    """Why CloudWatch Logs would refuse to create `group` under `key`, or None."""
+    for need in log_group_key_needs(account, region, group, key, group):
+        if not decide_live(account, need).allowed:
+            arn = f"arn:aws:logs:{region}:{account}:log-group:{group}"
+            return f"The specified KMS key does not exist or is not allowed to be used with Arn '{arn}'"
+    return None
+
+
+def alarm_publish_allowed(account: str, region: str, alarm_arn: str, topic_arn: str) -> bool:
+    """Whether CloudWatch may publish the alarm's notification to the topic (its key, if it has one)."""
+    from moto.sns.models import sns_backends
+
+    topic = sns_backends[account][region].topics.get(topic_arn)
+    key = getattr(topic, "kms_master_key_id", "") if topic is not None else ""
+    if not key:
+        return True
+    return all(decide_live(account, need).allowed for need in alarm_publish_needs(account, alarm_arn, key, region, alarm_arn))
+
+
+def install() -> None:
+    """CreateLogGroup checks its key, for the API and for CloudFormation, which passes `KmsKeyId`."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.logs.models import LogsBackend
+
+    create = LogsBackend.create_log_group
+
+    def create_log_group(self: Any, log_group_name: str, tags: dict[str, str], **kwargs: Any) -> Any:
+        key = kwargs.get("kmsKeyId") or kwargs.get("KmsKeyId")
+        if key:
+            problem = log_group_key_problem(self.account_id, self.region_name, log_group_name, key)
+            if problem:
+                raise JsonRESTError("AccessDeniedException", problem)
+            kwargs["kmsKeyId"] = key
+        return create(self, log_group_name, tags, **kwargs)
+
+    LogsBackend.create_log_group = create_log_group  # type: ignore[method-assign]

@@ -45,6 +45,8 @@ def install() -> None:
     from moto.cloudwatch.responses import CloudWatchResponse
     from moto.sns.models import sns_backends
 
+    from sandbox.emulation.access import alarm_publish_allowed
+
     set_state = CloudWatchBackend.set_alarm_state
 
     def set_alarm_state(self: Any, alarm_name: str, reason: str, reason_data: str, state_value: str) -> None:
@@ -56,6 +58,8 @@ def install() -> None:
         actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions}.get(state_value) or []
         for arn in (a for a in actions if ":sns:" in a):
             region, account = arn.split(":")[3], arn.split(":")[4]
+            if not alarm_publish_allowed(account, region, alarm.alarm_arn, arn):
+                continue  # SNS refuses the publish: the topic's key policy does not let CloudWatch use the key
             sns = sns_backends[account][region]
             message = {"AlarmName": alarm_name, "NewStateValue": state_value, "OldStateValue": before, "NewStateReason": reason}
             sns.publish(message=json.dumps(message), arn=arn, subject=f'{state_value}: "{alarm_name}"')

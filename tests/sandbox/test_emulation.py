@@ -743,22 +743,90 @@ def test_fn_cidr_splits_as_cloudformation_documents() -> None:
     assert _cidr("2600:1f14:abc:de00::/56", 2, 64) == ["2600:1f14:abc:de00::/64", "2600:1f14:abc:de01::/64"]
 
 
-def test_custom_resource_answers_are_flattened_as_aws_custom_resource_does() -> None:
-    """`Fn::GetAtt [Lookup, KeyMetadata.Arn]` and `DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn`."""
-    from sandbox.emulation.custom_resources import _flatten
+def _handler_zip() -> bytes:
+    """CDK's AwsCustomResource handler as `cdk synth` bundles it, from the pinned aws-cdk-lib."""
+    import glob
+    import io
+    import tarfile
+    import zipfile
+    from pathlib import Path
 
-    flat = _flatten(
-        {
-            "KeyMetadata": {"Arn": "arn:aws:kms:us-east-1:123456789012:key/k", "Enabled": True},
-            "DBInstanceAutomatedBackups": [{"DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1"}],
-            "ResponseMetadata": {"HTTPStatusCode": 200},
-        }
-    )
-    assert flat == {
-        "KeyMetadata.Arn": "arn:aws:kms:us-east-1:123456789012:key/k",
-        "KeyMetadata.Enabled": "true",
-        "DBInstanceAutomatedBackups.0.DBInstanceAutomatedBackupsArn": "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-1",
+    import aws_cdk
+
+    (tgz,) = glob.glob(str(Path(aws_cdk.__file__).parent / "_jsii" / "aws-cdk-lib@*.jsii.tgz"))
+    with tarfile.open(tgz) as bundle:
+        member = bundle.extractfile("package/custom-resource-handlers/dist/custom-resources/aws-custom-resource-handler/index.js")
+        assert member is not None
+        code = member.read()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("index.js", code)
+    return out.getvalue()
+
+
+def _custom_resource_stack(running: Running, call: dict[str, Any]) -> dict[str, Any]:
+    s3 = running.client("s3", REGION)
+    with contextlib.suppress(ClientError):
+        s3.create_bucket(Bucket="probe-assets", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="probe-assets", Key="handler.zip", Body=_handler_zip())
+    trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    return {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [trust]}}},
+        "Handler": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Code": {"S3Bucket": "probe-assets", "S3Key": "handler.zip"},
+                "Handler": "index.handler",
+                "Runtime": "nodejs24.x",
+                "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            },
+        },
+        "Call": {
+            "Type": "Custom::AWS",
+            "Properties": {"ServiceToken": {"Fn::GetAtt": ["Handler", "Arn"]}, "Create": json.dumps(call), "InstallLatestAwsSdk": False},
+        },
     }
+
+
+def test_a_custom_resource_runs_cdks_own_handler_with_the_sdk_clients_lambda_provides(running: Running) -> None:
+    """The handler resolves the service to its SDK v3 client, makes the call against the emulator,
+    flattens the answer and filters it by outputPaths, as in Lambda (the emulator made the call itself)."""
+    running.client("ssm", REGION).put_parameter(Name="/probe/handler", Value="from-the-sdk", Type="String")
+    call = {
+        "service": "SSM",
+        "action": "getParameter",
+        "parameters": {"Name": "/probe/handler"},
+        "outputPaths": ["Parameter.Value"],
+        "physicalResourceId": {"id": "probe-handler"},
+    }
+    stack = _custom_resource_stack(running, call)
+    stack["Echo"] = {
+        "Type": "AWS::SSM::Parameter",
+        "Properties": {"Name": "/probe/echo", "Type": "String", "Value": {"Fn::GetAtt": ["Call", "Parameter.Value"]}},
+    }
+    assert _deploy(running, "Handler", stack) == "CREATE_COMPLETE", _reasons(running, "Handler")
+    assert running.client("ssm", REGION).get_parameter(Name="/probe/echo")["Parameter"]["Value"] == "from-the-sdk"
+
+
+@pytest.mark.parametrize(
+    ("service", "message"),
+    [
+        ("ElasticLoadBalancingV2", "Package @aws-sdk/client-elasticloadbalancingv2 does not exist"),
+        ("SSM", "Unable to find command named: NoSuchThingCommand"),
+    ],
+    ids=["unknown-client", "unknown-command"],
+)
+def test_a_custom_resource_whose_handler_cannot_make_its_call_fails_as_cloudformation_reports_it(
+    running: Running, service: str, message: str
+) -> None:
+    """aws/aws-cdk: the handler maps `ELBv2` (v2 name) or `@aws-sdk/client-elastic-load-balancing-v2` to its client; the
+    class name `ElasticLoadBalancingV2` is in neither map, so the call fails at deploy time, never at synth."""
+    action = "modifyLoadBalancerAttributes" if service.startswith("Elastic") else "noSuchThing"
+    call = {"service": service, "action": action, "parameters": {}, "physicalResourceId": {"id": "probe"}}
+    name = f"BadCall{service[:3]}"
+    assert _deploy(running, name, _custom_resource_stack(running, call)) == "ROLLBACK_COMPLETE"
+    reasons = " ".join(_reasons(running, name))
+    assert "Received response status [FAILED] from custom resource" in reasons and message in reasons
 
 
 def _vault(name: str, **lock: int) -> dict[str, Any]:
@@ -975,6 +1043,64 @@ def test_an_alarm_set_to_alarm_publishes_to_its_topic_and_sns_counts_it(running:
         return sum(p["Sum"] for p in points)
 
     assert total("NumberOfMessagesPublished") == 2 and total("NumberOfNotificationsDelivered") == 2
+
+
+@pytest.mark.parametrize("cloudwatch_may_use_the_key", [True, False], ids=["key-policy-names-cloudwatch", "key-policy-does-not"])
+def test_an_alarm_publishes_to_an_encrypted_topic_only_when_its_key_policy_lets_cloudwatch_use_the_key(
+    running: Running, cloudwatch_may_use_the_key: bool
+) -> None:
+    """SNS developer guide, "Key management": CloudWatch publishes with the topic's key as itself, so
+    the key policy must name cloudwatch.amazonaws.com (delegating to the account is not enough)."""
+    policy = _delegating_policy()
+    if cloudwatch_may_use_the_key:
+        policy["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            }
+        )
+    key = running.client("kms", REGION).create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    sns, cw = running.client("sns", REGION), running.client("cloudwatch", REGION)
+    name = f"probe-encrypted-{cloudwatch_may_use_the_key}".lower()
+    topic = sns.create_topic(Name=name, Attributes={"KmsMasterKeyId": key})["TopicArn"]
+    cw.put_metric_alarm(
+        AlarmName=name, MetricName="AlertingTest", Namespace="Probe", Statistic="Maximum", Period=60,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[topic],
+    )  # fmt: skip
+    cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="test")
+    now = datetime.now(UTC)
+    points = cw.get_metric_statistics(
+        Namespace="AWS/SNS", MetricName="NumberOfMessagesPublished", Dimensions=[{"Name": "TopicName", "Value": name}],
+        StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=1), Period=360, Statistics=["Sum"],
+    )["Datapoints"]  # fmt: skip
+    assert sum(p["Sum"] for p in points) == (1 if cloudwatch_may_use_the_key else 0)
+
+
+@pytest.mark.parametrize("logs_may_use_the_key", [True, False], ids=["key-policy-names-logs", "key-policy-does-not"])
+def test_a_log_group_under_a_key_is_created_only_when_its_key_policy_lets_cloudwatch_logs_use_it(
+    running: Running, logs_may_use_the_key: bool
+) -> None:
+    name = f"/probe/keyed-{logs_may_use_the_key}".lower()
+    policy = _delegating_policy()
+    if logs_may_use_the_key:
+        context = {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"}}
+        policy["Statement"].append(
+            {
+                "Effect": "Allow", "Principal": {"Service": f"logs.{REGION}.amazonaws.com"}, "Resource": "*", "Condition": context,
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            }
+        )  # fmt: skip
+    key = running.client("kms", REGION).create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    group = {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name, "KmsKeyId": key}}
+    stack = f"KeyedLogs{logs_may_use_the_key}"
+    assert _deploy(running, stack, {"Group": group}) == ("CREATE_COMPLETE" if logs_may_use_the_key else "ROLLBACK_COMPLETE")
+    if logs_may_use_the_key:
+        (found,) = running.client("logs", REGION).describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        assert found["kmsKeyId"] == key
+    else:
+        assert any("is not allowed to be used with Arn" in r for r in _reasons(running, stack))
 
 
 def test_percentiles_are_answered_from_the_raw_values(running: Running) -> None:

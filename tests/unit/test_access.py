@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,3 +107,33 @@ def test_removing_any_permission_a_row_needs_is_reported_with_the_row_and_its_pa
 
 def test_the_readme_has_the_table_as_the_rows_write_it() -> None:
     assert markdown_table() in (ROOT / "README.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def custom_resource_calls(synthesis: Callable[[str], Synthesis]) -> dict[Path, list[dict[str, Any]]]:
+    """Every distinct AwsCustomResource call of every synthesis, by the handler bundled for it."""
+    import json
+
+    from review.access.handler import handler_index
+
+    found: dict[Path, list[dict[str, Any]]] = {}
+    for name in ALL:
+        synth = synthesis(name)
+        account = Account.from_synthesis(synth.templates, synth.manifest)
+        for stack, logical_id, _ in account.resources("Custom::AWS"):
+            token = synth.templates[stack]["Resources"][logical_id]["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+            index = handler_index(synth.outdir, synth.templates[stack]["Resources"][token])
+            for event in ("Create", "Update", "Delete"):
+                call = account.prop(stack, logical_id, event)
+                if call and json.loads(call) not in found.setdefault(index, []):
+                    found[index].append(json.loads(call))
+    return found
+
+
+def test_the_bundled_handler_resolves_every_custom_resource_call(custom_resource_calls: dict[Path, list[dict[str, Any]]]) -> None:
+    """CDK's handler maps `service` to an SDK v3 client and finds the command at deploy time only:
+    `ElasticLoadBalancingV2` passed every synth and failed every first deploy of the Service stack."""
+    from review.access.handler import unresolved_calls
+
+    assert custom_resource_calls
+    assert not {call: reason for index, calls in custom_resource_calls.items() for call, reason in unresolved_calls(index, calls).items()}
