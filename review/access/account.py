@@ -61,6 +61,7 @@ def _ref(env: StackEnv, logical_id: str, resource: Mapping[str, Any], prop: Call
         "AWS::RDS::DBInstance": lambda: str(name("DBInstanceIdentifier", token)).lower(),
         "AWS::ECS::Cluster": lambda: str(name("ClusterName", token)),
         "AWS::KMS::Alias": lambda: str(name("AliasName")),
+        "AWS::S3::Bucket": lambda: str(name("BucketName", token.lower())),
     }
     return table[kind]() if kind in table else token
 
@@ -80,6 +81,7 @@ def _get_att(env: StackEnv, logical_id: str, resource: Mapping[str, Any], prop: 
         ("AWS::RDS::DBInstance", "DBInstanceArn"): lambda: env.arn("rds", f"db:{ref}"),
         ("AWS::RDS::DBInstance", "MasterUserSecret.SecretArn"): lambda: env.arn("secretsmanager", f"secret:rds!db-{token}{_SECRET_SUFFIX}"),
         ("AWS::SecretsManager::Secret", "Id"): lambda: ref,
+        ("AWS::S3::Bucket", "Arn"): lambda: f"arn:aws:s3:::{ref}",
     }
     if (kind, attribute) in arns:
         return arns[(kind, attribute)]()
@@ -197,9 +199,16 @@ class Account:
         return [arn.split(":", 5)[5] for arn, hit in self._keys.items() if hit == target and ":alias/" in arn]
 
     def resource_policy(self, resource_arn: str) -> Policy | None:
-        """The resource-based policy AWS would consult beside the caller's: SNS topic policies."""
+        """The resource-based policy AWS would consult beside the caller's: SNS topic policies, S3 bucket policies."""
         for stack, logical_id, resource in self.resources("AWS::SNS::TopicPolicy"):
             if resource_arn in self.resolve(stack, resource["Properties"]["Topics"]):
+                return Policy(
+                    self.resolve(stack, resource["Properties"]["PolicyDocument"]),
+                    Source(stack, logical_id, ("Properties", "PolicyDocument")),
+                )
+        for stack, logical_id, resource in self.resources("AWS::S3::BucketPolicy"):
+            bucket = f"arn:aws:s3:::{self.resolve(stack, resource['Properties']['Bucket'])}"
+            if resource_arn == bucket or resource_arn.startswith(f"{bucket}/"):
                 return Policy(
                     self.resolve(stack, resource["Properties"]["PolicyDocument"]),
                     Source(stack, logical_id, ("Properties", "PolicyDocument")),
@@ -209,7 +218,10 @@ class Account:
     # --- decisions ----------------------------------------------------------------------------
 
     def decide(self, request: Request, *, key: Policy | None = None) -> Decision:
-        identity = [] if request.is_service else self.identity_policies(request.principal)
+        # Another account's principal (an AWS service account, such as Elastic Load Balancing's in a
+        # region) is allowed by its own IAM, which is AWS's: the resource policy alone decides here.
+        foreign = not request.is_service and request.principal.split(":")[4] != self.account
+        identity = [] if request.is_service or foreign else self.identity_policies(request.principal)
         if key is not None:
             return decide(request, identity, key, account=self.account, key_policy=True)
         return decide(request, identity, self.resource_policy(request.resource), account=self.account)
