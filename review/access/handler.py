@@ -25,7 +25,7 @@ RESPONSE = "CFN-RESPONSE "
 UNRESOLVED = ("does not exist", "Unable to find command named")
 
 _SCRIPT = """
-const handler = require(process.argv[1]).handler;
+const handler = require(process.argv[1])[process.argv[3]];
 (async () => { for (const event of JSON.parse(process.argv[2])) await handler(event, {logStreamName: "local"}); })();
 """
 
@@ -36,9 +36,12 @@ def handler_index(outdir: Path, function: Mapping[str, Any]) -> Path:
     return outdir / f"asset.{key.removesuffix('.zip')}" / "index.js"
 
 
-def run_handler(index: Path, events: list[dict[str, Any]], *, endpoint: str, region: str, **env: str) -> dict[str, dict[str, Any]]:
-    """Each CloudFormation event handed to the handler in one Node process, its SDK clients sent to
-    `endpoint`; the response it would PUT to CloudFormation, by LogicalResourceId."""
+def run_handler(
+    index: Path, events: list[dict[str, Any]], *, endpoint: str, region: str, export: str = "handler", **env: str
+) -> dict[str, dict[str, Any]]:
+    """Each CloudFormation event handed to the handler (`export` of the module `index`) in one Node
+    process, its SDK clients sent to `endpoint`; the response it would PUT to CloudFormation, by
+    LogicalResourceId."""
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node is not on the PATH: make setup puts Node 24 in .venv/bin")
@@ -53,7 +56,7 @@ def run_handler(index: Path, events: list[dict[str, Any]], *, endpoint: str, reg
         **env,
     }
     done = subprocess.run(
-        [node, "--require", str(PRELOAD), "-e", _SCRIPT, str(index), json.dumps(events)],
+        [node, "--require", str(PRELOAD), "-e", _SCRIPT, str(index), json.dumps(events), export],
         capture_output=True, text=True, timeout=120, env=variables, check=False,
     )  # fmt: skip
     lines = (json.loads(line.removeprefix(RESPONSE)) for line in done.stdout.splitlines() if line.startswith(RESPONSE))
@@ -65,7 +68,15 @@ def run_handler(index: Path, events: list[dict[str, Any]], *, endpoint: str, reg
     return responses
 
 
-def event(request: str, logical_id: str, properties: Mapping[str, Any], physical_id: str | None = None) -> dict[str, Any]:
+def event(
+    request: str,
+    logical_id: str,
+    properties: Mapping[str, Any],
+    physical_id: str | None = None,
+    *,
+    resource_type: str = "Custom::AWS",
+    old_properties: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """What CloudFormation sends a custom resource's function (its ResponseURL is never reached here)."""
     return {
         "RequestType": request,
@@ -73,9 +84,10 @@ def event(request: str, logical_id: str, properties: Mapping[str, Any], physical
         "StackId": "arn:aws:cloudformation:local:local:stack/local/local",
         "RequestId": logical_id,
         "LogicalResourceId": logical_id,
-        "ResourceType": "Custom::AWS",
+        "ResourceType": resource_type,
         "ResourceProperties": dict(properties),
         **({"PhysicalResourceId": physical_id} if physical_id else {}),
+        **({"OldResourceProperties": dict(old_properties)} if old_properties is not None else {}),
     }
 
 

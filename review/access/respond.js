@@ -14,6 +14,8 @@ https.request = (options, callback) => {
     process.stdout.write(`\nCFN-RESPONSE ${Buffer.concat(chunks).toString("utf8")}\n`);
     const response = new EventEmitter();
     response.statusCode = 200;
+    response.resume = () => response; // the provider entrypoint drains the body
+    response.setEncoding = () => response;
     if (callback) callback(response);
     response.emit("end");
   };

@@ -743,8 +743,12 @@ def test_fn_cidr_splits_as_cloudformation_documents() -> None:
     assert _cidr("2600:1f14:abc:de00::/56", 2, 64) == ["2600:1f14:abc:de00::/64", "2600:1f14:abc:de01::/64"]
 
 
-def _handler_zip() -> bytes:
-    """CDK's AwsCustomResource handler as `cdk synth` bundles it, from the pinned aws-cdk-lib."""
+HANDLERS = "package/custom-resource-handlers/dist"
+
+
+def _handler_zip(*members: tuple[str, str]) -> bytes:
+    """A custom resource's function as `cdk synth` bundles it, from the pinned aws-cdk-lib: each
+    (file in the zip, its source in the library's package)."""
     import glob
     import io
     import tarfile
@@ -754,38 +758,79 @@ def _handler_zip() -> bytes:
     import aws_cdk
 
     (tgz,) = glob.glob(str(Path(aws_cdk.__file__).parent / "_jsii" / "aws-cdk-lib@*.jsii.tgz"))
-    with tarfile.open(tgz) as bundle:
-        member = bundle.extractfile("package/custom-resource-handlers/dist/custom-resources/aws-custom-resource-handler/index.js")
-        assert member is not None
-        code = member.read()
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("index.js", code)
+    with tarfile.open(tgz) as bundle, zipfile.ZipFile(out, "w") as archive:
+        for name, source in members:
+            member = bundle.extractfile(f"{HANDLERS}/{source}")
+            assert member is not None
+            archive.writestr(name, member.read())
     return out.getvalue()
 
 
-def _custom_resource_stack(running: Running, call: dict[str, Any]) -> dict[str, Any]:
+def _function(running: Running, key: str, code: bytes, handler: str) -> dict[str, Any]:
+    """A Lambda function of that code, its zip put in the emulator's S3 as the cdk CLI puts an asset."""
     s3 = running.client("s3", REGION)
     with contextlib.suppress(ClientError):
         s3.create_bucket(Bucket="probe-assets", CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_object(Bucket="probe-assets", Key="handler.zip", Body=_handler_zip())
-    trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    s3.put_object(Bucket="probe-assets", Key=key, Body=code)
     return {
-        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [trust]}}},
-        "Handler": {
-            "Type": "AWS::Lambda::Function",
-            "Properties": {
-                "Code": {"S3Bucket": "probe-assets", "S3Key": "handler.zip"},
-                "Handler": "index.handler",
-                "Runtime": "nodejs24.x",
-                "Role": {"Fn::GetAtt": ["Role", "Arn"]},
-            },
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Code": {"S3Bucket": "probe-assets", "S3Key": key},
+            "Handler": handler,
+            "Runtime": "nodejs24.x",
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
         },
+    }
+
+
+def _lambda_role() -> dict[str, Any]:
+    trust = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    return {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [trust]}}}
+
+
+def _custom_resource_stack(running: Running, call: dict[str, Any]) -> dict[str, Any]:
+    code = _handler_zip(("index.js", "custom-resources/aws-custom-resource-handler/index.js"))
+    return {
+        "Role": _lambda_role(),
+        "Handler": _function(running, "aws-custom-resource.zip", code, "index.handler"),
         "Call": {
             "Type": "Custom::AWS",
             "Properties": {"ServiceToken": {"Fn::GetAtt": ["Handler", "Arn"]}, "Create": json.dumps(call), "InstallLatestAwsSdk": False},
         },
     }
+
+
+def test_the_default_security_group_is_closed_by_cdks_own_handler(running: Running) -> None:
+    """Custom::VpcRestrictDefaultSG's function (CDK's provider entrypoint and handler, with the
+    pinned @aws-sdk/client-ec2) revokes the default group's all-traffic egress and self-reference."""
+    code = _handler_zip(
+        ("__entrypoint__.js", "core/nodejs-entrypoint-handler/index.js"),
+        ("index.js", "aws-ec2/restrict-default-security-group-handler/index.js"),
+    )
+    stack = {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.78.0.0/16"}},
+        "Role": _lambda_role(),
+        "Handler": _function(running, "restrict-default-sg.zip", code, "__entrypoint__.handler"),
+        "Restrict": {
+            "Type": "Custom::VpcRestrictDefaultSG",
+            "Properties": {
+                "ServiceToken": {"Fn::GetAtt": ["Handler", "Arn"]},
+                "DefaultSecurityGroupId": {"Fn::GetAtt": ["Vpc", "DefaultSecurityGroup"]},
+                "Account": ACCOUNT,
+            },
+        },
+    }
+    assert _deploy(running, "Restricted", stack) == "CREATE_COMPLETE", _reasons(running, "Restricted")
+    vpc = running.client("cloudformation", REGION).describe_stack_resource(StackName="Restricted", LogicalResourceId="Vpc")
+    ec2 = running.client("ec2", REGION)
+    (group,) = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc["StackResourceDetail"]["PhysicalResourceId"]]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+    )["SecurityGroups"]
+    assert group["IpPermissions"] == [] and group["IpPermissionsEgress"] == []
 
 
 def test_a_custom_resource_runs_cdks_own_handler_with_the_sdk_clients_lambda_provides(running: Running) -> None:
