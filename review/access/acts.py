@@ -1,7 +1,7 @@
 """The table of what AWS does on the stacks' behalf: one row (`Act`) per act, with who acts, the
 permissions AWS's documentation names for it, that page, and the requests the act makes against a
-synthesis's templates (`needs`). `check` decides every request; `make docs`-style tables come from
-`markdown_table`.
+synthesis's templates (`needs`). `check` decides every request; `markdown_table` writes the
+README's table (`make access-table`).
 
 A request a row makes is the one AWS makes: its principal (the role the service assumes, or the
 service principal itself), its action, the resource's ARN and the context keys AWS sets
@@ -70,7 +70,7 @@ def decide(account: Account, need: Need) -> Decision:
             key_arn, key_policy = account.key(need.key, region=need.key_region or "")
         except UnresolvedError as missing:  # AWS refuses a key that is not in the region (KMS: NotFoundException)
             return Decision(False, str(missing))
-        context = kms_context(account.account, key_arn, account.key_aliases(key_arn), need.request.context)
+        context = kms_context(account.account, account.key_aliases(key_arn), need.request.context)
         return account.decide(Request(need.request.principal, need.request.action, key_arn, context), key=key_policy)
     return account.decide(need.request)
 
@@ -101,7 +101,7 @@ def _context(account: str, principal: str, extra: Context | None = None) -> dict
     return found | dict(extra or {})
 
 
-def kms_context(account: str, key_arn: str, aliases: list[str], context: Context) -> dict[str, Any]:
+def kms_context(account: str, aliases: list[str], context: Context) -> dict[str, Any]:
     """What KMS adds to a request on a key: the caller's account and the key's aliases."""
     return {"kms:CallerAccount": account, "kms:ResourceAliases": aliases, **context}
 

@@ -97,7 +97,7 @@ def decide_live(account: str, need: Need) -> Decision:
     if found is None:
         return Decision(False, f"NotFoundException: Key '{need.key}' does not exist in {region}")
     arn, key_policy, aliases = found
-    keyed = Request(request.principal, request.action, arn, kms_context(account, arn, aliases, request.context))
+    keyed = Request(request.principal, request.action, arn, kms_context(account, aliases, request.context))
     return decide(keyed, identity, key_policy, account=account, key_policy=True)
 
 
