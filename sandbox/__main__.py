@@ -102,7 +102,7 @@ def _up(env: str) -> int:
     print(f"\nThe sandbox runs (pid {running.pid}, log {running.log}). Paste this into a shell to use it:\n")
     print(f"  export {exports} AWS_DEFAULT_REGION={cfg.region}")
     print(f"  ./scripts/deploy.sh health-check --env {cfg.name} --url {running.health_url}")
-    print(f"  npx cdk diff --all -c env={cfg.name}")
+    print(f"  npx cdk diff -c env={cfg.name}")
     print(f"  aws ecs describe-services --cluster {cfg.names.cluster} --services {cfg.names.service}   # the AWS CLI v2, if you have it")
     print("\n`make sandbox-down` stops it.")
     return 0

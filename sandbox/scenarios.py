@@ -250,7 +250,7 @@ def on_call(s: Session) -> None:
     """The rest of the manual's runbook on the running environment."""
     floor = s.cfg.service.min_tasks
     # What is deployed is what the code says: no stack differs (the CLI asks with change sets).
-    s.cdk("diff", "--all", "-c", f"env={s.cfg.name}", look_for="Number of stacks with differences: 0")
+    s.cdk("diff", "-c", f"env={s.cfg.name}", look_for="Number of stacks with differences: 0")
     s.deploy_sh("preflight", *_env(s), *_health(s))
     s.deploy_sh("restart", *_env(s), *_health(s))
     s.deploy_sh("scale", *_env(s), "--count", str(floor + 1))
