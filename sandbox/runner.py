@@ -163,10 +163,36 @@ def run(names: Sequence[str], environment: str, workdir: Path) -> Outcome:
         raise
     # Every emulator and command of a run ends with it: one left behind would hold a port and
     # a checkout, and say the run could not stop what it started.
-    left = emulator.processes_under(workdir)
+    left = _still_running(workdir)
     if left or emulator.STARTED or terminal.RUNNING:
-        outcome.errors.append(f"left running after the run: pids {sorted(left | emulator.STARTED | set(terminal.RUNNING))}")
+        pids = sorted(left | emulator.STARTED | set(terminal.RUNNING))
+        outcome.errors.append(f"left running after the run: {'; '.join(_described(pid) for pid in pids)}")
     return outcome
+
+
+# How long a process that is exiting has, once the run is over, before it counts as left behind.
+EXIT_GRACE_SECONDS = 5.0
+
+
+def _still_running(workdir: Path) -> set[int]:
+    """What still runs under the run's folder once anything that was exiting has had a few seconds
+    to go (a command's grandchild, such as jsii's Node runtime, can outlive it by a moment); a
+    process that is really left behind is still there then."""
+    deadline = time.monotonic() + EXIT_GRACE_SECONDS
+    left = emulator.processes_under(workdir)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = emulator.processes_under(workdir)
+    return left
+
+
+def _described(pid: int) -> str:
+    """`pid (its command line)`, so that a report says what was left, not only its number."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        command = "gone"
+    return f"{pid} ({command[:160]})"
 
 
 def stop_everything() -> None:
