@@ -54,6 +54,20 @@ def stop_group(pid: int) -> None:
             time.sleep(0.05)
 
 
+def _group_members(pgid: int) -> list[int]:
+    """The running processes of a process group (a command run in a session of its own has its pid as the group)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(proc.name))
+    return sorted(found)
+
+
 def run(argv: Sequence[str], *, cwd: Path, env: dict[str, str], timeout: float, log: Path) -> Finished:
     """Run `argv` on a pseudo-terminal; its output goes to `log` (without colours) and is returned."""
     if STOPPING.is_set():
@@ -102,6 +116,12 @@ def run(argv: Sequence[str], *, cwd: Path, env: dict[str, str], timeout: float, 
         if process.poll() is None:
             stop_group(process.pid)
             process.wait()
+        # What the command left in its own session once it ended (seen: jsii's Node runtime, orphaned
+        # by a synth's Python process, still running half an hour later) is stopped with it and named.
+        stray = _group_members(process.pid)
+        if stray:
+            stop_group(process.pid)
+            chunks.append(f"\n[sandbox] stopped what the command left running in its session: pids {stray}\n".encode())
         RUNNING.discard(process.pid)
         os.close(master)
         output = _ANSI.sub("", b"".join(chunks).decode(errors="replace"))

@@ -229,3 +229,19 @@ def test_an_interrupt_while_the_emulator_starts_stops_it(tmp_path: Path, monkeyp
         emulator.start(load_environment("staging"), tmp_path / "emulator.log")
     assert not emulator.STARTED
     assert not _processes(f"--label {tmp_path}")
+
+
+def test_what_a_command_leaves_running_in_its_session_is_stopped_and_named(tmp_path: Path) -> None:
+    """A synth's Python process can exit and leave jsii's Node runtime running: the terminal stops
+    what a finished command left in its own session, and says so in the command's output."""
+    from sandbox import terminal
+
+    marker = tmp_path / "left"
+    finished = terminal.run(
+        ["sh", "-c", f"sleep 300 & echo $! > {marker}; echo started"], cwd=tmp_path, env=dict(os.environ), timeout=30, log=tmp_path / "log"
+    )
+    assert finished.code == 0
+    left = int(marker.read_text())
+    assert f"stopped what the command left running in its session: pids [{left}]" in finished.output
+    with pytest.raises(ProcessLookupError):
+        os.kill(left, 0)
