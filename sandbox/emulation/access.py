@@ -37,7 +37,9 @@ EXTENSIONS = {
         "CreateLogGroup (and so a log group's create in a stack) fails with AccessDeniedException 'The specified KMS key does "
         "not exist or is not allowed to be used with Arn ...' unless the key exists in the region and its key policy lets the "
         "regional CloudWatch Logs principal encrypt for that group's encryption context (row logs-customer-key; CloudWatch Logs "
-        "user guide, 'Encrypt log data in CloudWatch Logs using AWS KMS'); moto also dropped a template's KmsKeyId"
+        "user guide, 'Encrypt log data in CloudWatch Logs using AWS KMS'); moto also dropped a template's KmsKeyId. Kinder "
+        "than AWS where not modelled: AssociateKmsKey on an existing group, and a key policy changed after the group was made "
+        "(AWS then fails the group's writes; here nothing is written to fail)"
     ),
     "alarm notifications to an encrypted topic": (
         "an alarm's publish to a topic whose key policy does not let cloudwatch.amazonaws.com use the key fails: nothing is "

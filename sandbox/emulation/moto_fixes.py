@@ -15,7 +15,8 @@ EXTENSIONS = {
         "put every replica under aws/secretsmanager"
     ),
     "AWS::IAM::Role updates": (
-        "apply the inline Policies and the trust policy in place, as CloudFormation does (moto changed only the description "
+        "apply the inline Policies and the trust policy in place, as CloudFormation does (CloudFormation user guide, "
+        "AWS::IAM::Role: both update with no interruption; moto changed only the description "
         "and session duration, so a permission added by an update never took effect). ManagedPolicyArns stay as moto makes "
         "them, unattached at create and update alike: the emulator's decisions see no AWS managed policy (stricter, never "
         "kinder; no task execution role of the stacks has one)"
