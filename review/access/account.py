@@ -304,7 +304,22 @@ class _Resolver:
     def get_att(self, arg: Any) -> Any:
         logical_id, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
         resource = self._resource(logical_id)
+        if resource["Type"] == "Custom::AWS" and self.value(attribute) == "KeyMetadata.Arn":
+            return self._described_key(logical_id, resource)
         return _get_att(self.env, logical_id, resource, self._prop(resource), self.value(attribute))
+
+    def _described_key(self, logical_id: str, resource: Mapping[str, Any]) -> str:
+        """What an AwsCustomResource's KMS `describeKey` returns: the ARN of the key its KeyId names in
+        the call's region (KMS API reference, DescribeKey). A KeyId no template holds there resolves
+        to its own ARN in that region, which every key lookup then refuses, as the deploy would fail."""
+        call = json.loads(self.value(resource["Properties"]["Create"]))
+        if (call.get("service"), call.get("action")) != ("KMS", "describeKey"):
+            raise UnresolvedError(f"{self.stack}/{logical_id}: KeyMetadata.Arn of a {call.get('service')} {call.get('action')} call")
+        key_id, region = call["parameters"]["KeyId"], call.get("region") or self.env.region
+        try:
+            return self.account.key(key_id, region=region)[0]
+        except UnresolvedError:
+            return key_id if key_id.startswith("arn:") else f"arn:aws:kms:{region}:{self.env.account}:{key_id}"
 
     def _prop(self, resource: Mapping[str, Any]) -> Callable[[str], Any]:
         return lambda key: self.value(resource.get("Properties", {}).get(key))

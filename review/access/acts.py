@@ -36,6 +36,8 @@ class Need:
     key: str | None = None
     key_region: str | None = None
     assume: bool = False
+    refusal: str | None = None
+    """Set when AWS refuses the request before it evaluates a policy (a name it does not accept)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Finding:
 
 
 def decide(account: Account, need: Need) -> Decision:
+    if need.refusal is not None:
+        return Decision(False, need.refusal)
     if need.assume:
         return account.assume(need.request)
     if need.key is not None:
@@ -360,9 +364,19 @@ def _custom_resource_calls(account: Account) -> Iterator[Need]:
         fn_stack, fn = functions[props["ServiceToken"]]
         role = account.props(fn_stack, fn)["Role"]
         for event in ("Create", "Update", "Delete"):
-            if event in props:
-                action, resource, context = _custom_resource_target(account, stack, json.loads(props[event]))
-                yield Need(f"{stack}/{logical_id} on {event}", _request(account, role, action, resource, context))
+            if event not in props:
+                continue
+            call = json.loads(props[event])
+            try:
+                action, resource, context = _custom_resource_target(account, stack, call)
+            except UnresolvedError as missing:
+                if (call["service"], call["action"]) != ("KMS", "describeKey"):
+                    raise
+                # KMS answers NotFoundException for a key the region does not hold, so the call fails.
+                refusal = f"{missing} (KMS: NotFoundException)"
+                yield Need(f"{stack}/{logical_id} on {event}", _request(account, role, "kms:DescribeKey", "*"), refusal=refusal)
+                continue
+            yield Need(f"{stack}/{logical_id} on {event}", _request(account, role, action, resource, context))
 
 
 def _scheduler_invokes(account: Account) -> Iterator[Need]:
@@ -588,23 +602,56 @@ DEPLOYER = "cdk-hnb659fds-cfn-exec-role"
 
 
 def _rds_keys(account: Account) -> Iterator[Need]:
-    """RDS uses each key it is handed, in the instance's own region, through the deploying role."""
+    """RDS uses each key it is handed through the deploying role: in the instance's own region, and
+    the replicated backups' key in the destination region."""
     for stack, logical_id, _ in account.resources("AWS::RDS::DBInstance"):
         env = account.envs[stack]
         deployer = f"arn:aws:iam::{env.account}:role/{DEPLOYER}-{env.account}-{env.region}"
         secret = account.prop(stack, logical_id, "MasterUserSecret") or {}
-        keys = {
-            "storage": account.prop(stack, logical_id, "KmsKeyId"),
-            "Performance Insights": account.prop(stack, logical_id, "PerformanceInsightsKMSKeyId"),
-            "master secret": secret.get("KmsKeyId"),
+        replication = account.prop(stack, logical_id, "AutomaticBackupReplicationRegion")
+        keys: dict[str, tuple[Any, str]] = {
+            "storage": (account.prop(stack, logical_id, "KmsKeyId"), env.region),
+            "Performance Insights": (account.prop(stack, logical_id, "PerformanceInsightsKMSKeyId"), env.region),
+            "master secret": (secret.get("KmsKeyId"), env.region),
         }
-        for use, key in keys.items():
+        if replication is not None:
+            # RDS API reference, StartDBInstanceAutomatedBackupsReplication: "the KMS encryption key in
+            # the destination AWS Region"; a key that region does not hold fails the deploy.
+            keys["replicated backups"] = (account.prop(stack, logical_id, "AutomaticBackupReplicationKmsKeyId"), replication)
+        for use, (key, region) in keys.items():
             if key is None:
                 continue
             for action in ("kms:CreateGrant", "kms:DescribeKey"):
-                context = {"kms:GrantIsForAWSResource": "true", "kms:ViaService": f"rds.{env.region}.amazonaws.com"}
+                context = {"kms:GrantIsForAWSResource": "true", "kms:ViaService": f"rds.{region}.amazonaws.com"}
                 request = _request(account, deployer, action, "*", context)
-                yield Need(f"{stack}/{logical_id} {use} key", request, key=str(key), key_region=env.region)
+                yield Need(f"{stack}/{logical_id} {use} key ({region})", request, key=str(key), key_region=region)
+
+
+# --- WAF logging --------------------------------------------------------------------------------------
+
+_WAF_LOG_PREFIX = "aws-waf-logs-"
+
+
+def _waf_logging(account: Account) -> Iterator[Need]:
+    """WAF sends to a log group only if its name starts `aws-waf-logs-`, and the deploying role sets
+    up the log delivery (CloudWatch Logs' vended-log permissions; the log group's resource policy for
+    `delivery.logs.amazonaws.com` is written by AWS). The group's key is the `logs-customer-key` row's."""
+    for stack, logical_id, _ in account.resources("AWS::WAFv2::LoggingConfiguration"):
+        env = account.envs[stack]
+        deployer = f"arn:aws:iam::{env.account}:role/{DEPLOYER}-{env.account}-{env.region}"
+        acl = str(account.prop(stack, logical_id, "ResourceArn"))
+        for destination in account.prop(stack, logical_id, "LogDestinationConfigs"):
+            destination = str(destination)
+            subject = f"{stack}/{logical_id} -> {destination.rsplit(':', 1)[-1]}"
+            if ":log-group:" in destination and not destination.split(":log-group:", 1)[1].startswith(_WAF_LOG_PREFIX):
+                refusal = f"WAF refuses a log group whose name does not start {_WAF_LOG_PREFIX} (WAFInvalidParameterException)"
+                yield Need(subject, _request(account, deployer, "wafv2:PutLoggingConfiguration", acl), refusal=refusal)
+                continue
+            yield Need(subject, _request(account, deployer, "wafv2:PutLoggingConfiguration", acl))
+            yield Need(subject, _request(account, deployer, "logs:CreateLogDelivery", "*"))
+            groups = env.arn("logs", "log-group:*")
+            for action in ("logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"):
+                yield Need(subject, _request(account, deployer, action, groups))
 
 
 _ECS_EXECUTION = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html"
@@ -725,8 +772,8 @@ ACTS: list[Act] = [
     Act(
         "rds-keys",
         "RDS, through CloudFormation's deploying role",
-        "encrypts storage, Performance Insights and the managed master secret with the keys it is handed, each in the instance's region",
-        "the key exists in that region; `kms:CreateGrant` (for an AWS resource) and `kms:DescribeKey` through RDS",
+        "encrypts storage, Performance Insights, the managed master secret and the replicated automated backups with the keys it is handed",
+        "the key exists in that region (the replicated backups' key in the destination region); `kms:CreateGrant` (for an AWS resource) and `kms:DescribeKey` through RDS",
         "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.Encryption.Keys.html",
         _rds_keys,
     ),
@@ -746,16 +793,25 @@ ACTS: list[Act] = [
         "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html",
         _flow_logs,
     ),
+    Act(
+        "waf-logging",
+        "WAF, set up by CloudFormation's deploying role",
+        "sends each web ACL's logs to its log group",
+        "the group's name starts `aws-waf-logs-`; `wafv2:PutLoggingConfiguration`, `logs:CreateLogDelivery`, "
+        "`logs:PutResourcePolicy`, `logs:DescribeResourcePolicies`, `logs:DescribeLogGroups`",
+        "https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html",
+        _waf_logging,
+    ),
 ]
 """The rows, in the order the docs' table lists them."""
 
 NOT_YET_CHECKED = [
-    "RDS: automated backups replicated to the DR region under the DR key (`AWS::RDS::DBInstance` replication settings), the master secret's rotation",
+    "RDS: the managed master secret's rotation",
     "AWS Backup: restore testing's restores, and Grafana's EFS backups",
     "ECR replication to the DR region and its repository creation template's key",
     "FIS: each experiment action's own permissions and log delivery (the roles are written after the FIS managed policies; no row checks them)",
     "SNS delivering to its subscribers (e-mail, SMS) and AWS Chatbot publishing to Slack",
-    "WAF logging to its log group (the `aws-waf-logs-` name and the delivery's resource policy)",
+    "WAF logging: the size of the account's CloudWatch Logs resource policy AWS adds the delivery to (5,120 characters per region)",
 ]
 """Acts the issue names that no row checks yet: listed, never silent (docs and the test read this)."""
 

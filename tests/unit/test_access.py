@@ -4,6 +4,8 @@ synthesized template, makes the row report it with its documentation page."""
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 
 from review.access.account import Account
-from review.access.acts import ACTS, Finding, check, decide, markdown_table
+from review.access.acts import ACTS, DEPLOYER, Finding, check, decide, markdown_table
 from review.access.policy import Grant
 from tests.conftest import MODES, SYNTHESES
 from tests.synth import ROOT, Synthesis
@@ -96,6 +98,11 @@ def test_removing_any_permission_a_row_needs_is_reported_with_the_row_and_its_pa
     survivors = []
     for grants, needs in by_grants.items():
         assert grants, f"allowed with no grant to remove: {needs[0][1]}"
+        if all(g.source.stack not in account.templates for g in grants):
+            # Allowed by the CDK bootstrap's deploying role alone, which no template holds: only the
+            # deployer's own requests may rest on it (the waf-logging row's refusal test breaks that row).
+            assert {need.request.principal.rsplit("/", 1)[-1].startswith(DEPLOYER) for _, need in needs} == {True}, needs
+            continue
         with _removed(account, list(grants)):
             for act, need in needs:
                 decision = decide(account, need)
@@ -137,3 +144,46 @@ def test_the_bundled_handler_resolves_every_custom_resource_call(custom_resource
 
     assert custom_resource_calls
     assert not {call: reason for index, calls in custom_resource_calls.items() for call, reason in unresolved_calls(index, calls).items()}
+
+
+def _account_where(account: Account, change: Callable[[dict[str, Any]], None]) -> Account:
+    templates = copy.deepcopy(account.templates)
+    change(templates)
+    return Account(templates, dict(account.envs))
+
+
+def test_a_waf_log_group_without_the_prefix_waf_requires_is_reported(accounts: dict[str, Account]) -> None:
+    def rename(templates: dict[str, Any]) -> None:
+        for resource in templates["ContractorLens-Production-Service"]["Resources"].values():
+            if resource["Type"] == "AWS::Logs::LogGroup" and resource["Properties"].get("LogGroupName") == "aws-waf-logs-contractorlens":
+                resource["Properties"]["LogGroupName"] = "/contractorlens/waf"
+
+    _, denied = check(_account_where(accounts["production"], rename))
+    reasons = {f.decision.reason for f in denied if f.act.name == "waf-logging"}
+    assert reasons == {"WAF refuses a log group whose name does not start aws-waf-logs- (WAFInvalidParameterException)"}
+
+
+def test_replicated_backups_under_a_key_the_dr_region_does_not_hold_are_reported(accounts: dict[str, Account]) -> None:
+    """The lookup names the primary region's alias: RDS needs the key in the destination region."""
+
+    def primary_alias(templates: dict[str, Any]) -> None:
+        for resource in templates["ContractorLens-Production-Data"]["Resources"].values():
+            if resource["Type"] == "Custom::AWS" and "describeKey" in json.dumps(resource["Properties"]["Create"]):
+                for event in ("Create", "Update"):
+                    call = json.loads(resource["Properties"][event])
+                    call["parameters"]["KeyId"] = "alias/contractorlens-data"
+                    resource["Properties"][event] = json.dumps(call)
+
+    _, denied = check(_account_where(accounts["production"], primary_alias))
+    missing = "no KMS key in these templates is {} in us-east-1"
+    assert sorted((f.act.name, f.decision.reason) for f in denied) == [
+        # the lookup's describeKey fails on create and on update ...
+        ("custom-resource-call", missing.format("alias/contractorlens-data") + " (KMS: NotFoundException)"),
+        ("custom-resource-call", missing.format("alias/contractorlens-data") + " (KMS: NotFoundException)"),
+        # ... and RDS would have no key in the destination region (both requests of the row)
+        ("rds-keys", missing.format("arn:aws:kms:us-east-1:123456789012:alias/contractorlens-data")),
+        ("rds-keys", missing.format("arn:aws:kms:us-east-1:123456789012:alias/contractorlens-data")),
+    ]
+    assert {f.need.subject for f in denied if f.act.name == "rds-keys"} == {
+        "ContractorLens-Production-Data/Database replicated backups key (us-east-1)"
+    }
