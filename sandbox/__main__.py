@@ -14,7 +14,7 @@ from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, loa
 from sandbox import emulation, emulator, runner
 from sandbox.emulator import SandboxError
 from sandbox.scenarios import SCENARIOS, new_account
-from sandbox.session import Session
+from sandbox.session import Session, make_checkout
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,14 +82,23 @@ def _run(env: str, scenarios: list[str] | None, keep: Path | None) -> int:
     return 0 if outcome.ok else 1
 
 
+def _up_checkout() -> Path:
+    return emulator.STATE_DIR / "up-checkout"
+
+
 def _up(env: str) -> int:
     current = emulator.load()
     if current is not None:
         raise SandboxError(f"a sandbox already runs at {current.endpoint} (pid {current.pid}); `make sandbox-down` first")
     cfg = load_environment(env)
+    # The deploy edits config as an engineer would (Grafana's range): in a copy of the checkout,
+    # never in the engineer's own files, which a real deploy reads.
+    checkout = _up_checkout()
+    shutil.rmtree(checkout, ignore_errors=True)
+    make_checkout(checkout)
     running = emulator.start(cfg, emulator.STATE_DIR / "emulator.log")
     try:
-        session = Session(running=running, cfg=cfg, checkout=emulator.ROOT, logs=emulator.STATE_DIR / "up", label="up")
+        session = Session(running=running, cfg=cfg, checkout=checkout, logs=emulator.STATE_DIR / "up", label="up")
         session.scenario = "new-account"
         new_account(session)
         if not all(step.ok for step in session.steps):
@@ -100,6 +109,7 @@ def _up(env: str) -> int:
     emulator.save(running)
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in {**emulator.CREDENTIALS, "AWS_ENDPOINT_URL": running.endpoint}.items())
     print(f"\nThe sandbox runs (pid {running.pid}, log {running.log}). Paste this into a shell to use it:\n")
+    print(f"  cd {checkout}   # the sandbox's own copy of this checkout: its config is what was deployed")
     print(f"  export {exports} AWS_DEFAULT_REGION={cfg.region}")
     print(f"  ./scripts/deploy.sh health-check --env {cfg.name} --url {running.health_url}")
     print(f"  npx cdk diff -c env={cfg.name}")
@@ -115,7 +125,8 @@ def _down() -> int:
         return 0
     emulator.stop(running.pid)
     emulator.state_file().unlink(missing_ok=True)
-    print(f"stopped the sandbox at {running.endpoint} (pid {running.pid})")
+    shutil.rmtree(_up_checkout(), ignore_errors=True)
+    print(f"stopped the sandbox at {running.endpoint} (pid {running.pid}) and removed its checkout")
     return 0
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -185,16 +186,35 @@ def _listening_addresses(port: int) -> set[str]:
 def test_up_keeps_one_running_on_loopback_only_and_down_stops_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The deploy that `up` runs is the new-account scenario, rehearsed above; here it is left out."""
+    """The deploy that `up` runs is the new-account scenario, rehearsed above; here only its edit of
+    the config file (Grafana's range, as `_team_vpn_range` makes it) is made, which must land in the
+    sandbox's copy and leave every tracked file of the engineer's checkout as it was."""
     import sandbox.__main__ as cli
+    from config.schema import GRAFANA_PLACEHOLDER_CIDR
+    from sandbox.scenarios import _edit_config
+
+    tracked = subprocess.run(["git", "diff", "--stat"], cwd=emulator.ROOT, capture_output=True, text=True, check=True).stdout
+    own = emulator.ROOT / "config" / "production.toml"
+    before = own.read_text()
+    edited: list[Path] = []
+
+    def deploy(session: Any) -> None:
+        edited.append(session.checkout / "config" / f"{_edit_config(session, GRAFANA_PLACEHOLDER_CIDR, '10.50.0.0/16')}")
 
     monkeypatch.setattr(emulator, "STATE_DIR", tmp_path / "state")
-    monkeypatch.setattr(cli, "new_account", lambda session: None)
-    assert main(["up"]) == 0
+    monkeypatch.setattr(cli, "new_account", deploy)
+    try:
+        assert main(["up"]) == 0
+    finally:
+        changed, _ = own.read_text() != before, own.write_text(before)  # never left changed, even when this fails
+    assert not changed, "sandbox-up edited the engineer's config/production.toml"
+    [copy] = edited
+    assert "10.50.0.0/16" in copy.read_text() and copy.is_relative_to(tmp_path)
     out = capsys.readouterr().out
     running = emulator.load()
     assert running is not None
     try:
+        assert f"cd {tmp_path / 'state' / 'up-checkout'}" in out
         assert f"export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_ENDPOINT_URL={running.endpoint}" in out
         assert f"--url {running.health_url}" in out and "npx cdk diff -c env=production" in out
         port = int(running.endpoint.rsplit(":", 1)[1])
@@ -205,6 +225,8 @@ def test_up_keeps_one_running_on_loopback_only_and_down_stops_it(
         assert main(["down"]) == 0
     assert not emulator.alive(running.pid)
     assert not emulator.state_file().exists()
+    assert not copy.exists()
+    assert subprocess.run(["git", "diff", "--stat"], cwd=emulator.ROOT, capture_output=True, text=True, check=True).stdout == tracked
     assert main(["down"]) == 0
     assert "no sandbox is running" in capsys.readouterr().out
 
