@@ -58,6 +58,7 @@ def install() -> None:
     moto_fixes.install_role_update()
     moto_fixes.install_replica_keys()
     moto_fixes.install_partial_secret_arns()
+    moto_fixes.install_manifest_digest()
     access.install()
     cloudformation.install_intrinsics()
     cloudformation.install_failure_reasons()

@@ -18,6 +18,7 @@ EXTENSIONS = {
     "image pulls": "a deployment whose essential image is not in its ECR repository (tag or digest) never gets a task running (CannotPullContainerError) and fails",
     "deployment circuit breaker": "a failed deployment rolls the service back to its previous task definition; on a stack operation the resource fails with 'ECS Deployment Circuit Breaker was triggered', and a new service has nothing to roll back to (ECS developer guide, 'Deployment circuit breaker')",
     "ECS tasks": "a service runs its desired count at once, registered in its target groups; no container runs",
+    "service tasks": "each deployment's tasks are listed (ListTasks with serviceName, DescribeTasks) RUNNING on the deployment's revision, every container with the digest its image tag resolved to when the deployment started (ECS developer guide, 'Container image resolution'); a scale keeps that digest; the tasks of an earlier deployment are gone at once (AWS lists STOPPED tasks for about an hour)",
     "the application": "a stand-in answers /health and the ALB health checks: 200 only while tasks of a release that is not a failing one (--failing-tag) run",
     "task definition revisions": "`family:NOTANUMBER` is a ClientException ('Invalid revision number'), not a server error",
     "AWS::ECR::PullThroughCacheRule": "kept by the emulator, one per repository prefix in a region, a second one refused (PullThroughCacheRuleAlreadyExistsException), and one whose CredentialArn names no secret refused (SecretNotFoundException; ECR API reference CreatePullThroughCacheRule)",
@@ -232,6 +233,7 @@ def deploy(account: str, region: str, service: Any, previous: str | None) -> str
         service.running_count, service.pending_count = service.desired_count, 0
         service.deployments = [_deployment(service, service.task_definition, "COMPLETED", "ECS deployment {id} completed.")]
         _event(service, "has reached a steady state.")
+        run_service_tasks(account, region, service, resolve=True)
         return None
     _event(service, f"deployment failed: {problem}")
     # In the emulator's log too: a failed first create deletes the service, and its events with it.
@@ -244,10 +246,85 @@ def deploy(account: str, region: str, service: Any, previous: str | None) -> str
         service.deployments = [
             _deployment(service, previous, "COMPLETED", "ECS deployment circuit breaker: rolled back to deployment {id}.")
         ]
+        run_service_tasks(account, region, service, resolve=False)  # the previous deployment's tasks run on
     else:
         service.running_count, service.pending_count = 0, service.desired_count
         service.deployments = [_deployment(service, service.task_definition, "FAILED", f"ECS deployment circuit breaker: {problem}")]
+        run_service_tasks(account, region, service, resolve=False)
     return problem
+
+
+def _digest(image: str) -> str:
+    """The digest ECS resolves an image to: ECR's for an image in this account's ECR, else a stable
+    stand-in for a public image (which the emulator assumes exists)."""
+    import hashlib
+
+    from moto.ecr.models import ecr_backends
+
+    match = _ECR_IMAGE.match(image)
+    if match:
+        account, region, name, tag, digest = match.groups()
+        repository = ecr_backends[account][region].repositories.get(name)
+        for stored in repository.images if repository else []:
+            if (digest and stored.image_digest == digest) or (tag and tag in (stored.image_tags or [])):
+                return str(stored.image_digest)
+    return f"sha256:{hashlib.sha256(image.encode()).hexdigest()}"
+
+
+def run_service_tasks(account: str, region: str, service: Any, *, resolve: bool) -> None:
+    """The service's running tasks as ECS lists them: `running_count` tasks of its task definition.
+    `resolve` is a new deployment (images resolved to digests again); a scale keeps the digests."""
+    import types
+
+    from moto.ecs.models import Container, Task, ecs_backends
+
+    backend = ecs_backends[account][region]
+    cluster = backend._get_cluster(service.cluster_name)
+    tasks = backend.tasks.setdefault(cluster.name, {})
+    group = f"service:{service.name}"
+    for arn in [arn for arn, task in tasks.items() if getattr(task, "group", None) == group]:
+        del tasks[arn]
+    if not service.task_definition or not service.running_count:
+        return
+    definition = _definition(account, region, service.task_definition)
+    if resolve or not getattr(service, "resolved_digests", None):
+        service.resolved_digests = {c["name"]: _digest(c.get("image", "")) for c in definition.container_definitions}
+    deployment = (service.deployments or [{}])[0].get("id", "")
+    # moto's Task takes one container and makes a network interface per awsvpc task; the emulator
+    # lists every container of the definition and gives the tasks no interface of their own.
+    shape = types.SimpleNamespace(arn=definition.arn, network_mode="none", container_definitions=definition.container_definitions)
+    for _ in range(service.running_count):
+        task = Task(cluster, shape, None, None, backend, group, launch_type=service.launch_type or "FARGATE", started_by=deployment)
+        containers = []
+        for spec in definition.container_definitions:
+            container = Container(types.SimpleNamespace(arn=definition.arn, container_definitions=[spec]))  # type: ignore[arg-type]
+            container.last_status = "RUNNING"
+            container.image_digest = service.resolved_digests.get(spec["name"])
+            containers.append(container)
+        task.containers = containers
+        task.advance = lambda: None  # a service's task runs until ECS replaces it: no lifecycle steps
+        tasks[task.task_arn] = task
+
+
+def listing_by_service(backend_list_tasks: Any) -> Any:
+    """moto's ListTasks ignores serviceName ("We can't filter on service_name"); ECS lists that
+    service's tasks only. Wraps moto's backend method (the sandbox, and the runbook's moto tests)."""
+
+    def list_tasks(
+        self: Any,
+        cluster_str: str | None = None,
+        container_instance: str | None = None,
+        family: str | None = None,
+        started_by: str | None = None,
+        service_name: str | None = None,
+        desiredStatus: str | None = None,  # noqa: N803 (moto's name)
+    ) -> Any:
+        found = backend_list_tasks(self, cluster_str, container_instance, family, started_by, None, desiredStatus)
+        if not service_name:
+            return found
+        return [t for t in found if getattr(t, "group", None) == f"service:{service_name.split('/')[-1]}"]
+
+    return list_tasks
 
 
 def sync_targets(account: str, region: str, cluster: str, service: str) -> None:
@@ -352,10 +429,23 @@ def install() -> None:
         else:
             for deployment in service.deployments:
                 deployment.update(desiredCount=service.desired_count, runningCount=service.running_count)
+            run_service_tasks(self.account_id, self.region_name, service, resolve=False)
         sync_targets(self.account_id, self.region_name, service.cluster_name, service.name)
         return service
 
     EC2ContainerServiceBackend.update_service = update_service_api  # type: ignore[method-assign]
+
+    EC2ContainerServiceBackend.list_tasks = listing_by_service(EC2ContainerServiceBackend.list_tasks)  # type: ignore[method-assign]
+
+    backend_delete_service = EC2ContainerServiceBackend.delete_service
+
+    def delete_service(self: Any, cluster_name: str, service_name: str, force: bool) -> Any:
+        deleted = backend_delete_service(self, cluster_name, service_name, force)
+        deleted.running_count = 0
+        run_service_tasks(self.account_id, self.region_name, deleted, resolve=False)  # its tasks stop with it
+        return deleted
+
+    EC2ContainerServiceBackend.delete_service = delete_service  # type: ignore[method-assign]
 
     def create_task_definition(
         cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any

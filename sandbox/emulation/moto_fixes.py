@@ -21,6 +21,11 @@ EXTENSIONS = {
         "them, unattached at create and update alike: the emulator's decisions see no AWS managed policy (stricter, never "
         "kinder; no task execution role of the stacks has one)"
     ),
+    "image digests": (
+        "an image's digest is the SHA-256 of its manifest as pushed (ECR user guide, 'Image manifest format': "
+        "the image digest is computed from the manifest), so two images differ in digest when their manifests do; moto "
+        "hashed the layer digests only, giving every image without layers the same digest"
+    ),
     "log group Fn::GetAtt Arn": (
         "ends in `:*`, as CloudFormation documents it for AWS::Logs::LogGroup (moto returned the ARN without it), so a "
         "policy naming the group through Fn::GetAtt covers its log streams as it does in AWS"
@@ -100,3 +105,16 @@ def install_partial_secret_arns() -> None:
         return found
 
     SecretsStore.get = get  # type: ignore[method-assign]
+
+
+def manifest_digest(image: Any) -> None:
+    """ECR's digest of an image: the SHA-256 of its manifest (moto's `Image._create_digest`)."""
+    import hashlib
+
+    image._image_digest = "sha256:" + hashlib.sha256(image.image_manifest.encode()).hexdigest()
+
+
+def install_manifest_digest() -> None:
+    from moto.ecr.models import Image
+
+    Image._create_digest = manifest_digest  # type: ignore[method-assign]

@@ -576,10 +576,15 @@ def _push(running: Running, repository: str, tag: str, region: str = REGION) -> 
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
         "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1, "digest": "sha256:" + "b" * 64},
-        "layers": [],
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1, "digest": _layer(tag)}],
     }
     ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
     return f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
+
+
+def _layer(tag: str) -> str:
+    """A build's layer: each tag pushed here is a build of its own."""
+    return "sha256:" + tag.encode().hex().ljust(64, "0")[:64]
 
 
 def test_a_service_whose_image_is_not_pushed_fails_its_create(running: Running) -> None:
@@ -606,6 +611,34 @@ def test_deployments_complete_and_a_failed_one_is_rolled_back(running: Running) 
     assert image == good
     with pytest.raises(ClientError, match=r"ClientException.*Invalid revision number"):
         ecs.update_service(cluster="probe", service="probe", taskDefinition="probe-app:NOTANUMBER")
+
+
+def test_a_services_tasks_run_its_revision_on_the_digest_each_deployment_resolved(running: Running) -> None:
+    """What `deploy.sh` verifies a release by: ListTasks of the service (moto listed every task of
+    the cluster), each task on the service's revision, its container on the digest ECR holds for the
+    tag (moto gave layerless images one digest, and service tasks none)."""
+    stack = _service_stack(_push(running, "probe-tasks", "1.0.0"))
+    stack["Task"]["Properties"]["Family"] = "probe-tasks"
+    stack["Cluster"]["Properties"]["ClusterName"] = stack["Service"]["Properties"]["ServiceName"] = "probe-tasks"
+    assert _deploy(running, "Tasks", stack) == "CREATE_COMPLETE"
+    ecs, ecr = running.client("ecs", REGION), running.client("ecr", REGION)
+
+    def running_tasks() -> list[tuple[str, str]]:
+        arns = ecs.list_tasks(cluster="probe-tasks", serviceName="probe-tasks", desiredStatus="RUNNING")["taskArns"]
+        tasks = ecs.describe_tasks(cluster="probe-tasks", tasks=arns)["tasks"] if arns else []
+        return [(t["taskDefinitionArn"].rsplit("/", 1)[1], t["containers"][0]["imageDigest"]) for t in tasks]
+
+    def digest(tag: str) -> str:
+        return str(ecr.describe_images(repositoryName="probe-tasks", imageIds=[{"imageTag": tag}])["imageDetails"][0]["imageDigest"])
+
+    assert running_tasks() == [("probe-tasks:1", digest("1.0.0"))] * 2
+    stack["Task"]["Properties"]["ContainerDefinitions"][0]["Image"] = _push(running, "probe-tasks", "1.1.0")
+    assert _deploy(running, "Tasks", stack, update=True) == "UPDATE_COMPLETE"
+    assert digest("1.1.0") != digest("1.0.0")
+    assert running_tasks() == [("probe-tasks:2", digest("1.1.0"))] * 2
+    ecs.update_service(cluster="probe-tasks", service="probe-tasks", desiredCount=3)
+    assert running_tasks() == [("probe-tasks:2", digest("1.1.0"))] * 3
+    assert ecs.list_tasks(cluster="probe-tasks", serviceName="another")["taskArns"] == []
 
 
 def test_an_execution_role_that_cannot_log_in_to_the_registry_trips_the_circuit_breaker_until_it_can(running: Running) -> None:
@@ -1180,10 +1213,10 @@ def test_a_schedule_is_made_through_eventbridge_schedulers_api(running: Running)
         running.client("scheduler", REGION).get_schedule(Name="probe-daily")
 
 
-def test_scan_on_push_scans_each_image_even_when_moto_gives_them_one_digest(running: Running) -> None:
-    """Three releases whose manifests differ but to which moto gives one digest (no layers): each
-    push lands and is scanned; a scan by that digest would find the first image again and fail
-    the next push (make sandbox's bad releases did)."""
+def test_scan_on_push_scans_each_image_of_its_own_digest(running: Running) -> None:
+    """Three releases whose manifests differ and have no layers (to which moto gave one digest):
+    each push lands and is scanned; a scan by one shared digest would find the first image again
+    and fail the next push (make sandbox's bad releases did)."""
     ecr = running.client("ecr", REGION)
     ecr.create_repository(repositoryName="probe-scanned", imageScanningConfiguration={"scanOnPush": True})
     for tag in ("1.0.0", "1.0.1", "1.0.2"):  # three builds: manifests that differ, as the sandbox's pushes do
