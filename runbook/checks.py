@@ -70,6 +70,16 @@ def describe_service(ctx: Context) -> dict[str, Any]:
     return service
 
 
+def wait_until_stable(ctx: Context) -> None:
+    """The manual's `aws ecs wait services-stable`, with the runbook's poll interval and timeout."""
+    names = ctx.cfg.names
+    ctx.report.say(f"waiting for {names.service} to be stable (up to {ctx.wait.timeout_minutes} min) ...")
+    ctx.client("ecs").get_waiter("services_stable").wait(
+        cluster=names.cluster, services=[names.service], WaiterConfig=ctx.wait.waiter_config
+    )
+    ctx.report.check("service stable", True, f"{names.service} reached a steady state")
+
+
 def check_tasks(ctx: Context, service: dict[str, Any]) -> bool:
     running, desired = service["runningCount"], service["desiredCount"]
     floor = int(RUNNING_TASKS.value)

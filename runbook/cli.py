@@ -25,7 +25,7 @@ from config.dr import DrContextError, RestoreSource, parse_dr_context
 from config.names import GAME_DAY_EXPERIMENTS
 from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
 from config.thresholds import RPO_DATABASE_MINUTES, RTO_APPLICATION_MINUTES, RTO_DATABASE_MINUTES, RUNNING_TASKS, THRESHOLDS
-from runbook import checklist, checks, db_users, drill, failback, game_day, readiness, recovery, security, service
+from runbook import checklist, checks, db_users, drill, failback, game_day, readiness, recovery, release, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe
 from runbook.context import Context
 from runbook.report import Report
@@ -69,6 +69,15 @@ def _no_options(parser: argparse.ArgumentParser) -> None:
 
 def _image_tag_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-tag", type=_image_tag, help="the release (default: service.image_tag of the config file)")
+
+
+def _deploy_options(parser: argparse.ArgumentParser) -> None:
+    _image_tag_option(parser)
+    parser.add_argument(
+        release.ALLOW_OLDER,
+        action="store_true",
+        help="put a release older than the running one in place on purpose (refused without it)",
+    )
 
 
 def _rollback_options(parser: argparse.ArgumentParser) -> None:
@@ -151,12 +160,15 @@ def deploy_command(env: str) -> Command:
     return Command(
         name=env,
         summary=f"deploy {env}: preflight, cdk deploy of its stacks, wait until stable, health-check",
-        readme='"Execute Deployment": preflight, `npx cdk deploy` of the environment\'s primary stacks (with the tag), wait '
-        "until the service is stable, health-check; on failure it names the step that failed. One verb per "
-        "environment file in `config/`",
-        run=lambda args, ctx: service.deploy(ctx, image_tag=args.image_tag, url=args.url),
-        options=_image_tag_option,
-        usage="[--image-tag T]",
+        readme='"Execute Deployment": refuses a release older than the running one (by version, else by push time) '
+        f"unless `{release.ALLOW_OLDER}`; preflight, `npx cdk deploy` of the environment's primary stacks (with the tag), "
+        "puts the stack's task revision back in place when a rollback moved the service off it, waits until stable, "
+        "checks that every running task runs the revision and the image digest of the tag asked for, health-checks, "
+        "then tags the release `deployed-<tag>`; on failure it names the step that failed; the last line says what "
+        "runs now. One verb per environment file in `config/`",
+        run=lambda args, ctx: service.deploy(ctx, image_tag=args.image_tag, url=args.url, allow_older=args.allow_older),
+        options=_deploy_options,
+        usage=f"[--image-tag T] [{release.ALLOW_OLDER}]",
         url=True,
         names_its_environment=True,
     )
@@ -206,9 +218,10 @@ COMMANDS: tuple[Command, ...] = (
         summary="put the service back on the previous ACTIVE task revision (or --to-revision N), wait, health-check",
         readme='"Emergency Rollback": the previous ACTIVE revision of task family `contractorlens` (or N; the stacks '
         "retain replaced revisions, see below); refuses when there is none; records from/to in SSM "
-        "`/contractorlens/<env>/runbook/last-rollback`; waits, checks that the service runs that revision, "
-        "health-checks, and says which `service.image_tag` to put in the config so the next deploy does not bring "
-        "the bad release back",
+        "`/contractorlens/<env>/runbook/last-rollback`; waits, checks that every running task runs that revision and "
+        "the digest of its API image, health-checks, tags that release `deployed-<tag>` once healthy, and says which "
+        "`service.image_tag` (the API container's) to put in the config so the next deploy does not bring the bad "
+        "release back",
         run=lambda args, ctx: service.rollback(ctx, to_revision=args.to_revision, url=args.url),
         options=_rollback_options,
         usage="[--to-revision N]",
@@ -217,7 +230,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "scale",
         summary=f"set the service's desired count (--count N); below {FLOOR} in production only with --force",
-        readme=f'"Mitigation Actions": the desired count (below {FLOOR} in production only with `--force`); waits until stable',
+        readme=f'"Mitigation Actions": the desired count (below {FLOOR} in production only with `--force`; a warning '
+        "when it is outside the autoscaling range); waits until stable and checks the tasks run the release",
         run=lambda args, ctx: service.scale(ctx, count=args.count, force=args.force),
         options=_scale_options,
         usage="--count N [--force]",
@@ -225,7 +239,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "restart",
         summary="force a new deployment of the service, wait until stable, health-check",
-        readme='"Mitigation Actions": a forced new deployment; waits until stable, health-checks',
+        readme='"Mitigation Actions": a forced new deployment; waits until stable, checks the new tasks run the same '
+        "release (revision and digest), health-checks",
         run=lambda args, ctx: service.restart(ctx, url=args.url),
         url=True,
     ),

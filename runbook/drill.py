@@ -17,8 +17,9 @@ from botocore.exceptions import ClientError
 from config.dr import RestoreSource
 from config.names import DR_DATABASE_IDS
 from runbook.aws import RunbookError, error_code
+from runbook.checks import wait_until_stable
 from runbook.context import Context
-from runbook.service import Runner, cdk_deploy, run_command, wait_until_stable
+from runbook.service import Runner, cdk_deploy, run_command
 
 # Where a stack can be switched from: anything else is still moving, or stuck.
 SETTLED = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")

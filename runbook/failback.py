@@ -29,9 +29,10 @@ from botocore.exceptions import ClientError
 from config.names import PRIMARY_DATABASE_ID
 from runbook import drill
 from runbook.aws import RunbookError, error_code
+from runbook.checks import wait_until_stable
 from runbook.context import Context
 from runbook.readiness import replica_lag
-from runbook.service import Runner, cdk_deploy, run_command, wait_until_stable
+from runbook.service import Runner, cdk_deploy, run_command
 
 STEPS = ("status", "hold", "replicate", "switchover", "finish")
 

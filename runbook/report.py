@@ -27,6 +27,8 @@ class Report:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     checks: list[Check] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    now: str = ""
+    """What runs now, when the command changed the service: the end of its last line."""
 
     def check(self, name: str, ok: bool, detail: str) -> bool:
         self.checks.append(Check(name, ok, detail))
@@ -56,10 +58,11 @@ class Report:
                 "env": self.env,
                 "ok": self.ok,
                 "checks": [check.__dict__ for check in self.checks],
-                "data": self.data,
+                "data": self.data | ({"now": self.now} if self.now else {}),
             }
             print(json.dumps(document, indent=2, sort_keys=True, default=str), file=self.out)
         else:
             failed = [check.name for check in self.checks if not check.ok]
-            print(f"{self.command}: {'all checks passed' if not failed else 'failed: ' + ', '.join(failed)}", file=self.out)
+            outcome = "all checks passed" if not failed else "failed: " + ", ".join(failed)
+            print(f"{self.command}: {outcome}" + (f"; now: {self.now}" if self.now else ""), file=self.out)
         return 0 if self.ok else 1

@@ -13,8 +13,9 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from config.thresholds import RUNNING_TASKS
-from runbook import account, checks, db_users
+from runbook import account, checks, db_users, release
 from runbook.aws import RunbookError, error_code
+from runbook.checks import wait_until_stable
 from runbook.context import Context
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,26 +34,19 @@ def run_command(argv: Sequence[str]) -> int:
     return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
-def wait_until_stable(ctx: Context) -> None:
-    """The manual's `aws ecs wait services-stable`, with the runbook's poll interval and timeout."""
+def deploy(ctx: Context, *, image_tag: str | None, url: str | None, allow_older: bool = False, run: Runner = run_command) -> bool:
+    """`./scripts/deploy.sh <env>`: preflight, cdk deploy, the stack's revision in place, wait for
+    stability, verify the release that runs, health-check; the release kept once it is healthy."""
     names = ctx.cfg.names
-    ctx.report.say(f"waiting for {names.service} to be stable (up to {ctx.wait.timeout_minutes} min) ...")
-    ctx.client("ecs").get_waiter("services_stable").wait(
-        cluster=names.cluster, services=[names.service], WaiterConfig=ctx.wait.waiter_config
-    )
-    ctx.report.check("service stable", True, f"{names.service} reached a steady state")
-
-
-def deploy(ctx: Context, *, image_tag: str | None, url: str | None, run: Runner = run_command) -> bool:
-    """`./scripts/deploy.sh <env>`: preflight, cdk deploy, wait for stability, health-check."""
-    names = ctx.cfg.names
+    tag = image_tag or ctx.cfg.service.image_tag
     checks.refuse_placeholder_ranges(ctx)
+    source = "--image-tag" if image_tag else f"service.image_tag in {ctx.cfg.source}"
+    release.refuse_older(ctx, tag, source=source, allow_older=allow_older)
     step = "preflight"
     ctx.report.say(f"[1/4] {step}")
     if not checks.preflight(ctx, url, image_tag):
         ctx.report.check("deploy", False, f"stopped at step '{step}': fix what failed above, then deploy again")
         return False
-    account.keep_image(ctx, image_tag or ctx.cfg.service.image_tag)
     step = "cdk deploy"
     clear_failed_creates(ctx, PRIMARY_STACKS)
     stacks = [names.stack(part) for part in PRIMARY_STACKS]
@@ -63,15 +57,25 @@ def deploy(ctx: Context, *, image_tag: str | None, url: str | None, run: Runner 
     code = run(argv)
     if code != 0:
         ctx.report.check("deploy", False, f"stopped at step '{step}': it exited {code}; see its output above")
+        _say_what_runs(ctx)
         return False
     ctx.report.check("cdk deploy", True, f"{len(stacks)} stacks deployed")
     ctx.report.say("[3/4] wait for the service")
+    wanted = release.put_stack_revision_in_place(ctx)
     wait_until_stable(ctx)
-    ctx.report.say("[4/4] health-check")
-    if not checks.health_check(ctx, url):
-        ctx.report.check("deploy", False, "step 'health-check' failed after the deploy: consider ./scripts/deploy.sh rollback")
+    ctx.report.say("[4/4] verify the release and health-check")
+    verified = release.verify(ctx, task_definition=wanted, tag=tag)
+    if not (checks.health_check(ctx, url) and verified):
+        ctx.report.check("deploy", False, "the release asked for is not running healthy: consider ./scripts/deploy.sh rollback")
         return False
-    return True
+    return account.keep_image(ctx, tag)  # only now: a release that never ran healthy is not kept
+
+
+def _say_what_runs(ctx: Context) -> None:
+    """After a failed deploy, the report's last line still says what runs."""
+    now = release.running(ctx)
+    if now is not None:
+        ctx.report.now = f"{ctx.cfg.names.service} runs {now.api_image or '?'} as {now.revision}"
 
 
 def _revision(task_definition: str) -> tuple[str, int]:
@@ -81,9 +85,12 @@ def _revision(task_definition: str) -> tuple[str, int]:
     return family, int(revision)
 
 
-def _image(ctx: Context, task_definition: str) -> str:
-    described = ctx.client("ecs").describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
-    return ", ".join(c["image"] for c in described["containerDefinitions"])
+def _api_image(ctx: Context, task_definition: str) -> str:
+    """The API container's image of a revision (the task definition also runs the metrics collector)."""
+    container = release.api_container(ctx, release.describe_definition(ctx, task_definition))
+    if container is None:
+        raise RunbookError(f"{task_definition} has no container from the repository {ctx.cfg.names.repository}")
+    return str(container["image"])
 
 
 def rollback(ctx: Context, *, to_revision: int | None, url: str | None) -> bool:
@@ -111,10 +118,7 @@ def rollback(ctx: Context, *, to_revision: int | None, url: str | None) -> bool:
             raise RunbookError(f"no ACTIVE revision of task family {family} earlier than {current}: nothing to roll back to")
         target = earlier[0]
 
-    bad_image, good_image = _image(ctx, f"{family}:{current}"), _image(ctx, f"{family}:{target}")
-    for image in good_image.split(", "):
-        if f"/{names.repository}:" in image:  # kept from now on, if a deploy did not tag it yet
-            account.keep_image(ctx, image.rpartition(":")[2])
+    bad_image, good_image = _api_image(ctx, f"{family}:{current}"), _api_image(ctx, f"{family}:{target}")
     ctx.report.say(f"rolling {names.service} back from {family}:{current} ({bad_image}) to {family}:{target} ({good_image})")
     ctx.client("ecs").update_service(cluster=names.cluster, service=names.service, taskDefinition=f"{family}:{target}")
     record = {
@@ -131,24 +135,18 @@ def rollback(ctx: Context, *, to_revision: int | None, url: str | None) -> bool:
     ctx.report.check("rollback", True, f"{record['from']} -> {record['to']}, recorded in SSM {parameter}")
     tag = good_image.rpartition(":")[2]
     ctx.report.say(
-        f"The next `cdk deploy` registers the image of config/{ctx.cfg.name}.toml (service.image_tag) again. "
-        f'Set service.image_tag = "{tag}" there (or deploy with -c image-tag={tag}) before the next deploy.'
+        f"The service now runs outside the stack, which still names {bad_image.rpartition(':')[2]}. The next deploy puts "
+        f'the release it is asked for in place: set service.image_tag = "{tag}" in config/{ctx.cfg.name}.toml '
+        f"(or deploy with --image-tag {tag}) before it, or it brings back the release of the file."
     )
     wait_until_stable(ctx)
     # Steady is not enough: when the revision's tasks never become healthy, ECS's circuit
     # breaker puts the service back on the revision it ran, and that is steady too.
-    running = _revision(checks.describe_service(ctx)["taskDefinition"])[1]
-    landed = ctx.report.check(
-        "rollback landed",
-        running == target,
-        f"the service runs {family}:{running}"
-        + (
-            ""
-            if running == target
-            else f", not {family}:{target}: ECS rolled the deployment back (its tasks never became healthy; see the service's events)"
-        ),
-    )
-    return checks.health_check(ctx, url) and landed
+    landed = release.verify(ctx, task_definition=f"{family}:{target}", tag=tag)
+    if not landed:
+        ctx.report.say("  ECS may have rolled the deployment back (its tasks never became healthy): see the service's events")
+    healthy = checks.health_check(ctx, url)
+    return healthy and landed and account.keep_image(ctx, tag)  # kept only once it runs healthy
 
 
 def scale(ctx: Context, *, count: int, force: bool) -> bool:
@@ -161,23 +159,31 @@ def scale(ctx: Context, *, count: int, force: bool) -> bool:
         raise RunbookError(
             f"--count {count} is below the manual's 'Active ECS Tasks >= {floor}' in production; add --force to do it anyway"
         )
-    if count > ctx.cfg.service.max_tasks:
-        ctx.report.say(f"note: {count} is above the autoscaling ceiling ({ctx.cfg.service.max_tasks}); autoscaling may scale it back")
+    low, high = ctx.cfg.service.min_tasks, ctx.cfg.service.max_tasks
+    if not low <= count <= high:
+        side = "above the autoscaling maximum" if count > high else "below the autoscaling minimum"
+        ctx.report.say(
+            f"warning: {count} is {side} ({low} to {high} in {ctx.cfg.source}): "
+            "Application Auto Scaling moves the desired count back into that range at its next scaling activity"
+        )
     checks.describe_service(ctx)
+    now = release.running(ctx)
     ctx.client("ecs").update_service(cluster=names.cluster, service=names.service, desiredCount=count)
     ctx.report.check("scale", True, f"{names.service} desired count set to {count}")
     wait_until_stable(ctx)
-    return True
+    return now is None or now.api_tag is None or release.verify(ctx, task_definition=now.task_definition, tag=now.api_tag)
 
 
 def restart(ctx: Context, *, url: str | None) -> bool:
     """The manual's `aws ecs update-service ... --force-new-deployment`."""
     names = ctx.cfg.names
     checks.describe_service(ctx)
+    now = release.running(ctx)
     ctx.client("ecs").update_service(cluster=names.cluster, service=names.service, forceNewDeployment=True)
     ctx.report.check("restart", True, f"new deployment of {names.service} started")
     wait_until_stable(ctx)
-    return checks.health_check(ctx, url)
+    verified = now is None or now.api_tag is None or release.verify(ctx, task_definition=now.task_definition, tag=now.api_tag)
+    return checks.health_check(ctx, url) and verified
 
 
 DR_REGION_PARTS = ("DRFoundation", "DR")
@@ -285,7 +291,6 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
             for line in account.push_instructions(ctx, tag):
                 ctx.report.say(f"  {line}")
             return False
-        account.keep_image(ctx, tag)
         if not account.check_docker_hub(ctx):
             ctx.report.say("Then run first-deploy again: Grafana's image is pulled from Docker Hub with them.")
             return False
@@ -302,7 +307,8 @@ def first_deploy(ctx: Context, *, url: str | None, run: Runner = run_command) ->
             # After the Service stack: the DR stack reads the health check id it writes.
             _cdk_deploy(ctx, ["DR"], run, assembly)
     wait_until_stable(ctx)
-    return checks.health_check(ctx, url)
+    verified = release.verify(ctx, task_definition=release.stack_task_definition(ctx), tag=tag)
+    return checks.health_check(ctx, url) and verified and account.keep_image(ctx, tag)
 
 
 def leftovers(ctx: Context, *, delete: bool) -> bool:

@@ -241,9 +241,17 @@ def bad_release(s: Session) -> None:
     s.deploy_sh("rollback", *_env(s), *_health(s))
     s.check(f"the service runs {good} again", lambda: (_service_image(s) == good, f"running {_service_image(s)}"))
     # The rollback changed the service outside the stack, which still names the flawed release:
-    # the diff says so, and the file's tag deployed puts the stack and the service back in step (README).
+    # the diff says so (README: "After a rollback").
     s.cdk("diff", s.cfg.names.stack("Service"), "-c", f"env={s.cfg.name}", look_for=f"/contractorlens:{FLAWED_RELEASE_TAG}")
-    s.deploy_sh(*deploy)
+    # Deploying the rolled-back tag again is no change to CloudFormation: the deploy sees the
+    # service off the stack's revision and puts it back, and checks that it runs.
+    s.deploy_sh(*deploy, "--image-tag", FLAWED_RELEASE_TAG, look_for="changed outside the stack, by a rollback")
+    s.check(
+        f"the service runs {FLAWED_RELEASE_TAG} again", lambda: (_service_image(s) == FLAWED_RELEASE_TAG, f"running {_service_image(s)}")
+    )
+    # The file's tag is older than the running release: refused before anything changes, then on purpose.
+    s.deploy_sh(*deploy, expect=2, look_for=f"would put the older contractorlens:{good}")
+    s.deploy_sh(*deploy, "--allow-older", look_for=f"now: {s.cfg.names.service} runs contractorlens:{good} (sha256:")
 
 
 def on_call(s: Session) -> None:

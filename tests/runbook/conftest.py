@@ -78,8 +78,39 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # No test launches an instance: loading moto's AMI catalogue took most of each test's set-up.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     monkeypatch.setattr("runbook.cli.load_environment", _load)
+    _service_tasks(monkeypatch)
     with mock_aws():
         yield
+
+
+def _service_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto lists no tasks for a service: here, as in the sandbox, a service runs its running count
+    of tasks of its revision, each container on the digest its image had when the deployment began
+    (sandbox/emulation/ecs.py, whose functions these are)."""
+    from moto.ecr.models import Image
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    from sandbox.emulation import ecs as emulated
+    from sandbox.emulation.moto_fixes import manifest_digest
+
+    create, update = EC2ContainerServiceBackend.create_service, EC2ContainerServiceBackend.update_service
+
+    def create_service(self: Any, *args: Any, **kwargs: Any) -> Any:
+        service = create(self, *args, **kwargs)
+        emulated.run_service_tasks(self.account_id, self.region_name, service, resolve=True)
+        return service
+
+    def update_service(self: Any, props: dict[str, Any]) -> Any:
+        before = self._get_service(props.get("cluster", "default"), props["service"].split("/")[-1]).task_definition
+        service = update(self, props)
+        deployed = service.task_definition != before or bool(props.get("force_new_deployment"))
+        emulated.run_service_tasks(self.account_id, self.region_name, service, resolve=deployed)
+        return service
+
+    monkeypatch.setattr(EC2ContainerServiceBackend, "create_service", create_service)
+    monkeypatch.setattr(EC2ContainerServiceBackend, "update_service", update_service)
+    monkeypatch.setattr(EC2ContainerServiceBackend, "list_tasks", emulated.listing_by_service(EC2ContainerServiceBackend.list_tasks))
+    monkeypatch.setattr(Image, "_create_digest", manifest_digest)  # each tag's own digest, as ECR computes it
 
 
 @dataclass
@@ -109,6 +140,9 @@ def push_image(tag: str, region: str = PRIMARY) -> None:
     _client("ecr", region).put_image(repositoryName="contractorlens", imageTag=tag, imageManifest=json.dumps(manifest))
 
 
+COLLECTOR_IMAGE = "123456789012.dkr.ecr.us-west-2.amazonaws.com/contractorlens-public/aws-observability/aws-otel-collector:v0.43.3"
+
+
 def register_revision(image_tag: str) -> None:
     _client("ecs").register_task_definition(
         family="contractorlens",
@@ -116,8 +150,65 @@ def register_revision(image_tag: str) -> None:
         networkMode="awsvpc",
         cpu="1024",
         memory="2048",
-        containerDefinitions=[{"name": "api", "image": f"123456789012.dkr.ecr.us-west-2.amazonaws.com/contractorlens:{image_tag}"}],
+        # The Service stack's shape: the API first, and the metrics collector from the pull-through cache.
+        containerDefinitions=_containers(image_tag),
     )
+
+
+SERVICE_STACK = "ContractorLens-Production-Service"
+
+
+def _containers(image_tag: str) -> list[dict[str, Any]]:
+    return [
+        {"name": "api", "image": f"123456789012.dkr.ecr.us-west-2.amazonaws.com/contractorlens:{image_tag}"},
+        {"name": "metrics-collector", "image": COLLECTOR_IMAGE},
+    ]
+
+
+def deploy_service_stack(image_tag: str) -> str:
+    """What `npx cdk deploy` of the Service stack does to the service: the stack's task definition
+    with the tag (a new revision when the template changed), and the service moved to it, as
+    CloudFormation updates AWS::ECS::Service. An unchanged template changes nothing, as a change set
+    with no changes does not. Returns the stack's task definition."""
+    cfn, ecs = _client("cloudformation"), _client("ecs")
+    properties = {
+        "Family": "contractorlens",
+        "NetworkMode": "awsvpc",
+        "Cpu": "1024",
+        "Memory": "2048",
+        "RequiresCompatibilities": ["FARGATE"],
+        "ContainerDefinitions": _containers(image_tag),  # moto's resource takes the API's spelling
+    }
+    body = json.dumps({"Resources": {"TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": properties}}})
+    try:
+        before = cfn.get_template(StackName=SERVICE_STACK)["TemplateBody"]
+    except cfn.exceptions.ClientError:
+        before = None
+    if before is None:
+        cfn.create_stack(StackName=SERVICE_STACK, TemplateBody=body)
+    elif json.dumps(before) != body and before != body:
+        cfn.update_stack(StackName=SERVICE_STACK, TemplateBody=body)
+    else:
+        return str(cfn.describe_stack_resources(StackName=SERVICE_STACK)["StackResources"][0]["PhysicalResourceId"])
+    arn = str(cfn.describe_stack_resources(StackName=SERVICE_STACK)["StackResources"][0]["PhysicalResourceId"])
+    ecs.update_service(cluster="contractorlens", service="contractorlens", taskDefinition=arn)
+    return arn
+
+
+class FakeCdk:
+    """Stands in for the `npx cdk deploy` subprocess, which has no account to deploy to here: records
+    each call and, when it succeeds, deploys the Service stack with the tag it was given."""
+
+    def __init__(self, code: int = 0) -> None:
+        self.code = code
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: Any) -> int:
+        self.calls.append(list(argv))
+        if self.code == 0 and argv[2] == "deploy" and SERVICE_STACK in argv:
+            context = [a.split("=", 1)[1] for a in argv if a.startswith("image-tag=")]
+            deploy_service_stack(context[0] if context else "1.0.0")
+        return self.code
 
 
 @pytest.fixture
