@@ -38,8 +38,10 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 setup: $(PY_STAMP) $(NODE_STAMP) ## Create .venv and node_modules from the pinned versions
 
 synth: setup ## Synthesize every stack of ENVIRONMENT (default production) into cdk.out
-	rm -rf cdk.out
-	$(CDK) synth --quiet -c env=$(ENVIRONMENT)
+	@$(BIN)/python -m config '$(ENVIRONMENT)'
+	@rm -rf cdk.out.next
+	$(CDK) synth --quiet -c env=$(ENVIRONMENT) --output cdk.out.next || { rm -rf cdk.out.next; exit 1; }
+	@rm -rf cdk.out && mv cdk.out.next cdk.out
 	@echo "Synthesized $$(ls cdk.out/*.template.json | wc -l) stacks of '$(ENVIRONMENT)' into cdk.out/"
 
 test: setup ## Run every test and quality gate (ruff, mypy, cdk-nag, CloudFormation validation, cfn-lint, snapshots)

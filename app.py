@@ -8,7 +8,10 @@ the primary database during a failback. Any other key that is not CDK's own stop
 (config/context.py).
 """
 
+import os
+import signal
 import sys
+from types import FrameType
 
 import aws_cdk as cdk
 
@@ -52,5 +55,15 @@ def main() -> int:
     return 0
 
 
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C during a synth (the cdk CLI runs this app for every command) is one line, not the
+    30-line traceback of a call into jsii's Node runtime, which gets the same interrupt. Exits at
+    once: jsii's exit hooks would talk to that runtime, already gone."""
+    del signum, frame
+    sys.stderr.write("app.py: interrupted; the synthesis was not finished\n")
+    os._exit(130)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, _interrupted)
     sys.exit(main())

@@ -37,8 +37,14 @@ CERT_WARNING_DAYS = int(THRESHOLDS["certificate-expiry"].value)
 def _health_url(text: str) -> str:
     """--url: checked before anything runs, so no command changes something and then fails on it."""
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL; e.g. https://api.contractorlens.com/health")
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() or not c.isprintable() for c in text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http(s) URL (no spaces or control characters); e.g. https://api.contractorlens.com/health"
+        )
+    try:
+        parts.port  # noqa: B018 - a port that is not a number raises here, not after a command has acted
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the port is not a number from 0 to 65535") from None
     return text
 
 
@@ -92,6 +98,7 @@ def _scale_options(parser: argparse.ArgumentParser) -> None:
 def _logs_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", default="10m", help="how far back: 30s, 10m, 2h, 1d (default: %(default)s)")
     parser.add_argument("--filter", dest="pattern", help="a CloudWatch Logs filter pattern, e.g. FAILED_LOGIN or 'slow query'")
+    parser.add_argument("--follow", action="store_true", help="keep printing new events until Ctrl-C (aws logs tail --follow)")
 
 
 def _source_options(*, required: bool, prefix: str = "") -> Options:
@@ -247,11 +254,11 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "logs",
         summary="the manual's log tail and searches: --since 10m, --filter FAILED_LOGIN|'slow query'|...",
-        readme="`aws logs tail /ecs/contractorlens` and the manual's searches: `FAILED_LOGIN`, `slow query`, "
-        "`GeminiAPI ERROR`, `connection pool` (phrases are quoted for you)",
-        run=lambda args, ctx: security.logs(ctx, since=args.since, pattern=args.pattern),
+        readme="`aws logs tail /ecs/contractorlens [--follow]` and the manual's searches: `FAILED_LOGIN`, `slow query`, "
+        "`GeminiAPI ERROR`, `connection pool` (phrases are quoted for you); `--follow` prints new events until Ctrl-C",
+        run=lambda args, ctx: security.logs(ctx, since=args.since, pattern=args.pattern, follow=args.follow),
         options=_logs_options,
-        usage="[--since 10m] [--filter PATTERN]",
+        usage="[--since 10m] [--filter PATTERN] [--follow]",
     ),
     Command(
         "backups",
@@ -437,6 +444,13 @@ def build_parser() -> _TopLevel:
 def main(argv: Sequence[str] | None = None, aws: Aws | None = None) -> int:
     """Run one command; `aws` lets tests hand in a session whose clients they stub."""
     try:
+        return _main(argv, aws)
+    except BrokenPipeError:  # `deploy.sh logs | head`: the reader left; nothing more to say
+        return _reader_gone()
+
+
+def _main(argv: Sequence[str] | None, aws: Aws | None) -> int:
+    try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # a usage mistake (one line already printed) or --help
         return int(exc.code or 0)
@@ -447,6 +461,11 @@ def main(argv: Sequence[str] | None = None, aws: Aws | None = None) -> int:
             raise RunbookError("--poll-seconds and --timeout-minutes must be at least 1")
         # During a failover the manual has people `export AWS_REGION=us-east-1`: follow it.
         region = os.environ.get("AWS_REGION") or cfg.region
+        if region not in (cfg.region, cfg.dr_region):
+            raise RunbookError(
+                f"AWS_REGION={region}: {cfg.name} runs in {cfg.region} and fails over to {cfg.dr_region}; "
+                "set AWS_REGION to one of them, or unset it"
+            )
         report.say(f"{args.command} · {cfg.name} · {region}")
         ctx = Context(cfg=cfg, aws=aws or Aws(), report=report, wait=WaitPolicy(args.poll_seconds, args.timeout_minutes), region=region)
         args.declared.run(args, ctx)
@@ -460,3 +479,11 @@ def main(argv: Sequence[str] | None = None, aws: Aws | None = None) -> int:
         print(f"error: {args.command}: interrupted; AWS may still be carrying out what was started", file=sys.stderr)
         return 130
     return report.finish()
+
+
+def _reader_gone() -> int:
+    """stdout's reader closed the pipe: point stdout at /dev/null, so that Python's own flush at exit
+    does not fail too, and exit as a process killed by SIGPIPE would (128 + 13)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141

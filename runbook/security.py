@@ -50,15 +50,42 @@ def log_events(ctx: Context, *, since: timedelta, pattern: str | None) -> Iterat
         raise
 
 
-def logs(ctx: Context, *, since: str, pattern: str | None) -> bool:
-    count = 0
-    for event in log_events(ctx, since=parse_since(since), pattern=pattern):
-        count += 1
-        stamp = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        ctx.report.say(f"{stamp} {event.get('logStreamName', '')} {event['message'].rstrip()}")
-    ctx.report.data["events"] = count
+FOLLOW_POLL_SECONDS = 2
+"""How often `logs --follow` asks for new events (`aws logs tail --follow` polls about as often)."""
+
+
+def logs(ctx: Context, *, since: str, pattern: str | None, follow: bool = False) -> bool:
+    """The manual's `aws logs tail /ecs/contractorlens [--follow]`; with --follow, new events are
+    printed as they arrive until Ctrl-C, which ends the command normally."""
+    seen: set[str] = set()
+    newest = 0
+
+    def show(window: timedelta) -> None:
+        nonlocal newest
+        for event in log_events(ctx, since=window, pattern=pattern):
+            key = event.get("eventId") or f"{event['timestamp']}/{event.get('logStreamName')}/{event['message']}"
+            if key in seen:
+                continue
+            seen.add(key)
+            newest = max(newest, int(event["timestamp"]))
+            stamp = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            ctx.report.say(f"{stamp} {event.get('logStreamName', '')} {event['message'].rstrip()}")
+
+    window = parse_since(since)
+    show(window)
     what = f"matching {filter_pattern(pattern)}" if pattern else "in total"
-    return ctx.report.check("logs", True, f"{count} event(s) {what} in {ctx.cfg.names.app_log_group} over the last {since}")
+    detail = f"{{}} event(s) {what} in {ctx.cfg.names.app_log_group} over the last {since}"
+    if follow:
+        ctx.report.say(f"following {ctx.cfg.names.app_log_group} (Ctrl-C to stop) ...")
+        try:
+            while True:
+                time.sleep(FOLLOW_POLL_SECONDS)
+                # From the newest event seen, less a margin for events that arrive late; repeats are skipped.
+                show(timedelta(seconds=max(60.0, time.time() - newest / 1000 + 60)) if newest else window)
+        except KeyboardInterrupt:
+            detail += ", then followed until Ctrl-C"
+    ctx.report.data["events"] = len(seen)
+    return ctx.report.check("logs", True, detail.format(len(seen)))
 
 
 def certs(ctx: Context) -> bool:

@@ -108,3 +108,42 @@ def test_production_as_shipped_is_refused_until_grafanas_placeholder_range_is_re
     assert "config/production.toml: observability.grafana_allowed_cidrs holds the placeholder 10.99.0.0/16" in result.err
     assert "cdk" not in result.out
     assert boto3.client("ecr", region_name=PRIMARY).describe_images(repositoryName="contractorlens")["imageDetails"] == tags_before
+
+
+def test_a_url_with_a_space_is_refused_before_restart_changes_anything(world: World, health_server, run) -> None:
+    """`restart --url "$URL x"` restarted the service, then died in a traceback on the URL."""
+    ecs = boto3.client("ecs", region_name=PRIMARY)
+    before = ecs.describe_services(cluster="contractorlens", services=["contractorlens"])["services"][0]["deployments"]
+    result = run("restart", "--url", f"{health_server.url} x", *FAST)
+    assert result.code == 2 and result.err.count("\n") == 1 and "not an http(s) URL (no spaces" in result.err
+    assert ecs.describe_services(cluster="contractorlens", services=["contractorlens"])["services"][0]["deployments"] == before
+
+
+def test_an_aws_region_outside_the_environments_is_one_line_before_any_call(aws: None, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`AWS_REGION=mars-north-1` printed an HTML error page."""
+    monkeypatch.setenv("AWS_REGION", "mars-north-1")
+    result = run("health-check", "--url", "http://127.0.0.1:9/health", *FAST)
+    assert result.code == 2 and result.err == (
+        "error: health-check: AWS_REGION=mars-north-1: production runs in us-west-2 and fails over to us-east-1; "
+        "set AWS_REGION to one of them, or unset it\n"
+    )
+
+
+def test_a_reader_that_leaves_early_is_no_traceback() -> None:
+    """`./scripts/deploy.sh logs ... | head` gave a BrokenPipeError traceback once head had exited.
+    Here the reader is gone before the first write: stdout is a pipe whose read end is closed."""
+    import os
+    import subprocess
+
+    from tests.synth import ROOT
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        # Its first line ("health-check · production · us-west-2") is written before any AWS call.
+        argv = ["./scripts/deploy.sh", "health-check", "--url", "http://127.0.0.1:9/health"]
+        shell = subprocess.run(argv, cwd=ROOT, stdout=write, stderr=subprocess.PIPE, text=True, check=False)
+    finally:
+        os.close(write)
+    assert shell.returncode == 141, shell.stderr
+    assert shell.stderr == ""

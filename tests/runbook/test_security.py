@@ -33,6 +33,30 @@ def test_logs_tail_everything_recent(world: World, run) -> None:
     assert json.loads(result.out)["data"]["events"] == 4
 
 
+def test_logs_follow_prints_new_events_until_ctrl_c(world: World, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manual's `aws logs tail --follow`: an event written while following is printed once,
+    and Ctrl-C ends the command normally with what it printed."""
+    import time
+
+    from runbook import security
+
+    logs, polls = boto3.client("logs", region_name=PRIMARY), []
+
+    def poll(seconds: float) -> None:
+        polls.append(seconds)
+        if len(polls) == 1:
+            event = {"timestamp": int(time.time() * 1000), "message": "GeminiAPI ERROR quota exceeded"}
+            logs.put_log_events(logGroupName="/ecs/contractorlens", logStreamName="contractorlens/api/1", logEvents=[event])
+        elif len(polls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(security.time, "sleep", poll)
+    result = run("logs", "--follow", *FAST)
+    assert result.code == 0, result.err
+    assert result.out.count("GeminiAPI ERROR quota exceeded") == 1 and result.out.count("FAILED_LOGIN user=a@example.com") == 1
+    assert "ok    logs: 5 event(s) in total in /ecs/contractorlens over the last 10m, then followed until Ctrl-C" in result.out
+
+
 def test_logs_reject_a_bad_since(world: World, run) -> None:
     result = run("logs", "--since", "ten minutes", *FAST)
     assert result.code == 2 and "e.g. 30s, 10m, 2h, 1d" in result.err

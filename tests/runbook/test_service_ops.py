@@ -253,3 +253,10 @@ def test_a_task_on_another_digest_fails_the_verification(world: World, health_se
     task.containers[0].image_digest = "sha256:" + "0" * 64
     assert not release.verify(ctx, task_definition="contractorlens:2", tag="1.1.0")
     assert f"not: {task.id[:8]} runs contractorlens:2 sha256:0000" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("count", "words"), [("1", "below the autoscaling minimum (2 to"), ("25", "above the autoscaling maximum (2 to")])
+def test_scale_warns_outside_the_autoscaling_range(world: World, run, count: str, words: str) -> None:
+    result = run("scale", "--count", count, "--force", *FAST)
+    assert result.code == 0, result.out + result.err
+    assert f"warning: {count} is {words}" in result.out and "Application Auto Scaling moves the desired count back" in result.out

@@ -122,3 +122,39 @@ def test_a_threshold_without_a_catalogue_entry_stops_synth(tmp_path: Path) -> No
     result = _run_app(work, {"env": "staging"}, tmp_path)
     _assert_one_line_error(result, "stacks/catalogue.py", "no entry for ['gemini-errors']")
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_make_synth_with_an_unknown_environment_says_so_and_keeps_the_last_synthesis(tmp_path: Path) -> None:
+    """`make synth ENVIRONMENT=prod` deleted cdk.out before the app said the name was wrong."""
+    for package in ("config", "cdk_constructs"):  # what `python -m config` imports
+        (tmp_path / package).symlink_to(ROOT / package)
+    (tmp_path / "cdk.out").mkdir()
+    (tmp_path / "cdk.out" / "manifest.json").write_text("{}")
+    result = subprocess.run(
+        ["make", "-s", "-f", str(ROOT / "Makefile"), "-o", "setup", "synth", "ENVIRONMENT=prod", f"BIN={ROOT / '.venv' / 'bin'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[0].startswith("error: unknown environment 'prod': allowed are production, staging (one file")
+    assert (tmp_path / "cdk.out" / "manifest.json").exists()
+
+
+def test_ctrl_c_during_a_synth_is_one_line(tmp_path: Path) -> None:
+    """The cdk CLI runs the app for every command, and Ctrl-C reaches it (and jsii's Node runtime)
+    mid-synth: one line and exit 130, not a 30-line traceback through jsii. Its process group gets
+    the interrupt, as a terminal sends it."""
+    import signal
+    import time
+
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(CDK_JSON["context"]), "CDK_OUTDIR": str(tmp_path / "out")}
+    app = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    time.sleep(2.5)  # well into the synth, which takes several seconds
+    os.killpg(app.pid, signal.SIGINT)
+    _, err = app.communicate(timeout=30)
+    assert app.returncode == 130, err
+    assert "Traceback" not in err and err.rstrip().splitlines()[-1] == "app.py: interrupted; the synthesis was not finished"
