@@ -72,6 +72,7 @@ def test_no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path, run) -> None:
         (["logs", "--poll-seconds", "0"], ["--poll-seconds"]),
         (["rollback", "--to-revision", "two"], ["--to-revision", "expected a revision number"]),
         (["production", "--image-tag", "release/1"], ["--image-tag", "not an image tag"]),
+        (["restart", "--url", "http://127.0.0.1:99999/health"], ["--url", "the port is not a number from 0 to 65535"]),
     ],
 )
 def test_bad_input_is_one_line(aws: None, run, argv: list[str], words: list[str]) -> None:
