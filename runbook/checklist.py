@@ -183,35 +183,73 @@ def patches(ctx: Context) -> bool:
     return ctx.report.check("pending maintenance", True, "; ".join(actions) if actions else "none pending")
 
 
+ALERTING_MESSAGES = 2
+"""The alerting test's messages: the test alarm's ALARM, and its OK."""
+ALERTING_WAIT_MINUTES = 10
+"""How long the alerting test waits for SNS's metrics at most (they arrive minutes late)."""
+
+
 def alerting(ctx: Context) -> bool:
     """The alerting path end to end: the dedicated test alarm to ALARM and back, then SNS's own
-    metrics: the warning topic published it, and no delivery to a subscriber failed."""
+    metrics: the warning topic published both messages, every confirmed subscriber got each, none
+    failed, and no subscription is still pending confirmation (nothing reaches it)."""
     names, cw = ctx.cfg.names, ctx.client("cloudwatch")
     alarm = names.alarm(ALERTING_TEST_ALARM)
     if not cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]:
         return ctx.report.check("alerting test", False, f"no alarm {alarm}: deploy {names.stack('Monitoring')}")
-    started = datetime.now(UTC)
+    topic = {"TopicName": names.alarm_topic("warning")}
+    metrics = ("NumberOfMessagesPublished", "NumberOfNotificationsDelivered", "NumberOfNotificationsFailed")
+    # CloudWatch rounds a StartTime down to the minute, so messages of a test run moments before
+    # would count: the counts are taken from a minute back before the test, and only the rise counts.
+    since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+
+    def counts() -> list[float]:
+        end = datetime.now(UTC) + timedelta(minutes=1)  # past any datum stamped by now; a future EndTime is allowed
+        return [_stat(ctx, "AWS/SNS", metric, topic, end - since, "Sum", end=end) or 0.0 for metric in metrics]
+
+    before = counts()
     cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="weekly alerting test (deploy.sh checklist weekly)")
     cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="weekly alerting test done")
-    topic = {"TopicName": names.alarm_topic("warning")}
-    published = None
-    for _ in range(max(1, ctx.wait.timeout_minutes * 60 // max(ctx.wait.delay_seconds, 1))):
-        # SNS publishes its metrics a few minutes late; wait for the test's messages to show.
-        published = _stat(ctx, "AWS/SNS", "NumberOfMessagesPublished", topic, datetime.now(UTC) - started + timedelta(minutes=5), "Sum")
-        if published:
+    confirmed, waiting = _subscribers(ctx, topic["TopicName"])
+    published = delivered = failed = 0.0
+    # SNS publishes its metrics minutes late: wait until both messages show, and each confirmed
+    # subscriber's delivery (or failure) of each, for up to ALERTING_WAIT_MINUTES.
+    for _ in range(max(1, min(ctx.wait.timeout_minutes, ALERTING_WAIT_MINUTES) * 60 // max(ctx.wait.delay_seconds, 1))):
+        published, delivered, failed = (now - then for now, then in zip(counts(), before, strict=True))
+        if published >= ALERTING_MESSAGES and delivered + failed >= published * len(confirmed):
             break
         ctx.wait.sleep()
-    failed = _stat(ctx, "AWS/SNS", "NumberOfNotificationsFailed", topic, datetime.now(UTC) - started + timedelta(minutes=5), "Sum") or 0
-    delivered = (
-        _stat(ctx, "AWS/SNS", "NumberOfNotificationsDelivered", topic, datetime.now(UTC) - started + timedelta(minutes=5), "Sum") or 0
-    )
+    # SNS delivers each published message to every confirmed subscription.
+    expected = (published or 0) * len(confirmed)
+    problems = [
+        f"{endpoint} ({protocol}) is pending confirmation: nothing reaches it until it is confirmed" for protocol, endpoint in waiting
+    ]
+    if not confirmed:
+        problems.append("no confirmed subscriber: nobody receives the topic's alerts")
+    elif published and delivered < expected:
+        problems.append(f"{expected - delivered:.0f} of {expected:.0f} deliveries missing")
+    receivers = ", ".join(sorted({protocol for protocol, _ in confirmed})) or "none"
     return ctx.report.check(
         "alerting test",
-        bool(published) and not failed,
-        f"{alarm} to ALARM and back: {topic['TopicName']} published {published or 0:.0f}, delivered {delivered:.0f}, failed {failed:.0f}"
-        + ("" if published else "; nothing published: check the alarm's actions and the topic's policy")
-        + ("; delivered to no subscriber: are the e-mail subscriptions confirmed?" if published and not delivered else ""),
+        bool(published) and not failed and not problems,
+        f"{alarm} to ALARM and back: {topic['TopicName']} published {published or 0:.0f}, delivered {delivered:.0f} "
+        f"(to {len(confirmed)} confirmed subscriber(s): {receivers}), failed {failed:.0f}"
+        + ("" if published else "; nothing published: check the alarm's actions and the topic's key policy")
+        + "".join(f"; {problem}" for problem in problems),
     )
+
+
+def _subscribers(ctx: Context, topic_name: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(protocol, endpoint) of the topic's confirmed subscriptions, and of those pending confirmation
+    (SNS lists an unconfirmed e-mail or HTTPS subscription as `PendingConfirmation`)."""
+    arn = f"arn:aws:sns:{ctx.region}:{ctx.cfg.account}:{topic_name}"
+    confirmed: list[tuple[str, str]] = []
+    waiting: list[tuple[str, str]] = []
+    for page in ctx.client("sns").get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn):
+        for subscription in page["Subscriptions"]:
+            found = (subscription["Protocol"], subscription["Endpoint"])
+            (waiting if subscription["SubscriptionArn"] == "PendingConfirmation" else confirmed).append(found)
+    return confirmed, waiting
 
 
 def backups(ctx: Context) -> bool:

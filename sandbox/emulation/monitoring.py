@@ -12,9 +12,14 @@ EXTENSIONS = {
     "'When the updated state differs from the previous value, the action configured for the appropriate state is invoked' "
     "(CloudWatch API reference, SetAlarmState); moto changed the state and told no one",
     "SNS metrics": "each such publish records NumberOfMessagesPublished for the topic, and NumberOfNotificationsDelivered for each "
-    "subscription of a protocol that needs no confirmation (SQS, Lambda, Firehose, SMS, mobile push); e-mail and HTTP(S) "
-    "subscriptions are never confirmed here, so get nothing (SNS developer guide, 'Monitoring Amazon SNS topics using CloudWatch', "
-    "and 'Confirm your subscription'); nothing is delivered for real, so NumberOfNotificationsFailed stays 0, where AWS could fail",
+    "confirmed subscription: a protocol that needs no confirmation (SQS, Lambda, Firehose, SMS, mobile push), or an e-mail or "
+    "HTTP(S) one once confirmed (SNS developer guide, 'Monitoring Amazon SNS topics using CloudWatch', and 'Confirm your "
+    "subscription'); nothing is delivered for real, so NumberOfNotificationsFailed stays 0, where AWS could fail",
+    "SNS subscription confirmation": "an e-mail or HTTP(S) subscription is listed with SubscriptionArn 'PendingConfirmation' until "
+    "ConfirmSubscription (SNS API reference, ListSubscriptionsByTopic and ConfirmSubscription); moto listed them confirmed. The "
+    "token AWS puts in its confirmation message is, here, the endpoint itself (the e-mail address): a stand-in for the person "
+    "who opens the message; AWS Chatbot, which confirms its own HTTPS subscription, is not modelled, so its subscription stays "
+    "pending (stricter)",
     "scan on push": "an image pushed to a repository with ScanOnPush gets its scan at once; its findings are moto's static "
     "answer, or what a sandbox stand-in sets through moto's API: no image is scanned here (ECR user guide, 'Scan images on push')",
     "DescribePendingMaintenanceActions": "answers none pending (moto lacks the call; RDS API reference): kinder than AWS, where an engine "
@@ -26,6 +31,48 @@ EXTENSIONS = {
 
 # SNS protocols whose subscriptions need no confirmation by the endpoint.
 _CONFIRMED_AT_ONCE = {"sqs", "lambda", "firehose", "sms", "application"}
+
+
+def pending(subscription: Any) -> bool:
+    """An e-mail or HTTP(S) subscription its endpoint has not confirmed."""
+    return subscription.protocol not in _CONFIRMED_AT_ONCE and not getattr(subscription, "endpoint_confirmed", False)
+
+
+def install_subscription_confirmation() -> None:
+    from moto.core.responses import ActionResult
+    from moto.sns.exceptions import SNSInvalidParameter
+    from moto.sns.responses import SNSResponse
+
+    def described(subscription: Any) -> dict[str, Any]:
+        arn = "PendingConfirmation" if pending(subscription) else subscription.arn
+        return {
+            "SubscriptionArn": arn,
+            "Owner": subscription.owner,
+            "Protocol": subscription.protocol,
+            "Endpoint": subscription.endpoint,
+            "TopicArn": subscription.topic.arn,
+        }
+
+    def list_subscriptions_by_topic(self: Any) -> Any:
+        found, next_token = self.backend.list_subscriptions_by_topic(self._get_param("TopicArn"), next_token=self._get_param("NextToken"))
+        return ActionResult({"Subscriptions": [described(x) for x in found], "NextToken": next_token})
+
+    def list_subscriptions(self: Any) -> Any:
+        found, next_token = self.backend.list_subscriptions(next_token=self._get_param("NextToken"))
+        return ActionResult({"Subscriptions": [described(x) for x in found], "NextToken": next_token})
+
+    def confirm_subscription(self: Any) -> Any:
+        topic, token = self._get_param("TopicArn"), self._get_param("Token")
+        found, _ = self.backend.list_subscriptions_by_topic(topic)
+        waiting = [x for x in found if pending(x) and x.endpoint == token]
+        if not waiting:
+            raise SNSInvalidParameter("Invalid token")
+        waiting[0].endpoint_confirmed = True
+        return ActionResult({"SubscriptionArn": waiting[0].arn})
+
+    SNSResponse.list_subscriptions_by_topic = list_subscriptions_by_topic  # type: ignore[method-assign]
+    SNSResponse.list_subscriptions = list_subscriptions  # type: ignore[method-assign]
+    SNSResponse.confirm_subscription = confirm_subscription  # type: ignore[method-assign]
 
 
 def _percentile(values: list[float], name: str) -> float | None:
@@ -63,8 +110,8 @@ def install() -> None:
             sns = sns_backends[account][region]
             message = {"AlarmName": alarm_name, "NewStateValue": state_value, "OldStateValue": before, "NewStateReason": reason}
             sns.publish(message=json.dumps(message), arn=arn, subject=f'{state_value}: "{alarm_name}"')
-            # E-mail and HTTP(S) wait for the subscriber's confirmation, which never comes here.
-            subscriptions = [x for x in sns.list_subscriptions_by_topic(arn)[0] if x.protocol in _CONFIRMED_AT_ONCE]
+            # E-mail and HTTP(S) get nothing until the subscriber confirms.
+            subscriptions = [x for x in sns.list_subscriptions_by_topic(arn)[0] if not pending(x)]
             dims = [{"Name": "TopicName", "Value": arn.rsplit(":", 1)[1]}]
             # Stamped now by moto, as a datum put without a timestamp is.
             metrics = [{"MetricName": "NumberOfMessagesPublished", "Value": 1, "Dimensions": dims}]
@@ -86,6 +133,7 @@ def install() -> None:
 
     CloudWatchResponse.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
     Statistics.extended_statistics = None  # type: ignore[attr-defined]
+    install_subscription_confirmation()
     _install_scans_and_maintenance()
 
 

@@ -20,6 +20,7 @@ EXTENSIONS = {
     "AWS::CertificateManager::Certificate": "requests the certificate; moto issues it at once (no DNS validation happens)",
     "AWS::KMS::Key": "takes the template's Key/Value tags and policy object (moto wants TagKey/TagValue and a string)",
     "AWS::SSM::Parameter": "takes the template's tag map (moto wants the API's list)",
+    "AWS::SNS::Subscription": "subscribes through the SNS API (Subscribe, Unsubscribe); an e-mail or HTTP(S) subscription waits for its confirmation (see 'SNS subscription confirmation'); an update of other properties (FilterPolicy, DeliveryPolicy, RawMessageDelivery) changes nothing here",
     "AWS::Scheduler::Schedule": "creates the schedule through EventBridge Scheduler's API (moto's; EventBridge Scheduler API reference, CreateSchedule, UpdateSchedule, DeleteSchedule), so its properties are checked against the API's shapes; it never fires: the sandbox calls the daily checklist's handler itself",
 }
 
@@ -375,8 +376,31 @@ def define_models() -> None:
         def remove(cls, physical_id: str, region: str) -> None:
             client("scheduler", region).delete_schedule(Name=physical_id)
 
+    class Subscription(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SNS::Subscription"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            sns = client("sns", props.get("Region") or region)
+            return str(
+                sns.subscribe(
+                    TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"], ReturnSubscriptionArn=True
+                )["SubscriptionArn"]
+            )
+
+        @classmethod
+        def update(cls, physical_id: str, props: dict[str, Any], region: str) -> str:
+            return physical_id  # TopicArn, Protocol and Endpoint are create-only: a change replaces it
+
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            client("sns", physical_id.split(":")[3]).unsubscribe(SubscriptionArn=physical_id)
+
     MODELS.extend(
         (
+            Subscription,
             Schedule,
             PullThroughCacheRule,
             VpcCidrBlock,

@@ -6,6 +6,7 @@ metrics after an alarm, Cost Explorer's figures) is stubbed at the API boundary.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,44 +133,130 @@ def test_the_checklist_command_lists_human_steps_and_fails_on_a_failed_item(
     assert manual == ["Check system health dashboard", "Review error rates and logs"] and not document["ok"]
 
 
-def _alerting_stubs(ctx: Context, published: float, failed: float) -> Stubber:
-    stubber = Stubber(ctx.client("cloudwatch"))
-    alarm = "contractorlens-production-alerting-test"
-    stubber.add_response("describe_alarms", {"MetricAlarms": [{"AlarmName": alarm}]}, {"AlarmNames": [alarm]})
-    stubber.add_response("set_alarm_state", {}, {"AlarmName": alarm, "StateValue": "ALARM", "StateReason": ANY})
-    stubber.add_response("set_alarm_state", {}, {"AlarmName": alarm, "StateValue": "OK", "StateReason": ANY})
-    for metric, value in (
-        ("NumberOfMessagesPublished", published),
-        ("NumberOfNotificationsFailed", failed),
-        ("NumberOfNotificationsDelivered", 2),
-    ):
-        points: list[dict[str, Any]] = [{"Timestamp": datetime.now(UTC), "Sum": value}] if value is not None else []
-        expected = {
-            "Namespace": "AWS/SNS",
-            "MetricName": metric,
-            "Dimensions": [{"Name": "TopicName", "Value": "contractorlens-production-alerts-warning"}],
-            "StartTime": ANY,
-            "EndTime": ANY,
-            "Period": ANY,
-            "Statistics": ["Sum"],
+WARNING_TOPIC = "arn:aws:sns:us-west-2:123456789012:contractorlens-production-alerts-warning"
+
+
+def _subscriptions(ctx: Context, *subscriptions: tuple[str, str, bool]) -> Stubber:
+    """The warning topic's subscriptions as SNS lists them: (protocol, endpoint, confirmed)."""
+    stubber = Stubber(ctx.client("sns"))
+    listed = [
+        {
+            "SubscriptionArn": f"{WARNING_TOPIC}:{n}" if confirmed else "PendingConfirmation",
+            "Owner": "123456789012",
+            "Protocol": protocol,
+            "Endpoint": endpoint,
+            "TopicArn": WARNING_TOPIC,
         }
-        stubber.add_response("get_metric_statistics", {"Datapoints": points}, expected)
+        for n, (protocol, endpoint, confirmed) in enumerate(subscriptions)
+    ]
+    stubber.add_response("list_subscriptions_by_topic", {"Subscriptions": listed}, {"TopicArn": WARNING_TOPIC})
     return stubber
 
 
-def test_the_alerting_test_passes_when_sns_published_and_delivered_without_failure(aws: None, capsys) -> None:
-    ctx = _context()
-    with _alerting_stubs(ctx, published=2, failed=0) as stubber:
+def _alerting_stubs(
+    ctx: Context, published: float, failed: float, delivered: float = 2, polls: int = 1, late: int = 0, earlier: float = 0
+) -> Stubber:
+    """The alerting test's calls: SNS's counts before the test (`earlier` messages of a test run
+    moments before, delivered to nobody), the test alarm to ALARM and back, then `polls` looks at the counts, which show
+    this test's messages from look `late` + 1 on."""
+    stubber = Stubber(ctx.client("cloudwatch"))
+    alarm = "contractorlens-production-alerting-test"
+    at = datetime.now(UTC)
+
+    def counts(published: float, delivered: float, failed: float) -> None:
+        for metric, value in (
+            ("NumberOfMessagesPublished", published),
+            ("NumberOfNotificationsDelivered", delivered),
+            ("NumberOfNotificationsFailed", failed),
+        ):
+            expected = {
+                "Namespace": "AWS/SNS",
+                "MetricName": metric,
+                "Dimensions": [{"Name": "TopicName", "Value": "contractorlens-production-alerts-warning"}],
+                "StartTime": ANY,
+                "EndTime": ANY,
+                "Period": ANY,
+                "Statistics": ["Sum"],
+            }
+            points = [{"Timestamp": at, "Sum": value}] if value else []
+            stubber.add_response("get_metric_statistics", {"Datapoints": points}, expected)
+
+    stubber.add_response("describe_alarms", {"MetricAlarms": [{"AlarmName": alarm}]}, {"AlarmNames": [alarm]})
+    counts(earlier, 0, 0)
+    stubber.add_response("set_alarm_state", {}, {"AlarmName": alarm, "StateValue": "ALARM", "StateReason": ANY})
+    stubber.add_response("set_alarm_state", {}, {"AlarmName": alarm, "StateValue": "OK", "StateReason": ANY})
+    for poll in range(polls):
+        shows = poll >= late
+        counts(earlier + (published if shows else 0), delivered if shows else 0, failed if shows else 0)
+    return stubber
+
+
+def _alerting_context(monkeypatch: pytest.MonkeyPatch) -> Context:
+    """Two polls of SNS's metrics at most, without sleeping between them."""
+    monkeypatch.setattr("runbook.aws.time.sleep", lambda seconds: None)
+    return dataclasses.replace(_context(), wait=WaitPolicy(30, 1))
+
+
+def test_the_alerting_test_passes_when_sns_published_and_delivered_without_failure(aws: None, capsys, monkeypatch) -> None:
+    ctx = _alerting_context(monkeypatch)
+    with _alerting_stubs(ctx, published=2, failed=0) as stubber, _subscriptions(ctx, ("email", "team@contractorlens.com", True)):
         assert checklist.alerting(ctx)
         stubber.assert_no_pending_responses()
-    assert "published 2, delivered 2, failed 0" in capsys.readouterr().out
+    assert "published 2, delivered 2 (to 1 confirmed subscriber(s): email), failed 0" in capsys.readouterr().out
 
 
-def test_the_alerting_test_fails_on_a_failed_delivery(aws: None, capsys) -> None:
-    ctx = _context()
-    with _alerting_stubs(ctx, published=2, failed=1):
+def test_the_alerting_test_waits_for_sns_metrics_that_arrive_late(aws: None, capsys, monkeypatch) -> None:
+    """SNS's metrics show minutes after the messages: a first look that finds none is not the answer."""
+    ctx = _alerting_context(monkeypatch)
+    with (
+        _alerting_stubs(ctx, published=2, failed=0, polls=2, late=1) as stubber,
+        _subscriptions(ctx, ("email", "team@contractorlens.com", True)),
+    ):
+        assert checklist.alerting(ctx)
+        stubber.assert_no_pending_responses()
+
+
+def test_the_alerting_test_counts_only_its_own_messages(aws: None, capsys, monkeypatch) -> None:
+    """A test run a moment before (its two messages, never delivered: the e-mail was not confirmed
+    then) falls in the same minute, which CloudWatch rounds the start down to: only the rise counts."""
+    ctx = _alerting_context(monkeypatch)
+    with _alerting_stubs(ctx, published=2, failed=0, earlier=2) as stubber, _subscriptions(ctx, ("email", "team@contractorlens.com", True)):
+        assert checklist.alerting(ctx)
+        stubber.assert_no_pending_responses()
+    assert "published 2, delivered 2 (to 1 confirmed subscriber(s): email)" in capsys.readouterr().out
+
+
+def test_the_alerting_test_fails_on_a_failed_delivery(aws: None, capsys, monkeypatch) -> None:
+    ctx = _alerting_context(monkeypatch)
+    with _alerting_stubs(ctx, published=2, failed=1), _subscriptions(ctx, ("email", "team@contractorlens.com", True)):
         assert not checklist.alerting(ctx)
     assert "FAIL  alerting test" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("subscriptions", "delivered", "words"),
+    [
+        # The e-mail AWS sends on subscribe was never opened: the test was published and reached nobody.
+        ([("email", "team@contractorlens.com", False)], 0, "team@contractorlens.com (email) is pending confirmation"),
+        ([], 0, "no confirmed subscriber: nobody receives the topic's alerts"),
+        # Two confirmed subscribers, two messages: four deliveries expected, one reached somebody.
+        (
+            [("email", "team@contractorlens.com", True), ("https", "https://global.sns-api.chatbot.amazonaws.com", True)],
+            1,
+            "3 of 4 deliveries missing",
+        ),
+    ],
+    ids=["e-mail-pending", "no-subscriber", "deliveries-missing"],
+)
+def test_the_alerting_test_fails_unless_every_subscriber_received_it(
+    aws: None, capsys, monkeypatch, subscriptions, delivered, words
+) -> None:
+    """It passed with `delivered 0`."""
+    ctx = _alerting_context(monkeypatch)
+    with _alerting_stubs(ctx, published=2, failed=0, delivered=delivered, polls=2), _subscriptions(ctx, *subscriptions):
+        assert not checklist.alerting(ctx)
+    out = capsys.readouterr().out
+    assert "FAIL  alerting test" in out and words in out
 
 
 def test_cost_is_this_month_and_last_by_the_environment_tag(aws: None, capsys) -> None:

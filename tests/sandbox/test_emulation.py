@@ -1099,7 +1099,7 @@ def test_an_alarm_set_to_alarm_publishes_to_its_topic_and_sns_counts_it(running:
     """`checklist weekly`'s alerting test: SetAlarmState, then SNS's own metrics."""
     sns, cw = running.client("sns", REGION), running.client("cloudwatch", REGION)
     topic = sns.create_topic(Name="probe-warning")["TopicArn"]
-    # The e-mail subscription is never confirmed here, so only the queue counts as delivered.
+    # The e-mail subscription is not confirmed yet, so only the queue counts as delivered.
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="oncall@example.com")
     sqs = running.client("sqs", REGION)
     queue = sqs.get_queue_attributes(QueueUrl=sqs.create_queue(QueueName="probe-inbox")["QueueUrl"], AttributeNames=["QueueArn"])
@@ -1121,6 +1121,16 @@ def test_an_alarm_set_to_alarm_publishes_to_its_topic_and_sns_counts_it(running:
         return sum(p["Sum"] for p in points)
 
     assert total("NumberOfMessagesPublished") == 2 and total("NumberOfNotificationsDelivered") == 2
+    # SNS lists the e-mail subscription as pending until its endpoint confirms it (moto listed it confirmed).
+    listed = {x["Protocol"]: x["SubscriptionArn"] for x in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]}
+    assert listed["email"] == "PendingConfirmation" and listed["sqs"].startswith(topic)
+    with pytest.raises(ClientError, match="Invalid token"):
+        sns.confirm_subscription(TopicArn=topic, Token="someone-else@example.com")
+    sns.confirm_subscription(TopicArn=topic, Token="oncall@example.com")
+    assert all(x["SubscriptionArn"] != "PendingConfirmation" for x in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"])
+    cw.set_alarm_state(AlarmName="probe-alerting-test", StateValue="ALARM", StateReason="test again, confirmed")
+    now = datetime.now(UTC)
+    assert total("NumberOfMessagesPublished") == 3 and total("NumberOfNotificationsDelivered") == 4
 
 
 @pytest.mark.parametrize("cloudwatch_may_use_the_key", [True, False], ids=["key-policy-names-cloudwatch", "key-policy-does-not"])
@@ -1368,3 +1378,23 @@ def test_an_experiment_template_createexperimenttemplate_would_refuse_fails_its_
     assert _deploy(running, name, resources) == "ROLLBACK_COMPLETE"
     assert any(reason in r and "ValidationException" in r for r in _reasons(running, name))
     _cfn(running).delete_stack(StackName=name)
+
+
+def test_a_stacks_sns_subscription_is_made_pending_and_goes_with_the_stack(running: Running) -> None:
+    """AWS::SNS::Subscription was created as nothing, so the weekly alerting test saw no subscriber."""
+    stack = {
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "probe-subscribed"}},
+        "Mail": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {"TopicArn": {"Ref": "Topic"}, "Protocol": "email", "Endpoint": "oncall@example.com"},
+        },
+    }
+    assert _deploy(running, "Subscribed", stack) == "CREATE_COMPLETE"
+    sns = running.client("sns", REGION)
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:probe-subscribed"
+    listed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [(x["Protocol"], x["Endpoint"], x["SubscriptionArn"]) for x in listed] == [
+        ("email", "oncall@example.com", "PendingConfirmation")
+    ]
+    _cfn(running).delete_stack(StackName="Subscribed")
+    assert not [x for x in sns.list_subscriptions()["Subscriptions"] if x["Endpoint"] == "oncall@example.com"]
