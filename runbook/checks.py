@@ -35,8 +35,13 @@ def health_url(ctx: Context, override: str | None = None) -> str | None:
     return f"{outputs['ApiUrl'].rstrip('/')}{HEALTH_CHECK_PATH}" if "ApiUrl" in outputs else None
 
 
-def http_status(url: str) -> tuple[int | None, str]:
-    """GET `url`: its status (None when it could not be reached) and a line saying so."""
+def http_status(url: str, via: str | None = None) -> tuple[int | None, str]:
+    """GET `url`: its status (None when it could not be reached) and a line saying so. With `via`,
+    the request goes to that host instead (a load balancer's own DNS name), still naming the URL's
+    host in TLS and in the Host header, as `curl --connect-to` does: the certificate is checked
+    against the name users reach."""
+    if via is not None:
+        return _status_via(url, via)
     try:
         with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:
             return response.status, f"GET {url} -> {response.status}"
@@ -46,12 +51,67 @@ def http_status(url: str) -> tuple[int | None, str]:
         return None, f"GET {url} failed: {getattr(exc, 'reason', exc)}"
 
 
-def check_http(ctx: Context, url: str | None) -> bool:
-    """The manual's `curl -f https://api.contractorlens.com/health`."""
+def _status_via(url: str, via: str) -> tuple[int | None, str]:
+    import http.client
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    secure = parts.scheme == "https"
+    port = parts.port or (443 if secure else 80)
+
+    class Connection(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            raw = socket.create_connection((via, port), HTTP_TIMEOUT_SECONDS)
+            self.sock = ssl.create_default_context().wrap_socket(raw, server_hostname=host) if secure else raw
+
+    shown = f"GET {url} through {via}"
+    try:
+        connection = Connection(via, port, timeout=HTTP_TIMEOUT_SECONDS)
+        connection.request("GET", parts.path or "/", headers={"Host": parts.netloc})
+        status = connection.getresponse().status
+        connection.close()
+    except (OSError, http.client.HTTPException) as exc:
+        return None, f"{shown} failed: {exc}"
+    return status, f"{shown} -> {status}"
+
+
+def check_http(ctx: Context, url: str | None, via: str | None = None) -> bool:
+    """The manual's `curl -f https://api.contractorlens.com/health` (through `via`: see http_status)."""
     if url is None:
         return ctx.report.check("health endpoint", False, "no URL: no domain in config and no ApiUrl output; pass --url")
-    status, detail = http_status(url)
+    status, detail = http_status(url, via)
     return ctx.report.check("health endpoint", status == 200, detail)
+
+
+def dr_balancer(ctx: Context) -> str | None:
+    """The DR load balancer's own DNS name (the DR stack's LoadBalancerDnsName output), or None."""
+    cfg = ctx.cfg
+    try:
+        (stack,) = ctx.client("cloudformation", cfg.dr_region).describe_stacks(StackName=cfg.names.stack("DR"))["Stacks"]
+    except ClientError as exc:
+        if error_code(exc) == "ValidationError":  # no DR stack
+            return None
+        raise
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return outputs.get("LoadBalancerDnsName")
+
+
+def check_service_http(ctx: Context, override: str | None) -> bool:
+    """/health of the copy in ctx.region. In the DR region (AWS_REGION during a failover or a drill)
+    that is the DR load balancer, asked by its own name whatever DNS says: with a domain, the
+    request names api.<domain> (TLS and Host), so the certificate is checked as users meet it."""
+    cfg = ctx.cfg
+    if override is not None or ctx.region != cfg.dr_region:
+        return check_http(ctx, health_url(ctx, override))
+    balancer = dr_balancer(ctx)
+    if balancer is None:
+        return ctx.report.check("health endpoint", False, f"{cfg.names.stack('DR')} has no LoadBalancerDnsName output; pass --url")
+    if cfg.dns.domain:
+        return check_http(ctx, f"https://{API_HOST_LABEL}.{cfg.dns.domain}{HEALTH_CHECK_PATH}", via=balancer)
+    return check_http(ctx, f"http://{balancer}{HEALTH_CHECK_PATH}")
 
 
 def describe_service(ctx: Context) -> dict[str, Any]:
@@ -160,7 +220,7 @@ def check_alarms(ctx: Context) -> bool:
 
 def health_check(ctx: Context, url: str | None = None) -> bool:
     """The manual's post-deployment verification, every check run even after one fails."""
-    ok = check_http(ctx, health_url(ctx, url))
+    ok = check_service_http(ctx, url)
     service = describe_service(ctx)
     ok = check_tasks(ctx, service) and ok
     ok = check_targets(ctx, service) and ok

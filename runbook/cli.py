@@ -120,6 +120,15 @@ def _activate_source(args: argparse.Namespace, dr_region: str) -> RestoreSource 
     return _restore_source(args, dr_region)
 
 
+def _activate_options(parser: argparse.ArgumentParser) -> None:
+    _source_options(required=False, prefix="backups mode: ")(parser)
+    parser.add_argument(
+        drill.MOVE_TRAFFIC,
+        action="store_true",
+        help="invert the primary's health check: real users go to the DR copy, and only failback comes back",
+    )
+
+
 def _failback_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("step", choices=failback.STEPS, help="status says which step is next")
 
@@ -284,15 +293,22 @@ COMMANDS: tuple[Command, ...] = (
         summary="the DR stack to active: the replica promoted (or the backups restored), the service at the production floor",
         readme='"Cross-Region Recovery": `npx cdk deploy` of the DR stack with `-c dr-mode=active`: the replica promoted in '
         "place (backups mode: restored from `--latest`, `--snapshot ID` or `--time UTC`), the service at the production "
-        "floor, waits until it is stable; refuses a different restore source on an active stack, with the way to switch",
-        run=lambda args, ctx: drill.dr_activate(ctx, restore=_activate_source(args, ctx.cfg.dr_region)),
-        options=_source_options(required=False, prefix="backups mode: "),
-        usage="[--latest \\| --snapshot ID \\| --time UTC]",
+        "floor, waits until it is stable, checks the DR copy's `/health` through the DR load balancer's own name (DNS "
+        f"unchanged: a drill moves no real user); `{drill.MOVE_TRAFFIC}` also inverts the primary's health check, so that "
+        "real users go to the DR copy (then only `failback` comes back); refuses a different restore source on an "
+        "active stack, with the way to switch",
+        run=lambda args, ctx: drill.dr_activate(
+            ctx, restore=_activate_source(args, ctx.cfg.dr_region), url=args.url, move_traffic=args.move_traffic
+        ),
+        options=_activate_options,
+        usage=f"[--latest \\| --snapshot ID \\| --time UTC] [{drill.MOVE_TRAFFIC}] [--url U]",
+        url=True,
     ),
     Command(
         "dr-standby",
         summary="the DR stack back to standby: a final snapshot of the DR database (printed), then a new replica",
-        readme="back from a drill: a final snapshot of the DR database (its identifier printed), its deletion protection "
+        readme="back from a drill that moved no real user (refused, naming `failback`, while the primary's health check is "
+        f"inverted or after `{drill.MOVE_TRAFFIC}`): a final snapshot of the DR database (its identifier printed), its deletion protection "
         "off, the stack lets it go (`-c dr-mode=released`) and, in replica mode, creates a new replica; refuses while "
         "`contractorlens-db` is not available (after a real failover: Failback); picks up where it stopped when run again; "
         "after a change of `dr.database`, puts the standby in the new mode (dr-activate refuses until then)",

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from config.dr import RestoreSource
 from config.names import DR_DATABASE_IDS
+from runbook import checks
 from runbook.aws import RunbookError, error_code
 from runbook.checks import wait_until_stable
 from runbook.context import Context
@@ -94,10 +95,65 @@ def _deploy(ctx: Context, mode: str, restore: str | None, run: Runner) -> None:
     ctx.report.check(f"DR stack {mode}", True, ctx.cfg.names.stack("DR"))
 
 
-def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = run_command) -> bool:
-    """`./scripts/deploy.sh dr-activate`: promote the replica (or restore the backups), run the
-    service at the production floor in the DR region."""
+MOVE_TRAFFIC = "--move-traffic"
+"""dr-activate's flag for a drill that sends real users to the DR copy (README: DR drill)."""
+
+
+def health_check_id(ctx: Context) -> str | None:
+    """The primary's Route 53 health check, which the DR stack's failover records follow."""
     cfg = ctx.cfg
+    try:
+        return str(ctx.client("ssm", cfg.dr_region).get_parameter(Name=cfg.names.health_check_parameter)["Parameter"]["Value"])
+    except ClientError as exc:
+        if error_code(exc) != "ParameterNotFound":
+            raise
+        return None
+
+
+def health_check_inverted(ctx: Context, check_id: str | None) -> bool | None:
+    if check_id is None:
+        return None
+    check = ctx.client("route53", "us-east-1").get_health_check(HealthCheckId=check_id)["HealthCheck"]
+    return bool(check["HealthCheckConfig"].get("Inverted", False))
+
+
+def _last_drill(ctx: Context) -> dict[str, object]:
+    try:
+        value = ctx.client("ssm", ctx.cfg.region).get_parameter(Name=_drill_parameter(ctx))["Parameter"]["Value"]
+    except ClientError as exc:
+        if error_code(exc) != "ParameterNotFound":
+            raise
+        return {}
+    found: dict[str, object] = json.loads(value)
+    return found
+
+
+def _drill_parameter(ctx: Context) -> str:
+    return f"{ctx.cfg.names.parameter_prefix}/runbook/last-drill"
+
+
+def real_writes(ctx: Context) -> str | None:
+    """Why the active DR copy may hold real users' writes, or None: DNS is held on the DR region (the
+    primary's health check inverted), or the activation moved traffic there (--move-traffic)."""
+    if health_check_inverted(ctx, health_check_id(ctx)):
+        return "the primary's health check is inverted: DNS sends real users to the DR region"
+    drill = _last_drill(ctx)
+    if drill.get("moved_traffic"):
+        return f"the activation of {drill.get('at')} moved real users to the DR region ({MOVE_TRAFFIC})"
+    return None
+
+
+def dr_activate(
+    ctx: Context, *, restore: RestoreSource | None, url: str | None = None, move_traffic: bool = False, run: Runner = run_command
+) -> bool:
+    """`./scripts/deploy.sh dr-activate`: promote the replica (or restore the backups), run the
+    service at the production floor in the DR region, and check the DR copy through its own load
+    balancer. DNS is left alone unless `move_traffic`: then the primary's health check is inverted
+    and real users go to the DR copy, whose writes only `failback` brings back."""
+    cfg = ctx.cfg
+    check_id = health_check_id(ctx) if move_traffic else None
+    if move_traffic and check_id is None:
+        raise RunbookError(f"{MOVE_TRAFFIC}: no primary health check found through {cfg.names.health_check_parameter} in {cfg.dr_region}")
     replica = cfg.dr.database == "replica"
     if replica and restore is not None:
         raise RunbookError(f'dr.database is "replica" in {cfg.source}: activation promotes the replica; drop --latest/--snapshot/--time')
@@ -126,21 +182,32 @@ def dr_activate(ctx: Context, *, restore: RestoreSource | None, run: Runner = ru
         )
     if not replica and state.mode != "active":
         _restore_not_in_the_way(ctx)
-    ctx.report.say(f"[1/2] {cfg.names.stack('DR')} to active" + (f" ({wanted})" if wanted else f": promote {cfg.dr_db_instance}"))
+    ctx.report.say(f"[1/3] {cfg.names.stack('DR')} to active" + (f" ({wanted})" if wanted else f": promote {cfg.dr_db_instance}"))
     started = datetime.now(UTC)
     _deploy(ctx, "active", wanted, run)
-    ctx.report.say("[2/2] the service in the DR region")
+    ctx.report.say("[2/3] the service in the DR region")
     wait_until_stable(dataclasses.replace(ctx, region=cfg.dr_region))
-    _record_drill(ctx, started, restore=wanted)
+    _record_drill(ctx, started, restore=wanted, moved_traffic=move_traffic)
+    ctx.report.say("[3/3] the DR copy, through its own load balancer")
+    healthy = checks.check_service_http(dataclasses.replace(ctx, region=cfg.dr_region), url)
+    if not move_traffic:
+        return ctx.report.check(
+            "dr-activate",
+            healthy,
+            f"{cfg.dr_db_instance} serves in {cfg.dr_region}; DNS unchanged: real users stay on the primary "
+            f"(a drill that moves them: {MOVE_TRAFFIC}); back with ./scripts/deploy.sh dr-standby --env {cfg.name}",
+        )
+    ctx.client("route53", "us-east-1").update_health_check(HealthCheckId=check_id, Inverted=True)
     return ctx.report.check(
         "dr-activate",
-        True,
-        f"{cfg.dr_db_instance} serves in {cfg.dr_region}; DNS follows when the primary's health check fails "
-        "(invert it to force a drill's failover: README, Manual override)",
+        healthy,
+        f"{cfg.dr_db_instance} serves in {cfg.dr_region}, and the primary's health check is inverted: DNS sends real users "
+        f"there, and their writes land in {cfg.dr_db_instance}. Come back with ./scripts/deploy.sh failback status --env "
+        f"{cfg.name} (dr-standby would throw those writes away, and refuses)",
     )
 
 
-def _record_drill(ctx: Context, started: datetime, *, restore: str | None) -> None:
+def _record_drill(ctx: Context, started: datetime, *, restore: str | None, moved_traffic: bool = False) -> None:
     """How long the DR region took to serve: the measured RTO that `checklist quarterly` reads."""
     minutes = (datetime.now(UTC) - started).total_seconds() / 60
     record = {
@@ -148,8 +215,9 @@ def _record_drill(ctx: Context, started: datetime, *, restore: str | None) -> No
         "minutes": round(minutes, 1),
         "database": ctx.cfg.dr.database,
         "restore": restore,
+        "moved_traffic": moved_traffic,
     }
-    parameter = f"{ctx.cfg.names.parameter_prefix}/runbook/last-drill"
+    parameter = _drill_parameter(ctx)
     ctx.client("ssm", ctx.cfg.region).put_parameter(Name=parameter, Value=json.dumps(record), Type="String", Overwrite=True)
     ctx.report.say(f"  the DR region served {minutes:.1f} min after the activation began; recorded in SSM {parameter}")
 
@@ -219,10 +287,12 @@ def _final_snapshot(ctx: Context, instance: str) -> str:
     return snapshot
 
 
-def dr_standby(ctx: Context, *, run: Runner = run_command) -> bool:
+def dr_standby(ctx: Context, *, run: Runner = run_command, failed_back: bool = False) -> bool:
     """`./scripts/deploy.sh dr-standby`: back to standby after a drill. The DR database is
     snapshotted first (the identifier is printed), its deletion protection turned off, and the
-    stack lets it go; in replica mode a new replica of the primary is then created."""
+    stack lets it go; in replica mode a new replica of the primary is then created. Refused while
+    the DR copy may hold real users' writes, unless `failed_back` (failback's finish: the primary
+    holds them again)."""
     cfg = ctx.cfg
     state = require_dr_stack(ctx)
     wanted = _standby_database(ctx)
@@ -240,6 +310,12 @@ def dr_standby(ctx: Context, *, run: Runner = run_command) -> bool:
     snapshot = None
     if promoted:
         _primary_available(ctx)
+        moved = None if failed_back else real_writes(ctx)
+        if moved:
+            raise RunbookError(
+                f"{moved}, so {state.database} holds their writes and going back to standby would throw them away "
+                f"(into a snapshot); bring them back with ./scripts/deploy.sh failback status --env {cfg.name}"
+            )
         ctx.report.say(f"[1/3] final snapshot of {state.database}")
         snapshot = _final_snapshot(ctx, state.database)
         ctx.report.say(f"[2/3] deletion protection of {state.database} off, so that the stack can let it go")

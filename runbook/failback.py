@@ -62,21 +62,8 @@ class FailbackState:
         return bool(self.primary) and not (self.primary or {}).get("ReadReplicaSourceDBInstanceIdentifier")
 
 
-def _health_check_id(ctx: Context) -> str | None:
-    cfg = ctx.cfg
-    try:
-        return str(ctx.client("ssm", cfg.dr_region).get_parameter(Name=cfg.names.health_check_parameter)["Parameter"]["Value"])
-    except ClientError as exc:
-        if error_code(exc) != "ParameterNotFound":
-            raise
-        return None
-
-
-def _inverted(ctx: Context, check_id: str | None) -> bool | None:
-    if check_id is None:
-        return None
-    check = ctx.client("route53", "us-east-1").get_health_check(HealthCheckId=check_id)["HealthCheck"]
-    return bool(check["HealthCheckConfig"].get("Inverted", False))
+_health_check_id = drill.health_check_id
+_inverted = drill.health_check_inverted
 
 
 def _primary(ctx: Context) -> dict[str, Any] | None:
@@ -306,7 +293,7 @@ def finish(ctx: Context, run: Runner = run_command) -> bool:
     if state.inverted:
         ctx.client("route53", "us-east-1").update_health_check(HealthCheckId=_health_check_id(ctx), Inverted=False)
     ctx.report.say(f"[2/2] {cfg.names.stack('DR')} back to standby")
-    drill.dr_standby(ctx, run=run)
+    drill.dr_standby(ctx, run=run, failed_back=True)
     stale = [
         db["DBInstanceIdentifier"]
         for db in ctx.aws.pages("rds", cfg.region, "describe_db_instances", "DBInstances")

@@ -36,6 +36,11 @@ def _health(s: Session, region: str | None = None) -> list[str]:
     return ["--url", url]
 
 
+def _dr_health(s: Session) -> list[str]:
+    """The DR copy's /health as the emulator's stand-in answers it (dr-activate checks it)."""
+    return _health(s, s.cfg.dr_region)
+
+
 def _env(s: Session) -> list[str]:
     return ["--env", s.cfg.name]
 
@@ -464,7 +469,8 @@ def dr_switch(s: Session) -> None:
     # A point-in-time copy beside the replica (the manual's "Database Recovery"): no activation minds it.
     s.deploy_sh("dr-restore", *_env(s), "--latest")
     for _ in ("first drill", "second drill"):
-        s.deploy_sh("dr-activate", *_env(s))
+        # A drill moves no real user: the DR copy is checked by its own load balancer, DNS is left alone.
+        s.deploy_sh("dr-activate", *_env(s), *_health(s, region), look_for="DNS unchanged: real users stay on the primary")
         s.check("the replica promoted in place, the service running", lambda: _promoted(s))
         s.deploy_sh("health-check", *_env(s), *_health(s, region), region=region)
         s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
@@ -483,10 +489,10 @@ def _activation_resumed(s: Session) -> None:
         f"{s.cfg.names.repository}:{tag} not yet replicated to {s.cfg.dr_region}", lambda: _dr_image(s, tag, present=False), stand_in=True
     )
     s.deploy_sh("dr-readiness", *_env(s), expect=1, look_for="release in the DR repository")
-    s.deploy_sh("dr-activate", *_env(s), expect=2, look_for="run this command again once fixed")
+    s.deploy_sh("dr-activate", *_env(s), *_dr_health(s), expect=2, look_for="run this command again once fixed")
     s.check("stopped half-way: UPDATE_FAILED, the replica promoted, nothing rolled back", lambda: _half_way(s))
     s.check(f"{s.cfg.names.repository}:{tag} replicated to {s.cfg.dr_region}", lambda: _dr_image(s, tag, present=True), stand_in=True)
-    s.deploy_sh("dr-activate", *_env(s))
+    s.deploy_sh("dr-activate", *_env(s), *_dr_health(s))
     s.check("the activation finished", lambda: _promoted(s))
 
 
@@ -517,18 +523,20 @@ def backups_drills(s: Session) -> None:
     s.check("standby has no database, its log groups are there", lambda: _pilot_light(s))
     s.deploy_sh("dr-readiness", *_env(s))
     for _ in ("first drill", "second drill"):
-        s.deploy_sh("dr-activate", *_env(s), "--latest")
+        s.deploy_sh("dr-activate", *_env(s), "--latest", *_dr_health(s))
         s.check("restored, the service running", lambda: _restored(s))
         s.deploy_sh("health-check", *_env(s), *_health(s, region), region=region)
-        s.deploy_sh("dr-activate", *_env(s), "--time", "2026-11-27T18:00:00Z", expect=2, look_for="go back to standby first")
+        s.deploy_sh(
+            "dr-activate", *_env(s), "--time", "2026-11-27T18:00:00Z", *_dr_health(s), expect=2, look_for="go back to standby first"
+        )
         s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
         s.check("standby again, the restore let go", lambda: _pilot_light(s))
     s.check("each drill's database kept in a final snapshot", lambda: _final_snapshots(s, 2))
     # dr-restore, then an activation: refused while that restore holds the name, then from its snapshot.
     s.deploy_sh("dr-restore", *_env(s), "--latest")
-    s.deploy_sh("dr-activate", *_env(s), "--latest", expect=2, look_for="outside the DR stack")
+    s.deploy_sh("dr-activate", *_env(s), "--latest", *_dr_health(s), expect=2, look_for="outside the DR stack")
     s.check(f"{s.cfg.names.db_restored_instance} deleted with a final snapshot (README)", lambda: _keep_restore(s), stand_in=True)
-    s.deploy_sh("dr-activate", *_env(s), "--snapshot", KEPT_RESTORE)
+    s.deploy_sh("dr-activate", *_env(s), "--snapshot", KEPT_RESTORE, *_dr_health(s))
     s.check("restored from that snapshot, the service running", lambda: _restored(s))
     s.deploy_sh("dr-standby", *_env(s), look_for=f"{s.cfg.names.dr_final_snapshot_prefix}-")
     # The README's switch between the modes: the config file, then dr-standby.
@@ -633,19 +641,21 @@ def _final_snapshots(s: Session, count: int) -> tuple[bool, str]:
 
 
 def failback(s: Session) -> None:
-    """A real failover and the way back, with the README's commands: the primary region lost, the
-    replica promoted, dr-standby refused; the region back with its stale database; failback hold,
-    replicate (the stale instance kept aside), switchover and finish, each step refused out of
-    order first; the DR region in standby again with a fresh replica, and nothing deleted by hand."""
+    """A drill that moves real users, then the region lost, and the way back, with the README's
+    commands: dr-activate --move-traffic (the replica promoted, DNS moved), dr-standby refused (the
+    copy holds real writes), the primary region lost and back with its stale database; failback
+    hold, replicate (the stale instance kept aside), switchover and finish, each step refused out
+    of order first; the DR region in standby again with a fresh replica, nothing deleted by hand."""
     names, region = s.cfg.names, s.cfg.dr_region
-    s.deploy_sh("dr-activate", *_env(s))
+    s.deploy_sh("dr-activate", *_env(s), "--move-traffic", *_health(s, region), look_for="the primary's health check is inverted")
     s.check("the replica promoted, the service running", lambda: _promoted(s))
+    s.deploy_sh("dr-standby", *_env(s), expect=2, look_for="bring them back with ./scripts/deploy.sh failback status")
     s.check(f"the primary region lost: {names.db_instance} stopped", lambda: _primary_db(s, stop=True), stand_in=True)
     s.deploy_sh("health-check", *_env(s), *_health(s, region), region=region)
     s.deploy_sh("dr-standby", *_env(s), expect=2, look_for="fail back instead")
     s.check(f"the primary region back: {names.db_instance} started, stale", lambda: _primary_db(s, stop=False), stand_in=True)
-    s.deploy_sh("failback", "status", *_env(s), look_for="failback hold")
-    s.deploy_sh("failback", "replicate", *_env(s), expect=2, look_for="failback hold")
+    # DNS is held on the DR region already (--move-traffic): replicate is next, and hold changes nothing.
+    s.deploy_sh("failback", "status", *_env(s), look_for="failback replicate")
     s.deploy_sh("failback", "hold", *_env(s))
     s.deploy_sh("failback", "replicate", *_env(s), expect=2, look_for='created_as = "replica"')
     s.check(f'config/{s.cfg.name}.toml: database.created_as = "replica"', lambda: _created_as_replica(s), stand_in=True)
@@ -768,7 +778,7 @@ SCENARIOS = {
         ),
         Scenario(
             "dr-switch",
-            "two drills: dr-activate promotes the replica, health-check in the DR region, dr-standby snapshots and re-creates it",
+            "two drills that move no real user: dr-activate promotes the replica and checks the copy, health-check in the DR region, dr-standby snapshots and re-creates it",
             dr_switch,
             needs=("failed-first-deploy", "new-account"),
         ),
@@ -785,7 +795,7 @@ SCENARIOS = {
         ),
         Scenario(
             "failback",
-            "a real failover and back: the replica promoted, failback hold, replicate, switchover, finish, each refused out of order first",
+            "a drill that moves real users, the region lost, and back: dr-activate --move-traffic, dr-standby refused, failback hold, replicate, switchover, finish, each refused out of order first",
             failback,
             needs=("new-account",),
         ),

@@ -21,6 +21,16 @@ from runbook.report import Report
 from tests.runbook.conftest import DR, FAST, PRIMARY, World
 
 STACK = "ContractorLens-Production-DR"
+HEALTHY = ""
+"""The DR copy's /health (a server on 127.0.0.1 answering 200), which dr-activate checks."""
+
+
+@pytest.fixture(autouse=True)
+def _dr_copy_answers(health_server) -> None:  # type: ignore[no-untyped-def]
+    global HEALTHY
+    HEALTHY = health_server.url
+
+
 REPLICA = "contractorlens-db-replica"
 
 
@@ -88,7 +98,7 @@ def test_activate_promotes_the_replica_and_waits_for_the_service(world: World) -
     _dr_stack("standby")
     _dr_service()
     cdk = Cdk()
-    assert drill.dr_activate(_context(), restore=None, run=cdk)
+    assert drill.dr_activate(_context(), restore=None, url=HEALTHY, run=cdk)
     # Not rolled back on a failure: a promotion cannot be undone, and running it again resumes.
     expected = [
         "npx",
@@ -125,7 +135,7 @@ def test_activate_needs_the_dr_stack(world: World, run) -> None:
 def test_activate_refuses_a_released_stack_in_replica_mode(world: World) -> None:
     _dr_stack("released", "none")
     with pytest.raises(RunbookError, match="no replica to promote"):
-        drill.dr_activate(_context(), restore=None, run=Cdk())
+        drill.dr_activate(_context(), restore=None, url=HEALTHY, run=Cdk())
 
 
 def test_activate_refuses_another_restore_source_on_an_active_stack(world: World) -> None:
@@ -133,7 +143,7 @@ def test_activate_refuses_another_restore_source_on_an_active_stack(world: World
     _dr_stack("active", "contractorlens-db-restored", "snapshot:contractorlens-db-snapshot-1")
     cdk = Cdk("contractorlens-db-restored")
     with pytest.raises(RunbookError) as caught:
-        drill.dr_activate(_context(_backups_mode()), restore=None, run=cdk)
+        drill.dr_activate(_context(_backups_mode()), restore=None, url=HEALTHY, run=cdk)
     message = str(caught.value)
     assert "restored from snapshot:contractorlens-db-snapshot-1" in message and "from latest" in message
     assert "dr-standby" in message and "\n" not in message
@@ -147,7 +157,7 @@ def test_activate_in_backups_mode_refuses_while_a_dr_restore_holds_the_name(worl
     _dr_database("contractorlens-db-restored")  # what dr-restore left
     cdk = Cdk("contractorlens-db-restored")
     with pytest.raises(RunbookError) as caught:
-        drill.dr_activate(_context(_backups_mode()), restore=None, run=cdk)
+        drill.dr_activate(_context(_backups_mode()), restore=None, url=HEALTHY, run=cdk)
     assert "contractorlens-db-restored already exists in us-east-1 outside the DR stack" in str(caught.value)
     assert "--snapshot" in str(caught.value) and "\n" not in str(caught.value)
     assert not cdk.calls
@@ -159,7 +169,7 @@ def test_activate_in_backups_mode_passes_the_restore_source(world: World) -> Non
     cdk = Cdk("contractorlens-db-restored")
     from config.dr import RestoreSource
 
-    assert drill.dr_activate(_context(_backups_mode()), restore=RestoreSource("time", "2026-11-27T18:00:00Z"), run=cdk)
+    assert drill.dr_activate(_context(_backups_mode()), restore=RestoreSource("time", "2026-11-27T18:00:00Z"), url=HEALTHY, run=cdk)
     assert "dr-restore=time:2026-11-27T18:00:00Z" in cdk.calls[0]
 
 
@@ -257,7 +267,7 @@ def test_an_activation_that_stopped_half_way_is_resumed_by_running_it_again(worl
     _dr_service()
     ctx, cdk = _context(), Cdk()
     with _failed_half_way(ctx):
-        assert drill.dr_activate(ctx, restore=None, run=cdk)
+        assert drill.dr_activate(ctx, restore=None, url=HEALTHY, run=cdk)
     assert cdk.modes() == ["dr-mode=active"]
 
 
@@ -292,7 +302,7 @@ def test_activate_refuses_a_standby_of_the_other_mode(world: World) -> None:
     _dr_stack("standby", REPLICA)
     cdk = Cdk("contractorlens-db-restored")
     with pytest.raises(RunbookError, match=re.escape("the standby holds contractorlens-db-replica, but dr.database is 'backups'")):
-        drill.dr_activate(_context(_backups_mode()), restore=None, run=cdk)
+        drill.dr_activate(_context(_backups_mode()), restore=None, url=HEALTHY, run=cdk)
     assert not cdk.calls
 
 
@@ -337,5 +347,104 @@ def test_activate_refuses_a_replica_the_stack_does_not_know_was_promoted(world: 
     _promoted_standby()
     cdk = Cdk()
     with pytest.raises(RunbookError, match=r"no longer a replica though ContractorLens-Production-DR says standby.*dr-standby"):
-        drill.dr_activate(_context(), restore=None, run=cdk)
+        drill.dr_activate(_context(), restore=None, url=HEALTHY, run=cdk)
     assert not cdk.calls
+
+
+def _primary_health_check(*, inverted: bool = False) -> str:
+    """The primary's Route 53 health check, its id where the DR stack finds it."""
+    route53 = boto3.client("route53")
+    check = route53.create_health_check(
+        CallerReference="primary",
+        HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "alb.example.com", "Port": 443, "ResourcePath": "/health"},
+    )["HealthCheck"]["Id"]
+    route53.update_health_check(HealthCheckId=check, Inverted=inverted)
+    name = load_environment("production").names.health_check_parameter
+    boto3.client("ssm", region_name=DR).put_parameter(Name=name, Value=check, Type="String")
+    return str(check)
+
+
+def _inverted(check: str) -> bool:
+    return bool(boto3.client("route53").get_health_check(HealthCheckId=check)["HealthCheck"]["HealthCheckConfig"]["Inverted"])
+
+
+def test_a_drill_moves_no_real_user_and_checks_the_dr_copy_itself(world: World, capsys) -> None:
+    """The README's drill inverted the health check: real users' writes went to the promoted copy,
+    and dr-standby then threw them away. By default DNS is left alone."""
+    check = _primary_health_check()
+    _dr_stack("standby")
+    _dr_service()
+    ctx = _context()
+    assert drill.dr_activate(ctx, restore=None, url=HEALTHY, run=Cdk())
+    assert not _inverted(check)
+    out = capsys.readouterr().out
+    assert f"ok    health endpoint: GET {HEALTHY} -> 200" in out and "DNS unchanged: real users stay on the primary" in out
+    # Back to standby is allowed: nobody wrote to the copy.
+    _dr_database()
+    assert drill.dr_standby(_context(), run=Cdk())
+
+
+def test_a_dr_copy_that_does_not_answer_fails_the_activation(world: World, health_server, capsys) -> None:
+    _primary_health_check()
+    _dr_stack("standby")
+    _dr_service()
+    health_server.status = 503
+    assert not drill.dr_activate(_context(), restore=None, url=health_server.url, run=Cdk())
+    assert f"FAIL  health endpoint: GET {health_server.url} -> 503" in capsys.readouterr().out
+
+
+def test_a_drill_that_moves_traffic_can_only_come_back_by_failback(world: World, capsys) -> None:
+    check = _primary_health_check()
+    _dr_stack("standby")
+    _dr_service()
+    assert drill.dr_activate(_context(), restore=None, url=HEALTHY, move_traffic=True, run=Cdk())
+    assert _inverted(check)
+    assert "Come back with ./scripts/deploy.sh failback status --env production" in capsys.readouterr().out
+    _dr_database()
+    # The health check put back by hand does not make the copy's writes go away: the record says so.
+    boto3.client("route53").update_health_check(HealthCheckId=check, Inverted=False)
+    cdk = Cdk()
+    with pytest.raises(RunbookError, match=r"moved real users to the DR region \(--move-traffic\).*failback status --env production"):
+        drill.dr_standby(_context(), run=cdk)
+    assert not cdk.calls
+    assert not boto3.client("rds", region_name=DR).describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+    # failback's finish brings the writes back first, then goes to standby.
+    assert drill.dr_standby(_context(), run=Cdk(), failed_back=True)
+
+
+def test_dr_standby_refuses_while_dns_is_held_on_the_dr_region(world: World) -> None:
+    """However the health check came to be inverted (failback hold, or by hand), real users write to the copy."""
+    _primary_health_check(inverted=True)
+    _dr_stack("active")
+    _dr_database()
+    with pytest.raises(RunbookError, match=r"health check is inverted.*failback status"):
+        drill.dr_standby(_context(), run=Cdk())
+
+
+def test_move_traffic_without_a_health_check_is_refused_before_anything_changes(world: World) -> None:
+    _dr_stack("standby")
+    cdk = Cdk()
+    with pytest.raises(RunbookError, match=r"--move-traffic: no primary health check found"):
+        drill.dr_activate(_context(), restore=None, url=HEALTHY, move_traffic=True, run=cdk)
+    assert not cdk.calls
+
+
+def test_the_dr_copy_is_asked_through_its_load_balancer_by_the_users_host_name(health_server) -> None:
+    """`curl --connect-to`: the request goes to the DR load balancer's own address and names api.<domain>."""
+    port = health_server.url.split(":")[2].split("/")[0]
+    status, detail = checks.http_status(f"http://api.contractorlens.example:{port}/health", via="127.0.0.1")
+    assert (status, detail) == (200, f"GET http://api.contractorlens.example:{port}/health through 127.0.0.1 -> 200")
+
+
+def test_in_the_dr_region_health_asks_the_dr_load_balancer_not_dns(world: World, health_server, capsys) -> None:
+    """`AWS_REGION=us-east-1 ./scripts/deploy.sh health-check` checked https://api.<domain>/health,
+    which DNS sends to the primary during a drill: the copy there was never asked."""
+    address = health_server.url.split("/")[2]  # 127.0.0.1:<port>, standing in for the DR ALB's DNS name
+    outputs = {"Mode": {"Value": "active"}, "DatabaseInstance": {"Value": REPLICA}, "LoadBalancerDnsName": {"Value": address}}
+    body = json.dumps({"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}}, "Outputs": outputs})
+    boto3.client("cloudformation", region_name=DR).create_stack(StackName=STACK, TemplateBody=body)
+    cfg = load_environment("production")
+    without_domain = cfg.model_copy(update={"dns": cfg.dns.model_copy(update={"domain": ""})})
+    ctx = dataclasses.replace(_context(without_domain), region=DR)
+    assert checks.check_service_http(ctx, None)
+    assert f"ok    health endpoint: GET http://{address}/health -> 200" in capsys.readouterr().out
