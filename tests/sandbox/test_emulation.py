@@ -1397,4 +1397,4 @@ def test_a_stacks_sns_subscription_is_made_pending_and_goes_with_the_stack(runni
         ("email", "oncall@example.com", "PendingConfirmation")
     ]
     _cfn(running).delete_stack(StackName="Subscribed")
-    assert not [x for x in sns.list_subscriptions()["Subscriptions"] if x["Endpoint"] == "oncall@example.com"]
+    assert not [x for x in sns.list_subscriptions()["Subscriptions"] if x["TopicArn"] == topic]
