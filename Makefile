@@ -20,7 +20,7 @@ NODE_STAMP := node_modules/.installed
 # The pinned CLI that `npx cdk` runs, called directly to spare npx its lookup.
 CDK := node_modules/.bin/cdk
 
-.PHONY: help setup synth test diff snapshots access-table alarm-table runbook-table grafana-dashboard constraints clean sandbox sandbox-up sandbox-down
+.PHONY: help setup synth test diff snapshots access-table alarm-table runbook-table grafana-dashboard constraints clean sandbox sandbox-up sandbox-push sandbox-down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ sandbox: setup ## Rehearse the lifecycle scenarios (SCENARIO=<name> for one) thr
 
 sandbox-up: setup ## Start an emulator, deploy ENVIRONMENT as a new account does, leave it running (prints the AWS_ENDPOINT_URL line)
 	$(BIN)/python -m sandbox up --env $(ENVIRONMENT)
+
+sandbox-push: setup ## Stand in for docker push in the running sandbox: TAG=<tag> (sandbox-bad-release fails /health)
+	$(BIN)/python -m sandbox push '$(TAG)'
 
 sandbox-down: ## Stop the emulator that `make sandbox-up` started
 	@test -x $(BIN)/python || { echo "no .venv, so no sandbox is running"; exit 0; }; $(BIN)/python -m sandbox down

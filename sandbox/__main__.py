@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import shutil
 import signal
@@ -12,9 +13,9 @@ from pathlib import Path
 
 from config import DEFAULT_ENVIRONMENT, ConfigError, available_environments, load_environment
 from sandbox import emulation, emulator, runner
-from sandbox.emulator import SandboxError
+from sandbox.emulator import BAD_RELEASE_TAG, SandboxError
 from sandbox.scenarios import SCENARIOS, new_account
-from sandbox.session import Session, make_checkout
+from sandbox.session import Session, make_checkout, push_image
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     up = verbs.add_parser("up", help="start an emulator, deploy the environment as a new account does, and leave it running")
     up.add_argument("--env", default=DEFAULT_ENVIRONMENT, help=f"environment: {environments} (default: %(default)s)")
     verbs.add_parser("down", help="stop the emulator that `up` started")
+    push = verbs.add_parser(
+        "push", help="stand in for docker build and docker push: an image under TAG in the running sandbox's repository"
+    )
+    push.add_argument("tag", type=_tag, metavar="TAG", help=f"the image tag; {BAD_RELEASE_TAG} is a release whose /health fails")
     return parser
 
 
@@ -110,11 +115,32 @@ def _up(env: str) -> int:
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in {**emulator.CREDENTIALS, "AWS_ENDPOINT_URL": running.endpoint}.items())
     print(f"\nThe sandbox runs (pid {running.pid}, log {running.log}). Paste this into a shell to use it:\n")
     print(f"  cd {checkout}   # the sandbox's own copy of this checkout: its config is what was deployed")
-    print(f"  export {exports} AWS_DEFAULT_REGION={cfg.region}")
-    print(f"  ./scripts/deploy.sh health-check --env {cfg.name} --url {running.health_url}")
+    print(f"  export {exports} AWS_DEFAULT_REGION={cfg.region} HEALTH_URL={running.health_url}")
+    print(f'  ./scripts/deploy.sh health-check --env {cfg.name} --url "$HEALTH_URL"')
     print(f"  npx cdk diff -c env={cfg.name}")
     print(f"  aws ecs describe-services --cluster {cfg.names.cluster} --services {cfg.names.service}   # the AWS CLI v2, if you have it")
     print("\n`make sandbox-down` stops it.")
+    return 0
+
+
+def _tag(text: str) -> str:
+    from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
+
+    if not re.fullmatch(IMAGE_TAG_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an image tag ECR accepts: {IMAGE_TAG_RULE}")
+    return text
+
+
+def _push(tag: str) -> int:
+    running = emulator.load()
+    if running is None:
+        raise SandboxError("no sandbox is running: `make sandbox-up` first")
+    from botocore.exceptions import ClientError
+
+    try:
+        print(push_image(running, load_environment(running.env, _up_checkout() / "config"), tag))
+    except ClientError as exc:  # the repository not there yet: the first deploy made no Registry stack
+        raise SandboxError(str(exc)) from None
     return 0
 
 
@@ -146,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args.env, args.scenario, args.keep)
         if args.verb == "up":
             return _up(args.env)
+        if args.verb == "push":
+            return _push(args.tag)
         return _down()
     except (ConfigError, SandboxError) as exc:
         print(f"error: sandbox {args.verb}: {exc}", file=sys.stderr)

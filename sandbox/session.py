@@ -28,6 +28,24 @@ FAST = ("--poll-seconds", "1", "--timeout-minutes", "2")
 _PRINT = threading.Lock()
 
 
+def push_image(running: Running, cfg: EnvironmentConfig, tag: str) -> str:
+    """What `docker build` and `docker push` leave in the environment's repository: an image
+    manifest under the tag (a build of its own: its config digest names the tag)."""
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": "sha256:" + tag.encode().hex().ljust(64, "0")[:64],
+        },
+        "layers": [],
+    }
+    repository = cfg.names.repository
+    running.client("ecr", cfg.region).put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
+    return f"{repository}:{tag} pushed (docker push)"
+
+
 def make_checkout(into: Path) -> Path:
     """A copy of this checkout for one scenario, so that each has its own cdk.out (the cdk CLI
     locks it) and the engineer's own cdk.out is left alone."""
@@ -159,19 +177,7 @@ class Session:
         """Stands in for `docker build` and `docker push`: the image manifest lands in the repository."""
 
         def action() -> tuple[bool, str]:
-            manifest = {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {
-                    "mediaType": "application/vnd.docker.container.image.v1+json",
-                    "size": 1,
-                    "digest": "sha256:" + tag.encode().hex().ljust(64, "0")[:64],
-                },
-                "layers": [],
-            }
-            repository = self.cfg.names.repository
-            self.client("ecr").put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
-            return True, f"{repository}:{tag} pushed (docker push)"
+            return True, push_image(self.running, self.cfg, tag)
 
         return self.check(f"push {self.cfg.names.repository}:{tag}", action, stand_in=True)
 

@@ -79,6 +79,7 @@ def install() -> None:
     ecs.install()
     ecs.install_target_health()
     monitoring.install()
+    moto_fixes.install_put_image_missing_repository()  # after the PutImage extensions above, so it runs first
     fis.install()
     resources.MODELS.extend(fis.define_models())
     from moto.cloudformation import parsing

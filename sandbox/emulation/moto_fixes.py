@@ -26,6 +26,10 @@ EXTENSIONS = {
         "the image digest is computed from the manifest), so two images differ in digest when their manifests do; moto "
         "hashed the layer digests only, giving every image without layers the same digest"
     ),
+    "PutImage to a missing repository": (
+        "RepositoryNotFoundException (ECR API reference, PutImage: Errors); moto raised a bare exception, which its "
+        "server answered with HTTP 500"
+    ),
     "log group Fn::GetAtt Arn": (
         "ends in `:*`, as CloudFormation documents it for AWS::Logs::LogGroup (moto returned the ARN without it), so a "
         "policy naming the group through Fn::GetAtt covers its log streams as it does in AWS"
@@ -118,3 +122,18 @@ def install_manifest_digest() -> None:
     from moto.ecr.models import Image
 
     Image._create_digest = manifest_digest  # type: ignore[method-assign]
+
+
+def install_put_image_missing_repository() -> None:
+    """Installed after every other PutImage extension, so that it runs first."""
+    from moto.ecr.exceptions import RepositoryNotFoundException
+    from moto.ecr.models import ECRBackend
+
+    original = ECRBackend.put_image
+
+    def put_image(self: Any, repository_name: str, *args: Any, **kwargs: Any) -> Any:
+        if repository_name not in self.repositories:
+            raise RepositoryNotFoundException(repository_name, self.account_id)
+        return original(self, repository_name, *args, **kwargs)
+
+    ECRBackend.put_image = put_image  # type: ignore[method-assign]

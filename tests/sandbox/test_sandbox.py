@@ -216,11 +216,18 @@ def test_up_keeps_one_running_on_loopback_only_and_down_stops_it(
     try:
         assert f"cd {tmp_path / 'state' / 'up-checkout'}" in out
         assert f"export AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox AWS_ENDPOINT_URL={running.endpoint}" in out
-        assert f"--url {running.health_url}" in out and "npx cdk diff -c env=production" in out
+        assert f"HEALTH_URL={running.health_url}" in out and '--url "$HEALTH_URL"' in out and "npx cdk diff -c env=production" in out
         port = int(running.endpoint.rsplit(":", 1)[1])
         assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, and nothing else
         assert main(["up"]) == 2
         assert "already runs" in capsys.readouterr().err
+        # `make sandbox-push TAG=...`: docker push's stand-in, into the running sandbox's repository.
+        assert main(["push", "1.1.0"]) == 2 and "RepositoryNotFoundException" in capsys.readouterr().err
+        running.client("ecr", "us-west-2").create_repository(repositoryName="contractorlens")
+        assert main(["push", "1.1.0"]) == 0 and "contractorlens:1.1.0 pushed" in capsys.readouterr().out
+        images = running.client("ecr", "us-west-2").describe_images(repositoryName="contractorlens")["imageDetails"]
+        assert [i["imageTags"] for i in images] == [["1.1.0"]]
+        assert main(["push", "release/1"]) == 2 and "not an image tag" in capsys.readouterr().err
     finally:
         assert main(["down"]) == 0
     assert not emulator.alive(running.pid)
