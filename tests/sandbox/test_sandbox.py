@@ -206,7 +206,9 @@ def test_up_keeps_one_running_on_loopback_only_and_down_stops_it(
     try:
         assert main(["up"]) == 0
     finally:
-        changed, _ = own.read_text() != before, own.write_text(before)  # never left changed, even when this fails
+        changed = own.read_text() != before
+        if changed:  # put back, even when this fails; never rewritten otherwise (another worker reads it)
+            own.write_text(before)
     assert not changed, "sandbox-up edited the engineer's config/production.toml"
     [copy] = edited
     assert "10.50.0.0/16" in copy.read_text() and copy.is_relative_to(tmp_path)
