@@ -84,6 +84,24 @@ def _image(ctx: Context, tag: str) -> dict[str, Any] | None:
     return dict(details[0]) if details else None
 
 
+_ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+):([^@]+)$")
+
+
+def _ecr_digest(ctx: Context, image: str) -> str | None:
+    """The digest ECR holds for an image of this account's registry by tag, else None (not checked)."""
+    match = _ECR_IMAGE.match(image)
+    if match is None or match.group(1) != ctx.cfg.account:
+        return None
+    _, region, repository, tag = match.groups()
+    try:
+        details = ctx.client("ecr", region).describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
+    except ClientError as exc:
+        if error_code(exc) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+            return "a tag ECR does not hold"
+        raise
+    return str(details[0]["imageDigest"]) if details else "a tag ECR does not hold"
+
+
 def _older(requested: str, requested_at: datetime | None, current: str, current_at: datetime | None) -> bool:
     """Whether `requested` is an older release than `current`: by version when both tags are
     versions (1.2.0, v1.10), else by when ECR received each image."""
@@ -162,21 +180,28 @@ def verify(ctx: Context, *, task_definition: str, tag: str) -> bool:
     )
     pushed = _image(ctx, tag)
     digest = pushed["imageDigest"] if pushed else None
+    # Every container from this account's ECR (the API, and the collector through the pull-through
+    # cache) on the digest ECR holds for its tag: ECS resolves each tag once per deployment.
+    definition = describe_definition(ctx, service["taskDefinition"])
+    expected = {c["name"]: _ecr_digest(ctx, c["image"]) for c in definition["containerDefinitions"]}
     arns = ecs.list_tasks(cluster=names.cluster, serviceName=names.service, desiredStatus="RUNNING")["taskArns"]
     tasks = ecs.describe_tasks(cluster=names.cluster, tasks=arns)["tasks"] if arns else []
     wrong = []
     for task in tasks:
         task_revision = task["taskDefinitionArn"].rsplit("/", 1)[-1]
-        api = next((c for c in task.get("containers", []) if container and c.get("name") == container["name"]), None)
-        if task_revision != revision or api is None or api.get("imageDigest") != digest:
+        running_digests = {c.get("name"): c.get("imageDigest") for c in task.get("containers", [])}
+        off = [name for name, want in expected.items() if want is not None and running_digests.get(name) != want]
+        if task_revision != revision or container is None or off:
             short = task["taskArn"].rsplit("/", 1)[-1][:8]
-            wrong.append(f"{short} runs {task_revision} {(api or {}).get('imageDigest', 'no API container')}")
+            shown = ", ".join(f"{name} {running_digests.get(name) or 'missing'}" for name in off)
+            wrong.append(f"{short} runs {task_revision}" + (f" ({shown})" if shown else ""))
     running_count, desired = len(tasks), service["desiredCount"]
     ok = (
         ctx.report.check(
             "tasks run the release",
             digest is not None and not wrong and running_count == desired == service["runningCount"],
             f"{running_count} running of {desired} desired, each with {names.repository}:{tag} as {digest or 'a tag ECR does not hold'}"
+            + (f" and {len(expected) - 1} other container(s) on their images' digests" if len(expected) > 1 else "")
             + (f"; not: {', '.join(wrong)}" if wrong else ""),
         )
         and ok

@@ -5,6 +5,7 @@ stand-in for the application's /health."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -23,7 +24,7 @@ EXTENSIONS = {
     "task definition revisions": "`family:NOTANUMBER` is a ClientException ('Invalid revision number'), not a server error",
     "AWS::ECR::PullThroughCacheRule": "kept by the emulator, one per repository prefix in a region, a second one refused (PullThroughCacheRuleAlreadyExistsException), and one whose CredentialArn names no secret refused (SecretNotFoundException; ECR API reference CreatePullThroughCacheRule)",
     "upstream credentials": "a pull through a rule with credentials fails (UnableToGetUpstreamImageException, 'usually caused because of an issue with the Secrets Manager secret containing the credentials', ECR API reference) unless its secret holds a username and an accessToken (ECR user guide, 'Storing your upstream repository credentials') and the username is not the stacks' placeholder `set-me`: the one wrong credential the emulator can tell; whether Docker Hub would take the others is not checked (kinder than AWS for those)",
-    "pull through cache": "an image `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>:<tag>` whose repository does not exist is pulled when a cache rule has that prefix, and ECR creates the repository on that first pull (ECR user guide, 'Sync an upstream registry'); the upstream image is assumed to exist, as every public image is here",
+    "pull through cache": "an image `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>:<tag>` whose repository does not exist is pulled when a cache rule has that prefix, and ECR creates the repository and keeps the image there on that first pull (ECR user guide, 'Sync an upstream registry'); the upstream image is assumed to exist, as every public image is here, and its manifest is a stand-in",
     "one-off tasks (RunTask)": "no container runs: a task whose essential images can be pulled and whose secrets exist (each `valueFrom` ARN, less its JSON-key suffix) is STOPPED at once with exit code 0, so the SQL of `db-users` never runs here; one that cannot is STOPPED with ECS's reason (CannotPullContainerError, or ResourceInitializationError for a secret) and no exit code (ECS developer guide, 'Stopped tasks errors')",
 }
 
@@ -118,8 +119,14 @@ def pull_problem(image: str) -> str | None:
         problem = _credentials_problem(account, region, rule.get("CredentialArn"))
         if problem:
             return f"CannotPullContainerError: pull image manifest has been retried 5 time(s): {image}: {problem}"
+        backend = ecr_backends[account][region]
         if repository is None:
-            ecr_backends[account][region].create_repository(name, None, {"encryptionType": "AES256"}, {"scanOnPush": False}, "MUTABLE", [])
+            repository = backend.create_repository(name, None, {"encryptionType": "AES256"}, {"scanOnPush": False}, "MUTABLE", [])
+        if tag and not any(tag in (stored.image_tags or []) for stored in repository.images):
+            # ECR keeps the upstream image in the cached repository on its first pull; here a
+            # manifest stands in for the upstream's, one per image name and tag.
+            manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "upstream": image}
+            backend.put_image(name, json.dumps(manifest), tag)
         return None
     if repository is None:
         return f"CannotPullContainerError: repository {name} not found in {region}"
@@ -263,6 +270,7 @@ def _digest(image: str) -> str:
 
     match = _ECR_IMAGE.match(image)
     if match:
+        pull_problem(image)  # ECS pulls every container, essential or not: a cached image lands in its repository
         account, region, name, tag, digest = match.groups()
         repository = ecr_backends[account][region].repositories.get(name)
         for stored in repository.images if repository else []:

@@ -125,7 +125,7 @@ def _client(service: str, region: str = PRIMARY) -> Any:
     return boto3.client(service, region_name=region)
 
 
-def push_image(tag: str, region: str = PRIMARY) -> None:
+def push_image(tag: str, region: str = PRIMARY, repository: str = "contractorlens") -> None:
     """What `docker push` (or ECR replication) leaves in ECR: an image manifest under the tag."""
     manifest = {
         "schemaVersion": 2,
@@ -137,7 +137,7 @@ def push_image(tag: str, region: str = PRIMARY) -> None:
         },
         "layers": [],
     }
-    _client("ecr", region).put_image(repositoryName="contractorlens", imageTag=tag, imageManifest=json.dumps(manifest))
+    _client("ecr", region).put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
 
 
 COLLECTOR_IMAGE = "123456789012.dkr.ecr.us-west-2.amazonaws.com/contractorlens-public/aws-observability/aws-otel-collector:v0.43.3"
@@ -223,6 +223,10 @@ def world(aws: None) -> World:
     _client("ecr").create_repository(repositoryName="contractorlens", imageTagMutability="IMMUTABLE")
     for tag in ("1.0.0", "1.1.0"):
         push_image(tag)
+    # The collector's image, as the pull-through cache keeps it after the first pull.
+    collector, collector_tag = COLLECTOR_IMAGE.split("amazonaws.com/", 1)[1].rsplit(":", 1)
+    _client("ecr").create_repository(repositoryName=collector)
+    push_image(collector_tag, repository=collector)
     for service in SERVICE_LINKED_ROLES:  # a service creates its role on first use
         _client("iam").create_service_linked_role(AWSServiceName=service)
     register_revision("1.0.0")

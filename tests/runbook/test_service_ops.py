@@ -252,7 +252,19 @@ def test_a_task_on_another_digest_fails_the_verification(world: World, health_se
     task = next(iter(ecs_backends["123456789012"][PRIMARY].tasks["contractorlens"].values()))
     task.containers[0].image_digest = "sha256:" + "0" * 64
     assert not release.verify(ctx, task_definition="contractorlens:2", tag="1.1.0")
-    assert f"not: {task.id[:8]} runs contractorlens:2 sha256:0000" in capsys.readouterr().out
+    assert f"not: {task.id[:8]} runs contractorlens:2 (api sha256:0000" in capsys.readouterr().out
+
+
+def test_a_task_whose_collector_runs_another_digest_fails_the_verification(world: World, health_server: HealthServer, capsys) -> None:
+    """Each container is checked, not the API's alone: the collector comes through the pull-through cache."""
+    from moto.ecs.models import ecs_backends
+
+    from runbook import release
+
+    task = next(iter(ecs_backends["123456789012"][PRIMARY].tasks["contractorlens"].values()))
+    task.containers[1].image_digest = "sha256:" + "1" * 64
+    assert not release.verify(_context(capsys), task_definition="contractorlens:2", tag="1.1.0")
+    assert f"not: {task.id[:8]} runs contractorlens:2 (metrics-collector sha256:1111" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("count", "words"), [("1", "below the autoscaling minimum (2 to"), ("25", "above the autoscaling maximum (2 to")])

@@ -1088,6 +1088,10 @@ def test_a_pull_through_a_rule_with_credentials_fails_until_they_are_set(running
     secrets.put_secret_value(SecretId="ecr-pullthroughcache/probe-hub", SecretString='{"username": "team", "accessToken": "t"}')
     stopped = _run_once(running, "hub")
     assert stopped["containers"][0].get("exitCode") == 0, stopped["stoppedReason"]
+    # The first pull keeps the image in the cached repository (moto's: none), where a deploy's
+    # verification finds the digest the tasks run.
+    cached = running.client("ecr", REGION).describe_images(repositoryName="probe-hub/grafana/grafana-oss")["imageDetails"]
+    assert [i["imageTags"] for i in cached] == [["11.6.3"]]
     # A rule whose secret does not exist is refused.
     missing = dict(resources["Rule"], Properties=dict(resources["Rule"]["Properties"], EcrRepositoryPrefix="probe-hub-2"))
     missing["Properties"]["CredentialArn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/none-AbCdEf"
