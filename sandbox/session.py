@@ -28,9 +28,9 @@ FAST = ("--poll-seconds", "1", "--timeout-minutes", "2")
 _PRINT = threading.Lock()
 
 
-def push_image(running: Running, cfg: EnvironmentConfig, tag: str) -> str:
-    """What `docker build` and `docker push` leave in the environment's repository: an image
-    manifest under the tag (a build of its own: its config digest names the tag)."""
+def image_manifest(tag: str) -> str:
+    """The manifest `docker push` of a build tagged `tag` leaves in ECR: a build of its own (its
+    config digest names the tag), so each tag has a digest of its own."""
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
@@ -41,8 +41,13 @@ def push_image(running: Running, cfg: EnvironmentConfig, tag: str) -> str:
         },
         "layers": [],
     }
+    return json.dumps(manifest)
+
+
+def push_image(running: Running, cfg: EnvironmentConfig, tag: str) -> str:
+    """What `docker build` and `docker push` leave in the environment's repository."""
     repository = cfg.names.repository
-    running.client("ecr", cfg.region).put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
+    running.client("ecr", cfg.region).put_image(repositoryName=repository, imageTag=tag, imageManifest=image_manifest(tag))
     return f"{repository}:{tag} pushed (docker push)"
 
 

@@ -22,8 +22,8 @@ EXTENSIONS = {
         "kinder; no task execution role of the stacks has one)"
     ),
     "image digests": (
-        "an image's digest is the SHA-256 of its manifest as pushed (ECR user guide, 'Image manifest format': "
-        "the image digest is computed from the manifest), so two images differ in digest when their manifests do; moto "
+        "an image's digest is the SHA-256 of its manifest as pushed (ECR API reference, ImageIdentifier: imageDigest is "
+        "'the sha256 digest of the image manifest'), so two images differ in digest when their manifests do; moto "
         "hashed the layer digests only, giving every image without layers the same digest"
     ),
     "PutImage to a missing repository": (

@@ -127,17 +127,9 @@ def _client(service: str, region: str = PRIMARY) -> Any:
 
 def push_image(tag: str, region: str = PRIMARY, repository: str = "contractorlens") -> None:
     """What `docker push` (or ECR replication) leaves in ECR: an image manifest under the tag."""
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 1,
-            "digest": f"sha256:{tag.encode().hex():0<64}"[:71],
-        },
-        "layers": [],
-    }
-    _client("ecr", region).put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
+    from sandbox.session import image_manifest
+
+    _client("ecr", region).put_image(repositoryName=repository, imageTag=tag, imageManifest=image_manifest(tag))
 
 
 COLLECTOR_IMAGE = "123456789012.dkr.ecr.us-west-2.amazonaws.com/contractorlens-public/aws-observability/aws-otel-collector:v0.43.3"

@@ -1244,6 +1244,9 @@ def test_scan_on_push_scans_each_image_of_its_own_digest(running: Running) -> No
     for tag in ("1.0.0", "1.0.1", "1.0.2"):
         findings = ecr.describe_image_scan_findings(repositoryName="probe-scanned", imageId={"imageTag": tag})
         assert findings["imageScanStatus"]["status"] == "COMPLETE"
+    # Each its own digest, the SHA-256 of its manifest (ECR API reference, ImageIdentifier).
+    digests = {i["imageDigest"] for i in ecr.describe_images(repositoryName="probe-scanned")["imageDetails"]}
+    assert len(digests) == 3
 
 
 def test_a_changed_cache_rule_is_replaced_and_fails_on_its_own_prefix(running: Running) -> None:
