@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -15,7 +15,7 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from cdk_constructs.compliance import CONTROL_TOWER, acknowledge, settle_aws_custom_resource_function
 from cdk_constructs.logs import encrypted_log_group
@@ -105,6 +105,29 @@ class DatabaseParameters:
         return cls(endpoint=f"{prefix}/db/endpoint", port=f"{prefix}/db/port", secret_arn=f"{prefix}/db/secret-arn")
 
 
+MANAGED_PASSWORD_SOURCE = (
+    "RDS refuses to create a read replica of an instance whose master password it manages in Secrets "
+    "Manager (RDS user guide, 'Password management with Amazon RDS and AWS Secrets Manager', Limitations: "
+    "'Creating a read replica when the source DB or DB cluster manages credentials with Secrets Manager', "
+    "all engines but SQL Server; InvalidParameterValue, terraform-aws-modules/terraform-aws-rds#532)"
+)
+"""Why a database that read replicas are made of keeps its master password in a secret of its own."""
+
+
+@dataclass(frozen=True)
+class ReplicatedMasterSecret:
+    """The master password in a secret the stack generates, replicated to another region: for an
+    instance that read replicas are made of (`MANAGED_PASSWORD_SOURCE`). Every copy of the
+    database (replica, promoted replica, restore, and failback's replica of those) carries the
+    same password, which RDS copies with the data, so the replica of this secret in `region` opens
+    them all."""
+
+    name: str
+    region: str
+    kms_key_arn: str
+    """The key that encrypts the replica in `region` (an ARN, or the ARN of an alias there)."""
+
+
 @dataclass(frozen=True)
 class BackupReplication:
     """Where automated backups are copied: region, the key there, and for how many days."""
@@ -117,10 +140,13 @@ class BackupReplication:
 class PostgresDatabase(Construct):
     """RDS for PostgreSQL 15 in isolated subnets, encrypted with a customer-managed key.
 
-    The master password is generated, stored and rotated by RDS in Secrets Manager
+    The master password is generated, stored and rotated every 7 days by RDS in Secrets Manager
     (`manage_master_user_password`): it never appears in a template, and rotation needs no
-    Lambda reaching Secrets Manager from an isolated subnet. The instance is snapshotted,
-    not deleted, when it leaves the template, and deletion protection stops `cdk destroy`.
+    Lambda reaching Secrets Manager from an isolated subnet. Where read replicas are made of the
+    instance RDS refuses that (`MANAGED_PASSWORD_SOURCE`): with `replicated_secret` the stack
+    generates the password in a secret of its own, replicated to the DR region, and nothing
+    rotates it (README: Database credentials). The instance is snapshotted, not deleted, when it
+    leaves the template, and deletion protection stops `cdk destroy`.
 
     In a failback (README: Failback) the same resource is first left out (`detached`), then a
     cross-Region read replica of the DR database (`replica_of`), and then the primary again:
@@ -146,6 +172,7 @@ class PostgresDatabase(Construct):
         slow_query_log_ms: int,
         parameter_prefix: str,
         backup_replication: BackupReplication | None = None,
+        replicated_secret: ReplicatedMasterSecret | None = None,
         deletion_protection: bool = True,
         replica_of: str | None = None,
         detached: bool = False,
@@ -163,6 +190,8 @@ class PostgresDatabase(Construct):
         :param slow_query_log_ms: `log_min_duration_statement`, for the manual's "slow query" search.
         :param parameter_prefix: SSM path; endpoint, port and secret ARN go under `<prefix>/db/`.
         :param backup_replication: copy automated backups to another region. Default: none.
+        :param replicated_secret: the master password in this secret instead of one RDS manages,
+            for an instance read replicas are made of. Default: none, RDS manages it.
         :param deletion_protection: refuse deletion of the instance (outside CloudFormation too),
             switched on as the stack's last step (cdk_constructs/protection.py). Default: true.
         :param replica_of: the ARN of an instance in another region to replicate instead (a failback's
@@ -179,15 +208,11 @@ class PostgresDatabase(Construct):
             raise ValueError("replica_of needs created_as_replica: a replica is created without MasterUsername and StorageEncrypted")
         super().__init__(scope, construct_id)
         self.parameter_names = DatabaseParameters.under(parameter_prefix)
-        version = settings.engine_version
-        engine = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.of(version, version.split(".")[0]))
+        engine = _engine(settings.engine_version)
         self.parameter_group = rds.ParameterGroup(
-            self,
-            "Parameters",
-            engine=engine,
-            description=f"{instance_identifier}: slow statements logged, TLS required",
+            self, "Parameters", engine=engine, description=f"{instance_identifier}: slow statements logged, TLS required",
             parameters=postgres_parameters(slow_query_log_ms=slow_query_log_ms),
-        )
+        )  # fmt: skip
         self.log_groups = export_log_groups(
             self, instance_identifier=instance_identifier, exports=settings.log_exports, retention_days=settings.log_retention_days, key=key
         )
@@ -201,18 +226,27 @@ class PostgresDatabase(Construct):
             vpc=vpc,
             security_group=security_group,
             key=key,
+            replicated_secret=replicated_secret,
         )
-        for group in self.log_groups.values():
-            self.instance.node.add_dependency(group)
+        # The generated secret with `replicated_secret` (None: RDS manages the password).
+        self.master_secret: IConstruct | None = self._keep_master_secret() if replicated_secret is not None else None
+        self.instance.node.add_dependency(*self.log_groups.values())
         self._acknowledge_findings(protected=deletion_protection)
         if created_as_replica:
             self._leave_out_replica_create_only()
         self.secret: secretsmanager.ISecret | None = None
         self.deletion_protection: DeletionProtection | None = None
         if detached:
-            self.instance.node.try_remove_child("Resource")
+            self._detach()
         else:
             self._complete(instance_identifier, deletion_protection, backup_replication, replica_of)
+
+    def _detach(self) -> None:
+        """The instance leaves the template. The generated secret stays (it holds the password of
+        the copies elsewhere); what writes the instance's address into it goes with the instance."""
+        self.instance.node.try_remove_child("Resource")
+        if self.master_secret is not None:
+            self.master_secret.node.try_remove_child("Attachment")
 
     def _complete(
         self, identifier: str, deletion_protection: bool, backup_replication: BackupReplication | None, replica_of: str | None
@@ -241,8 +275,9 @@ class PostgresDatabase(Construct):
         vpc: ec2.IVpc,
         security_group: ec2.ISecurityGroup,
         key: kms.IKey,
+        replicated_secret: ReplicatedMasterSecret | None,
     ) -> rds.DatabaseInstance:
-        return rds.DatabaseInstance(
+        instance = rds.DatabaseInstance(
             self,
             "Instance",
             engine=engine,
@@ -260,8 +295,8 @@ class PostgresDatabase(Construct):
             max_allocated_storage=settings.max_allocated_storage_gib,
             storage_encrypted=True,
             storage_encryption_key=key,
-            manage_master_user_password=True,
-            credentials=rds.Credentials.from_username(master_username, encryption_key=key),
+            manage_master_user_password=True if replicated_secret is None else None,
+            credentials=self._credentials(master_username, key, replicated_secret),
             iam_authentication=True,
             parameter_group=self.parameter_group,
             auto_minor_version_upgrade=False,
@@ -278,6 +313,32 @@ class PostgresDatabase(Construct):
             performance_insight_retention=_performance_insights_retention(settings.performance_insights_retention_days),
             ca_certificate=rds.CaCertificate.RDS_CA_RSA2048_G1,
         )
+        if replicated_secret is not None:
+            # Said, not left out: on an instance whose password RDS managed before, this is what
+            # turns that off (ModifyDBInstance: ManageMasterUserPassword false with a MasterUserPassword).
+            cast(rds.CfnDBInstance, instance.node.default_child).manage_master_user_password = False
+        return instance
+
+    def _credentials(self, username: str, key: kms.IKey, replicated_secret: ReplicatedMasterSecret | None) -> rds.Credentials:
+        if replicated_secret is None:
+            return rds.Credentials.from_username(username, encryption_key=key)
+        replica_key = kms.Key.from_key_arn(self, "SecretReplicaKey", replicated_secret.kms_key_arn)
+        return rds.Credentials.from_generated_secret(
+            username,
+            secret_name=replicated_secret.name,
+            encryption_key=key,
+            replica_regions=[secretsmanager.ReplicaRegion(region=replicated_secret.region, encryption_key=replica_key)],
+        )
+
+    def _keep_master_secret(self) -> IConstruct:
+        """The generated secret is kept when the stack is destroyed, as the final snapshot is (whose
+        password it holds), except by the rollback of a failed first create: its fixed name would
+        stop the retry (`leftovers --delete` removes it after a destroy)."""
+        secret = self.instance.node.find_child("Secret")
+        cast(CfnResource, secret.node.default_child).apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+        for rule in ("AwsSolutions-SMG4", "NIST.800.53.R5-SecretsManagerRotationEnabled"):
+            acknowledge(secret, rule, _UNROTATED_MASTER_SECRET)
+        return secret
 
     def _replicate_backups(self, replication: BackupReplication) -> None:
         cfn = cast(rds.CfnDBInstance, self.instance.node.default_child)
@@ -297,7 +358,7 @@ class PostgresDatabase(Construct):
         CreateDBInstanceReadReplica); what a replica cannot have returns with the promotion."""
         cfn = cast(rds.CfnDBInstance, self.instance.node.default_child)
         cfn.add_property_override("SourceDBInstanceIdentifier", source_instance_arn)
-        for prop in ("ManageMasterUserPassword", "MasterUserSecret", "BackupRetentionPeriod"):
+        for prop in ("ManageMasterUserPassword", "MasterUserSecret", "MasterUserPassword", "BackupRetentionPeriod"):
             cfn.add_property_deletion_override(prop)
 
     def _publish(self, instance_identifier: str) -> None:
@@ -337,6 +398,10 @@ class PostgresDatabase(Construct):
             "Enhanced Monitoring's role uses the AWS-managed policy written for exactly that role; it only "
             "lets RDS publish OS metrics to CloudWatch Logs.",
         )
+
+
+def _engine(version: str) -> rds.IInstanceEngine:
+    return rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.of(version, version.split(".")[0]))
 
 
 def _performance_insights_retention(days: int) -> rds.PerformanceInsightRetention:
@@ -397,11 +462,11 @@ class RestoredPostgresDatabase(Construct):
     """A database restored in this region from what the primary replicated here.
 
     From the replicated automated backups (their latest restorable time, or a point in
-    time) or from a snapshot in this region. RDS generates and manages fresh master
-    credentials in this region's Secrets Manager: the primary's secret does not travel with
-    a restore (aws/aws-cdk#20388), and a restored instance must not depend on the primary
-    region. Otherwise shaped like the primary: same parameters, Multi-AZ, encrypted, isolated,
-    protected, snapshotted on removal.
+    time) or from a snapshot in this region. It keeps the master password its backups hold,
+    which is the primary's (`ReplicatedMasterSecret`: the secret's replica in this region opens
+    it): RDS may not manage it here, because a failback makes a read replica of this instance
+    (`MANAGED_PASSWORD_SOURCE`). Otherwise shaped like the primary: same parameters, Multi-AZ,
+    encrypted, isolated, protected, snapshotted on removal.
     """
 
     def __init__(
@@ -423,7 +488,7 @@ class RestoredPostgresDatabase(Construct):
         :param placement: the subnet and parameter groups restores go into.
         :param security_group: this region's database group.
         :param key: this region's key (the one backups were replicated with): Performance
-            Insights, the new secret, the logs.
+            Insights, the logs.
         :param instance_identifier: the restored instance (manual: contractorlens-db-restored).
         :param source_resource_id: the DbiResourceId of the primary instance whose replicated backups
             are used (a token resolved at deploy time; unused for a snapshot).
@@ -449,7 +514,6 @@ class RestoredPostgresDatabase(Construct):
             monitoring_role=monitoring_role,
         )
         _finish_dr_instance(self, self.instance, instance_identifier=instance_identifier, log_groups=log_groups)
-        self.secret_arn = self.instance.attr_master_user_secret_secret_arn
         self.endpoint_address = self.instance.attr_endpoint_address
         self.endpoint_port = self.instance.attr_endpoint_port
         _acknowledge_dr_instance(self.instance, monitoring_role, encryption=_INHERITED_ENCRYPTION, backups=_RESTORE_BACKUPS)
@@ -489,8 +553,6 @@ class RestoredPostgresDatabase(Construct):
             # No StorageEncrypted or KmsKeyId: CloudFormation forbids them on a restore, whose
             # storage keeps the encryption of its source (replicated backups: the key they were
             # replicated with; a snapshot: the key it was copied into this region with).
-            manage_master_user_password=True,
-            master_user_secret=rds.CfnDBInstance.MasterUserSecretProperty(kms_key_id=key.key_arn),
             enable_iam_database_authentication=True,
             auto_minor_version_upgrade=False,
             backup_retention_period=settings.backup_retention_days,
@@ -511,6 +573,12 @@ class RestoredPostgresDatabase(Construct):
         )
 
 
+_UNROTATED_MASTER_SECRET = (
+    "Read replicas are made of this instance, so RDS may not manage (and rotate) its master password "
+    "(RDS user guide, 'Password management with Amazon RDS and AWS Secrets Manager', Limitations). The "
+    "password is break-glass only: the backend logs in with IAM tokens. It is changed on purpose with "
+    "the README's 'Database credentials' procedure, which keeps every copy of the database in step."
+)
 _FAILBACK_ENCRYPTION = (
     "Created by a failback as a cross-Region read replica, which must name its key (KmsKeyId: the data key) "
     "and on which CloudFormation takes no StorageEncrypted; the property is create-only, so it stays out "
@@ -586,8 +654,9 @@ class ReadReplica(Construct):
 
     `promoted` leaves `SourceDBInstanceIdentifier` out, and CloudFormation promotes the instance
     in place (aws-cloudformation-resource-providers-rds PR #334): same logical id and identifier,
-    no replacement. Promoted, it keeps automated backups and gets an RDS-managed master secret
-    in this region (the primary's secret stays in the primary region). It cannot become a
+    no replacement. Promoted, it keeps automated backups and the primary's master password, which
+    the master secret's replica in this region holds: RDS may not manage it, because a failback
+    makes a read replica of this instance (`MANAGED_PASSWORD_SOURCE`). It cannot become a
     replica again (the handler refuses a new source as immutable): going back to standby lets
     it go, with a final snapshot, and a new replica is created (`dr-standby` in the runbook).
     """
@@ -609,7 +678,7 @@ class ReadReplica(Construct):
         """
         :param placement: this region's subnet and parameter groups for DR databases.
         :param security_group: this region's database group.
-        :param key: this region's DR key: storage (KmsKeyId), Performance Insights, the secret.
+        :param key: this region's DR key: storage (KmsKeyId), Performance Insights.
         :param instance_identifier: the replica, e.g. contractorlens-db-replica.
         :param source_instance_arn: the primary instance, in another region.
         :param settings: the primary's; backup retention applies once promoted.
@@ -647,14 +716,10 @@ class ReadReplica(Construct):
             # The promotion request carries the retention (the handler's promoteReadReplicaRequest);
             # a replica's own backups are not what recovery rests on.
             backup_retention_period=settings.backup_retention_days if promoted else None,
-            # A replica has the primary's users; promoted, RDS manages a master secret here.
-            manage_master_user_password=True if promoted else None,
-            master_user_secret=rds.CfnDBInstance.MasterUserSecretProperty(kms_key_id=key.key_arn) if promoted else None,
         )
         _finish_dr_instance(self, self.instance, instance_identifier=instance_identifier, log_groups=log_groups)
         self.endpoint_address = self.instance.attr_endpoint_address
         self.endpoint_port = self.instance.attr_endpoint_port
-        self.secret_arn = self.instance.attr_master_user_secret_secret_arn if promoted else None
         _acknowledge_dr_instance(self.instance, monitoring_role, encryption=_REPLICA_ENCRYPTION, backups=_REPLICA_BACKUPS)
 
 

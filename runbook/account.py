@@ -188,6 +188,7 @@ def kept_on_destroy(cfg: EnvironmentConfig) -> list[Kept]:
         *([Kept("Registry", "secret", names.docker_hub_secret, region)] if cfg.needs_docker_hub_cache else []),
         *(Kept("Data", "log group", group, region) for group in names.db_log_groups(names.db_instance)),
         Kept("Data", "log group", names.db_users_log_group, region),
+        *([Kept("Data", "secret", names.db_master_secret, region)] if cfg.dr.enabled else []),
         Kept("Service", "log group", names.app_log_group, region),
         Kept("Service", "log group", names.exec_log_group, region),
         Kept("Service", "log group", names.waf_log_group, region),
@@ -257,7 +258,13 @@ def delete_leftover(ctx: Context, kept: Kept) -> None:
     elif kept.kind == "backup vault":
         _delete_vault(ctx, kept)
     else:
-        ctx.client("secretsmanager", kept.region).delete_secret(SecretId=kept.name, ForceDeleteWithoutRecovery=True)
+        secrets = ctx.client("secretsmanager", kept.region)
+        # Secrets Manager refuses to delete a secret that still has replicas; removing a region
+        # deletes the replica there.
+        replicas = [r["Region"] for r in secrets.describe_secret(SecretId=kept.name).get("ReplicationStatus", [])]
+        if replicas:
+            secrets.remove_regions_from_replication(SecretId=kept.name, RemoveReplicaRegions=replicas)
+        secrets.delete_secret(SecretId=kept.name, ForceDeleteWithoutRecovery=True)
 
 
 def _delete_vault(ctx: Context, kept: Kept) -> None:

@@ -243,8 +243,6 @@ def dr_restore(ctx: Context, source: RestoreSource) -> bool:
         "DBInstanceClass": f"db.{cfg.database.instance_type}",
         "MultiAZ": cfg.database.multi_az,
         "PubliclyAccessible": False,
-        "ManageMasterUserPassword": True,
-        "MasterUserSecretKmsKeyId": names.dr_key_alias,
         "DeletionProtection": True,
         "CopyTagsToSnapshot": True,
         "EnableIAMDatabaseAuthentication": True,
@@ -276,4 +274,8 @@ def dr_restore(ctx: Context, source: RestoreSource) -> bool:
     minutes = (time.monotonic() - started) / 60
     endpoint = db.get("Endpoint", {}).get("Address", "(no endpoint yet)")
     ctx.report.data["restore"] = {"instance": target, "region": region, "endpoint": endpoint, "minutes": round(minutes, 1)}
-    return ctx.report.check("dr-restore", True, f"{target} available at {endpoint} after {minutes:.1f} min")
+    # RDS does not manage the copy's password: it keeps the one its source had, which the master
+    # secret's replica holds, and the DR stack may adopt the copy as failback's source (README:
+    # Database credentials).
+    opened_by = f"master password: the backups' own, in {names.db_master_secret} ({region})"
+    return ctx.report.check("dr-restore", True, f"{target} available at {endpoint} after {minutes:.1f} min; {opened_by}")

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from botocore.exceptions import ClientError
+
 from config import load_environment
 from config.names import GAME_DAY_EXPERIMENTS
 from config.schema import GRAFANA_PLACEHOLDER_CIDR
@@ -593,9 +595,24 @@ def _pilot_light(s: Session, gone: str = "") -> tuple[bool, str]:
     )
 
 
+def _master_secret(s: Session, region: str) -> str | None:
+    """The ARN of the master secret in `region` (in the DR region: its replica), or None."""
+    try:
+        return str(s.client("secretsmanager", region).describe_secret(SecretId=s.cfg.names.db_master_secret)["ARN"])
+    except ClientError:
+        return None
+
+
+def _opened_by_the_secrets_replica(s: Session, db: dict | None) -> bool:
+    """A DR copy keeps the primary's password (RDS does not manage it: failback makes a replica of
+    it), which the master secret's replica in the DR region holds."""
+    return db is not None and not db.get("MasterUserSecret") and _master_secret(s, s.cfg.dr_region) is not None
+
+
 def _restored(s: Session) -> tuple[bool, str]:
     db, tasks = _dr_database(s), _dr_tasks(s)
-    ok = db is not None and db["DBInstanceStatus"] == "available" and bool(db.get("MasterUserSecret")) and tasks >= s.cfg.service.min_tasks
+    available = db is not None and db["DBInstanceStatus"] == "available"
+    ok = available and _opened_by_the_secrets_replica(s, db) and tasks >= s.cfg.service.min_tasks
     return ok, f"{s.cfg.dr_db_instance} {db['DBInstanceStatus'] if db else 'missing'}, {tasks} tasks"
 
 
@@ -627,9 +644,10 @@ def _replica(s: Session, seen: list[str]) -> tuple[bool, str]:
 
 def _promoted(s: Session) -> tuple[bool, str]:
     db, tasks = _dr_database(s), _dr_tasks(s)
-    standalone = db is not None and not db.get("ReadReplicaSourceDBInstanceIdentifier") and bool(db.get("MasterUserSecret"))
+    standalone = db is not None and not db.get("ReadReplicaSourceDBInstanceIdentifier") and _opened_by_the_secrets_replica(s, db)
     ok = standalone and tasks >= s.cfg.service.min_tasks
-    return ok, f"{s.cfg.dr_db_instance} {'standalone with its own secret' if standalone else 'not promoted'}, {tasks} tasks"
+    state = "standalone, opened by the master secret's replica" if standalone else "not promoted"
+    return ok, f"{s.cfg.dr_db_instance} {state}, {tasks} tasks"
 
 
 def _final_snapshots(s: Session, count: int) -> tuple[bool, str]:
@@ -719,11 +737,11 @@ def _password_secrets(s: Session, task_definition: str) -> set[str]:
 
 
 def _failed_back(s: Session) -> tuple[bool, str]:
-    """The promoted database's new master secret is what the parameter names and what the
+    """The master secret, kept through the failback, is what the parameter names and what the
     db-users task is given; the backend's tasks get it only when they log in with it."""
     names = s.cfg.names
     (db,) = s.client("rds").describe_db_instances(DBInstanceIdentifier=names.db_instance)["DBInstances"]
-    secret = (db.get("MasterUserSecret") or {}).get("SecretArn")
+    secret = _master_secret(s, s.cfg.region) if not db.get("MasterUserSecret") else None
     parameter = s.client("ssm").get_parameter(Name=f"{names.parameter_prefix}/db/secret-arn")["Parameter"]["Value"]
     (service,) = s.client("ecs").describe_services(cluster=names.cluster, services=[names.service])["services"]
     used = _password_secrets(s, service["taskDefinition"])

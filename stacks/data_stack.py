@@ -11,7 +11,7 @@ from constructs import Construct
 from cdk_constructs.backup import BackupPlan, RestoreTest, backup_vault
 from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from cdk_constructs.cross_region import ParameterInRegion, RemoteKeyArn
-from cdk_constructs.database import CT_RDS_PROTECTION, BackupReplication, DatabaseParameters, PostgresDatabase
+from cdk_constructs.database import CT_RDS_PROTECTION, BackupReplication, DatabaseParameters, PostgresDatabase, ReplicatedMasterSecret
 from cdk_constructs.db_users import DatabaseUsersTask, app_role_sql
 from cdk_constructs.keys import customer_key
 from cdk_constructs.logs import encrypted_log_group
@@ -73,6 +73,7 @@ class DataStack(EnvironmentStack):
             slow_query_log_ms=db.slow_query_log_ms,
             parameter_prefix=names.parameter_prefix,
             backup_replication=self._backup_replication(),
+            replicated_secret=self._replicated_secret(),
             deletion_protection=db.deletion_protection,
             replica_of=cfg.dr_db_instance_arn if failback == "replica" else None,
             detached=failback == "detached",
@@ -81,6 +82,8 @@ class DataStack(EnvironmentStack):
         pin_logical_id(self.key, "DataKey")
         for export, group in self.database.log_groups.items():
             pin_logical_id(group, f"{export.title()}LogGroup")
+        if self.database.master_secret is not None:
+            pin_logical_id(self.database.master_secret, "DatabaseMasterSecret")
         if failback != "detached":
             pin_logical_id(self.database.instance, PRIMARY_DATABASE_ID)
             if cfg.database.replicate_backups_to_dr:
@@ -163,6 +166,16 @@ class DataStack(EnvironmentStack):
                 security_group_ids=[network.security_groups.db.security_group_id],
                 role=plan.role,
             )
+
+    def _replicated_secret(self) -> ReplicatedMasterSecret | None:
+        """With a DR region, read replicas are made of this database (and of its copies there), so
+        RDS may not manage its master password (`MANAGED_PASSWORD_SOURCE`): a secret of the stack's
+        own holds it, replicated to the DR region under the DR key's alias."""
+        cfg, names = self.cfg, self.cfg.names
+        if not cfg.dr.enabled:
+            return None
+        dr_key_arn = f"arn:{self.partition}:kms:{cfg.dr_region}:{self.account}:{names.dr_key_alias}"
+        return ReplicatedMasterSecret(name=names.db_master_secret, region=cfg.dr_region, kms_key_arn=dr_key_arn)
 
     def _backup_replication(self) -> BackupReplication | None:
         """Automated backups copied to the DR region, with the DR key found by its alias there."""

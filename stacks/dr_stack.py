@@ -174,13 +174,15 @@ class DrStack(EnvironmentStack):
         return groups
 
     def _database_link(self) -> DatabaseLink | None:
-        if self.database is None or self.database.secret_arn is None:
+        if self.database is None:
             return None
+        # Promoted or restored, the database has the primary's master password: the Data stack's
+        # master secret, replicated here under the same name, opens it.
         return database_link(
             self,
             endpoint_address=self.database.endpoint_address,
             endpoint_port=self.database.endpoint_port,
-            secret_arn=self.database.secret_arn,
+            secret_name=self.cfg.names.db_master_secret,
         )
 
     def _alarms(self, dr: DrSettings) -> None:

@@ -187,7 +187,7 @@ class PublicEntry:
 @dataclass(frozen=True)
 class DatabaseLink:
     """Where the service finds its database, and how it logs in: as its own role with an IAM
-    token (no secret), or as the master user with the secret RDS manages."""
+    token (no secret), or as the master user with the master secret."""
 
     endpoint_address: str
     endpoint_port: str
@@ -213,14 +213,20 @@ class DatabaseLink:
         }
 
 
-def database_link(stack: EnvironmentStack, *, endpoint_address: str, endpoint_port: str, secret_arn: str | None) -> DatabaseLink:
-    """The link to a database, with the master secret whose ARN is `secret_arn` when the config's
-    `database.app_login` says "master-secret" (and there is one). The secret is imported without
-    its key: a grant on another stack's key would make that stack refer back to this one's role (a
-    cycle); decrypt is granted on the execution role instead (`RegionalApi`'s `secret_keys`)."""
-    if stack.cfg.database.app_login != "master-secret" or secret_arn is None:
+def database_link(
+    stack: EnvironmentStack, *, endpoint_address: str, endpoint_port: str, secret_arn: str | None = None, secret_name: str | None = None
+) -> DatabaseLink:
+    """The link to a database, with the master secret whose ARN is `secret_arn` (or, in this region,
+    whose name is `secret_name`: a replica of the secret) when the config's `database.app_login`
+    says "master-secret" (and there is one). The secret is imported without its key: a grant on
+    another stack's key would make that stack refer back to this one's role (a cycle); decrypt is
+    granted on the execution role instead (`RegionalApi`'s `secret_keys`)."""
+    if stack.cfg.database.app_login != "master-secret" or (secret_arn is None and secret_name is None):
         return DatabaseLink(endpoint_address=endpoint_address, endpoint_port=endpoint_port, secret=None)
-    secret = secretsmanager.Secret.from_secret_complete_arn(stack, "DatabaseSecret", secret_arn)
+    if secret_name is not None:
+        secret = secretsmanager.Secret.from_secret_name_v2(stack, "DatabaseSecret", secret_name)
+    else:
+        secret = secretsmanager.Secret.from_secret_complete_arn(stack, "DatabaseSecret", str(secret_arn))
     return DatabaseLink(endpoint_address=endpoint_address, endpoint_port=endpoint_port, secret=secret)
 
 

@@ -53,6 +53,7 @@ def _ref(env: StackEnv, logical_id: str, resource: Mapping[str, Any], prop: Call
         "AWS::SNS::Topic": lambda: env.arn("sns", str(name("TopicName", token))),
         "AWS::Logs::LogGroup": lambda: str(name("LogGroupName", token)),
         "AWS::SecretsManager::Secret": lambda: env.arn("secretsmanager", f"secret:{name('Name', token)}{_SECRET_SUFFIX}"),
+        "AWS::SecretsManager::SecretTargetAttachment": lambda: str(name("SecretId")),  # the secret's ARN
         "AWS::SSM::Parameter": lambda: str(name("Name", token)),
         "AWS::ECR::Repository": lambda: str(name("RepositoryName", token)),
         "AWS::Lambda::Function": lambda: str(name("FunctionName", token)),

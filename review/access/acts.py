@@ -627,6 +627,30 @@ def _rds_keys(account: Account) -> Iterator[Need]:
                 yield Need(f"{stack}/{logical_id} {use} key ({region})", request, key=str(key), key_region=region)
 
 
+def _secret_replication(account: Account) -> Iterator[Need]:
+    """Secrets Manager copies each version of a replicated secret with the identity that wrote it
+    (here CloudFormation's deploying role, which creates the secret and, through the attachment,
+    writes its address): it decrypts under the secret's key and encrypts under each replica's key
+    in the replica's region, which must hold that key (ReplicateSecretToRegions, 'Required
+    permissions')."""
+    for stack, logical_id, _ in account.resources("AWS::SecretsManager::Secret"):
+        props, env = account.props(stack, logical_id), account.envs[stack]
+        if not props.get("ReplicaRegions"):
+            continue
+        deployer = f"arn:aws:iam::{env.account}:role/{DEPLOYER}-{env.account}-{env.region}"
+        arn = str(account.resolve(stack, {"Ref": logical_id}))
+        uses = [(props.get("KmsKeyId"), env.region, ("kms:Decrypt",))] + [
+            (replica.get("KmsKeyId"), replica["Region"], ("kms:GenerateDataKey", "kms:Encrypt")) for replica in props["ReplicaRegions"]
+        ]
+        for key, region, actions in uses:
+            if key is None:  # aws/secretsmanager: AWS's own key, no policy of ours decides
+                continue
+            context = {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com", "kms:EncryptionContext:SecretARN": arn}
+            for action in actions:
+                request = _request(account, deployer, action, "*", context)
+                yield Need(f"{stack}/{logical_id} in {region}", request, key=str(key), key_region=region)
+
+
 # --- WAF logging --------------------------------------------------------------------------------------
 
 _WAF_LOG_PREFIX = "aws-waf-logs-"
@@ -794,6 +818,14 @@ ACTS: list[Act] = [
         _flow_logs,
     ),
     Act(
+        "secret-replication",
+        "Secrets Manager, with CloudFormation's deploying role",
+        "copies each replicated secret (the Gemini key, production's database master secret) into the DR region",
+        "`kms:Decrypt` on the secret's key, and `kms:GenerateDataKey` and `kms:Encrypt` on the replica's key, which must exist in the replica's region, both through Secrets Manager",
+        "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ReplicateSecretToRegions.html",
+        _secret_replication,
+    ),
+    Act(
         "waf-logging",
         "WAF, set up by CloudFormation's deploying role",
         "sends each web ACL's logs to its log group",
@@ -806,7 +838,7 @@ ACTS: list[Act] = [
 """The rows, in the order the docs' table lists them."""
 
 NOT_YET_CHECKED = [
-    "RDS: the managed master secret's rotation",
+    "RDS: the rotation of staging's RDS-managed master secret (production's master secret is not rotated automatically: README, Database credentials)",
     "AWS Backup: restore testing's restores, and Grafana's EFS backups",
     "ECR replication to the DR region and its repository creation template's key",
     "FIS: each experiment action's own permissions and log delivery (the roles are written after the FIS managed policies; no row checks them)",

@@ -5,16 +5,19 @@ replaced resource."""
 from __future__ import annotations
 
 import ipaddress
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.emulation.common import PhysicalId, ResourceFailedError, one_line
+from sandbox.emulation.common import PhysicalId, ResourceFailedError, client, one_line
 
 EXTENSIONS = {
     "Fn::GetStackOutput": "reads another stack's output in the same region (CDK's weak cross-stack references)",
     "Fn::Cidr": "splits a CIDR block (the dual-stack subnets' IPv6 ranges)",
     "Fn::GetAtt": "answers the attributes moto lacks (VPC Ipv6CidrBlocks, ALB and target group full names, EFS ids, DB secret ARN and port)",
     "stack failures": "a resource the emulator cannot make fails with the reason on its event (moto answers HTTP 500)",
+    "dynamic references": "`{{resolve:secretsmanager:...}}` and `{{resolve:ssm:...}}` in a property are replaced by the value when the resource is created or updated, and a secret, JSON key or parameter that does not exist fails the resource (CloudFormation user guide, 'Get values stored in other services using dynamic references'); moto passed the reference on as text. Not modelled: version stages and ids other than the current, `ssm-secure`",
     "types not modelled": "created as nothing, with `sandbox-skipped-` ids and ARNs for whatever refers to them; the report lists them",
 }
 
@@ -68,6 +71,34 @@ ATTRIBUTES: dict[tuple[str, str], Callable[[Any], Any]] = {
 }
 
 
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(secretsmanager|ssm):([^}]*)\}\}")
+
+
+def _dynamic_reference(region: str, match: re.Match[str]) -> str:
+    """One `{{resolve:...}}`, read as CloudFormation reads it; what is missing fails the resource."""
+    from botocore.exceptions import ClientError
+
+    service, spec = match.groups()
+    try:
+        if service == "ssm":
+            name = spec.split(":", 1)[0]
+            return str(client("ssm", region).get_parameter(Name=name)["Parameter"]["Value"])
+        # secret-id (a name or a whole ARN, whose own colons count):SecretString:json-key:stage:id
+        parts = spec.split(":")
+        cut = 7 if spec.startswith("arn:") else 1
+        secret_id, rest = ":".join(parts[:cut]), parts[cut:]
+        value = str(client("secretsmanager", region).get_secret_value(SecretId=secret_id)["SecretString"])
+        key = rest[1] if len(rest) > 1 else ""
+        if not key:
+            return value
+        found = json.loads(value)
+        if key not in found:
+            raise ResourceFailedError("dynamic reference", "secretsmanager", f"the secret {secret_id} has no JSON key {key}")
+        return str(found[key])
+    except ClientError as exc:
+        raise ResourceFailedError("dynamic reference", service, f"{match.group(0)}: {one_line(exc)}") from exc
+
+
 def _resource_type(resources_map: Any, logical_id: str) -> str:
     return (resources_map._resource_json_map.get(logical_id) or {}).get("Type", "")
 
@@ -91,7 +122,10 @@ def install_intrinsics() -> None:
             if "Fn::Cidr" in resource_json:
                 block, count, bits = parsing.clean_json(resource_json["Fn::Cidr"], resources_map)
                 return _cidr(block, count, bits)
-        return original(resource_json, resources_map)
+        cleaned = original(resource_json, resources_map)
+        if isinstance(cleaned, str) and "{{resolve:" in cleaned:
+            return _DYNAMIC_REFERENCE.sub(lambda m: _dynamic_reference(resources_map._region_name, m), cleaned)
+        return cleaned
 
     parsing.clean_json = clean_json
 
@@ -123,8 +157,12 @@ def _as_resource_failure(make: Callable[..., Any]) -> Callable[..., Any]:
     def made(logical_id: str, resource_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return make(logical_id, resource_json, *args, **kwargs)
-        except ResourceFailedError:
-            raise
+        except ResourceFailedError as exc:
+            if exc.logical_id == logical_id:
+                raise
+            # Raised while reading a property (a dynamic reference, another stack's output): the
+            # resource that reads it fails, with that reason.
+            raise ResourceFailedError(logical_id, resource_json.get("Type", "?"), exc.reason) from exc
         except Exception as exc:
             raise ResourceFailedError(logical_id, resource_json.get("Type", "?"), one_line(exc)) from exc
 

@@ -12,7 +12,7 @@ EXTENSIONS = {
     "backup replication": "AutomaticBackupReplicationRegion replicates automated backups to that region at once; a restore from them works there; they carry the source's DbiResourceId, and DescribeDBInstanceAutomatedBackups finds them by it",
     "AWS::RDS::DBParameterGroup": "keeps the template's name (moto names it after the logical id)",
     "DbiResourceId": "every instance has a resource id of its own, also a replica (RDS API reference, DBInstance: 'the Amazon Web Services Region-unique, immutable identifier for the DB instance'; moto gives every instance the same one); GetAtt DbiResourceId returns it (AWS::RDS::DBInstance return values)",
-    "read replicas": "SourceDBInstanceIdentifier creates a read replica (CreateDBInstanceReadReplica); across regions an encrypted source needs KmsKeyId, and the source needs automated backups (RDS API reference, CreateDBInstanceReadReplica: KmsKeyId, and 'you must enable automatic backups on the source'); the replica has no master secret of its own and its own deletion protection (moto copies the source's)",
+    "read replicas": "SourceDBInstanceIdentifier creates a read replica (CreateDBInstanceReadReplica); across regions an encrypted source needs KmsKeyId, and the source needs automated backups (RDS API reference, CreateDBInstanceReadReplica: KmsKeyId, and 'you must enable automatic backups on the source'); a source whose master password RDS manages is refused, InvalidParameterValue (RDS user guide, 'Password management with Amazon RDS and AWS Secrets Manager', Limitations: 'Creating a read replica when the source DB ... manages credentials with Secrets Manager'; the message as terraform-aws-modules/terraform-aws-rds#532 quotes it); the replica has no master secret of its own and its own deletion protection (moto copies the source's)",
     "promotion": "an update that drops SourceDBInstanceIdentifier promotes the replica in place with the template's BackupRetentionPeriod, then applies the other changed properties, e.g. ManageMasterUserPassword (aws-cloudformation-resource-providers-rds PR #334: UpdateHandler, Translator.promoteReadReplicaRequest)",
     "immutable DB properties": "an update that adds or changes SourceDBInstanceIdentifier, or sets DBSnapshotIdentifier, RestoreTime, UseLatestRestorableTime, SourceDBInstanceAutomatedBackupsArn or SourceDbiResourceId to another non-empty value, fails NotUpdatable 'Resource is immutable' (the RDS handler's ImmutabilityHelper.isChangeMutable)",
     "ReplicaLag": "a read replica reports AWS/RDS ReplicaLag (RDS user guide, 'Amazon CloudWatch metrics for Amazon RDS': the time a read replica lags behind its source; not reported by a standalone instance); here 0 for the last minute whenever it is asked for: replication is modelled as instant, which no lag alarm or RPO check can fail on (said in the report)",
@@ -62,6 +62,10 @@ def _create_read_replica(rds: Any, props: dict[str, Any], account_id: str, regio
     source = rds_backends[account_id][region_name].find_db_from_id(source_id)
     if not source.backup_retention_period:
         raise InvalidParameterValue(f"Automated backups are not enabled for this database instance: {source.db_instance_identifier}")
+    if source.manage_master_user_password:
+        raise InvalidParameterValue(
+            f"Creating read replicas for source instance with engine {source.engine} where ManageMasterUserPassword is enabled is not supported."
+        )
     if source.region != region_name and source.storage_encrypted and not props.get("KmsKeyId"):
         raise InvalidParameterCombination("KmsKeyId is required to create an encrypted cross-region read replica")
     rds.create_db_instance_read_replica(**api_kwargs(rds, "CreateDBInstanceReadReplica", props, _RDS_RENAMES))

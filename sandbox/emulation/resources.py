@@ -15,6 +15,7 @@ EXTENSIONS = {
     "AWS::CloudWatch::Alarm": "creates the alarm through the API (it is never evaluated: no metrics)",
     "AWS::CloudWatch::CompositeAlarm": "creates the composite alarm (never evaluated)",
     "AWS::SecretsManager::Secret": "creates the secret through the API, with its generated value and replicas",
+    "AWS::SecretsManager::SecretTargetAttachment": "writes the instance's engine, host, port and identifier into the secret's JSON (a new version, which its replicas show), and Ref is the secret's ARN (CloudFormation template reference, AWS::SecretsManager::SecretTargetAttachment); removing it leaves the secret as it is. Only TargetType AWS::RDS::DBInstance",
     "AWS::ApplicationAutoScaling::ScalableTarget": "registers the target and raises the service to its minimum at once, as AWS does",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "puts the policy (it never scales: no metrics)",
     "AWS::CertificateManager::Certificate": "requests the certificate; moto issues it at once (no DNS validation happens)",
@@ -244,6 +245,31 @@ def define_models() -> None:
                 secrets.remove_regions_from_replication(SecretId=physical_id, RemoveReplicaRegions=replicas)
             secrets.delete_secret(SecretId=physical_id, ForceDeleteWithoutRecovery=True)
 
+    class SecretTargetAttachment(_ApiModel, CloudFormationModel):
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SecretsManager::SecretTargetAttachment"
+
+        @classmethod
+        def create(cls, props: dict[str, Any], region: str) -> str:
+            if props["TargetType"] != "AWS::RDS::DBInstance":
+                raise NotImplementedError(f"the sandbox attaches secrets to AWS::RDS::DBInstance only, not {props['TargetType']}")
+            secrets = client("secretsmanager", region)
+            (db,) = client("rds", region).describe_db_instances(DBInstanceIdentifier=props["TargetId"])["DBInstances"]
+            found = secrets.get_secret_value(SecretId=props["SecretId"])
+            value = json.loads(found["SecretString"]) | {
+                "engine": db["Engine"],
+                "host": db["Endpoint"]["Address"],
+                "port": db["Endpoint"]["Port"],
+                "dbInstanceIdentifier": db["DBInstanceIdentifier"],
+            }
+            secrets.put_secret_value(SecretId=props["SecretId"], SecretString=json.dumps(value))
+            return str(found["ARN"])
+
+        @classmethod
+        def remove(cls, physical_id: str, region: str) -> None:
+            return None
+
     class ScalableTarget(_ApiModel, CloudFormationModel):
         @staticmethod
         def cloudformation_type() -> str:
@@ -409,6 +435,7 @@ def define_models() -> None:
             EgressOnlyInternetGateway,
             ReplicationConfiguration,
             Secret,
+            SecretTargetAttachment,
             ScalableTarget,
             ScalingPolicy,
             Certificate,

@@ -317,3 +317,15 @@ def test_first_deploy_stops_for_the_docker_hub_credentials_before_the_service(
     assert not service.first_deploy(_context(), url=None, run=cdk)
     assert cdk.deployed() == [[STACK.format(p) for p in ("DRFoundation", "Network", "Registry", "Data")]]
     assert "Then run first-deploy again: Grafana's image is pulled from Docker Hub with them." in capsys.readouterr().out
+
+
+def test_a_kept_secret_with_a_replica_is_deleted_with_its_replica(aws: None) -> None:
+    """Secrets Manager refuses to delete a secret that still has replicas (the master secret and
+    the Gemini key of an environment with a DR region)."""
+    from runbook.account import Kept, delete_leftover
+
+    primary = boto3.client("secretsmanager", region_name=PRIMARY)
+    primary.create_secret(Name="contractorlens/db-master", SecretString="{}", AddReplicaRegions=[{"Region": DR}])
+    delete_leftover(_context(), Kept("Data", "secret", "contractorlens/db-master", PRIMARY))
+    for region in (PRIMARY, DR):
+        assert not boto3.client("secretsmanager", region_name=region).list_secrets()["SecretList"], region

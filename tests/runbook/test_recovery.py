@@ -255,6 +255,10 @@ def test_dr_restore_from_a_snapshot(dr_standby: str, run) -> None:
     assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [dr_standby]
     assert db["DeletionProtection"] is True
     assert restore["endpoint"] == db["Endpoint"]["Address"]
+    # The source's password, which the master secret's replica opens: RDS may not manage it on an
+    # instance failback could make a read replica of.
+    assert "MasterUserSecret" not in db
+    assert "master password: the backups' own, in contractorlens/db-master (us-east-1)" in result.out
 
 
 def test_dr_restore_never_touches_an_existing_instance(dr_standby: str, run) -> None:

@@ -239,11 +239,60 @@ def _replica_lag(running: Running) -> list[tuple[float, float]]:
 def source_arn(running: Running) -> str:
     """An encrypted primary with automated backups, in the primary region."""
     source = _database("probe-source")
-    source["Properties"] |= {"StorageEncrypted": True, "BackupRetentionPeriod": 7, "ManageMasterUserPassword": True}
-    del source["Properties"]["MasterUserPassword"]
+    source["Properties"] |= {"StorageEncrypted": True, "BackupRetentionPeriod": 7}
     assert _deploy(running, "Source", {"Db": source}) == "CREATE_COMPLETE"
     (db,) = running.client("rds", REGION).describe_db_instances(DBInstanceIdentifier="probe-source")["DBInstances"]
     return str(db["DBInstanceArn"])
+
+
+def _master_secret(name: str) -> dict[str, Any]:
+    template = json.dumps({"username": "probe"})
+    return {
+        "Type": "AWS::SecretsManager::Secret",
+        "Properties": {"Name": name, "GenerateSecretString": {"SecretStringTemplate": template, "GenerateStringKey": "password"}},
+    }
+
+
+def _password_of(secret: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret}, ":SecretString:password::}}"]]}
+
+
+def test_a_generated_master_secret_opens_the_instance_and_learns_its_address(running: Running) -> None:
+    """The instance's password is read from the secret (a dynamic reference; one to a secret or JSON
+    key that is not there fails the resource), and the attachment writes the address into it."""
+    db = _database("probe-attached")
+    db["Properties"]["MasterUserPassword"] = _password_of("Secret")
+    attachment = {
+        "Type": "AWS::SecretsManager::SecretTargetAttachment",
+        "Properties": {"SecretId": {"Ref": "Secret"}, "TargetId": {"Ref": "Db"}, "TargetType": "AWS::RDS::DBInstance"},
+    }
+    resources = {"Secret": _master_secret("probe/db-master"), "Db": db, "Attachment": attachment}
+    assert _deploy(running, "Attached", resources) == "CREATE_COMPLETE"
+    secrets = running.client("secretsmanager", REGION)
+    value = json.loads(secrets.get_secret_value(SecretId="probe/db-master")["SecretString"])
+    (found,) = running.client("rds", REGION).describe_db_instances(DBInstanceIdentifier="probe-attached")["DBInstances"]
+    assert (value["username"], value["host"], value["dbInstanceIdentifier"]) == ("probe", found["Endpoint"]["Address"], "probe-attached")
+    missing = _database("probe-unopened")
+    missing["Properties"]["MasterUserPassword"] = "{{resolve:secretsmanager:probe/not-there:SecretString:password::}}"
+    assert _deploy(running, "Unopened", {"Db": missing}) == "ROLLBACK_COMPLETE"
+    assert any("probe/not-there" in reason for reason in _reasons(running, "Unopened"))
+    missing["Properties"]["MasterUserPassword"] = "{{resolve:secretsmanager:probe/db-master:SecretString:passwort::}}"
+    assert _deploy(running, "Unkeyed", {"Db": missing}) == "ROLLBACK_COMPLETE"
+    assert any("no JSON key passwort" in reason for reason in _reasons(running, "Unkeyed"))
+
+
+def test_no_replica_is_made_of_a_source_whose_password_rds_manages(running: Running) -> None:
+    """RDS user guide, 'Password management with Amazon RDS and AWS Secrets Manager', Limitations."""
+    source = _database("probe-managed")
+    source["Properties"] |= {"BackupRetentionPeriod": 7, "ManageMasterUserPassword": True}
+    del source["Properties"]["MasterUserPassword"]
+    assert _deploy(running, "ManagedSource", {"Db": source}) == "CREATE_COMPLETE"
+    (db,) = running.client("rds", REGION).describe_db_instances(DBInstanceIdentifier="probe-managed")["DBInstances"]
+    replica = _replica(str(db["DBInstanceArn"]), kms=False)
+    replica["Properties"]["DBInstanceIdentifier"] = "probe-managed-replica"
+    assert _in_dr_region(running, "ManagedReplica", {"Db": replica}) == "ROLLBACK_COMPLETE"
+    events = running.client("cloudformation", DR_REGION).describe_stack_events(StackName="ManagedReplica")["StackEvents"]
+    assert any("where ManageMasterUserPassword is enabled is not supported" in (e.get("ResourceStatusReason") or "") for e in events)
 
 
 def test_a_cross_region_replica_of_an_encrypted_source_needs_a_key_in_its_region(running: Running, source_arn: str) -> None:

@@ -187,3 +187,19 @@ def test_replicated_backups_under_a_key_the_dr_region_does_not_hold_are_reported
     assert {f.need.subject for f in denied if f.act.name == "rds-keys"} == {
         "ContractorLens-Production-Data/Database replicated backups key (us-east-1)"
     }
+
+
+def test_a_secret_replica_under_a_key_its_region_does_not_hold_is_reported(accounts: dict[str, Account]) -> None:
+    """The master secret's replica names the primary region's alias in us-east-1: Secrets Manager
+    could not encrypt the copy there, and the DR copies of the database would open with nothing."""
+
+    def primary_alias(templates: dict[str, Any]) -> None:
+        secret = templates["ContractorLens-Production-Data"]["Resources"]["DatabaseMasterSecret"]
+        secret["Properties"]["ReplicaRegions"][0]["KmsKeyId"] = "arn:aws:kms:us-east-1:123456789012:alias/contractorlens-data"
+
+    _, denied = check(_account_where(accounts["production"], primary_alias))
+    missing = "no KMS key in these templates is arn:aws:kms:us-east-1:123456789012:alias/contractorlens-data in us-east-1"
+    assert sorted((f.act.name, f.need.subject, f.decision.reason) for f in denied) == [
+        ("secret-replication", "ContractorLens-Production-Data/DatabaseMasterSecret in us-east-1", missing),
+        ("secret-replication", "ContractorLens-Production-Data/DatabaseMasterSecret in us-east-1", missing),
+    ]

@@ -332,14 +332,14 @@ def test_active_promotes_the_replica_in_place(production: Synthesis, dr_active: 
     assert active["DeletionPolicy"] == "Snapshot" and active["UpdateReplacePolicy"] == "Snapshot"
 
 
-def test_active_gets_credentials_of_its_own_in_the_dr_region(dr_active: Synthesis) -> None:
-    """The primary's master secret is in the primary region: promoted, RDS manages one here. The
-    backend does not use it: it logs in as its own role, replicated with the data, with a token
-    its task role may sign in this region."""
+def test_active_keeps_the_primarys_credentials(dr_active: Synthesis) -> None:
+    """Promoted, the replica keeps the primary's master password, which the master secret's replica
+    here holds (RDS may not manage it: failback makes a replica of it). The backend does not use
+    it: it logs in as its own role, replicated with the data, with a token its task role may sign
+    in this region."""
     props = dr_active.template("DR")["Resources"]["ReplicaDatabase"]["Properties"]
-    assert props["ManageMasterUserPassword"] is True
+    assert not {"ManageMasterUserPassword", "MasterUserSecret", "MasterUserPassword"} & set(props)
     assert props["EnableIAMDatabaseAuthentication"] is True
-    assert "DrDataKey" in json.dumps(props["MasterUserSecret"]["KmsKeyId"])
     (container,) = _only(dr_active, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"]
     assert not {"DB_USERNAME", "DB_PASSWORD"} & {s["Name"] for s in container["Secrets"]}
     environment = {e["Name"]: json.dumps(e["Value"]) for e in container["Environment"]}
@@ -447,7 +447,7 @@ def test_backups_active_restores_the_manuals_instance_name_shaped_like_the_prima
     (group,) = _of_type(backups_active, "AWS::RDS::DBParameterGroup").values()
     (primary_group,) = dr_active.resources("Data", "AWS::RDS::DBParameterGroup").values()
     assert group["Properties"]["Parameters"] == primary_group["Properties"]["Parameters"]
-    assert props["ManageMasterUserPassword"] is True
+    assert not {"ManageMasterUserPassword", "MasterUserSecret", "MasterUserPassword"} & set(props)  # the backups' password
     assert _alarm_names(backups_active) == {f"contractorlens-production-{key}" for key in ACTIVE_ALARMS}
 
 
@@ -490,3 +490,33 @@ def test_a_point_in_time_is_restored(tmp_path: Path) -> None:
     assert props["RestoreTime"] == "2026-11-27T18:00:00Z"
     assert "SourceDBInstanceAutomatedBackupsArn" in props
     assert "UseLatestRestorableTime" not in props and "DBSnapshotIdentifier" not in props
+
+
+PRODUCTION_SYNTHESES = ("production", "dr_active", "backups_standby", "backups_active", "failback_detached", "failback_replica")
+
+
+def test_no_database_a_replica_is_made_of_has_rds_manage_its_password(synthesis: Any) -> None:
+    """RDS refuses a read replica of an instance whose master password it manages (RDS user guide,
+    'Password management with Amazon RDS and AWS Secrets Manager', Limitations): the DR replica of
+    the primary, and failback's replica of the DR copy, would each fail their create."""
+    instances, sources = {}, set()
+    for name in PRODUCTION_SYNTHESES:
+        synth = synthesis(name)
+        for stack, template in synth.templates.items():
+            for logical_id, db in template["Resources"].items():
+                if db["Type"] != "AWS::RDS::DBInstance":
+                    continue
+                props = db["Properties"]
+                instances[f"{name}/{stack}/{logical_id}"] = props
+                if "SourceDBInstanceIdentifier" in props:
+                    sources.add(str(props["SourceDBInstanceIdentifier"]).rsplit(":", 1)[-1])
+    cfg = load_environment("production")
+    assert sources == {cfg.names.db_instance, cfg.names.db_replica_instance}
+    # Every copy in the DR region may be failback's source (backups mode: the restore).
+    sources.add(cfg.names.db_restored_instance)
+    managed = [
+        where
+        for where, props in instances.items()
+        if props.get("DBInstanceIdentifier") in sources and props.get("ManageMasterUserPassword")
+    ]
+    assert managed == []

@@ -87,7 +87,14 @@ def test_replica_is_the_same_resource_replicating_the_dr_database(phases: dict[s
     assert props["DBInstanceIdentifier"] == PRIMARY_DB
     assert props["SourceDBInstanceIdentifier"] == DR_DB_ARN
     # CloudFormation refuses these beside a source (cfn-lint F3020) or a replica cannot have them.
-    for absent in ("MasterUsername", "StorageEncrypted", "ManageMasterUserPassword", "MasterUserSecret", "BackupRetentionPeriod"):
+    for absent in (
+        "MasterUsername",
+        "StorageEncrypted",
+        "ManageMasterUserPassword",
+        "MasterUserSecret",
+        "MasterUserPassword",
+        "BackupRetentionPeriod",
+    ):
         assert absent not in props, absent
     assert not any(k.startswith("AutomaticBackupReplication") for k in props)
     assert props["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}  # encrypted with the data key all the same
@@ -103,7 +110,11 @@ def test_the_replica_is_promoted_in_place(phases: dict[str, Any]) -> None:
     for prop, *_rest in create_only("AWS::RDS::DBInstance", "us-west-2"):
         assert replica.get(prop) == after.get(prop), prop
     assert "SourceDBInstanceIdentifier" not in after
-    assert after["ManageMasterUserPassword"] is True and after["BackupRetentionPeriod"] == 14
+    # The password it has from the DR copy is the master secret's, which the promotion sets again.
+    assert after["ManageMasterUserPassword"] is False and after["BackupRetentionPeriod"] == 14
+    assert after["MasterUserPassword"] == {
+        "Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": "DatabaseMasterSecret"}, ":SecretString:password::}}"]]
+    }
     assert after["AutomaticBackupReplicationRegion"] == "us-east-1"
     assert _parameter_names(phases["after"]["Data"]) & PARAMETERS == PARAMETERS
 

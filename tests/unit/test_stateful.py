@@ -35,6 +35,8 @@ PINNED = {
         "PostgresqlLogGroup": "AWS::Logs::LogGroup",
         "UpgradeLogGroup": "AWS::Logs::LogGroup",
         "DbUsersLogGroup": "AWS::Logs::LogGroup",
+        # The master password, which the database's final snapshot and every DR copy still have.
+        "DatabaseMasterSecret": "AWS::SecretsManager::Secret",
         "BackupVault": "AWS::Backup::BackupVault",
         # CDK's shared custom-resource function's log group; its id derives from a fixed uuid.
         "AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2": "AWS::Logs::LogGroup",
