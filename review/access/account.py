@@ -83,6 +83,7 @@ def _get_att(env: StackEnv, logical_id: str, resource: Mapping[str, Any], prop: 
         ("AWS::RDS::DBInstance", "MasterUserSecret.SecretArn"): lambda: env.arn("secretsmanager", f"secret:rds!db-{token}{_SECRET_SUFFIX}"),
         ("AWS::SecretsManager::Secret", "Id"): lambda: ref,
         ("AWS::S3::Bucket", "Arn"): lambda: f"arn:aws:s3:::{ref}",
+        ("AWS::EFS::FileSystem", "Arn"): lambda: env.arn("elasticfilesystem", f"file-system/fs-{token.lower()}"),
     }
     if (kind, attribute) in arns:
         return arns[(kind, attribute)]()

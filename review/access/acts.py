@@ -558,7 +558,11 @@ def _backups(account: Account) -> Iterator[Need]:
         role, env = selection["BackupSelection"]["IamRoleArn"], account.envs[stack]
         plan_stack, plan = plans[selection["BackupPlanId"]]
         rules = account.props(plan_stack, plan)["BackupPlan"]["BackupPlanRule"]
+        copies = [c for rule in rules for c in rule.get("CopyActions", [])]
         for arn in selection["BackupSelection"].get("Resources", []):
+            if ":elasticfilesystem:" in arn:
+                yield from _efs_backup(account, role, arn, copies, f"{stack}/{logical_id} backs up {arn.rsplit('/', 1)[-1]}")
+                continue
             if ":rds:" not in arn:
                 continue
             subject = f"{stack}/{logical_id} backs up {arn.rsplit(':', 1)[-1]}"
@@ -567,7 +571,7 @@ def _backups(account: Account) -> Iterator[Need]:
             for action in ("kms:CreateGrant", "kms:DescribeKey") if key else ():
                 grant = {"kms:GrantIsForAWSResource": "true", "kms:ViaService": f"rds.{env.region}.amazonaws.com"}
                 yield Need(subject, _request(account, role, action, "*", grant), key=key, key_region=env.region)
-            for copy in (c for rule in rules for c in rule.get("CopyActions", [])):
+            for copy in copies:
                 vault = copy["DestinationBackupVaultArn"]
                 yield Need(f"{subject}, copied to {vault}", _request(account, role, "backup:CopyIntoBackupVault", vault))
                 yield Need(f"{subject}, copied to {vault}", _request(account, role, "rds:CopyDBSnapshot", arn))
@@ -577,6 +581,41 @@ def _backups(account: Account) -> Iterator[Need]:
                     yield Need(
                         f"{subject}, copied to {vault}", _request(account, role, action, "*", grant), key=vault_key, key_region=region
                     )
+
+
+def _efs_backup(account: Account, role: str, arn: str, copies: list[dict[str, Any]], subject: str) -> Iterator[Need]:
+    """EFS is fully managed by AWS Backup: the plan's role backs the file system up and copies the
+    recovery point into each destination vault (AWS Backup developer guide, 'Feature availability by
+    resource'; the managed policy AWSBackupServiceRolePolicyForBackup)."""
+    yield Need(subject, _request(account, role, "elasticfilesystem:Backup", arn))
+    yield Need(subject, _request(account, role, "elasticfilesystem:DescribeTags", arn))
+    for copy in copies:
+        vault = copy["DestinationBackupVaultArn"]
+        _vault_key(account, vault)  # a copy into a vault no template holds cannot be checked
+        yield Need(f"{subject}, copied to {vault}", _request(account, role, "backup:CopyIntoBackupVault", vault))
+
+
+def _restore_tests(account: Account) -> Iterator[Need]:
+    """A restore test's role restores the latest snapshot into a new instance under the snapshot's
+    key, and deletes it after the validation window (AWS Backup developer guide, 'Restore testing':
+    the role needs AWSBackupServiceRolePolicyForRestores or its permissions). The instance's name is
+    AWS Backup's own; a stand-in name stands for it."""
+    for stack, logical_id, _ in account.resources("AWS::Backup::RestoreTestingSelection"):
+        props, env = account.props(stack, logical_id), account.envs[stack]
+        if props["ProtectedResourceType"] != "RDS":
+            raise UnresolvedError(f"{stack}/{logical_id}: no row knows restore tests of {props['ProtectedResourceType']}")
+        role = str(props["IamRoleArn"])
+        restored = env.arn("rds", "db:awsbackup-restore-test-instance")
+        snapshot = env.arn("rds", "snapshot:awsbackup:job-restore-test")
+        for source in props.get("ProtectedResourceArns", []):
+            subject = f"{stack}/{logical_id} restores {str(source).rsplit(':', 1)[-1]}"
+            for action in ("rds:RestoreDBInstanceFromDBSnapshot", "rds:AddTagsToResource", "rds:DeleteDBInstance"):
+                yield Need(subject, _request(account, role, action, restored))
+            yield Need(subject, _request(account, role, "rds:DescribeDBSnapshots", snapshot))
+            key = _db_key(account, env.region, str(source))
+            for action in ("kms:CreateGrant", "kms:DescribeKey") if key else ():
+                grant = {"kms:GrantIsForAWSResource": "true", "kms:ViaService": f"rds.{env.region}.amazonaws.com"}
+                yield Need(subject, _request(account, role, action, "*", grant), key=key, key_region=env.region)
 
 
 def _db_key(account: Account, region: str, arn: str) -> str | None:
@@ -649,6 +688,56 @@ def _secret_replication(account: Account) -> Iterator[Need]:
             for action in actions:
                 request = _request(account, deployer, action, "*", context)
                 yield Need(f"{stack}/{logical_id} in {region}", request, key=str(key), key_region=region)
+
+
+def _ecr_replication(account: Account) -> Iterator[Need]:
+    """Each container a task runs from this account's ECR in a region other than the repository's
+    home must have been copied there by a replication rule: a destination in that region and a
+    filter whose prefix the repository name starts with (ECR user guide, 'Private image
+    replication'). The deploying role sets the rules up; ECR replicates with its service-linked
+    role, which the first PutReplicationConfiguration creates. A creation template that sets a
+    customer-managed key or tags needs a custom role ('Repository creation templates')."""
+    homes = {str(account.prop(s, lid, "RepositoryName")): account.envs[s].region for s, lid, _ in account.resources("AWS::ECR::Repository")}
+    rules = [
+        (account.envs[s].region, rule)
+        for s, lid, _ in account.resources("AWS::ECR::ReplicationConfiguration")
+        for rule in account.props(s, lid)["ReplicationConfiguration"]["Rules"]
+    ]
+    for stack, lid, _ in account.resources("AWS::ECR::ReplicationConfiguration"):
+        env = account.envs[stack]
+        deployer = f"arn:aws:iam::{env.account}:role/{DEPLOYER}-{env.account}-{env.region}"
+        yield Need(f"{stack}/{lid}", _request(account, deployer, "ecr:PutReplicationConfiguration", env.arn("ecr", "registry/*")))
+        linked = f"arn:aws:iam::{env.account}:role/aws-service-role/replication.ecr.amazonaws.com/AWSServiceRoleForECRReplication"
+        context = {"iam:AWSServiceName": "replication.ecr.amazonaws.com"}
+        yield Need(f"{stack}/{lid}", _request(account, deployer, "iam:CreateServiceLinkedRole", linked, context))
+    for stack, task, props, container in _containers(account):
+        image = _ECR_IMAGE.match(str(container["Image"]))
+        if image is None or image.group(3) not in homes or homes[image.group(3)] == image.group(2):
+            continue
+        registry, region, repository = image.groups()
+        subject = f"{stack}/{task} container {container['Name']} ({repository} in {region})"
+        request = _request(
+            account, str(props["ExecutionRoleArn"]), "ecr:BatchGetImage", f"arn:aws:ecr:{region}:{registry}:repository/{repository}"
+        )
+        copied = any(
+            home == homes[repository]
+            and any(d["Region"] == region and str(d.get("RegistryId", registry)) == registry for d in rule["Destinations"])
+            and any(repository.startswith(str(f["Filter"])) for f in rule.get("RepositoryFilters", [{"Filter": ""}]))
+            for home, rule in rules
+        )
+        if not copied:
+            refusal = f"no replication rule copies {repository} from {homes[repository]} to {region}: the image is not there"
+            yield Need(subject, request, refusal=refusal)
+    for stack, lid, _ in account.resources("AWS::ECR::RepositoryCreationTemplate"):
+        props = account.props(stack, lid)
+        customer_key = props.get("EncryptionConfiguration", {}).get("KmsKey")
+        if (customer_key or props.get("ResourceTags")) and not props.get("CustomRoleArn"):
+            env = account.envs[stack]
+            deployer = f"arn:aws:iam::{env.account}:role/{DEPLOYER}-{env.account}-{env.region}"
+            refusal = (
+                "a creation template with a customer-managed key or tags needs CustomRoleArn (ECR creates its repositories with that role)"
+            )
+            yield Need(f"{stack}/{lid}", _request(account, deployer, "ecr:CreateRepositoryCreationTemplate", "*"), refusal=refusal)
 
 
 # --- WAF logging --------------------------------------------------------------------------------------
@@ -787,9 +876,9 @@ ACTS: list[Act] = [
     Act(
         "backup-rds",
         "AWS Backup (backup plan role)",
-        "snapshots the database and copies each recovery point into the DR vault",
+        "snapshots the database (and backs up Grafana's EFS file system) and copies each recovery point into the DR vault",
         "`rds:CreateDBSnapshot`, `rds:CopyDBSnapshot`, `backup:CopyIntoBackupVault`; `kms:CreateGrant` (for an AWS resource) and "
-        "`kms:DescribeKey` on the database's and the destination vault's keys",
+        "`kms:DescribeKey` on the database's and the destination vault's keys; `elasticfilesystem:Backup` and `elasticfilesystem:DescribeTags` on the file system",
         "https://docs.aws.amazon.com/aws-backup/latest/devguide/iam-service-roles.html",
         _backups,
     ),
@@ -818,6 +907,22 @@ ACTS: list[Act] = [
         _flow_logs,
     ),
     Act(
+        "backup-restore-test",
+        "AWS Backup (restore testing role)",
+        "restores the latest snapshot in the monthly restore test, and deletes the copy after the validation window",
+        "`rds:RestoreDBInstanceFromDBSnapshot`, `rds:AddTagsToResource`, `rds:DeleteDBInstance`, `rds:DescribeDBSnapshots`; `kms:CreateGrant` (for an AWS resource) and `kms:DescribeKey` through RDS on the database's key",
+        "https://docs.aws.amazon.com/aws-backup/latest/devguide/restore-testing.html",
+        _restore_tests,
+    ),
+    Act(
+        "ecr-replication",
+        "ECR (replication), set up by CloudFormation's deploying role",
+        "copies the repository to the DR region, where the DR tasks pull it",
+        "a rule with a destination in the task's region whose filter matches the repository; `ecr:PutReplicationConfiguration` and `iam:CreateServiceLinkedRole` for `replication.ecr.amazonaws.com`; a creation template with a customer key or tags names a custom role",
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html",
+        _ecr_replication,
+    ),
+    Act(
         "secret-replication",
         "Secrets Manager, with CloudFormation's deploying role",
         "copies each replicated secret (the Gemini key, production's database master secret) into the DR region",
@@ -839,8 +944,7 @@ ACTS: list[Act] = [
 
 NOT_YET_CHECKED = [
     "RDS: the rotation of staging's RDS-managed master secret (production's master secret is not rotated automatically: README, Database credentials)",
-    "AWS Backup: restore testing's restores, and Grafana's EFS backups",
-    "ECR replication to the DR region and its repository creation template's key",
+    "AWS Backup: the EFS file system's policy, which the evaluator does not read (it denies only client access to others than Grafana's task role)",
     "FIS: each experiment action's own permissions and log delivery (the roles are written after the FIS managed policies; no row checks them)",
     "SNS delivering to its subscribers (e-mail, SMS) and AWS Chatbot publishing to Slack",
     "WAF logging: the size of the account's CloudWatch Logs resource policy AWS adds the delivery to (5,120 characters per region)",

@@ -203,3 +203,20 @@ def test_a_secret_replica_under_a_key_its_region_does_not_hold_is_reported(accou
         ("secret-replication", "ContractorLens-Production-Data/DatabaseMasterSecret in us-east-1", missing),
         ("secret-replication", "ContractorLens-Production-Data/DatabaseMasterSecret in us-east-1", missing),
     ]
+
+
+def test_a_dr_task_whose_repository_no_replication_rule_copies_is_reported(accounts: dict[str, Account]) -> None:
+    """The DR tasks pull contractorlens in us-east-1: a filter that misses it leaves them no image."""
+
+    def other_filter(templates: dict[str, Any]) -> None:
+        for resource in templates["ContractorLens-Production-Registry"]["Resources"].values():
+            if resource["Type"] == "AWS::ECR::ReplicationConfiguration":
+                resource["Properties"]["ReplicationConfiguration"]["Rules"][0]["RepositoryFilters"] = [
+                    {"Filter": "other", "FilterType": "PREFIX_MATCH"}
+                ]
+
+    _, denied = check(_account_where(accounts["production"], other_filter))
+    assert {(f.act.name, f.decision.reason) for f in denied} == {
+        ("ecr-replication", "no replication rule copies contractorlens from us-west-2 to us-east-1: the image is not there")
+    }
+    assert all(f.need.subject.startswith("ContractorLens-Production-DR/") for f in denied)
