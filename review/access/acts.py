@@ -740,6 +740,66 @@ def _ecr_replication(account: Account) -> Iterator[Need]:
             yield Need(f"{stack}/{lid}", _request(account, deployer, "ecr:CreateRepositoryCreationTemplate", "*"), refusal=refusal)
 
 
+FisRequest = tuple[str, str, Mapping[str, Any]]
+
+
+def _fis_requests(env: Any, action_id: str, targets: list[dict[str, Any]]) -> list[FisRequest]:
+    """(action, resource, context) of one FIS action on its targets, as the FIS user guide's
+    actions reference lists its permissions (and the AWS managed policy written for it)."""
+    if action_id == "aws:ecs:stop-task":
+        found: list[FisRequest] = []
+        for target in targets:
+            cluster = target.get("Parameters", {}).get("cluster", "*")
+            cluster_arn = env.arn("ecs", f"cluster/{cluster}")
+            found.append(("ecs:ListTasks", "*", {"ecs:cluster": cluster_arn}))
+            found += [(a, env.arn("ecs", f"task/{cluster}/0123456789abcdef"), {}) for a in ("ecs:DescribeTasks", "ecs:StopTask")]
+        return found
+    if action_id == "aws:rds:reboot-db-instances":
+        arns = [str(arn) for t in targets for arn in t.get("ResourceArns", [env.arn("rds", "db:*")])]
+        none: Mapping[str, Any] = {}
+        return [(action, arn, none) for arn in arns for action in ("rds:DescribeDBInstances", "rds:RebootDBInstance")]
+    if action_id == "aws:network:disrupt-connectivity":
+        acl, vpc, subnet = env.arn("ec2", "network-acl/acl-fis"), env.arn("ec2", "vpc/vpc-0"), env.arn("ec2", "subnet/subnet-0")
+        tagged = {"aws:RequestTag/managedByFIS": "true", "aws:TagKeys": ["managedByFIS"]}
+        return [
+            ("ec2:CreateNetworkAcl", acl, tagged),
+            ("ec2:CreateNetworkAcl", vpc, tagged),
+            ("ec2:CreateTags", acl, {**tagged, "ec2:CreateAction": "CreateNetworkAcl"}),
+            ("ec2:CreateNetworkAclEntry", acl, {"ec2:ResourceTag/managedByFIS": "true"}),
+            ("ec2:DeleteNetworkAcl", acl, {"ec2:ResourceTag/managedByFIS": "true"}),
+            ("ec2:ReplaceNetworkAclAssociation", acl, {}),
+            ("ec2:ReplaceNetworkAclAssociation", subnet, {}),
+            *(
+                (a, "*", {})
+                for a in ("ec2:DescribeNetworkAcls", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeManagedPrefixLists")
+            ),
+            ("ec2:GetManagedPrefixListEntries", "*", {}),
+        ]
+    raise UnresolvedError(f"no row knows the permissions of the FIS action {action_id}; add it to the table")
+
+
+def _fis_experiments(account: Account) -> Iterator[Need]:
+    """Each game day's role may do what its action does, find targets chosen by tags, and deliver
+    the experiment's log to its log group (FIS user guide, 'Experiment logging permissions')."""
+    for stack, logical_id, _ in account.resources("AWS::FIS::ExperimentTemplate"):
+        props, env = account.props(stack, logical_id), account.envs[stack]
+        role, targets = str(props["RoleArn"]), props.get("Targets", {})
+        requests: list[FisRequest] = []
+        for action in props["Actions"].values():
+            chosen = [targets[name] for name in action.get("Targets", {}).values()]
+            requests += _fis_requests(env, action["ActionId"], chosen)
+            if any("ResourceTags" in t for t in chosen):
+                requests.append(("tag:GetResources", "*", {}))
+        if "CloudWatchLogsConfiguration" in props.get("LogConfiguration", {}):
+            requests.append(("logs:CreateLogDelivery", "*", {}))
+            requests += [
+                (a, env.arn("logs", "log-group:*"), {})
+                for a in ("logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups")
+            ]
+        for action, resource, context in requests:
+            yield Need(f"{stack}/{logical_id}", _request(account, role, action, resource, context))
+
+
 # --- WAF logging --------------------------------------------------------------------------------------
 
 _WAF_LOG_PREFIX = "aws-waf-logs-"
@@ -923,6 +983,16 @@ ACTS: list[Act] = [
         _ecr_replication,
     ),
     Act(
+        "fis-experiment",
+        "AWS Fault Injection Service (experiment role)",
+        "runs each game day's action on its targets and delivers the experiment log",
+        "the action's permissions (`aws:ecs:stop-task`: `ecs:ListTasks`, `ecs:DescribeTasks`, `ecs:StopTask`; `aws:rds:reboot-db-instances`: `rds:DescribeDBInstances`, `rds:RebootDBInstance`; "
+        "`aws:network:disrupt-connectivity`: the network ACL calls, tagged `managedByFIS`); `tag:GetResources` for targets chosen by tags; "
+        "`logs:CreateLogDelivery`, `logs:PutResourcePolicy`, `logs:DescribeResourcePolicies`, `logs:DescribeLogGroups` for the log",
+        "https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html",
+        _fis_experiments,
+    ),
+    Act(
         "secret-replication",
         "Secrets Manager, with CloudFormation's deploying role",
         "copies each replicated secret (the Gemini key, production's database master secret) into the DR region",
@@ -945,7 +1015,7 @@ ACTS: list[Act] = [
 NOT_YET_CHECKED = [
     "RDS: the rotation of staging's RDS-managed master secret (production's master secret is not rotated automatically: README, Database credentials)",
     "AWS Backup: the EFS file system's policy, which the evaluator does not read (it denies only client access to others than Grafana's task role)",
-    "FIS: each experiment action's own permissions and log delivery (the roles are written after the FIS managed policies; no row checks them)",
+    "FIS: the alarms of a stop condition (whether FIS reads them with the experiment role is not documented on the pages found)",
     "SNS delivering to its subscribers (e-mail, SMS) and AWS Chatbot publishing to Slack",
     "WAF logging: the size of the account's CloudWatch Logs resource policy AWS adds the delivery to (5,120 characters per region)",
 ]
