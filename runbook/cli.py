@@ -25,7 +25,7 @@ from config.dr import DrContextError, RestoreSource, parse_dr_context
 from config.names import GAME_DAY_EXPERIMENTS
 from config.schema import IMAGE_TAG_PATTERN, IMAGE_TAG_RULE
 from config.thresholds import RPO_DATABASE_MINUTES, RTO_APPLICATION_MINUTES, RTO_DATABASE_MINUTES, RUNNING_TASKS, THRESHOLDS
-from runbook import checklist, checks, db_users, drill, failback, game_day, readiness, recovery, release, security, service
+from runbook import checklist, checks, credentials, db_users, drill, failback, game_day, readiness, recovery, release, security, service
 from runbook.aws import AWS_ERRORS, Aws, RunbookError, WaitPolicy, describe
 from runbook.context import Context
 from runbook.report import Report
@@ -210,6 +210,16 @@ COMMANDS: tuple[Command, ...] = (
         run=lambda args, ctx: db_users.db_users(ctx),
     ),
     Command(
+        "db-password",
+        summary="a new master password for contractorlens-db where RDS may not manage it (an environment with a DR region)",
+        readme="changes `contractorlens-db`'s master password (README: Database credentials): a new one into the secret "
+        "`contractorlens/db-master` as `AWSPENDING`, then onto the instance (waits until available), then the secret's "
+        "`AWSCURRENT`, also when interrupted after RDS took it; checks the secret holds it, the instance applied it and the "
+        "secret's replica in the DR region is in sync (the DR copies take it from their source). Refuses where RDS manages "
+        "the password (staging: it rotates it every 7 days), on a replica, or while the instance is not available",
+        run=lambda args, ctx: credentials.change_master_password(ctx),
+    ),
+    Command(
         "preflight",
         summary="the manual's pre-deployment checklist: /health, database, service steady, image pushed, roles, db-users, no alarm firing",
         readme='"Pre-deployment Checklist": `/health` answers, `contractorlens-db` available, the service steady, the '
@@ -282,7 +292,8 @@ COMMANDS: tuple[Command, ...] = (
         "dr-restore",
         summary="restore contractorlens-db-restored in the DR region: --latest | --snapshot ID | --time UTC",
         readme='"Database Recovery": restores `contractorlens-db-restored` in the DR region into the DR stack\'s subnet '
-        "and parameter groups and `contractorlens-db-sg`, with fresh RDS-managed credentials; never touches an "
+        "and parameter groups and `contractorlens-db-sg`, keeping the master password its backups hold (the master "
+        "secret's replica there opens it: README, Database credentials); never touches an "
         "existing instance; prints the endpoint and how long it took",
         run=lambda args, ctx: recovery.dr_restore(ctx, _restore_source(args, ctx.cfg.dr_region)),
         options=_source_options(required=True),
