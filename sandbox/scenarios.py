@@ -414,6 +414,10 @@ def maintenance(s: Session) -> None:
     s.deploy_sh("checklist", "weekly", *_env(s), *_health(s), expect=1, look_for="ok    alerting test")
     s.check("Cost Explorer's figures (moto's API)", lambda: _cost_figures(s), stand_in=True)
     s.deploy_sh("checklist", "monthly", *_env(s), *_health(s), look_for="1730.05 USD")
+    if s.cfg.dr.enabled:  # README: Database credentials
+        before = _current_master_password(s, s.cfg.region)
+        s.deploy_sh("db-password", *_env(s), look_for=f"ok    replicas: {s.cfg.dr_region} InSync")
+        s.check("a new master password, current in both regions", lambda: _new_master_password(s, before))
     if s.cfg.game_days.enabled:
         game_days(s)
     # After dr-switch (in a whole run) the drill is recorded; alone, there is none to find.
@@ -430,6 +434,17 @@ def maintenance(s: Session) -> None:
         expect=0 if drilled else 1,
         look_for="ok    DR drill" if drilled else "none recorded",
     )
+
+
+def _current_master_password(s: Session, region: str) -> str:
+    """The version id of the master secret's AWSCURRENT (the replica's in the DR region)."""
+    stages = s.client("secretsmanager", region).describe_secret(SecretId=s.cfg.names.db_master_secret)["VersionIdsToStages"]
+    return next(version for version, names in stages.items() if "AWSCURRENT" in names)
+
+
+def _new_master_password(s: Session, before: str) -> tuple[bool, str]:
+    now, replica = _current_master_password(s, s.cfg.region), _current_master_password(s, s.cfg.dr_region)
+    return now != before and replica == now, f"AWSCURRENT {before} -> {now}; in {s.cfg.dr_region}: {replica}"
 
 
 def game_days(s: Session) -> None:
@@ -819,7 +834,7 @@ SCENARIOS = {
         ),
         Scenario(
             "maintenance",
-            "checklist daily, weekly (failing on an image finding), monthly; the three game days (one refused on a firing alarm); quarterly, after a drill",
+            "checklist daily, weekly (failing on an image finding), monthly; db-password; the three game days (one refused on a firing alarm); quarterly, after a drill",
             maintenance,
             # After dr-switch where it runs, so that the quarterly list finds its drill.
             needs=("failed-first-deploy", "new-account"),
