@@ -9,7 +9,6 @@ import pytest
 
 from runbook.credentials import EXCLUDED_CHARACTERS
 from tests.runbook.conftest import DR, FAST, PRIMARY
-from tests.synth import Synthesis
 
 SECRET = "contractorlens/db-master"
 
@@ -89,8 +88,3 @@ def test_without_the_secret_nothing_changes(aws: None, run) -> None:
     )
     result = run("db-password", *FAST)
     assert result.code == 2 and "no secret contractorlens/db-master in us-west-2" in result.err
-
-
-def test_it_generates_what_the_data_stacks_secret_generates(production: Synthesis) -> None:
-    secret = production.template("Data")["Resources"]["DatabaseMasterSecret"]["Properties"]["GenerateSecretString"]
-    assert (secret["ExcludeCharacters"], secret["PasswordLength"]) == (EXCLUDED_CHARACTERS, 30)

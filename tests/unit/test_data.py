@@ -208,3 +208,11 @@ def test_the_db_users_log_group_is_kept_and_known_to_leftovers(production: Synth
     ]
     assert group["DeletionPolicy"] == "RetainExceptOnCreate"
     assert ("Data", "/ecs/contractorlens/db-users") in {(k.part, k.name) for k in kept_on_destroy(production.cfg)}
+
+
+def test_db_password_generates_what_the_data_stacks_secret_generates(production: Synthesis) -> None:
+    """`./scripts/deploy.sh db-password` makes the same kind of password the stack generated."""
+    from runbook.credentials import EXCLUDED_CHARACTERS, PASSWORD_LENGTH
+
+    secret = production.template("Data")["Resources"]["DatabaseMasterSecret"]["Properties"]["GenerateSecretString"]
+    assert (secret["ExcludeCharacters"], secret["PasswordLength"]) == (EXCLUDED_CHARACTERS, PASSWORD_LENGTH)
