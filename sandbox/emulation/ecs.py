@@ -25,7 +25,8 @@ EXTENSIONS = {
     "AWS::ECR::PullThroughCacheRule": "kept by the emulator, one per repository prefix in a region, a second one refused (PullThroughCacheRuleAlreadyExistsException), and one whose CredentialArn names no secret refused (SecretNotFoundException; ECR API reference CreatePullThroughCacheRule)",
     "upstream credentials": "a pull through a rule with credentials fails (UnableToGetUpstreamImageException, 'usually caused because of an issue with the Secrets Manager secret containing the credentials', ECR API reference) unless its secret holds a username and an accessToken (ECR user guide, 'Storing your upstream repository credentials') and the username is not the stacks' placeholder `set-me`: the one wrong credential the emulator can tell; whether Docker Hub would take the others is not checked (kinder than AWS for those)",
     "pull through cache": "an image `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>:<tag>` whose repository does not exist is pulled when a cache rule has that prefix, and ECR creates the repository and keeps the image there on that first pull (ECR user guide, 'Sync an upstream registry'); the upstream image is assumed to exist, as every public image is here, and its manifest is a stand-in",
-    "one-off tasks (RunTask)": "no container runs: a task whose essential images can be pulled and whose secrets exist (each `valueFrom` ARN, less its JSON-key suffix) is STOPPED at once with exit code 0, so the SQL of `db-users` never runs here; one that cannot is STOPPED with ECS's reason (CannotPullContainerError, or ResourceInitializationError for a secret) and no exit code (ECS developer guide, 'Stopped tasks errors')",
+    "one-off tasks (RunTask)": "no container runs: a task that can start (see 'task start') is STOPPED at once with exit code 0, so the SQL of `db-users` never runs here; one that cannot is STOPPED with ECS's reason and no exit code (ECS developer guide, 'Stopped tasks errors')",
+    "task start": "a service's deployment and RunTask start a task only when, for every container, each secret's Secrets Manager secret (by full or partial ARN, in the task's region) exists and holds the JSON key `valueFrom` names, each Parameter Store parameter exists, and the awslogs group exists unless `awslogs-create-group` is true; otherwise the task stops with ResourceInitializationError (ECS developer guide, 'Stopped tasks errors' and 'Using the awslogs log driver'), and a deployment fails and trips the circuit breaker. Then the essential images are pulled (CannotPullContainerError). Not modelled: a secret's version stage or id other than AWSCURRENT, container-name and target-group wiring, Fargate's cpu and memory pairs",
 }
 
 # Pull-through cache rules by (account, region, repository prefix): their properties.
@@ -136,37 +137,82 @@ def pull_problem(image: str) -> str | None:
     return f"CannotPullContainerError: pull image manifest has been retried 5 time(s): {image}: not found"
 
 
+_SECRETS_FAILED = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+
+
 def secret_problem(account: str, region: str, value_from: str) -> str | None:
-    """Why ECS could not read a container's secret from Secrets Manager, or None."""
-    from moto.secretsmanager.models import secretsmanager_backends
+    """Why ECS could not read a container's secret, or None: the secret, its JSON key, or the
+    Parameter Store parameter is not there (ECS developer guide, 'Stopped tasks errors':
+    ResourceInitializationError)."""
+    from botocore.exceptions import ClientError
 
     if ":secretsmanager:" not in value_from:
-        return None  # a Parameter Store value: not modelled here
-    arn = ":".join(value_from.split(":")[:7])  # less `:json-key:version-stage:version-id`
-    if secretsmanager_backends[account][region].secrets.get(arn) is None:
+        name = value_from.split(":parameter", 1)[-1] if value_from.startswith("arn:") else value_from
+        found = client("ssm", region).get_parameters(Names=[name])
+        if found["InvalidParameters"]:
+            return f"{_SECRETS_FAILED}unable to retrieve secrets from ssm: service call has been retried 1 time(s): invalid ssm parameters: {name}"
+        return None
+    parts = value_from.split(":")
+    arn, json_key = ":".join(parts[:7]), (parts[7] if len(parts) > 7 else "")
+    try:
+        value = client("secretsmanager", region).get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]
+    except ClientError:
+        return f"{_SECRETS_FAILED}unable to retrieve secret from asm: ResourceNotFoundException: Secrets Manager can't find the specified secret ({arn})"
+    if json_key:
+        try:
+            keys = json.loads(value)
+        except ValueError:
+            keys = {}
+        if not isinstance(keys, dict) or json_key not in keys:
+            return f"{_SECRETS_FAILED}unable to retrieve secret from asm: retrieved secret from Secrets Manager did not contain json key {json_key}"
+    return None
+
+
+def log_problem(region: str, container: dict[str, Any]) -> str | None:
+    """Why the awslogs driver could not start: its group is not there and the container does not
+    ask ECS to create it (ECS developer guide, 'Using the awslogs log driver': awslogs-create-group)."""
+    if (container.get("logConfiguration") or {}).get("logDriver") != "awslogs":
+        return None
+    options = container["logConfiguration"].get("options") or {}
+    group, where = options.get("awslogs-group", ""), options.get("awslogs-region", region)
+    if str(options.get("awslogs-create-group", "")).lower() == "true":
+        return None
+    groups = client("logs", where).describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    if not any(g["logGroupName"] == group for g in groups):
         return (
-            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
-            f"unable to retrieve secret from asm: ResourceNotFoundException: Secrets Manager can't find the specified secret ({arn})"
+            "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+            f"failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. ({group})"
         )
+    return None
+
+
+def start_problem(account: str, region: str, definition: Any) -> str | None:
+    """Why ECS could not start a task of this definition (before any container runs), or None:
+    the execution role's permissions, then each container's secrets and log group, then the images."""
+    from sandbox.emulation.access import task_start_problem
+
+    denied = task_start_problem(account, region, definition)
+    if denied:
+        return denied
+    for container in definition.container_definitions:
+        for secret in container.get("secrets") or []:
+            problem = secret_problem(account, region, secret["valueFrom"])
+            if problem:
+                return problem
+        problem = log_problem(region, container)
+        if problem:
+            return problem
+    for container in definition.container_definitions:
+        if container.get("essential", True):
+            problem = pull_problem(container.get("image", ""))
+            if problem:
+                return problem
     return None
 
 
 def run_problem(account: str, region: str, task_definition: Any) -> str | None:
     """Why a one-off task of this definition would stop before its containers ran, or None."""
-    from sandbox.emulation.access import task_start_problem
-
-    denied = task_start_problem(account, region, task_definition)
-    if denied:
-        return denied
-    for container in task_definition.container_definitions:
-        if not container.get("essential", True):
-            continue
-        problem = pull_problem(container.get("image", "")) or next(
-            filter(None, (secret_problem(account, region, s["valueFrom"]) for s in container.get("secrets") or [])), None
-        )
-        if problem:
-            return problem
-    return None
+    return start_problem(account, region, task_definition)
 
 
 def _stop_at_once(account: str, region: str, task: Any) -> None:
@@ -183,19 +229,12 @@ def _stop_at_once(account: str, region: str, task: Any) -> None:
 
 def deployment_problem(account: str, region: str, task_definition: str) -> str | None:
     """Why tasks of this revision never become healthy, or None."""
-    from sandbox.emulation.access import task_start_problem
-
     definition = _definition(account, region, task_definition)
-    denied = task_start_problem(account, region, definition)
-    if denied:
-        return denied
+    problem = start_problem(account, region, definition)
+    if problem:
+        return problem
     for container in definition.container_definitions:
-        if not container.get("essential", True):
-            continue
-        problem = pull_problem(container.get("image", ""))
-        if problem:
-            return problem
-        if _failing(container.get("image", "")):
+        if container.get("essential", True) and _failing(container.get("image", "")):
             return "tasks failed the load balancer's health checks: Health checks failed with these codes: [503]"
     return None
 

@@ -8,7 +8,8 @@ from typing import Any
 EXTENSIONS = {
     "partial secret ARNs": (
         "a secret, a replica too, is found by its ARN less the six random characters (Secrets Manager user guide, "
-        "'Secret ARN'); moto found a partial ARN only by the name it holds, so never a replica"
+        "'Secret ARN'), by lookup and by every API call (GetSecretValue, DescribeSecret); moto found a partial ARN only by the "
+        "name it holds, so never a replica"
     ),
     "secret replicas' keys": (
         "a replica keeps the KmsKeyId of its replica configuration (Secrets Manager API reference, ReplicaRegionType); moto "
@@ -108,7 +109,19 @@ def install_partial_secret_arns() -> None:
             found = next((s for s in dict.values(self) if s.arn[: -len("-AbCdEf")] == key), None)
         return found
 
+    # Every API call first asks `in` (the backend's _is_valid_identifier) and then indexes.
+    def contains(self: Any, key: str) -> bool:
+        return get(self, key) is not None
+
+    def getitem(self: Any, key: str) -> Any:
+        found = get(self, key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
     SecretsStore.get = get  # type: ignore[method-assign]
+    SecretsStore.__contains__ = contains  # type: ignore[method-assign,assignment]
+    SecretsStore.__getitem__ = getitem  # type: ignore[method-assign]
 
 
 def manifest_digest(image: Any) -> None:

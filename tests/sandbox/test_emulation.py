@@ -642,6 +642,78 @@ def test_a_service_whose_image_is_not_pushed_fails_its_create(running: Running) 
     assert any("Circuit Breaker was triggered" in r for r in _reasons(running, "NoImage"))
 
 
+STARTS = [*PULL, "secretsmanager:GetSecretValue", "ssm:GetParameters", "logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def _starting(image: str, **container: Any) -> dict[str, Any]:
+    stack = _service_stack(image, STARTS)
+    stack["Task"]["Properties"]["ContainerDefinitions"][0] |= container
+    return stack
+
+
+@pytest.mark.parametrize(
+    ("case", "container", "reason"),
+    [
+        (
+            "missing-json-key",
+            {"Secrets": [{"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Join": ["", [{"Ref": "Secret"}, ":passwort::"]]}}]},
+            "did not contain json key passwort",
+        ),
+        ("missing-parameter", {"Secrets": [{"Name": "FLAG", "ValueFrom": "/probe/not-there"}]}, "invalid ssm parameters: /probe/not-there"),
+        (
+            "missing-log-group",
+            {
+                "LogConfiguration": {
+                    "LogDriver": "awslogs",
+                    "Options": {"awslogs-group": "/probe/none", "awslogs-region": REGION, "awslogs-stream-prefix": "app"},
+                }
+            },
+            "The specified log group does not exist. (/probe/none)",
+        ),
+    ],
+)
+def test_a_service_whose_task_cannot_start_fails_its_deployment(
+    running: Running, case: str, container: dict[str, Any], reason: str
+) -> None:
+    """ECS stops such a task with ResourceInitializationError, the circuit breaker fails the
+    deployment and the stack rolls back (the emulator used to check the image alone, and secrets
+    only on RunTask)."""
+    image = _push(running, f"probe-{case}", "1.0.0")
+    secret = {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": f"probe-{case}", "SecretString": '{"password": "p"}'}}
+
+    def stack(**extra: Any) -> dict[str, Any]:
+        found = _starting(image, **extra)
+        found["Cluster"]["Properties"]["ClusterName"] = found["Service"]["Properties"]["ServiceName"] = f"probe-{case}"
+        return found | {"Secret": secret}
+
+    name = "Starts" + case.title().replace("-", "")
+    assert _deploy(running, name, stack()) == "CREATE_COMPLETE"
+    assert _deploy(running, name, stack(**container), update=True) == "UPDATE_ROLLBACK_COMPLETE"
+    assert any("Circuit Breaker was triggered" in r for r in _reasons(running, name))
+    (service,) = running.client("ecs", REGION).describe_services(cluster=f"probe-{case}", services=[f"probe-{case}"])["services"]
+    failed = [e["message"] for e in service["events"] if "deployment failed" in e["message"]]
+    assert failed and "ResourceInitializationError" in failed[0] and reason in failed[0], failed
+
+
+def test_a_task_whose_secrets_and_log_group_are_there_starts(running: Running) -> None:
+    image = _push(running, "probe-starts", "1.0.0")
+    running.client("ssm", REGION).put_parameter(Name="/probe/there", Value="on", Type="String")
+    container = {
+        "Secrets": [
+            {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Join": ["", [{"Ref": "Secret"}, ":password::"]]}},
+            {"Name": "FLAG", "ValueFrom": "/probe/there"},
+        ],
+        "LogConfiguration": {
+            "LogDriver": "awslogs",
+            "Options": {"awslogs-group": "/probe/made", "awslogs-region": REGION, "awslogs-create-group": "true"},
+        },
+    }
+    stack = _starting(image, **container)
+    stack["Cluster"]["Properties"]["ClusterName"] = stack["Service"]["Properties"]["ServiceName"] = "probe-starts"
+    stack["Secret"] = {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "probe-starts", "SecretString": '{"password": "p"}'}}
+    assert _deploy(running, "Starts", stack) == "CREATE_COMPLETE", _reasons(running, "Starts")
+
+
 def test_deployments_complete_and_a_failed_one_is_rolled_back(running: Running) -> None:
     good = _push(running, "probe-app", "1.0.0")
     assert _deploy(running, "App", _service_stack(good)) == "CREATE_COMPLETE"
@@ -769,7 +841,10 @@ def test_a_replica_secret_is_read_by_its_partial_arn_under_its_own_regions_key(r
     primary_key = _key(running, delegates=True)
     dr_key = running.client("kms", dr).create_key(Policy=json.dumps(_delegating_policy()))["KeyMetadata"]["Arn"]
     running.client("secretsmanager", REGION).create_secret(
-        Name="probe/replicated", SecretString="k", KmsKeyId=primary_key, AddReplicaRegions=[{"Region": dr, "KmsKeyId": dr_key}]
+        Name="probe/replicated",
+        SecretString='{"password": "k"}',
+        KmsKeyId=primary_key,
+        AddReplicaRegions=[{"Region": dr, "KmsKeyId": dr_key}],
     )
     partial = f"arn:aws:secretsmanager:{dr}:{ACCOUNT}:secret:probe/replicated"
     image = _push(running, "probe-dr", "1.0.0", dr)
@@ -786,7 +861,7 @@ def test_a_replica_secret_is_read_by_its_partial_arn_under_its_own_regions_key(r
         )
         stopped = _run_once(running, cluster, region=dr)
         if key == dr_key:
-            assert stopped["containers"][0]["exitCode"] == 0, stopped.get("stoppedReason")
+            assert stopped["containers"][0].get("exitCode") == 0, stopped.get("stoppedReason")
         else:  # the primary region's key does not decrypt the replica
             assert "unable to retrieve secret from asm" in stopped["stoppedReason"] and "kms:Decrypt" in stopped["stoppedReason"]
 
