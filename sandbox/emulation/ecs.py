@@ -5,11 +5,13 @@ stand-in for the application's /health."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import re
 from typing import Any
 
+from config.schema import FARGATE_MEMORY  # Fargate's task-size table, one copy for config and the emulator
 from sandbox.emulation.common import ResourceFailedError, api_kwargs, camel, client
 
 EXTENSIONS = {
@@ -26,7 +28,9 @@ EXTENSIONS = {
     "upstream credentials": "a pull through a rule with credentials fails (UnableToGetUpstreamImageException, 'usually caused because of an issue with the Secrets Manager secret containing the credentials', ECR API reference) unless its secret holds a username and an accessToken (ECR user guide, 'Storing your upstream repository credentials') and the username is not the stacks' placeholder `set-me`: the one wrong credential the emulator can tell; whether Docker Hub would take the others is not checked (kinder than AWS for those)",
     "pull through cache": "an image `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/<path>:<tag>` whose repository does not exist is pulled when a cache rule has that prefix, and ECR creates the repository and keeps the image there on that first pull (ECR user guide, 'Sync an upstream registry'); the upstream image is assumed to exist, as every public image is here, and its manifest is a stand-in",
     "one-off tasks (RunTask)": "no container runs: a task that can start (see 'task start') is STOPPED at once with exit code 0, so the SQL of `db-users` never runs here; one that cannot is STOPPED with ECS's reason and no exit code (ECS developer guide, 'Stopped tasks errors')",
-    "task start": "a service's deployment and RunTask start a task only when, for every container, each secret's Secrets Manager secret (by full or partial ARN, in the task's region) exists and holds the JSON key `valueFrom` names, each Parameter Store parameter exists, and the awslogs group exists unless `awslogs-create-group` is true; otherwise the task stops with ResourceInitializationError (ECS developer guide, 'Stopped tasks errors' and 'Using the awslogs log driver'), and a deployment fails and trips the circuit breaker. Then the essential images are pulled (CannotPullContainerError). Not modelled: a secret's version stage or id other than AWSCURRENT, container-name and target-group wiring, Fargate's cpu and memory pairs",
+    "Fargate task sizes": "RegisterTaskDefinition of a FARGATE definition refuses a cpu/memory pair that is not in Fargate's table (ClientException 'No Fargate configuration exists for given values'; ECS developer guide, 'Amazon ECS task definition parameters for Fargate', Task size); moto took any",
+    "load balancer wiring": "CreateService and UpdateService refuse a load balancer whose containerName the task definition has no container of, or whose containerPort that container does not map (InvalidParameterException; ECS API reference, LoadBalancer); moto took any",
+    "task start": "a service's deployment and RunTask start a task only when, for every container, each secret's Secrets Manager secret (by full or partial ARN, in the task's region) exists and holds the JSON key `valueFrom` names, each Parameter Store parameter exists, and the awslogs group exists unless `awslogs-create-group` is true; otherwise the task stops with ResourceInitializationError (ECS developer guide, 'Stopped tasks errors' and 'Using the awslogs log driver'), and a deployment fails and trips the circuit breaker. Then the essential images are pulled (CannotPullContainerError). Not modelled: a secret's version stage or id other than AWSCURRENT",
 }
 
 # Pull-through cache rules by (account, region, repository prefix): their properties.
@@ -60,6 +64,38 @@ _ECR_IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:
 
 def _ecs_kwargs(api: Any, operation: str, props: dict[str, Any]) -> dict[str, Any]:
     return api_kwargs(api, operation, camel(props))
+
+
+def _units(value: str | None, unit: str, per: int) -> int | None:
+    """A task size as ECS takes it: a number, or "1 vCPU" / "2 GB"."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.lower().endswith(unit.lower()):
+        return int(float(text[: -len(unit)]) * per)
+    return int(text)
+
+
+def fargate_size_problem(cpu: str | None, memory: str | None) -> str | None:
+    """RegisterTaskDefinition's refusal of a Fargate task size that is not in the table, or None."""
+    units, mib = _units(cpu, "vcpu", 1024), _units(memory, "gb", 1024)
+    if units is None or mib is None or mib in FARGATE_MEMORY.get(units, ()):
+        return None
+    return f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. See the Amazon ECS documentation for the valid values."
+
+
+def wiring_problem(definition: Any, load_balancers: list[dict[str, Any]]) -> str | None:
+    """CreateService's and UpdateService's refusal of a load balancer that names a container, or a
+    port of it, the task definition does not have (ECS API reference, LoadBalancer), or None."""
+    containers = {c.get("name"): c for c in definition.container_definitions}
+    for balancer in load_balancers or []:
+        name, port = balancer.get("containerName"), balancer.get("containerPort")
+        if name not in containers:
+            return f"The container {name} does not exist in the task definition."
+        ports = {int(m.get("containerPort", 0)) for m in containers[name].get("portMappings") or []}
+        if port is not None and int(port) not in ports:
+            return f"The container {name} did not have a container port {port} defined."
+    return None
 
 
 def _register_task_definition(props: dict[str, Any], region: str) -> str:
@@ -428,7 +464,7 @@ def install_target_health() -> None:
 
 
 def install() -> None:
-    from moto.ecs.exceptions import EcsClientException
+    from moto.ecs.exceptions import EcsClientException, InvalidParameterException
     from moto.ecs.models import EC2ContainerServiceBackend, Service, TaskDefinition, ecs_backends
 
     backend_run_task = EC2ContainerServiceBackend.run_task
@@ -451,9 +487,26 @@ def install() -> None:
 
     EC2ContainerServiceBackend.describe_task_definition = describe_task_definition  # type: ignore[method-assign]
 
+    backend_register = EC2ContainerServiceBackend.register_task_definition
+
+    def register_task_definition(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = inspect.signature(backend_register).bind(self, *args, **kwargs).arguments
+        if "FARGATE" in (call.get("requires_compatibilities") or []):
+            problem = fargate_size_problem(call.get("cpu"), call.get("memory"))
+            if problem:
+                raise EcsClientException(problem)
+        return backend_register(self, *args, **kwargs)
+
+    EC2ContainerServiceBackend.register_task_definition = register_task_definition  # type: ignore[method-assign]
+
     backend_create = EC2ContainerServiceBackend.create_service
 
     def create_service_api(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = inspect.signature(backend_create).bind(self, *args, **kwargs).arguments
+        if call.get("task_definition_str") and call.get("load_balancers"):
+            problem = wiring_problem(self.describe_task_definition(call["task_definition_str"]), call["load_balancers"])
+            if problem:
+                raise InvalidParameterException(problem)
         service = backend_create(self, *args, **kwargs)
         if service.task_definition:
             deploy(self.account_id, self.region_name, service, None)
@@ -470,6 +523,12 @@ def install() -> None:
         cluster = service_properties.get("cluster", "default")
         before = self._get_service(cluster, service_properties["service"].split("/")[-1])
         previous = before.task_definition
+        wanted = service_properties.get("task_definition")
+        if wanted:
+            balancers = service_properties.get("load_balancers") or before.load_balancers
+            problem = wiring_problem(self.describe_task_definition(wanted), balancers)
+            if problem:
+                raise InvalidParameterException(problem)
         service = backend_update(self, service_properties)
         if restart or service.task_definition != previous:
             deploy(self.account_id, self.region_name, service, previous)

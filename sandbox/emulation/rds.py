@@ -9,7 +9,8 @@ from sandbox.emulation.common import ResourceFailedError, api_kwargs, client
 
 EXTENSIONS = {
     "AWS::RDS::DBInstance": "creates or restores the instance through the RDS API with the template's properties (moto's CloudFormation drops most)",
-    "backup replication": "AutomaticBackupReplicationRegion replicates automated backups to that region at once; a restore from them works there; they carry the source's DbiResourceId, and DescribeDBInstanceAutomatedBackups finds them by it",
+    "point-in-time restores": "RestoreDBInstanceToPointInTime refuses a RestoreTime outside the restore window (InvalidRestoreFault; RDS API reference: RestoreTime 'must be before the latest restorable time', and DBInstanceAutomatedBackup RestoreWindow), replicated backups' window opening when their replication started, and a source without automated backups (PointInTimeRestoreNotEnabled: 'BackupRetentionPeriod equal to 0'); the error message is the emulator's",
+    "backup replication": "AutomaticBackupReplicationRegion replicates automated backups to that region at once; a restore from them works there within their window; they carry the source's DbiResourceId, and DescribeDBInstanceAutomatedBackups finds them by it",
     "AWS::RDS::DBParameterGroup": "keeps the template's name (moto names it after the logical id)",
     "DbiResourceId": "every instance has a resource id of its own, also a replica (RDS API reference, DBInstance: 'the Amazon Web Services Region-unique, immutable identifier for the DB instance'; moto gives every instance the same one); GetAtt DbiResourceId returns it (AWS::RDS::DBInstance return values)",
     "read replicas": "SourceDBInstanceIdentifier creates a read replica (CreateDBInstanceReadReplica); across regions an encrypted source needs KmsKeyId, and the source needs automated backups (RDS API reference, CreateDBInstanceReadReplica: KmsKeyId, and 'you must enable automatic backups on the source'); a source whose master password RDS manages is refused, InvalidParameterValue (RDS user guide, 'Password management with Amazon RDS and AWS Secrets Manager', Limitations: 'Creating a read replica when the source DB ... manages credentials with Secrets Manager'; the message as terraform-aws-modules/terraform-aws-rds#532 quotes it); the replica has no master secret of its own and its own deletion protection (moto copies the source's)",
@@ -128,8 +129,37 @@ def _replicate_backups(instance: Any, props: dict[str, Any], account_id: str, re
                 "BackupRetentionPeriod": props.get("AutomaticBackupReplicationRetentionPeriod", 7),
                 "Status": "replicating",
                 "_source": (account_id, region_name, identifier),
+                "_started": _now(),
             }
         )
+
+
+def _now() -> Any:
+    from moto.core.utils import utcnow
+
+    return utcnow()
+
+
+def _as_time(value: Any) -> Any:
+    """A RestoreTime as the API hands it on: a datetime, or ISO 8601 text."""
+    from datetime import UTC, datetime
+
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    found = datetime.fromisoformat(str(value))
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
+def restore_window_problem(earliest: Any, latest: Any, overrides: dict[str, Any]) -> str | None:
+    """Why RDS refuses a point-in-time restore's RestoreTime, or None (RDS API reference,
+    RestoreDBInstanceToPointInTime: RestoreTime 'must be before the latest restorable time', and
+    within the backups' restore window, DBInstanceAutomatedBackup RestoreWindow)."""
+    if not overrides.get("restore_time"):
+        return None
+    wanted, earliest, latest = _as_time(overrides["restore_time"]), _as_time(earliest), _as_time(latest)
+    if earliest <= wanted <= latest:
+        return None
+    return f"Restore time {wanted.isoformat()} is outside the restorable window {earliest.isoformat()} to {latest.isoformat()}"
 
 
 def _update_db_instance(
@@ -243,10 +273,12 @@ def install() -> None:
                     if source in rds_backends[account][region].databases
                     else utcnow()
                 )
+                # The window opens when the replication started (nothing older was copied here).
+                earliest = min(backup["_started"], latest)
                 found.append(
                     {k: v for k, v in backup.items() if not k.startswith("_")}
                     | {
-                        "RestoreWindow": {"EarliestTime": latest, "LatestTime": latest},
+                        "RestoreWindow": {"EarliestTime": earliest, "LatestTime": latest},
                     }
                 )
         return found
@@ -268,14 +300,27 @@ def install() -> None:
     def restore_db_instance_to_point_in_time(
         self: Any, source_db_identifier: str, target_db_identifier: str, overrides: dict[str, Any]
     ) -> Any:
+        from moto.rds.exceptions import RDSClientError
+
         arn = overrides.get("source_db_instance_automated_backups_arn")
         if not arn or source_db_identifier:
+            source_instance = self.databases.get(source_db_identifier)
+            if source_instance is not None and not source_instance.backup_retention_period:
+                raise RDSClientError(
+                    "PointInTimeRestoreNotEnabled", f"{source_db_identifier} has BackupRetentionPeriod 0: no point-in-time restore"
+                )
+            if source_instance is not None:
+                problem = restore_window_problem(source_instance.created, source_instance.latest_restorable_time, overrides)
+                if problem:
+                    raise RDSClientError("InvalidRestoreFault", problem)
             return restore(self, source_db_identifier, target_db_identifier, overrides)
         backups = _replicated(self, arn)
         if not backups:
-            from moto.rds.exceptions import RDSClientError
-
             raise RDSClientError("DBInstanceAutomatedBackupNotFoundFault", f"no automated backups {arn} in {self.region_name}")
+        window = backups[0]["RestoreWindow"]
+        problem = restore_window_problem(window["EarliestTime"], window["LatestTime"], overrides)
+        if problem:
+            raise RDSClientError("InvalidRestoreFault", problem)
         account, region, source = next(
             b["_source"] for b in REPLICATED_BACKUPS[(self.account_id, self.region_name)] if b["DBInstanceAutomatedBackupsArn"] == arn
         )

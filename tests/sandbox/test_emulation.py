@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -388,6 +389,45 @@ def test_replicated_backups_are_found_by_their_sources_resource_id(running: Runn
     assert not rds.describe_db_instance_automated_backups(DbiResourceId="db-NOTTHISONE")["DBInstanceAutomatedBackups"]
 
 
+def test_point_in_time_restores_stay_inside_the_restore_window(running: Running) -> None:
+    """dr-restore --time and a backups-mode dr-activate --time: RDS refuses a time outside the
+    window, and a source without automated backups."""
+    from datetime import UTC, datetime, timedelta
+
+    source = _database("probe-windowed")
+    source["Properties"] |= {"BackupRetentionPeriod": 7, "AutomaticBackupReplicationRegion": DR_REGION}
+    assert _deploy(running, "Windowed", {"Db": source}) == "CREATE_COMPLETE"
+    primary, dr = running.client("rds", REGION), running.client("rds", DR_REGION)
+    (db,) = primary.describe_db_instances(DBInstanceIdentifier="probe-windowed")["DBInstances"]
+    (backups,) = dr.describe_db_instance_automated_backups(DbiResourceId=db["DbiResourceId"])["DBInstanceAutomatedBackups"]
+    window = backups["RestoreWindow"]
+    before = window["EarliestTime"] - timedelta(hours=1)
+    with pytest.raises(ClientError, match=r"InvalidRestoreFault.*outside the restorable window"):
+        dr.restore_db_instance_to_point_in_time(
+            SourceDBInstanceAutomatedBackupsArn=backups["DBInstanceAutomatedBackupsArn"],
+            TargetDBInstanceIdentifier="probe-too-early",
+            RestoreTime=before,
+        )
+    dr.restore_db_instance_to_point_in_time(
+        SourceDBInstanceAutomatedBackupsArn=backups["DBInstanceAutomatedBackupsArn"],
+        TargetDBInstanceIdentifier="probe-in-window",
+        RestoreTime=window["LatestTime"],
+    )
+    with pytest.raises(ClientError, match="InvalidRestoreFault"):
+        primary.restore_db_instance_to_point_in_time(
+            SourceDBInstanceIdentifier="probe-windowed",
+            TargetDBInstanceIdentifier="probe-in-the-future",
+            RestoreTime=datetime.now(UTC) + timedelta(days=1),
+        )
+    unbacked = _database("probe-unbacked")
+    unbacked["Properties"]["BackupRetentionPeriod"] = 0
+    assert _deploy(running, "Unbacked", {"Db": unbacked}) == "CREATE_COMPLETE"
+    with pytest.raises(ClientError, match="PointInTimeRestoreNotEnabled"):
+        primary.restore_db_instance_to_point_in_time(
+            SourceDBInstanceIdentifier="probe-unbacked", TargetDBInstanceIdentifier="probe-never", UseLatestRestorableTime=True
+        )
+
+
 def test_termination_protection_refuses_delete_stack(running: Running) -> None:
     assert _deploy(running, "Guarded", {"Group": _log_group("/probe/guarded")}) == "CREATE_COMPLETE"
     cfn = _cfn(running)
@@ -712,6 +752,36 @@ def test_a_task_whose_secrets_and_log_group_are_there_starts(running: Running) -
     stack["Cluster"]["Properties"]["ClusterName"] = stack["Service"]["Properties"]["ServiceName"] = "probe-starts"
     stack["Secret"] = {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "probe-starts", "SecretString": '{"password": "p"}'}}
     assert _deploy(running, "Starts", stack) == "CREATE_COMPLETE", _reasons(running, "Starts")
+
+
+def test_a_fargate_task_size_outside_fargates_table_is_refused(running: Running) -> None:
+    ecs = running.client("ecs", REGION)
+    container = [{"name": "app", "image": "public.ecr.aws/nginx/nginx:1", "essential": True}]
+    fargate = {"requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "containerDefinitions": container}
+    ecs.register_task_definition(family="probe-size", cpu="1024", memory="3072", **fargate)  # 1 vCPU: 2-8 GB
+    ecs.register_task_definition(family="probe-size", cpu="0.25 vCPU", memory="0.5 GB", **fargate)
+    with pytest.raises(ClientError, match=r"ClientException.*No Fargate configuration exists for given values: 256 CPU, 4096 memory"):
+        ecs.register_task_definition(family="probe-size", cpu="256", memory="4096", **fargate)
+
+
+def test_a_load_balancer_naming_a_container_or_port_the_task_lacks_is_refused(running: Running) -> None:
+    ecs = running.client("ecs", REGION)
+    ecs.create_cluster(clusterName="probe-wiring")
+    container = {"name": "app", "image": "public.ecr.aws/nginx/nginx:1", "essential": True, "memory": 512}
+    ecs.register_task_definition(family="probe-wiring", containerDefinitions=[container | {"portMappings": [{"containerPort": 8080}]}])
+    target_group = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/probe/0123456789abcdef"
+    for balancer, message in (
+        ({"containerName": "api", "containerPort": 8080}, "The container api does not exist in the task definition."),
+        ({"containerName": "app", "containerPort": 3000}, "The container app did not have a container port 3000 defined."),
+    ):
+        with pytest.raises(ClientError, match=re.escape(message)):
+            ecs.create_service(
+                cluster="probe-wiring",
+                serviceName="probe-wiring",
+                taskDefinition="probe-wiring",
+                desiredCount=0,
+                loadBalancers=[balancer | {"targetGroupArn": target_group}],
+            )
 
 
 def test_deployments_complete_and_a_failed_one_is_rolled_back(running: Running) -> None:
