@@ -9,6 +9,7 @@ from sandbox.emulation.common import ResourceFailedError, api_kwargs, client
 
 EXTENSIONS = {
     "AWS::RDS::DBInstance": "creates or restores the instance through the RDS API with the template's properties (moto's CloudFormation drops most)",
+    "KMS keys": "each key a DB instance is handed (KmsKeyId, PerformanceInsightsKMSKeyId, MasterUserSecret's, and AutomaticBackupReplicationKmsKeyId in the destination region) must be an enabled key of that region, else the create (or the update that starts backup replication) fails KMSKeyNotAccessibleFault (RDS API reference, CreateDBInstance, CreateDBInstanceReadReplica and StartDBInstanceAutomatedBackupsReplication: Errors); moto took any string",
     "point-in-time restores": "RestoreDBInstanceToPointInTime refuses a RestoreTime outside the restore window (InvalidRestoreFault; RDS API reference: RestoreTime 'must be before the latest restorable time', and DBInstanceAutomatedBackup RestoreWindow), replicated backups' window opening when their replication started, and a source without automated backups (PointInTimeRestoreNotEnabled: 'BackupRetentionPeriod equal to 0'); the error message is the emulator's",
     "backup replication": "AutomaticBackupReplicationRegion replicates automated backups to that region at once; a restore from them works there within their window; they carry the source's DbiResourceId, and DescribeDBInstanceAutomatedBackups finds them by it",
     "AWS::RDS::DBParameterGroup": "keeps the template's name (moto names it after the logical id)",
@@ -82,6 +83,33 @@ def _create_read_replica(rds: Any, props: dict[str, Any], account_id: str, regio
     replica.status = "available"
 
 
+def key_problem(key: Any, region: str) -> str | None:
+    """Why RDS could not use a KMS key in `region`, or None: KMS has no such key there (a key of
+    another region included) or it is not enabled (RDS API reference: KMSKeyNotAccessibleFault)."""
+    from botocore.exceptions import ClientError
+
+    if not key:
+        return None
+    try:
+        state = client("kms", region).describe_key(KeyId=str(key))["KeyMetadata"]["KeyState"]
+    except ClientError:
+        return f"KMSKeyNotAccessibleFault: An error occurred accessing an AWS KMS key: {key} is not a key in {region}"
+    if state != "Enabled":
+        return f"KMSKeyNotAccessibleFault: An error occurred accessing an AWS KMS key: {key} is {state}"
+    return None
+
+
+# The keys a DBInstance hands RDS, and the region each must be in (its own, or the replication's).
+_KEYS = ("KmsKeyId", "PerformanceInsightsKMSKeyId", "MasterUserSecretKmsKeyId")
+
+
+def _keys_problem(props: dict[str, Any], region: str) -> str | None:
+    wanted = [(props.get(k), region) for k in _KEYS]
+    if props.get("AutomaticBackupReplicationRegion"):
+        wanted.append((props.get("AutomaticBackupReplicationKmsKeyId"), props["AutomaticBackupReplicationRegion"]))
+    return next(filter(None, (key_problem(key, where) for key, where in wanted)), None)
+
+
 def _create_db_instance(
     cls: Any, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
 ) -> Any:
@@ -90,6 +118,9 @@ def _create_db_instance(
     props = _api_props(cloudformation_json, resource_name)
     rds = client("rds", region_name)
     identifier = props["DBInstanceIdentifier"]
+    problem = _keys_problem(props, region_name)
+    if problem:
+        raise ResourceFailedError(resource_name, "AWS::RDS::DBInstance", problem)
     if props.get("SourceDBInstanceAutomatedBackupsArn"):
         call = api_kwargs(rds, "RestoreDBInstanceToPointInTime", {**props, "TargetDBInstanceIdentifier": identifier}, _RDS_RENAMES)
         rds.restore_db_instance_to_point_in_time(**call)
@@ -113,6 +144,9 @@ def _replicate_backups(instance: Any, props: dict[str, Any], account_id: str, re
 
     identifier = instance.db_instance_identifier
     destination = props.get("AutomaticBackupReplicationRegion")
+    problem = key_problem(props.get("AutomaticBackupReplicationKmsKeyId"), destination) if destination else None
+    if problem:
+        raise ResourceFailedError(identifier, "AWS::RDS::DBInstance", problem)
     if destination:
         REPLICATED_BACKUPS.setdefault((account_id, destination), []).append(
             {

@@ -200,11 +200,22 @@ def test_a_snapshot_policy_takes_a_final_snapshot(running: Running) -> None:
 DR_REGION = "us-east-1"
 
 
+# A key RDS can use in the DR region (it refuses one KMS does not have there): made by `dr_key`.
+DR_KEY = f"arn:aws:kms:{DR_REGION}:{ACCOUNT}:alias/probe-dr"
+
+
+@pytest.fixture(scope="module")
+def dr_key(running: Running) -> str:
+    kms = running.client("kms", DR_REGION)
+    kms.create_alias(AliasName="alias/probe-dr", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    return DR_KEY
+
+
 def _replica(source_arn: str, *, promoted: bool = False, kms: bool = True) -> dict[str, Any]:
     props: dict[str, Any] = {
         "DBInstanceIdentifier": "probe-replica",
         "DBInstanceClass": "db.t4g.micro",
-        **({"KmsKeyId": f"arn:aws:kms:{DR_REGION}:{ACCOUNT}:key/probe"} if kms else {}),
+        **({"KmsKeyId": DR_KEY} if kms else {}),
     }
     if promoted:
         props |= {"BackupRetentionPeriod": 7, "ManageMasterUserPassword": True}
@@ -237,7 +248,7 @@ def _replica_lag(running: Running) -> list[tuple[float, float]]:
 
 
 @pytest.fixture(scope="module")
-def source_arn(running: Running) -> str:
+def source_arn(running: Running, dr_key: str) -> str:
     """An encrypted primary with automated backups, in the primary region."""
     source = _database("probe-source")
     source["Properties"] |= {"StorageEncrypted": True, "BackupRetentionPeriod": 7}
@@ -301,6 +312,17 @@ def test_a_cross_region_replica_of_an_encrypted_source_needs_a_key_in_its_region
     cfn = running.client("cloudformation", DR_REGION)
     events = cfn.describe_stack_events(StackName="KeylessReplica")["StackEvents"]
     assert any("KmsKeyId is required" in (e.get("ResourceStatusReason") or "") for e in events)
+
+
+def test_a_replica_under_a_key_its_region_does_not_hold_fails_its_create(running: Running, source_arn: str) -> None:
+    """A key of the primary region, or none at all by that name: RDS cannot use it in us-east-1."""
+    primary_key = running.client("kms", REGION).create_key()["KeyMetadata"]["Arn"]
+    for name, key in (("OtherRegionKey", primary_key), ("MissingKey", f"arn:aws:kms:{DR_REGION}:{ACCOUNT}:alias/not-there")):
+        replica = _replica(source_arn)
+        replica["Properties"] |= {"KmsKeyId": key, "DBInstanceIdentifier": f"probe-{name.lower()}"}
+        assert _in_dr_region(running, name, {"Db": replica}) == "ROLLBACK_COMPLETE"
+        events = running.client("cloudformation", DR_REGION).describe_stack_events(StackName=name)["StackEvents"]
+        assert any("KMSKeyNotAccessibleFault" in (e.get("ResourceStatusReason") or "") for e in events), name
 
 
 def test_a_replica_is_promoted_in_place_and_cannot_become_a_replica_again(running: Running, source_arn: str) -> None:
@@ -374,12 +396,12 @@ def test_a_changed_restore_source_is_immutable(running: Running) -> None:
     assert any("Resource is immutable" in r for r in _reasons(running, "Restored"))
 
 
-def test_replicated_backups_are_found_by_their_sources_resource_id(running: Running) -> None:
+def test_replicated_backups_are_found_by_their_sources_resource_id(running: Running, dr_key: str) -> None:
     source = _database("probe-replicating")
     source["Properties"] |= {
         "BackupRetentionPeriod": 7,
         "AutomaticBackupReplicationRegion": DR_REGION,
-        "AutomaticBackupReplicationKmsKeyId": f"arn:aws:kms:{DR_REGION}:{ACCOUNT}:key/probe",
+        "AutomaticBackupReplicationKmsKeyId": DR_KEY,
     }
     assert _deploy(running, "Replicating", {"Db": source}) == "CREATE_COMPLETE"
     (db,) = running.client("rds", REGION).describe_db_instances(DBInstanceIdentifier="probe-replicating")["DBInstances"]
@@ -389,7 +411,7 @@ def test_replicated_backups_are_found_by_their_sources_resource_id(running: Runn
     assert not rds.describe_db_instance_automated_backups(DbiResourceId="db-NOTTHISONE")["DBInstanceAutomatedBackups"]
 
 
-def test_point_in_time_restores_stay_inside_the_restore_window(running: Running) -> None:
+def test_point_in_time_restores_stay_inside_the_restore_window(running: Running, dr_key: str) -> None:
     """dr-restore --time and a backups-mode dr-activate --time: RDS refuses a time outside the
     window, and a source without automated backups."""
     from datetime import UTC, datetime, timedelta
