@@ -3,12 +3,14 @@ checked), and automated backups replicated to another region, which moto does no
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sandbox.emulation.common import ResourceFailedError, api_kwargs, client
 
 EXTENSIONS = {
     "AWS::RDS::DBInstance": "creates or restores the instance through the RDS API with the template's properties (moto's CloudFormation drops most)",
+    "engine and storage changes": "ModifyDBInstance refuses an engine downgrade ('Cannot upgrade postgres from ... to ...'), a major upgrade without AllowMajorVersionUpgrade ('The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.') and less allocated storage (RDS user guide, 'Upgrading the PostgreSQL DB engine for Amazon RDS' and 'Increasing DB instance storage capacity'; InvalidParameterCombination); CreateDBInstance refuses an instance class not shaped db.<family>.<size> and a parameter group whose family is not the engine's major version (RDS user guide, 'Parameter groups for Amazon RDS': a DB parameter group belongs to one engine family). Not modelled: which engine versions and instance classes RDS offers (any 15.x is taken), and how much storage must grow at once",
     "KMS keys": "each key a DB instance is handed (KmsKeyId, PerformanceInsightsKMSKeyId, MasterUserSecret's, and AutomaticBackupReplicationKmsKeyId in the destination region) must be an enabled key of that region, else the create (or the update that starts backup replication) fails KMSKeyNotAccessibleFault (RDS API reference, CreateDBInstance, CreateDBInstanceReadReplica and StartDBInstanceAutomatedBackupsReplication: Errors); moto took any string",
     "point-in-time restores": "RestoreDBInstanceToPointInTime refuses a RestoreTime outside the restore window (InvalidRestoreFault; RDS API reference: RestoreTime 'must be before the latest restorable time', and DBInstanceAutomatedBackup RestoreWindow), replicated backups' window opening when their replication started, and a source without automated backups (PointInTimeRestoreNotEnabled: 'BackupRetentionPeriod equal to 0'); the error message is the emulator's",
     "backup replication": "AutomaticBackupReplicationRegion replicates automated backups to that region at once; a restore from them works there within their window; they carry the source's DbiResourceId, and DescribeDBInstanceAutomatedBackups finds them by it",
@@ -251,11 +253,54 @@ def by_physical_id(instance: Any, account_id: str, region_name: str) -> Any:
     return rds_backends[account_id][region_name].databases.get(physical_id(instance))
 
 
+_INSTANCE_CLASS = re.compile(r"^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", str(text)))
+
+
+def create_problem(backend: Any, kwargs: dict[str, Any]) -> str | None:
+    """CreateDBInstance's refusals the stacks could meet, or None: an instance class that is not
+    `db.<family>.<size>`, a parameter group of another family than the engine's major version."""
+    klass = kwargs.get("db_instance_class")
+    if klass and not _INSTANCE_CLASS.match(str(klass)):
+        return f"InvalidParameterValue: Invalid DB Instance class: {klass}"
+    group_name, version = kwargs.get("db_parameter_group_name"), kwargs.get("engine_version")
+    group = backend.db_parameter_groups.get(group_name) if group_name else None
+    if group is not None and version and kwargs.get("engine") == "postgres":
+        wanted = f"postgres{_version(version)[0]}"
+        if group.family != wanted:
+            return (
+                f"InvalidParameterCombination: The Parameter Group {group_name} with DBParameterGroupFamily {group.family} "
+                f"can't be used for this instance. Use a Parameter Group with DBParameterGroupFamily {wanted}."
+            )
+    return None
+
+
+def modify_problem(instance: Any, kwargs: dict[str, Any]) -> str | None:
+    """ModifyDBInstance's refusals, or None: an engine downgrade, a major upgrade without
+    AllowMajorVersionUpgrade, less allocated storage (RDS user guide, 'Upgrading the PostgreSQL DB
+    engine for Amazon RDS' and 'Increasing DB instance storage capacity': storage only grows)."""
+    wanted = kwargs.get("engine_version")
+    if wanted and instance.engine_version and _version(wanted) != _version(instance.engine_version):
+        now, then = _version(instance.engine_version), _version(wanted)
+        if then < now:
+            return f"InvalidParameterCombination: Cannot upgrade {instance.engine} from {instance.engine_version} to {wanted}"
+        if then[0] != now[0] and str(kwargs.get("allow_major_version_upgrade", "")).lower() != "true":
+            return "InvalidParameterCombination: The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version."
+    storage = kwargs.get("allocated_storage")
+    if storage is not None and int(storage) < int(instance.allocated_storage or 0):
+        return f"InvalidParameterCombination: Invalid storage size: {storage} GiB is less than the {instance.allocated_storage} GiB allocated; storage can only grow"
+    return None
+
+
 def install() -> None:
     from moto.core.utils import utcnow
 
     # `Ref` to these gives their name in CloudFormation; moto hands over the object.
     from moto.efs.models import AccessPoint, FileSystem
+    from moto.rds.exceptions import RDSClientError
     from moto.rds.models import DBInstance, DBParameterGroup, DBSubnetGroup, RDSBackend, rds_backends
 
     AccessPoint.physical_resource_id = property(lambda self: self.access_point_id)  # type: ignore[attr-defined]
@@ -274,6 +319,25 @@ def install() -> None:
         self.dbi_resource_id = new_resource_id()
 
     DBInstance.__init__ = init_with_own_resource_id  # type: ignore[method-assign]
+
+    backend_create, backend_modify = RDSBackend.create_db_instance, RDSBackend.modify_db_instance
+
+    def create_db_instance(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        problem = create_problem(self, db_kwargs)
+        if problem:
+            code, _, message = problem.partition(": ")
+            raise RDSClientError(code, message)
+        return backend_create(self, db_kwargs)
+
+    def modify_db_instance(self: Any, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        problem = modify_problem(self.describe_db_instances(db_instance_identifier)[0], db_kwargs)
+        if problem:
+            code, _, message = problem.partition(": ")
+            raise RDSClientError(code, message)
+        return backend_modify(self, db_instance_identifier, db_kwargs)
+
+    RDSBackend.create_db_instance = create_db_instance  # type: ignore[method-assign]
+    RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
 
     create_replica = RDSBackend.create_db_instance_read_replica
 

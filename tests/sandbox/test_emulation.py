@@ -450,6 +450,45 @@ def test_point_in_time_restores_stay_inside_the_restore_window(running: Running,
         )
 
 
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"EngineVersion": "15.2"}, "Cannot upgrade postgres from 15.17 to 15.2"),
+        ({"EngineVersion": "16.4"}, "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version."),
+        ({"AllocatedStorage": 10}, "storage can only grow"),
+    ],
+)
+def test_rds_refuses_a_downgrade_a_silent_major_upgrade_and_less_storage(running: Running, change: dict[str, Any], refusal: str) -> None:
+    """The README's minor-upgrade procedure changes database.engine_version: what RDS refuses must fail here too."""
+    rds = running.client("rds", REGION)
+    name = f"probe-modify-{len(change)}-{abs(hash(refusal)) % 1000}"
+    rds.create_db_instance(
+        DBInstanceIdentifier=name, DBInstanceClass="db.t4g.micro", Engine="postgres", EngineVersion="15.17",
+        MasterUsername="probe", MasterUserPassword="probe-password-1", AllocatedStorage=20,
+    )  # fmt: skip
+    with pytest.raises(ClientError, match=re.escape(refusal)):
+        rds.modify_db_instance(DBInstanceIdentifier=name, ApplyImmediately=True, **change)
+    rds.modify_db_instance(DBInstanceIdentifier=name, ApplyImmediately=True, EngineVersion="15.18", AllocatedStorage=30)
+
+
+def test_rds_refuses_a_bad_instance_class_and_a_parameter_group_of_another_family(running: Running) -> None:
+    rds = running.client("rds", REGION)
+    rds.create_db_parameter_group(DBParameterGroupName="probe-pg14", DBParameterGroupFamily="postgres14", Description="old")
+    base = {
+        "Engine": "postgres",
+        "EngineVersion": "15.17",
+        "MasterUsername": "probe",
+        "MasterUserPassword": "probe-password-1",
+        "AllocatedStorage": 20,
+    }
+    with pytest.raises(ClientError, match=r"Invalid DB Instance class: t4g\.micro"):
+        rds.create_db_instance(DBInstanceIdentifier="probe-classless", DBInstanceClass="t4g.micro", **base)
+    with pytest.raises(ClientError, match="Use a Parameter Group with DBParameterGroupFamily postgres15"):
+        rds.create_db_instance(
+            DBInstanceIdentifier="probe-family", DBInstanceClass="db.t4g.micro", DBParameterGroupName="probe-pg14", **base
+        )
+
+
 def test_termination_protection_refuses_delete_stack(running: Running) -> None:
     assert _deploy(running, "Guarded", {"Group": _log_group("/probe/guarded")}) == "CREATE_COMPLETE"
     cfn = _cfn(running)
