@@ -13,12 +13,8 @@ from tests.runbook.conftest import DR, FAST, PRIMARY
 SECRET = "contractorlens/db-master"
 
 
-@pytest.fixture
-def primary(aws: None) -> str:
-    """contractorlens-db with its password in the replicated secret, as the Data stack leaves them."""
-    secrets = boto3.client("secretsmanager", region_name=PRIMARY)
-    value = {"username": "contractorlens_admin", "password": "first-password-1", "host": "db.example"}
-    secrets.create_secret(Name=SECRET, SecretString=json.dumps(value), AddReplicaRegions=[{"Region": DR}])
+def _database() -> None:
+    """contractorlens-db, its master password set by the stack."""
     boto3.client("rds", region_name=PRIMARY).create_db_instance(
         DBInstanceIdentifier="contractorlens-db",
         DBInstanceClass="db.m7g.large",
@@ -27,6 +23,22 @@ def primary(aws: None) -> str:
         MasterUserPassword="first-password-1",
         AllocatedStorage=100,
     )
+
+
+def _password() -> str:
+    """The instance's master password, as moto (in this process) holds it."""
+    from moto.rds.models import rds_backends
+
+    return str(rds_backends["123456789012"][PRIMARY].databases["contractorlens-db"]._master_user_password)
+
+
+@pytest.fixture
+def primary(aws: None) -> str:
+    """contractorlens-db with its password in the replicated secret, as the Data stack leaves them."""
+    secrets = boto3.client("secretsmanager", region_name=PRIMARY)
+    value = {"username": "contractorlens_admin", "password": "first-password-1", "host": "db.example"}
+    secrets.create_secret(Name=SECRET, SecretString=json.dumps(value), AddReplicaRegions=[{"Region": DR}])
+    _database()
     return str(secrets.describe_secret(SecretId=SECRET)["ARN"])
 
 
@@ -44,6 +56,7 @@ def test_the_new_password_is_the_secrets_current_one_in_both_regions(primary: st
         assert after["password"] != before["password"] and len(after["password"]) == 30, region
         assert {k: v for k, v in after.items() if k != "password"} == {k: v for k, v in before.items() if k != "password"}
         assert not set(after["password"]) & set(EXCLUDED_CHARACTERS)
+    assert _password() == after["password"]  # the instance has what the secret holds
     assert sorted(stage for stages in _stages().values() for stage in stages) == ["AWSCURRENT", "AWSPREVIOUS"]
     assert "db-password: all checks passed; now: contractorlens-db's master password is the one in contractorlens/db-master" in result.out
 
@@ -78,13 +91,7 @@ def test_where_rds_manages_the_password_it_refuses_in_one_line(aws: None, run) -
 
 
 def test_without_the_secret_nothing_changes(aws: None, run) -> None:
-    boto3.client("rds", region_name=PRIMARY).create_db_instance(
-        DBInstanceIdentifier="contractorlens-db",
-        DBInstanceClass="db.m7g.large",
-        Engine="postgres",
-        MasterUsername="contractorlens_admin",
-        MasterUserPassword="first-password-1",
-        AllocatedStorage=100,
-    )
+    _database()
     result = run("db-password", *FAST)
     assert result.code == 2 and "no secret contractorlens/db-master in us-west-2" in result.err
+    assert _password() == "first-password-1"
