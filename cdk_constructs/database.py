@@ -144,9 +144,10 @@ class PostgresDatabase(Construct):
     (`manage_master_user_password`): it never appears in a template, and rotation needs no
     Lambda reaching Secrets Manager from an isolated subnet. Where read replicas are made of the
     instance RDS refuses that (`MANAGED_PASSWORD_SOURCE`): with `replicated_secret` the stack
-    generates the password in a secret of its own, replicated to the DR region, and nothing
-    rotates it (README: Database credentials). The instance is snapshotted, not deleted, when it
-    leaves the template, and deletion protection stops `cdk destroy`.
+    generates the password in a secret of its own, replicated to the DR region, and it changes
+    only on purpose (`./scripts/deploy.sh db-password`; README: Database credentials). The
+    instance is snapshotted, not deleted, when it leaves the template, and deletion protection
+    stops `cdk destroy`.
 
     In a failback (README: Failback) the same resource is first left out (`detached`), then a
     cross-Region read replica of the DR database (`replica_of`), and then the primary again:
@@ -577,7 +578,7 @@ _UNROTATED_MASTER_SECRET = (
     "Read replicas are made of this instance, so RDS may not manage (and rotate) its master password "
     "(RDS user guide, 'Password management with Amazon RDS and AWS Secrets Manager', Limitations). The "
     "password is break-glass only: the backend logs in with IAM tokens. It is changed on purpose with "
-    "the README's 'Database credentials' procedure, which keeps every copy of the database in step."
+    "`./scripts/deploy.sh db-password` (README: Database credentials), which keeps every copy of the database in step."
 )
 _FAILBACK_ENCRYPTION = (
     "Created by a failback as a cross-Region read replica, which must name its key (KmsKeyId: the data key) "
