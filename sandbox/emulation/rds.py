@@ -11,6 +11,7 @@ from sandbox.emulation.common import ResourceFailedError, api_kwargs, client
 EXTENSIONS = {
     "AWS::RDS::DBInstance": "creates or restores the instance through the RDS API with the template's properties (moto's CloudFormation drops most)",
     "engine and storage changes": "ModifyDBInstance refuses an engine downgrade ('Cannot upgrade postgres from ... to ...'), a major upgrade without AllowMajorVersionUpgrade ('The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.') and less allocated storage (RDS user guide, 'Upgrading the PostgreSQL DB engine for Amazon RDS' and 'Increasing DB instance storage capacity'; InvalidParameterCombination); CreateDBInstance refuses an instance class not shaped db.<family>.<size> and a parameter group whose family is not the engine's major version (RDS user guide, 'Parameter groups for Amazon RDS': a DB parameter group belongs to one engine family). Not modelled: which engine versions and instance classes RDS offers (any 15.x is taken), and how much storage must grow at once",
+    "groups in use": "a DB subnet group or parameter group that an instance still uses is not deleted (InvalidDBSubnetGroupStateFault, InvalidDBParameterGroupState; RDS API reference, DeleteDBSubnetGroup and DeleteDBParameterGroup), so a stack deletion that reaches one ends DELETE_FAILED; moto deleted it and then answered the instance's describe with HTTP 500",
     "KMS keys": "each key a DB instance is handed (KmsKeyId, PerformanceInsightsKMSKeyId, MasterUserSecret's, and AutomaticBackupReplicationKmsKeyId in the destination region) must be an enabled key of that region, else the create (or the update that starts backup replication) fails KMSKeyNotAccessibleFault (RDS API reference, CreateDBInstance, CreateDBInstanceReadReplica and StartDBInstanceAutomatedBackupsReplication: Errors); moto took any string",
     "point-in-time restores": "RestoreDBInstanceToPointInTime refuses a RestoreTime outside the restore window (InvalidRestoreFault; RDS API reference: RestoreTime 'must be before the latest restorable time', and DBInstanceAutomatedBackup RestoreWindow), replicated backups' window opening when their replication started, and a source without automated backups (PointInTimeRestoreNotEnabled: 'BackupRetentionPeriod equal to 0'); the error message is the emulator's",
     "backup replication": "AutomaticBackupReplicationRegion replicates automated backups to that region at once; a restore from them works there within their window; they carry the source's DbiResourceId, and DescribeDBInstanceAutomatedBackups finds them by it",
@@ -338,6 +339,7 @@ def install() -> None:
 
     RDSBackend.create_db_instance = create_db_instance  # type: ignore[method-assign]
     RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
+    _install_in_use_groups()
 
     create_replica = RDSBackend.create_db_instance_read_replica
 
@@ -431,6 +433,43 @@ def install() -> None:
             self.databases.pop(source, None)
 
     RDSBackend.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
+
+
+def _users(backend: Any, attribute: str, name: str) -> list[str]:
+    """The instances of the region whose `attribute` names the group `name`."""
+    return sorted(i.db_instance_identifier for i in backend.databases.values() if getattr(i, attribute, None) == name)
+
+
+def _install_in_use_groups() -> None:
+    """A subnet or parameter group an instance still uses is not deleted (RDS API reference,
+    DeleteDBSubnetGroup: InvalidDBSubnetGroupStateFault, and DeleteDBParameterGroup:
+    InvalidDBParameterGroupState); moto deleted it, and its describe of the instance then failed."""
+    from moto.rds.exceptions import RDSClientError
+    from moto.rds.models import RDSBackend
+
+    delete_subnets, delete_parameters = RDSBackend.delete_subnet_group, RDSBackend.delete_db_parameter_group
+
+    def delete_subnet_group(self: Any, subnet_name: str) -> Any:
+        users = _users(self, "db_subnet_group_name", subnet_name)
+        if users:
+            raise RDSClientError(
+                "InvalidDBSubnetGroupStateFault",
+                f"Cannot delete the subnet group '{subnet_name}' because at least one database instance: {users[0]} is still using it.",
+            )
+        return delete_subnets(self, subnet_name)
+
+    def delete_db_parameter_group(self: Any, db_parameter_group_name: str) -> Any:
+        users = _users(self, "db_parameter_group_name", db_parameter_group_name)
+        if users:
+            raise RDSClientError(
+                "InvalidDBParameterGroupState",
+                f"One or more database instances are still members of this parameter group {db_parameter_group_name}, "
+                "so the group cannot be deleted",
+            )
+        return delete_parameters(self, db_parameter_group_name)
+
+    RDSBackend.delete_subnet_group = delete_subnet_group  # type: ignore[method-assign]
+    RDSBackend.delete_db_parameter_group = delete_db_parameter_group  # type: ignore[method-assign]
 
 
 def _install_replica_lag() -> None:

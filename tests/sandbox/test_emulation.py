@@ -489,6 +489,38 @@ def test_rds_refuses_a_bad_instance_class_and_a_parameter_group_of_another_famil
         )
 
 
+def test_a_stack_whose_groups_an_outside_instance_uses_is_not_deleted(running: Running) -> None:
+    """As `dr-restore`'s instance in the DR stack's groups: the stack's deletion stops at them."""
+    ec2, rds, cfn = running.client("ec2", REGION), running.client("rds", REGION), _cfn(running)
+    vpc = ec2.create_vpc(CidrBlock="10.78.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.78.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
+    groups = {
+        "Subnets": {
+            "Type": "AWS::RDS::DBSubnetGroup",
+            "Properties": {"DBSubnetGroupName": "probe-in-use", "DBSubnetGroupDescription": "probe", "SubnetIds": subnets},
+        },
+        "Parameters": {
+            "Type": "AWS::RDS::DBParameterGroup",
+            "Properties": {"DBParameterGroupName": "probe-in-use", "Family": "postgres15", "Description": "probe"},
+        },
+    }
+    assert _deploy(running, "InUse", groups) == "CREATE_COMPLETE"
+    rds.create_db_instance(
+        DBInstanceIdentifier="probe-outside", DBInstanceClass="db.t4g.micro", Engine="postgres", EngineVersion="15.17",
+        MasterUsername="probe", MasterUserPassword="probe-password-1", AllocatedStorage=20,
+        DBSubnetGroupName="probe-in-use", DBParameterGroupName="probe-in-use",
+    )  # fmt: skip
+    cfn.delete_stack(StackName="InUse")
+    assert cfn.describe_stacks(StackName="InUse")["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
+    reasons = " ".join(_reasons(running, "InUse"))
+    assert "InvalidDBSubnetGroupStateFault" in reasons or "InvalidDBParameterGroupState" in reasons, reasons
+    (db,) = rds.describe_db_instances(DBInstanceIdentifier="probe-outside")["DBInstances"]
+    assert db["DBSubnetGroup"]["DBSubnetGroupName"] == "probe-in-use"
+
+
 def test_termination_protection_refuses_delete_stack(running: Running) -> None:
     assert _deploy(running, "Guarded", {"Group": _log_group("/probe/guarded")}) == "CREATE_COMPLETE"
     cfn = _cfn(running)
