@@ -44,6 +44,12 @@ class EnvironmentStack(Stack):
         self.cfg = cfg
         self._acknowledge_short_log_retention()
 
+    @property
+    def dr_key_alias_arn(self) -> str:
+        """The DR region's data key by its alias's ARN there: the key belongs to the DRFoundation
+        stack, and a cross-region reference would pin both stacks (aws/aws-cdk#30771)."""
+        return f"arn:{self.partition}:kms:{self.cfg.dr_region}:{self.account}:{self.cfg.names.dr_key_alias}"
+
     def _acknowledge_short_log_retention(self) -> None:
         """Control Tower's CT.CLOUDWATCH.PR.2 asks for a year of logs; a non-production config may
         keep less. Production is never acknowledged: every one of its groups keeps a year."""

@@ -174,8 +174,7 @@ class DataStack(EnvironmentStack):
         cfg, names = self.cfg, self.cfg.names
         if not cfg.dr.enabled:
             return None
-        dr_key_arn = f"arn:{self.partition}:kms:{cfg.dr_region}:{self.account}:{names.dr_key_alias}"
-        return ReplicatedMasterSecret(name=names.db_master_secret, region=cfg.dr_region, kms_key_arn=dr_key_arn)
+        return ReplicatedMasterSecret(name=names.db_master_secret, region=cfg.dr_region, kms_key_arn=self.dr_key_alias_arn)
 
     def _backup_replication(self) -> BackupReplication | None:
         """Automated backups copied to the DR region, with the DR key found by its alias there."""

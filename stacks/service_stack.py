@@ -98,8 +98,6 @@ class ServiceStack(EnvironmentStack):
         """The Gemini API key an operator sets; the DR region's tasks read its replica, so it is set
         once and survives the region."""
         cfg, names = self.cfg, self.cfg.names
-        # By the alias's ARN in the DR region: the key belongs to the DRFoundation stack there.
-        dr_key_arn = f"arn:{self.partition}:kms:{cfg.dr_region}:{self.account}:{names.dr_key_alias}"
         secret = secretsmanager.Secret(
             self,
             "GeminiApiKey",
@@ -108,7 +106,9 @@ class ServiceStack(EnvironmentStack):
             encryption_key=key,
             removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
             replica_regions=[
-                secretsmanager.ReplicaRegion(region=cfg.dr_region, encryption_key=kms.Key.from_key_arn(self, "DrKey", dr_key_arn))
+                secretsmanager.ReplicaRegion(
+                    region=cfg.dr_region, encryption_key=kms.Key.from_key_arn(self, "DrKey", self.dr_key_alias_arn)
+                )
             ]
             if cfg.dr.enabled
             else None,
