@@ -207,11 +207,13 @@ def _nothing_left(s: Session, part: str) -> tuple[bool, str]:
         and s.client("rds", region).describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": [database]}])["DBInstances"]
     ):
         left.append(database)
-    if part == "DR":
-        # The fixed-name groups were made before the failure (else this would prove nothing about them).
+    # The fixed-name resources were made before the failure (else this would prove nothing about them):
+    # the replica's log groups, and the database's generated master secret where there is one.
+    made_first = {"DR": "ReplicaPostgresqlLogGroup", "Data": "DatabaseMasterSecret" if s.cfg.dr.enabled else ""}.get(part)
+    if made_first:
         events = s.client("cloudformation", region).describe_stack_events(StackName=names.stack(part))["StackEvents"]
-        if not any(e["LogicalResourceId"] == "ReplicaPostgresqlLogGroup" and e["ResourceStatus"] == "DELETE_COMPLETE" for e in events):
-            left.append("(the replica's log groups were never created, so this proves nothing)")
+        if not any(e["LogicalResourceId"] == made_first and e["ResourceStatus"] == "DELETE_COMPLETE" for e in events):
+            left.append(f"({made_first} was never created, so this proves nothing)")
     for kept in kept_on_destroy(s.cfg):
         if kept.part != part:
             continue
