@@ -451,17 +451,26 @@ def test_point_in_time_restores_stay_inside_the_restore_window(running: Running,
 
 
 @pytest.mark.parametrize(
-    ("change", "refusal"),
+    ("name", "change", "refusal"),
     [
-        ({"EngineVersion": "15.2"}, "Cannot upgrade postgres from 15.17 to 15.2"),
-        ({"EngineVersion": "16.4"}, "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version."),
-        ({"AllocatedStorage": 10}, "storage can only grow"),
+        ("probe-downgrade", {"EngineVersion": "15.2"}, "Cannot upgrade postgres from 15.17 to 15.2"),
+        (
+            "probe-major",
+            {"EngineVersion": "16.4"},
+            "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.",
+        ),
+        ("probe-shrink", {"AllocatedStorage": 10}, "storage can only grow"),
     ],
 )
-def test_rds_refuses_a_downgrade_a_silent_major_upgrade_and_less_storage(running: Running, change: dict[str, Any], refusal: str) -> None:
-    """The README's minor-upgrade procedure changes database.engine_version: what RDS refuses must fail here too."""
+def test_rds_refuses_a_downgrade_a_silent_major_upgrade_and_less_storage(
+    running: Running, name: str, change: dict[str, Any], refusal: str
+) -> None:
+    """The README's minor-upgrade procedure changes database.engine_version: what RDS refuses must fail here too.
+
+    Each case names its own instance: the emulator is shared by the module (a name made from hash() of
+    the refusal collided under another PYTHONHASHSEED and failed CI with DBInstanceAlreadyExists).
+    """
     rds = running.client("rds", REGION)
-    name = f"probe-modify-{len(change)}-{abs(hash(refusal)) % 1000}"
     rds.create_db_instance(
         DBInstanceIdentifier=name, DBInstanceClass="db.t4g.micro", Engine="postgres", EngineVersion="15.17",
         MasterUsername="probe", MasterUserPassword="probe-password-1", AllocatedStorage=20,
