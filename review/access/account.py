@@ -201,7 +201,9 @@ class Account:
         return [arn.split(":", 5)[5] for arn, hit in self._keys.items() if hit == target and ":alias/" in arn]
 
     def resource_policy(self, resource_arn: str) -> Policy | None:
-        """The resource-based policy AWS would consult beside the caller's: SNS topic policies, S3 bucket policies."""
+        """The resource-based policy AWS would consult beside the caller's: SNS topic policies, S3 bucket
+        policies, EFS file-system policies (read for every request on the file system, AWS Backup's
+        too: an explicit deny in a resource policy wins wherever IAM evaluates one)."""
         for stack, logical_id, resource in self.resources("AWS::SNS::TopicPolicy"):
             if resource_arn in self.resolve(stack, resource["Properties"]["Topics"]):
                 return Policy(
@@ -215,6 +217,10 @@ class Account:
                     self.resolve(stack, resource["Properties"]["PolicyDocument"]),
                     Source(stack, logical_id, ("Properties", "PolicyDocument")),
                 )
+        for stack, logical_id, resource in self.resources("AWS::EFS::FileSystem"):
+            policy = resource["Properties"].get("FileSystemPolicy")
+            if policy is not None and resource_arn == self.resolve(stack, {"Fn::GetAtt": [logical_id, "Arn"]}):
+                return Policy(self.resolve(stack, policy), Source(stack, logical_id, ("Properties", "FileSystemPolicy")))
         return None
 
     # --- decisions ----------------------------------------------------------------------------

@@ -938,7 +938,7 @@ ACTS: list[Act] = [
         "AWS Backup (backup plan role)",
         "snapshots the database (and backs up Grafana's EFS file system) and copies each recovery point into the DR vault",
         "`rds:CreateDBSnapshot`, `rds:CopyDBSnapshot`, `backup:CopyIntoBackupVault`; `kms:CreateGrant` (for an AWS resource) and "
-        "`kms:DescribeKey` on the database's and the destination vault's keys; `elasticfilesystem:Backup` and `elasticfilesystem:DescribeTags` on the file system",
+        "`kms:DescribeKey` on the database's and the destination vault's keys; `elasticfilesystem:Backup` and `elasticfilesystem:DescribeTags` on the file system, which its file-system policy must not deny",
         "https://docs.aws.amazon.com/aws-backup/latest/devguide/iam-service-roles.html",
         _backups,
     ),
@@ -1005,7 +1005,9 @@ ACTS: list[Act] = [
         "WAF, set up by CloudFormation's deploying role",
         "sends each web ACL's logs to its log group",
         "the group's name starts `aws-waf-logs-`; `wafv2:PutLoggingConfiguration`, `logs:CreateLogDelivery`, "
-        "`logs:PutResourcePolicy`, `logs:DescribeResourcePolicies`, `logs:DescribeLogGroups`",
+        "`logs:PutResourcePolicy`, `logs:DescribeResourcePolicies`, `logs:DescribeLogGroups` "
+        "(AWS writes the delivery's policy on the log group itself, up to 51,200 bytes, not in the account's 5,120-character policies: "
+        "CloudWatch Logs user guide, 'Logs sent to CloudWatch Logs')",
         "https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html",
         _waf_logging,
     ),
@@ -1014,10 +1016,8 @@ ACTS: list[Act] = [
 
 NOT_YET_CHECKED = [
     "RDS: the rotation of staging's RDS-managed master secret (production's master secret is not rotated automatically: README, Database credentials)",
-    "AWS Backup: the EFS file system's policy, which the evaluator does not read (it denies only client access to others than Grafana's task role)",
     "FIS: the alarms of a stop condition (whether FIS reads them with the experiment role is not documented on the pages found)",
     "SNS delivering to its subscribers (e-mail, SMS) and AWS Chatbot publishing to Slack",
-    "WAF logging: the size of the account's CloudWatch Logs resource policy AWS adds the delivery to (5,120 characters per region)",
 ]
 """Acts the issue names that no row checks yet: listed, never silent (docs and the test read this)."""
 

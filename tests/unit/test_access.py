@@ -220,3 +220,20 @@ def test_a_dr_task_whose_repository_no_replication_rule_copies_is_reported(accou
         ("ecr-replication", "no replication rule copies contractorlens from us-west-2 to us-east-1: the image is not there")
     }
     assert all(f.need.subject.startswith("ContractorLens-Production-DR/") for f in denied)
+
+
+def test_a_file_system_policy_that_denies_aws_backup_is_reported(accounts: dict[str, Account]) -> None:
+    """Grafana's file-system policy denies NFS clients other than its task role; widened to every EFS
+    action, its explicit deny would also stop AWS Backup's role (IAM policy evaluation logic)."""
+
+    def every_action(templates: dict[str, Any]) -> None:
+        for resource in templates["ContractorLens-Production-Monitoring"]["Resources"].values():
+            if resource["Type"] == "AWS::EFS::FileSystem":
+                resource["Properties"]["FileSystemPolicy"]["Statement"][0]["Action"] = "elasticfilesystem:*"
+
+    _, denied = check(_account_where(accounts["production"], every_action))
+    assert sorted({(f.act.name, f.need.request.action) for f in denied}) == [
+        ("backup-rds", "elasticfilesystem:Backup"),
+        ("backup-rds", "elasticfilesystem:DescribeTags"),
+    ]
+    assert {f.decision.reason for f in denied} == {"explicitly denied by the policy of GrafanaState"}
