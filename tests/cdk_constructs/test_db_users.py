@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,9 +16,11 @@ from pglast import parse_sql
 from pglast.ast import AlterDefaultPrivilegesStmt, DoStmt, GrantRoleStmt, GrantStmt
 
 from cdk_constructs.db_users import DatabaseUsersTask, app_role_sql
+from config.names import MASTER_USERNAME
 from tests.cdk_constructs.conftest import built, of_type, one, vpc
+from tests.postgres import Cluster, throwaway_cluster
 
-SQL = app_role_sql(app_user="contractorlens_app", database="contractorlens", owner="contractorlens_admin")
+SQL = app_role_sql(app_user="contractorlens_app", database="contractorlens", owner=MASTER_USERNAME)
 SECRET = "arn:aws:secretsmanager:us-west-2:123456789012:secret:rds!db-0123-AbCdEf"
 
 
@@ -131,3 +134,81 @@ def test_its_cluster_is_named_and_revisions_are_kept(template: Template) -> None
     task = one(template, "AWS::ECS::TaskDefinition")
     assert task["Properties"]["Family"] == "contractorlens-db-users"
     assert task["UpdateReplacePolicy"] == "Retain" and not of_type(template, "AWS::ECS::Service")
+
+
+# --- on a real PostgreSQL 15 -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def applied(template: Template) -> Iterator[tuple[Cluster, list[int]]]:
+    """The task's own command, run twice as the master user on a throwaway cluster set up as RDS
+    sets up an instance (RDS user guide, "Master user account privileges"): the master user is no
+    superuser but has CREATEROLE and CREATEDB and is a member of `rds_superuser`; `rds_iam` exists;
+    the database belongs to the master user. A table exists before the run and one is made after.
+    Yields the cluster and the two runs' exit codes."""
+    container = _container(template)
+    libpq = {e["Name"]: e["Value"] for e in container["Environment"] if e["Name"] in ("PGSSLMODE", "PGOPTIONS", "PGCONNECT_TIMEOUT")}
+    with throwaway_cluster() as cluster:
+        cluster.ok(f"CREATE ROLE rds_superuser NOLOGIN; CREATE ROLE rds_iam NOLOGIN; "
+                   f"CREATE ROLE {MASTER_USERNAME} LOGIN CREATEROLE CREATEDB IN ROLE rds_superuser;")  # fmt: skip
+        cluster.ok(f"CREATE DATABASE contractorlens OWNER {MASTER_USERNAME};")
+        owner = {"user": MASTER_USERNAME, "database": "contractorlens"}
+        cluster.ok("CREATE TABLE jobs (id serial PRIMARY KEY, name text NOT NULL);", **owner)
+        runs = []
+        for _ in range(2):
+            done = cluster.run(container["Command"], user=MASTER_USERNAME, database="contractorlens", extra_env=libpq)
+            assert done.returncode == 0 or "ERROR" in done.stderr, done.stderr
+            runs.append(done.returncode)
+        cluster.ok("CREATE TABLE photos (id bigserial PRIMARY KEY, job integer REFERENCES jobs);", **owner)
+        yield cluster, runs
+
+
+def test_the_sql_runs_as_the_master_user_and_again_without_error(applied: tuple[Cluster, list[int]]) -> None:
+    """`db-users` is run on every first deploy and may be run again: both runs must succeed."""
+    assert applied[1] == [0, 0]
+
+
+def test_the_app_role_logs_in_through_iam_and_holds_no_other_role_or_attribute(applied: tuple[Cluster, list[int]]) -> None:
+    cluster = applied[0]
+    roles = cluster.ok("SELECT string_agg(r.rolname, ',' ORDER BY r.rolname) FROM pg_auth_members m "
+                       "JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = 'contractorlens_app';")  # fmt: skip
+    assert roles == "rds_iam"
+    attributes = cluster.ok(
+        "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = 'contractorlens_app';"
+    )
+    assert attributes == "t|f|f|f|f"
+
+
+@pytest.mark.parametrize("table", ["jobs", "photos"], ids=["made-before", "made-after"])
+def test_the_app_role_reads_and_writes_rows_of_tables_made_before_and_after(applied: tuple[Cluster, list[int]], table: str) -> None:
+    cluster, app = applied[0], {"user": "contractorlens_app", "database": "contractorlens"}
+    columns = "(name) VALUES ('kitchen')" if table == "jobs" else "(job) VALUES (NULL)"
+    row = cluster.ok(f"INSERT INTO {table} {columns} RETURNING id;", **app)  # a sequence's nextval too
+    assert cluster.ok(f"SELECT count(*) FROM {table} WHERE id = {row};", **app) == "1"
+    cluster.ok(f"UPDATE {table} SET id = id WHERE id = {row};", **app)
+    cluster.ok(f"DELETE FROM {table} WHERE id = {row};", **app)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE TABLE quotes (id int);",
+        "DROP TABLE photos;",
+        "ALTER TABLE jobs ADD COLUMN note text;",
+        "CREATE INDEX ON jobs (name);",
+        "TRUNCATE jobs;",
+        "CREATE SCHEMA app;",
+        "GRANT SELECT ON jobs TO PUBLIC;",
+        "CREATE ROLE intruder LOGIN;",
+        "ALTER ROLE contractorlens_app CREATEROLE;",
+        "GRANT rds_superuser TO contractorlens_app;",
+        f"SET ROLE {MASTER_USERNAME};",
+    ],
+)
+def test_every_schema_or_role_change_by_the_app_role_is_refused(applied: tuple[Cluster, list[int]], statement: str) -> None:
+    """The backend cannot change the schema or anyone's rights: migrations run as the owner. (A
+    GRANT of what one may not grant is PostgreSQL's warning, not an error: nothing is granted.)"""
+    done = applied[0].psql(statement, user="contractorlens_app", database="contractorlens")
+    refusals = ("permission denied", "must be owner", "must have admin option", "no privileges were granted")
+    assert any(refusal in done.stderr for refusal in refusals), done.stderr
+    assert done.returncode != 0 or "WARNING:  no privileges were granted" in done.stderr
