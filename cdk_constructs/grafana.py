@@ -23,6 +23,7 @@ from constructs import Construct
 
 from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from cdk_constructs.load_balancer import TLS_POLICY
+from cdk_constructs.network import keep_default_egress_closed
 from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
 from cdk_constructs.threshold import Comparison, Severity, Threshold
 
@@ -288,6 +289,7 @@ class GrafanaService(Construct):
             if redirect:
                 groups.load_balancer.add_ingress_rule(peer, ec2.Port.tcp(80), "HTTP from the VPN/office, redirected to HTTPS")
         groups.load_balancer.add_egress_rule(groups.task, ec2.Port.tcp(port), "To Grafana")
+        keep_default_egress_closed(groups.load_balancer)
         groups.task.add_ingress_rule(groups.load_balancer, ec2.Port.tcp(port), "From Grafana's ALB")
         groups.task.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs: Prometheus, CloudWatch")
         groups.task.add_egress_rule(groups.file_system, ec2.Port.tcp(2049), "NFS to its EFS")

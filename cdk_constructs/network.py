@@ -4,15 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Stack
+import jsii
+from aws_cdk import AspectPriority, Aspects, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from cdk_constructs.keys import customer_key
 from cdk_constructs.logs import encrypted_log_group
 
 POSTGRES_PORT = 5432
+
+
+# CDK's own "no traffic" rule: no address is 255.255.255.255, and ICMP type 252 code 86 is unused.
+_NO_TRAFFIC = {"CidrIp": "255.255.255.255/32", "Description": "Disallow all traffic", "FromPort": 252, "IpProtocol": "icmp", "ToPort": 86}
+
+
+def keep_default_egress_closed(group: ec2.SecurityGroup) -> None:
+    """Keep CDK's "disallow all traffic" rule inline in a group whose only egress goes to other groups.
+
+    EC2 adds an allow-all egress rule to a group created with no egress rules of its own
+    (CloudFormation template reference, AWS::EC2::SecurityGroup). CDK drops its placeholder as soon
+    as any egress rule is added, even one it writes as a separate AWS::EC2::SecurityGroupEgress
+    (a rule to another group), which does not count: the group was left open to everything
+    (aws/aws-cdk#1430). The check runs at synthesis, once every rule is in (load balancer and
+    service wiring add theirs late); a no-op for a group that allows all outbound on purpose.
+    """
+    if not group.allow_all_outbound:
+        Aspects.of(group).add(_ClosedEgress(), priority=AspectPriority.MUTATING)
+
+
+@jsii.implements(IAspect)
+class _ClosedEgress:
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, ec2.CfnSecurityGroup) and not Stack.of(node).resolve(node.security_group_egress):
+            node.add_property_override("SecurityGroupEgress", [_NO_TRAFFIC])
 
 
 class AppNetwork(Construct):
@@ -219,6 +245,7 @@ class TierSecurityGroups(Construct):
             self.alb.add_ingress_rule(peer, ec2.Port.tcp(443), "HTTPS from the internet")
             self.alb.add_ingress_rule(peer, ec2.Port.tcp(80), "HTTP from the internet, redirected to HTTPS")
         self.alb.add_egress_rule(self.app, ec2.Port.tcp(container_port), "To the backend tasks")
+        keep_default_egress_closed(self.alb)
 
         self.app.add_ingress_rule(self.alb, ec2.Port.tcp(container_port), "From the load balancer")
         self.app.add_egress_rule(self.db, ec2.Port.tcp(POSTGRES_PORT), "To PostgreSQL")

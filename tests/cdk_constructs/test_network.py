@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
-from cdk_constructs.network import POSTGRES_PORT, AppNetwork, TierSecurityGroups
-from tests.cdk_constructs.conftest import ZONES, bare_stack, built, of_type, one
+from cdk_constructs.network import POSTGRES_PORT, AppNetwork, TierSecurityGroups, keep_default_egress_closed
+from tests.cdk_constructs.conftest import ZONES, bare_stack, built, of_type, one, vpc
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +86,23 @@ def test_a_block_or_nat_count_it_cannot_lay_out_is_refused(cidr: str, nat: int, 
     with pytest.raises(ValueError, match=words):
         AppNetwork(bare_stack(), "Network", cidr=cidr, availability_zones=ZONES, nat_gateways=nat,
                    flow_log_group_name="/vpc/x", flow_log_retention_days=1)  # fmt: skip
+
+
+def test_a_group_whose_only_egress_is_to_another_group_keeps_an_inline_rule() -> None:
+    """Rules added after the call count too: load balancer and service wiring add theirs late."""
+
+    def build(stack: Stack) -> None:
+        net = vpc(stack)
+        front, back, open_ = (
+            ec2.SecurityGroup(stack, name, vpc=net, allow_all_outbound=name == "Open") for name in ("Front", "Back", "Open")
+        )
+        keep_default_egress_closed(front)
+        keep_default_egress_closed(back)
+        keep_default_egress_closed(open_)
+        front.add_egress_rule(back, ec2.Port.tcp(80), "to the back")
+        back.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS")
+
+    groups = {lid.rstrip("0123456789ABCDEF"): r["Properties"] for lid, r in of_type(built(build)[1], "AWS::EC2::SecurityGroup").items()}
+    assert [rule["CidrIp"] for rule in groups["Front"]["SecurityGroupEgress"]] == ["255.255.255.255/32"]
+    assert [rule["CidrIp"] for rule in groups["Back"]["SecurityGroupEgress"]] == ["0.0.0.0/0"]  # nothing added
+    assert [rule["IpProtocol"] for rule in groups["Open"]["SecurityGroupEgress"]] == ["-1"]  # all outbound, on purpose

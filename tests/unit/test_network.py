@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from config import load_environment
+from tests.conftest import SYNTHESES
 from tests.synth import Synthesis, synthesize
 
 # The manual's "Review security groups" command names these groups.
@@ -158,3 +160,18 @@ def test_the_database_group_sends_nothing_out(production: Synthesis) -> None:
 
 def test_the_default_security_group_is_emptied(production: Synthesis) -> None:
     assert production.resources("Network", "Custom::VpcRestrictDefaultSG")
+
+
+@pytest.mark.parametrize("name", SYNTHESES)
+def test_no_security_group_is_left_with_ec2s_allow_all_egress(synthesis: Callable[[str], Synthesis], name: str) -> None:
+    """EC2 gives a group created without egress rules of its own an allow-all rule; a rule to another
+    group, written as a separate SecurityGroupEgress, does not prevent it. Every group of ours says
+    what it sends: at least one inline rule (CDK's 255.255.255.255/32 placeholder where nothing)."""
+    synth = synthesis(name)
+    open_groups = [
+        f"{stack}/{logical_id}"
+        for stack, template in synth.templates.items()
+        for logical_id, group in template["Resources"].items()
+        if group["Type"] == "AWS::EC2::SecurityGroup" and not group["Properties"].get("SecurityGroupEgress")
+    ]
+    assert not open_groups
