@@ -355,9 +355,11 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "security-review",
-        summary="security groups open to the internet beyond the ALB's 80/443; KMS keys not enabled; FAILED_LOGIN count, last 24 h",
+        summary="security groups open to the internet beyond the ALB's 80/443 in and the app's 443 out; KMS keys not enabled; "
+        "FAILED_LOGIN count, last 24 h",
         readme="\"Security Monitoring\": the environment's security groups (found by `group-name` filter; the manual's "
-        "`--group-names` works only in a default VPC) open to `0.0.0.0/0` or `::/0` anywhere but the ALB's 80/443; "
+        "`--group-names` works only in a default VPC) open to `0.0.0.0/0` or `::/0`, in or out, anywhere but the ALB's 80/443 in "
+        "and the app's HTTPS out (EC2's default allow-all egress included); "
         "every KMS key of the stacks enabled (one pending deletion fails, with its `aws kms cancel-key-deletion`); "
         "and the `FAILED_LOGIN` count of the last 24 h",
         run=lambda args, ctx: security.security_review(ctx),

@@ -15,6 +15,8 @@ from runbook.aws import RunbookError, error_code
 from runbook.context import Context
 
 PUBLIC_CIDRS = ("0.0.0.0/0", "::/0")
+# Gemini, Firebase and the AWS APIs: the only internet traffic the tasks send (cdk_constructs/network.py).
+APP_PUBLIC_EGRESS_PORT = 443
 ALB_PUBLIC_PORTS = (80, 443)
 
 
@@ -117,11 +119,34 @@ def certs(ctx: Context) -> bool:
     )
 
 
+def _public_rules(group: dict[str, Any], region: str, *, alb_group: str, app_group: str) -> list[str]:
+    """The group's rules that reach the internet (`0.0.0.0/0`, `::/0`), in or out, beyond the
+    design's: the ALB's 80/443 in, the app's HTTPS 443 out (README: Security groups). An egress
+    rule matters too: EC2's default allow-all egress is what a group left without one gets."""
+    found = []
+    designed = {
+        "IpPermissions": {(alb_group, port) for port in ALB_PUBLIC_PORTS},
+        "IpPermissionsEgress": {(app_group, APP_PUBLIC_EGRESS_PORT)},
+    }
+    for direction, key in (("from", "IpPermissions"), ("to", "IpPermissionsEgress")):
+        for rule in group.get(key, []):
+            cidrs = [r["CidrIp"] for r in rule.get("IpRanges", [])] + [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])]
+            public = [c for c in cidrs if c in PUBLIC_CIDRS]
+            port = rule.get("FromPort")
+            if not public or (
+                rule.get("IpProtocol") == "tcp" and port == rule.get("ToPort") and (group["GroupName"], port) in designed[key]
+            ):
+                continue
+            ports = "all" if rule.get("IpProtocol") == "-1" else f"{rule.get('FromPort')}-{rule.get('ToPort')}"
+            found.append(f"{group['GroupName']} ({region}) {rule.get('IpProtocol')} {ports} {direction} {', '.join(public)}")
+    return found
+
+
 def security_review(ctx: Context) -> bool:
     """The manual's security-group review (by group-name filter: `--group-names` only works in a
-    default VPC) and its failed-login search over the last 24 hours."""
+    default VPC), in both directions, and its failed-login search over the last 24 hours."""
     names = ctx.cfg.names
-    alb_group = names.security_group("alb")
+    roles = {"alb_group": names.security_group("alb"), "app_group": names.security_group("app")}
     regions = [ctx.cfg.region] + ([ctx.cfg.dr_region] if ctx.cfg.dr.enabled else [])
     open_rules = []
     groups_seen = 0
@@ -133,30 +158,15 @@ def security_review(ctx: Context) -> bool:
             "SecurityGroups",
             Filters=[{"Name": "group-name", "Values": [f"{names.prefix}-*"]}],
         ):
-            if not re.fullmatch(rf"{re.escape(names.prefix)}-(alb|app|db)-sg", group["GroupName"]):
-                continue
-            groups_seen += 1
-            for rule in group.get("IpPermissions", []):
-                cidrs = [r["CidrIp"] for r in rule.get("IpRanges", [])] + [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])]
-                public = [c for c in cidrs if c in PUBLIC_CIDRS]
-                if not public:
-                    continue
-                port = rule.get("FromPort")
-                allowed = (
-                    group["GroupName"] == alb_group
-                    and rule.get("IpProtocol") == "tcp"
-                    and port == rule.get("ToPort")
-                    and port in ALB_PUBLIC_PORTS
-                )
-                if not allowed:
-                    ports = "all" if rule.get("IpProtocol") == "-1" else f"{rule.get('FromPort')}-{rule.get('ToPort')}"
-                    open_rules.append(f"{group['GroupName']} ({region}) {rule.get('IpProtocol')} {ports} from {', '.join(public)}")
+            if re.fullmatch(rf"{re.escape(names.prefix)}-(alb|app|db)-sg", group["GroupName"]):
+                groups_seen += 1
+                open_rules += _public_rules(group, region, **roles)
     if not groups_seen:
         detail = f"none of {names.prefix}-alb-sg, -app-sg, -db-sg found in {', '.join(regions)}: is the environment deployed?"
     elif open_rules:
         detail = "open to the internet: " + "; ".join(open_rules)
     else:
-        detail = f"{groups_seen} checked; only the ALB's 80/443 are open to the internet"
+        detail = f"{groups_seen} checked; only the ALB's 80/443 in and the app's 443 out reach the internet"
     groups_ok = ctx.report.check("security groups", bool(groups_seen) and not open_rules, detail)
     keys_ok = _keys(ctx)
     failed_logins = sum(1 for _ in log_events(ctx, since=timedelta(days=1), pattern="FAILED_LOGIN"))

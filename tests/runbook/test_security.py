@@ -103,12 +103,24 @@ def test_certs_flag_pending_validation(aws: None, run) -> None:
     assert result.code == 1 and "PENDING_VALIDATION" in result.out
 
 
-def _groups(vpc: str, *, app_ssh_open: bool) -> None:
+def _groups(vpc: str, *, app_ssh_open: bool, alb_default_egress: bool = False) -> None:
+    """The three groups as the Network stack makes them: EC2's default allow-all egress replaced by
+    the template's egress rules (the ALB's only to the app, the app's HTTPS out), unless asked for."""
     ec2 = boto3.client("ec2", region_name=PRIMARY)
     ids = {
         role: ec2.create_security_group(GroupName=f"contractorlens-{role}-sg", Description=role, VpcId=vpc)["GroupId"]
         for role in ("alb", "app", "db")
     }
+    everything = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    for role, group in ids.items():
+        if role != "alb" or not alb_default_egress:
+            ec2.revoke_security_group_egress(GroupId=group, IpPermissions=everything)
+    egress = {
+        "alb": {"IpProtocol": "tcp", "FromPort": 3000, "ToPort": 3000, "UserIdGroupPairs": [{"GroupId": ids["app"]}]},
+        "app": {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+    }
+    for role, rule in egress.items():
+        ec2.authorize_security_group_egress(GroupId=ids[role], IpPermissions=[rule])
     for port in (80, 443):
         ec2.authorize_security_group_ingress(
             GroupId=ids["alb"],
@@ -146,6 +158,15 @@ def test_security_review_flags_a_group_open_to_the_internet(world: World, run) -
     assert result.code == 1
     assert "contractorlens-app-sg (us-west-2) tcp 22-22 from 0.0.0.0/0" in result.out
     assert "alb-sg" not in result.out.split("open to the internet:")[1]
+
+
+def test_security_review_flags_a_group_left_with_ec2s_allow_all_egress(world: World, run) -> None:
+    """What the ALB's group had before its template kept an egress rule inline (README: Security groups)."""
+    _groups(world.vpc_id, app_ssh_open=False, alb_default_egress=True)
+    result = run("security-review", *FAST)
+    assert result.code == 1
+    (finding,) = result.out.split("open to the internet: ")[1].splitlines()[:1]
+    assert finding == "contractorlens-alb-sg (us-west-2) -1 all to 0.0.0.0/0"
 
 
 def test_security_review_fails_when_no_group_is_found(world: World, run) -> None:
