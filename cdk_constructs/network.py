@@ -26,8 +26,9 @@ def keep_default_egress_closed(group: ec2.SecurityGroup) -> None:
     EC2 adds an allow-all egress rule to a group created with no egress rules of its own
     (CloudFormation template reference, AWS::EC2::SecurityGroup). CDK drops its placeholder as soon
     as any egress rule is added, even one it writes as a separate AWS::EC2::SecurityGroupEgress
-    (a rule to another group), which does not count: the group was left open to everything
-    (aws/aws-cdk#1430). The check runs at synthesis, once every rule is in (load balancer and
+    (a rule to another group); CloudFormation revokes the allow-all rule only when that resource
+    is created (aws/aws-cdk#987), so the group was open to everything until then, and to anyone
+    reading the template. The check runs at synthesis, once every rule is in (load balancer and
     service wiring add theirs late); a no-op for a group that allows all outbound on purpose.
     """
     if not group.allow_all_outbound:

@@ -161,7 +161,8 @@ def test_security_review_flags_a_group_open_to_the_internet(world: World, run) -
 
 
 def test_security_review_flags_a_group_left_with_ec2s_allow_all_egress(world: World, run) -> None:
-    """What the ALB's group had before its template kept an egress rule inline (README: Security groups)."""
+    """A group with EC2's default allow-all egress: made or changed by hand, or the moments after its
+    create before CloudFormation adds its egress rules (README: Security groups)."""
     _groups(world.vpc_id, app_ssh_open=False, alb_default_egress=True)
     result = run("security-review", *FAST)
     assert result.code == 1

@@ -164,9 +164,10 @@ def test_the_default_security_group_is_emptied(production: Synthesis) -> None:
 
 @pytest.mark.parametrize("name", SYNTHESES)
 def test_no_security_group_is_left_with_ec2s_allow_all_egress(synthesis: Callable[[str], Synthesis], name: str) -> None:
-    """EC2 gives a group created without egress rules of its own an allow-all rule; a rule to another
-    group, written as a separate SecurityGroupEgress, does not prevent it. Every group of ours says
-    what it sends: at least one inline rule (CDK's 255.255.255.255/32 placeholder where nothing)."""
+    """EC2 gives a group created without egress rules of its own an allow-all rule, which a rule to
+    another group, written as a separate SecurityGroupEgress, revokes only once it is created. Every
+    group of ours says what it sends: one inline rule at least (CDK's 255.255.255.255/32 placeholder
+    where nothing). This failed on both ALB groups and Grafana's load-balancer group."""
     synth = synthesis(name)
     open_groups = [
         f"{stack}/{logical_id}"
