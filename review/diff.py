@@ -8,6 +8,7 @@ resource comes from the resource provider schemas that cfn-lint ships
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -117,6 +118,8 @@ class Change:
     paths: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     why: str = ""
+    values: list[str] = field(default_factory=list)
+    """Each changed value: `path: old -> new`, JSON inside a string diffed path by path."""
 
     @property
     def stateful(self) -> bool:
@@ -167,6 +170,98 @@ def _replaces(paths: list[tuple[str, ...]], create_only_paths: tuple[tuple[str, 
     return sorted(hits)
 
 
+_MAX_VALUE = 72
+_MAX_VALUES = 12
+
+
+def _as_text(node: Any) -> str | None:
+    """A string, or an Fn::Join of strings and intrinsic functions, as one string: each function
+    as `${...}` with its arguments, so that a changed reference shows as a changed value."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict) and list(node) == ["Fn::Join"] and node["Fn::Join"][0] == "":
+        parts = []
+        for part in node["Fn::Join"][1]:
+            if isinstance(part, dict) and len(part) == 1:
+                ((kind, arg),) = part.items()
+                part = "${" + kind.removeprefix("Fn::") + " " + json.dumps(arg, separators=(",", ":")).replace('"', "'") + "}"
+            if not isinstance(part, str):
+                return None
+            parts.append(part)
+        return "".join(parts)
+    return None
+
+
+def _embedded_json(node: Any) -> Any:
+    """The JSON document a string (or a Join) holds, as a dashboard body does; else None."""
+    text = _as_text(node)
+    if text is None or not text.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _short(value: Any, limit: int = _MAX_VALUE) -> str:
+    text = "(none)" if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _trimmed(old: str, new: str) -> tuple[str, str]:
+    """Two long one-line strings with their common start and end cut to `…`."""
+    start = 0
+    while start < min(len(old), len(new)) and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    start, end = max(0, start - 16), max(0, end - 16)  # some context either side
+    cut = lambda t: ("…" if start else "") + t[start : len(t) - end] + ("…" if end else "")  # noqa: E731
+    return cut(old), cut(new)
+
+
+def _values(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[str]:
+    """`path: old -> new` for each value that differs under `path`: into objects key by key,
+    lists of the same length element by element, and JSON held in a string (or a Join of strings
+    and references, as a dashboard body is) path by path."""
+    if old == new:
+        return
+    old_doc, new_doc = _embedded_json(old), _embedded_json(new)
+    if old_doc is not None and new_doc is not None:
+        old, new = old_doc, new_doc
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            yield from _values(old.get(key), new.get(key), (*path, key))
+        return
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            yield from _values(a, b, (*path, str(index)))
+        return
+    if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > _MAX_VALUE:
+        old, new = _trimmed(old, new)
+    # A value added or removed has the line to itself.
+    limit = 2 * _MAX_VALUE if old is None or new is None else _MAX_VALUE
+    yield f"{'.'.join(path) or '(value)'}: {_short(old, limit)} -> {_short(new, limit)}"
+
+
+def _until_function(path: tuple[str, ...]) -> tuple[str, ...]:
+    """A property's path up to an intrinsic function: `DashboardBody`, not `DashboardBody.Fn::Join`."""
+    cut = next((i for i, step in enumerate(path) if step.startswith("Fn::")), len(path))
+    return path[:cut] or path
+
+
+def value_lines(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What changed in a resource, value by value (Metadata left out; properties by their name)."""
+    lines: list[str] = []
+    for key in sorted((set(before) | set(after)) - {"Metadata"}):
+        if key == "Properties":
+            lines += _values(before.get(key) or {}, after.get(key) or {}, ())
+        else:
+            lines += _values(before.get(key), after.get(key), (key,))
+    return lines
+
+
 def _groups_of(resource_type: str, paths: list[tuple[str, ...]], policy_changes: list[str]) -> list[str]:
     groups = []
     # Any level counts: a key id deep in a configuration block is still an encryption change.
@@ -210,13 +305,13 @@ def diff_stack(old: dict[str, Any], new: dict[str, Any], *, region: str) -> list
         ]
         replaced_by = _replaces([p[1:] for p in paths if p[0] == "Properties"], create_only(after["Type"], region))
         groups = _groups_of(after["Type"], paths, policy_changes)
-        shown = [".".join(p[1:] if p[0] == "Properties" else p) for p in paths]
+        shown = list(dict.fromkeys(".".join(_until_function(p[1:] if p[0] == "Properties" else p)) for p in paths))
+        values = value_lines(before_body, after_body)
         if replaced_by:
-            changes.append(
-                Change(logical_id, after["Type"], "replace", shown, ["replacement", *groups], f"replaced: {', '.join(replaced_by)}")
-            )
+            why = f"replaced: {', '.join(replaced_by)} changed"
+            changes.append(Change(logical_id, after["Type"], "replace", shown, ["replacement", *groups], why, values))
         else:
-            changes.append(Change(logical_id, after["Type"], "modify", shown, groups, "; ".join(policy_changes)))
+            changes.append(Change(logical_id, after["Type"], "modify", shown, groups, "; ".join(policy_changes), values))
     return changes
 
 
@@ -230,11 +325,19 @@ def summary_line(stack: str, changes: list[Change]) -> str:
 
 
 def render(stack: str, changes: list[Change]) -> list[str]:
-    """A stack's section: its summary line, then the changes by group."""
+    """A stack's section: its summary line, then each change once, in its riskiest group (the
+    others it belongs to named after it), with its values. Asset hashes never show: both sides are
+    normalized (review/synth.py), since they move with the CDK version and the machine."""
     lines = [summary_line(stack, changes)]
     for group in GROUPS:
-        members = [c for c in changes if group in c.groups]
+        members = [c for c in changes if c.groups and next(g for g in GROUPS if g in c.groups) == group]
         if members:
             lines.append(f"  {TITLES[group]}")
-            lines += [f"    {change.line()}" for change in members]
+            for change in members:
+                also = [g for g in change.groups if g not in (group, "replacement", "other")]
+                lines.append(f"    {change.line()}" + (f" (also {', '.join(also)})" if also else ""))
+                shown = change.values[:_MAX_VALUES]
+                lines += [f"        {value}" for value in shown]
+                if len(change.values) > len(shown):
+                    lines.append(f"        (+{len(change.values) - len(shown)} more values)")
     return lines

@@ -14,7 +14,7 @@ import pytest
 
 from review.__main__ import compare
 from review.__main__ import main as make_diff
-from review.diff import diff_stack
+from review.diff import TITLES, diff_stack
 from tests.conftest import ENVIRONMENTS
 from tests.synth import ROOT, Synthesis, normalized
 
@@ -151,3 +151,76 @@ def test_a_key_deep_in_a_configuration_block_is_data_protection() -> None:
     config["KmsKeyId"] = {"Fn::GetAtt": ["ServiceKey", "Arn"]}
     change = _by_id(diff_stack(old, new, region="us-west-2"), cluster_id)
     assert change.action == "modify" and "data protection" in change.groups
+
+
+# --- a reviewer's changes, as `make diff` shows them (issue 30) --------------------------------------
+
+MONITORING = "ContractorLens-Production-Monitoring"
+
+
+def _report(stack: str, change: Callable[[dict[str, Any]], None]) -> str:
+    old = {stack: _snapshot(stack)}
+    new = copy.deepcopy(old)
+    change(new[stack]["Resources"])
+    return compare(old, new, {stack: "us-west-2"}, against="test")[0]
+
+
+def _alarm(resources: dict[str, Any], name: str) -> dict[str, Any]:
+    (alarm,) = [r["Properties"] for r in resources.values() if r["Properties"].get("AlarmName") == name]
+    return alarm
+
+
+def test_a_changed_threshold_shows_its_old_and_new_value_and_the_dashboards() -> None:
+    """The database-connections alarm from 15 to 20, as config/thresholds.py would change it."""
+
+    def raise_it(resources: dict[str, Any]) -> None:
+        alarm = _alarm(resources, "contractorlens-production-db-connections")
+        alarm["Threshold"] = 20
+        alarm["AlarmDescription"] = alarm["AlarmDescription"].replace("15", "20")
+        (dashboard,) = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+        parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+        (index,) = [i for i, part in enumerate(parts) if isinstance(part, str) and '"value":15' in part]
+        parts[index] = parts[index].replace('"value":15', '"value":20')
+
+    text = _report(MONITORING, raise_it)
+    assert "        Threshold: 15 -> 20" in text.splitlines()
+    assert '        AlarmDescription: "… connections >= 15 count.' in text  # a long string: where it differs
+    (dashboard,) = [line for line in text.splitlines() if "DashboardBody." in line]
+    assert dashboard.strip().startswith("DashboardBody.widgets.") and dashboard.endswith(".value: 15 -> 20")
+    assert "(AWS::CloudWatch::Dashboard): DashboardBody" in text and "Fn::Join" not in text
+
+
+def test_a_replaced_task_definition_shows_once_with_the_property_that_forces_it() -> None:
+    def new_image(resources: dict[str, Any]) -> None:
+        (task,) = [r for lid, r in resources.items() if r["Type"] == "AWS::ECS::TaskDefinition" and lid.startswith("GrafanaTask")]
+        container = task["Properties"]["ContainerDefinitions"][0]
+        container["Image"] = container["Image"].replace(":11.6.3", ":11.6.4")
+
+    text = _report(MONITORING, new_image)
+    (line,) = [line for line in text.splitlines() if "GrafanaTask" in line]
+    assert line.strip().startswith("! GrafanaTask") and "[replaced: ContainerDefinitions changed]" in line
+    assert text.splitlines().index(line) > text.splitlines().index("  " + TITLES["replacement"])
+    assert '        ContainerDefinitions.0.Image: "…rafana-oss:11.6.3" -> "…rafana-oss:11.6.4"' in text.splitlines()
+
+
+def test_a_new_alarm_and_a_removed_one_are_listed_once_each() -> None:
+    def swap(resources: dict[str, Any]) -> None:
+        (old_id,) = [k for k, r in resources.items() if r["Properties"].get("AlarmName") == "contractorlens-production-db-cpu"]
+        resources["AlarmsAlb4xx"] = copy.deepcopy(resources[old_id]) | {}
+        resources["AlarmsAlb4xx"]["Properties"]["AlarmName"] = "contractorlens-production-alb-4xx"
+        del resources[old_id]
+
+    text = _report(MONITORING, swap)
+    assert text.splitlines()[0] == f"{MONITORING}: 1 added, 1 removed, 0 modified, 0 replaced"
+    assert sum("AlarmsAlb4xx" in line for line in text.splitlines()) == 1 and "    + AlarmsAlb4xx (AWS::CloudWatch::Alarm)" in text
+    assert sum("- AlarmsDbCpu" in line for line in text.splitlines()) == 1
+
+
+def test_a_change_in_two_groups_is_listed_in_the_riskier_one_only() -> None:
+    """A new key on the database is a replacement and data protection: listed once, under REPLACEMENT."""
+    text = _report(
+        "ContractorLens-Production-Data", lambda r: r["Database"]["Properties"].update(KmsKeyId={"Fn::GetAtt": ["OtherKey", "Arn"]})
+    )
+    assert sum(" Database (AWS::RDS::DBInstance)" in line for line in text.splitlines()) == 1
+    assert "(also data protection)" in text
+    assert '        KmsKeyId.Fn::GetAtt.0: "DataKey" -> "OtherKey"' in text.splitlines()
