@@ -51,7 +51,7 @@ test: setup ## Run every test and quality gate (ruff, mypy, cdk-nag, CloudFormat
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 diff: setup ## Compare every synthesized stack with its committed snapshot, grouped by risk (BASE=<git ref> to compare with another revision's)
-	$(BIN)/python -m review $(if $(BASE),--base $(BASE)) $(if $(REPORT),--report $(REPORT))
+	$(BIN)/python -m review $(if $(BASE),--base $(BASE)) $(if $(REPORT),--report $(REPORT)) $(if $(VERBOSE),--verbose)
 
 sandbox: setup ## Rehearse the lifecycle scenarios (SCENARIO=<name> for one) through npx cdk and scripts/deploy.sh in an AWS emulator on 127.0.0.1
 	$(BIN)/python -m sandbox run --env $(ENVIRONMENT) $(foreach s,$(SCENARIO),--scenario $(s))

@@ -7,10 +7,14 @@ templates equal the snapshots), 1 when something would, 2 when it could not comp
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +94,47 @@ def compare(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], regi
     return "\n".join(lines), 1 if blocking else 0
 
 
+@contextmanager
+def _stderr_held() -> Iterator[io.BytesIO]:
+    """What the synths print to stderr, held back: jsii relays Node's console to `sys.stderr`
+    (its buffer) as it comes, so each variant's warnings would otherwise print again, above the
+    report. Restored on the way out, whatever happens."""
+    held, real = io.BytesIO(), sys.stderr
+    wrapper = io.TextIOWrapper(held, encoding="utf-8", errors="replace", write_through=True)
+    sys.stderr = wrapper
+    try:
+        yield held
+    finally:
+        sys.stderr = real
+        wrapper.detach()  # else closing the wrapper would close what it held
+
+
+def warnings_once(printed: str) -> list[str]:
+    """The synths' warnings, each once in the order first printed: a warning is its first line and
+    the indented lines under it (the stack, how to acknowledge it); where each synth wrote its
+    validation report, and blank lines, are left out."""
+    blocks: list[list[str]] = []
+    for line in printed.splitlines():
+        if not line.strip() or line.startswith("A copy of this report can be found in:"):
+            continue
+        if line.startswith((" ", "\t")) and blocks:
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    return list(dict.fromkeys("\n".join(block) for block in blocks))
+
+
+def _print_warnings(printed: str, *, verbose: bool) -> None:
+    if verbose:
+        print(printed, end="", file=sys.stderr)
+        return
+    found = warnings_once(printed)
+    if found:
+        total = len(re.findall(r"^(?:WARNING|\[WARNING\])", printed, flags=re.MULTILINE))
+        print(f"\nThe synths' warnings, each once ({len(found)}; {total} as printed; --verbose for every line):", file=sys.stderr)
+        print("\n".join(found), file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make diff", description=__doc__)
     parser.add_argument(
@@ -100,8 +145,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", help="compare with the snapshots of this git revision instead of the working tree's")
     parser.add_argument("--snapshots", type=Path, default=ROOT / SNAPSHOTS, help="snapshot folder (default: %(default)s)")
     parser.add_argument("--report", type=Path, help="also write the report here, as Markdown (for a CI job summary)")
+    parser.add_argument("--verbose", action="store_true", help="print the synths' output as it came, every variant's warnings")
     args = parser.parse_args(argv)
     environments = args.env or available_environments()
+    with _stderr_held() as held:
+        code = _run(args, environments)
+    # A failure prints everything held, its own one line last.
+    _print_warnings(held.getvalue().decode("utf-8", "replace"), verbose=args.verbose or code == 2)
+    return code
+
+
+def _run(args: argparse.Namespace, environments: list[str]) -> int:
     try:
         old = _snapshots(args.base, args.snapshots)
         new: dict[str, dict[str, Any]] = {}
@@ -113,20 +167,41 @@ def main(argv: list[str] | None = None) -> int:
         # With --env, the other environments' snapshots are left out rather than reported gone.
         prefixes = tuple(load_environment(env).names.stack("") for env in environments)
         old = {name: body for name, body in old.items() if name.startswith(prefixes)}
+        if args.base:
+            against = f"the snapshots at {args.base}"
+        elif args.snapshots == ROOT / SNAPSHOTS:
+            against = "the working tree's snapshots"
+            old, against = _merge_base_if_unchanged(old, new, prefixes, against)
+        else:
+            against = f"the snapshots in {args.snapshots}"
     except (ConfigError, ValueError, OSError, subprocess.CalledProcessError) as exc:
         print(f"error: make diff: {exc}", file=sys.stderr)
         return 2
-    if args.base:
-        against = f"the snapshots at {args.base}"
-    elif args.snapshots == ROOT / SNAPSHOTS:
-        against = "the committed snapshots"
-    else:
-        against = f"the snapshots in {args.snapshots}"
     text, code = compare(old, new, regions, against=against)
     print(text)
     if args.report:
         args.report.write_text(f"## Template diff ({', '.join(environments)})\n\n```\n{text}\n```\n")
     return code
+
+
+def _merge_base_if_unchanged(
+    old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], prefixes: tuple[str, ...], against: str
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """After `make snapshots`, the working tree's snapshots equal the synth and show nothing: then
+    compare with the snapshots where this branch left `main` (on `main`, the last commit), which
+    is what a reviewer of the change wants to see."""
+    hint = "BASE=<git ref> compares with another revision's"
+    if old != new:
+        return old, f"{against} ({hint})"
+    for main in ("main", "origin/main"):
+        found = subprocess.run(["git", "merge-base", "HEAD", main], cwd=ROOT, capture_output=True, text=True, check=False)
+        if found.returncode == 0:
+            base = found.stdout.strip()
+            at_base = {name: body for name, body in _snapshots(base, SNAPSHOTS).items() if name.startswith(prefixes)}
+            if at_base != old:
+                return at_base, f"{main}'s merge base {base[:10]}, as the working tree's snapshots already hold the change ({hint})"
+            return old, f"{against} and at {main}'s merge base {base[:10]} ({hint})"
+    return old, f"{against} ({hint})"
 
 
 if __name__ == "__main__":

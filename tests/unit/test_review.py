@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from config.thresholds import THRESHOLDS
 from review.__main__ import compare
 from review.__main__ import main as make_diff
 from review.diff import TITLES, diff_stack
@@ -121,8 +122,11 @@ def test_make_diff_fails_on_a_replaced_database(tmp_path: Path, capsys: pytest.C
     data.write_text(json.dumps(body))
     report = tmp_path / "report.md"
     assert make_diff(["--env", "production", "--snapshots", str(tmp_path / "snapshots"), "--report", str(report)]) == 1
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "ContractorLens-Production-Data: 0 added, 0 removed, 0 modified, 1 replaced" in out
+    # Production is synthesized twice (DR standing by and active): each warning shows once, after the report.
+    assert err.count("Acknowledge with 'Annotation::ContractorLens:GrafanaPlaceholderRange'") == 1
+    assert "The synths' warnings, each once" in err and "A copy of this report" not in err
     # Staging's snapshots are in the folder too, but --env production leaves them out.
     assert "Staging" not in out
     assert report.read_text().startswith("## Template diff (production)")
@@ -224,3 +228,24 @@ def test_a_change_in_two_groups_is_listed_in_the_riskier_one_only() -> None:
     assert sum(" Database (AWS::RDS::DBInstance)" in line for line in text.splitlines()) == 1
     assert "(also data protection)" in text
     assert '        KmsKeyId.Fn::GetAtt.0: "DataKey" -> "OtherKey"' in text.splitlines()
+
+
+def test_after_make_snapshots_make_diff_compares_with_mains_merge_base(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reviewer's order in "Changing things": change, `make snapshots`, `make diff`. The working
+    tree's snapshots then equal the synth; the change shows against where the branch left main."""
+    import review.__main__ as review_main
+
+    def snapshots(base: str | None, directory: Path) -> dict[str, dict[str, Any]]:
+        found = {p.stem: json.loads(p.read_text()) for p in sorted(SNAPSHOTS.glob("*.json"))}
+        if base is not None:  # main's merge base: the alarm as it was before the change
+            resources = found[MONITORING]["Resources"]
+            _alarm(resources, "contractorlens-production-db-cpu")["Threshold"] = 70
+        return found
+
+    monkeypatch.setattr(review_main, "_snapshots", snapshots)
+    assert make_diff(["--env", "production"]) == 0
+    out = capsys.readouterr().out
+    assert "main's merge base" in out.splitlines()[-1] and "BASE=<git ref>" in out.splitlines()[-1]
+    assert f"        Threshold: 70 -> {THRESHOLDS['db-cpu'].value}" in out.splitlines()
