@@ -43,7 +43,7 @@ def backup_vault(scope: Construct, construct_id: str, *, name: str, key: kms.IKe
     they are the point), except in a failed first create, which deletes it empty and within
     the lock's grace time.
     """
-    return backup.BackupVault(
+    vault = backup.BackupVault(
         scope,
         construct_id,
         backup_vault_name=name,
@@ -58,6 +58,18 @@ def backup_vault(scope: Construct, construct_id: str, *, name: str, key: kms.IKe
         ),
         removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     )
+    # Disassociating a continuous recovery point removes it from the vault and hands the backups
+    # back to RDS, whose own retention anyone with rds:ModifyDBInstance can then cut to nothing
+    # (AWS Backup API reference, DisassociateRecoveryPoint): as good as a delete.
+    vault.add_to_access_policy(
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["backup:DisassociateRecoveryPoint", "backup:DisassociateRecoveryPointFromParent"],
+            resources=["*"],
+        )
+    )
+    return vault
 
 
 @dataclass(frozen=True)

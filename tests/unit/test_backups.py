@@ -38,9 +38,15 @@ def test_each_region_has_a_locked_vault_that_outlives_its_stack(production: Synt
         }
         # Kept on a delete or a replacement; a failed first create deletes it empty, in the lock's grace time.
         assert (vault["DeletionPolicy"], vault["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
-        (deny,) = props["AccessPolicy"]["Statement"]
-        assert deny["Effect"] == "Deny" and deny["Principal"] == {"AWS": "*"}
-        assert set(deny["Action"]) == {"backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"}
+        statements = props["AccessPolicy"]["Statement"]
+        assert all(s["Effect"] == "Deny" and s["Principal"] == {"AWS": "*"} and s["Resource"] == "*" for s in statements)
+        # Deleting, shortening or disassociating a recovery point (which hands it back to RDS's retention).
+        assert {a for s in statements for a in s["Action"]} == {
+            "backup:DeleteRecoveryPoint",
+            "backup:UpdateRecoveryPointLifecycle",
+            "backup:DisassociateRecoveryPoint",
+            "backup:DisassociateRecoveryPointFromParent",
+        }
 
 
 def test_the_database_is_backed_up_continuously_and_daily_and_each_daily_point_copied_to_the_dr_region(production: Synthesis) -> None:
