@@ -90,6 +90,16 @@ class InstanceSettings:
     monitoring_interval_seconds: int
     """Enhanced Monitoring interval."""
     performance_insights_retention_days: int
+    extended_support: bool
+    """After standard support of the major version ends: stay on it in RDS Extended Support
+    (charged), or let RDS upgrade it (EngineLifecycleSupport). A read replica has no say: RDS's
+    CreateDBInstanceReadReplica takes no such parameter, the replica follows its source."""
+
+
+def lifecycle_support(settings: InstanceSettings) -> str:
+    """EngineLifecycleSupport for `settings.extended_support`, said even where it is RDS's default
+    (CloudFormation reference, AWS::RDS::DBInstance EngineLifecycleSupport: valid values)."""
+    return "open-source-rds-extended-support" if settings.extended_support else "open-source-rds-extended-support-disabled"
 
 
 @dataclass(frozen=True)
@@ -229,6 +239,8 @@ class PostgresDatabase(Construct):
             key=key,
             replicated_secret=replicated_secret,
         )
+        if replica_of is None:  # a replica follows its source (InstanceSettings.extended_support)
+            cast(rds.CfnDBInstance, self.instance.node.default_child).engine_lifecycle_support = lifecycle_support(settings)
         # The generated secret with `replicated_secret` (None: RDS manages the password).
         self.master_secret: IConstruct | None = self._keep_master_secret() if replicated_secret is not None else None
         self.instance.node.add_dependency(*self.log_groups.values())
@@ -567,6 +579,7 @@ class RestoredPostgresDatabase(Construct):
             performance_insights_kms_key_id=key.key_arn,
             performance_insights_retention_period=settings.performance_insights_retention_days,
             ca_certificate_identifier=rds.CaCertificate.RDS_CA_RSA2048_G1.to_string(),
+            engine_lifecycle_support=lifecycle_support(settings),
             db_snapshot_identifier=restore_value if restore_kind == "snapshot" else None,
             source_db_instance_automated_backups_arn=backups_arn,
             use_latest_restorable_time=True if restore_kind == "latest" else None,

@@ -103,12 +103,21 @@ def _describe(source: str, exc: ValidationError) -> str:
         allowed = ", ".join(model.model_fields) if model else "see config/schema.py"
         what = f"unknown key; allowed here: {allowed}"
     elif first["type"] == "missing":
-        what = "is required but missing"
+        what = f"is required but missing: {_expected(first['loc'])}"
     else:
         what = first["msg"].removeprefix("Value error, ")
     value = "" if first["type"] == "missing" else f" = {first['input']!r}"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"{source}: {key}{value}: {what}{more}"
+
+
+def _expected(loc: tuple[int | str, ...]) -> str:
+    """What a missing key takes: true or false for a switch, else where its rules are written."""
+    model = _model_at(EnvironmentFile, loc[:-1])
+    field = model.model_fields.get(str(loc[-1])) if model else None
+    if field is not None and field.annotation is bool:
+        return "set it to true or false (config/schema.py says what each means)"
+    return "config/schema.py says what it takes"
 
 
 def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:

@@ -180,6 +180,13 @@ class DatabaseConfig(_Section):
     """Enhanced Monitoring interval: 1, 5, 10, 15, 30 or 60. Default: 60."""
     performance_insights_retention_days: int = 7
     """Performance Insights retention: 7 (free tier), whole months of 31 days up to 713, or 731. Default: 7."""
+    extended_support: bool
+    """What happens when RDS's standard support of the major version ends (PostgreSQL 15: RDS's
+    release calendar; `checklist monthly` asks RDS for the date): true keeps the instance on it in
+    RDS Extended Support, which is charged (EngineLifecycleSupport open-source-rds-extended-support,
+    RDS's default); false opts out (...-disabled), and RDS then upgrades the major version itself,
+    and a copy of a version past that date cannot be created. No default: each environment says
+    which (README: Major version upgrades)."""
     deletion_protection: bool = True
     """Refuse deletion of the instance, also outside CloudFormation (production: true only). With
     false, `cdk destroy` deletes it after a final snapshot. Default: true."""

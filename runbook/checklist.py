@@ -183,6 +183,44 @@ def patches(ctx: Context) -> bool:
     return ctx.report.check("pending maintenance", True, "; ".join(actions) if actions else "none pending")
 
 
+STANDARD_SUPPORT_NOTICE_DAYS = 365
+"""From a year before RDS's standard support of the major version ends, the monthly list fails:
+a major upgrade is planned, rehearsed on staging and carried out in that time (README: Major
+version upgrades)."""
+
+
+def engine_support(ctx: Context) -> bool:
+    """How long RDS's standard support of the database's major version has left, as RDS says it
+    (DescribeDBMajorEngineVersions), and what `database.extended_support` has RDS do after it."""
+    major = ctx.cfg.database.engine_version.split(".")[0]
+    command = f"aws rds describe-db-major-engine-versions --engine postgres --major-engine-version {major}"
+    try:
+        answer = ctx.client("rds").describe_db_major_engine_versions(Engine="postgres", MajorEngineVersion=major)
+    except ClientError as exc:
+        return ctx.report.check("engine support", False, f"RDS did not answer ({error_code(exc)}): {command}")
+    ends = [
+        lifecycle["LifecycleSupportEndDate"]
+        for version in answer["DBMajorEngineVersions"]
+        for lifecycle in version.get("SupportedEngineLifecycles", [])
+        if lifecycle["LifecycleSupportName"] == "open-source-rds-standard-support"
+    ]
+    if not ends:
+        return ctx.report.check("engine support", False, f"RDS gives no standard-support end for PostgreSQL {major}: {command}")
+    end = min(ends)
+    days = (end - datetime.now(UTC)).days
+    after = (
+        "then RDS Extended Support, charged (database.extended_support = true)"
+        if ctx.cfg.database.extended_support
+        else "then RDS upgrades the major version itself (database.extended_support = false)"
+    )
+    due = days <= STANDARD_SUPPORT_NOTICE_DAYS
+    detail = f"PostgreSQL {major}: RDS standard support ends {end:%Y-%m-%d}, in {days} days (RDS, DescribeDBMajorEngineVersions); {after}"
+    ctx.report.data["standard_support_days_left"] = days
+    return ctx.report.check(
+        "engine support", not due, detail + ("; the major upgrade is due (README: Major version upgrades)" if due else "")
+    )
+
+
 ALERTING_MESSAGES = 2
 """The alerting test's messages: the test alarm's ALARM, and its OK."""
 ALERTING_WAIT_MINUTES = 10
@@ -339,7 +377,7 @@ CHECKLISTS: dict[str, Sequence[Item]] = {
         Item("Test alerting mechanisms", alerting, lambda ctx: "confirm the test reached the warning e-mail and Slack #alerts-warning"),
     ),
     "monthly": (
-        Item("Security audit and review", security.security_review),
+        Item("Security audit and review", lambda ctx: security.security_review(ctx) & engine_support(ctx)),
         Item("Cost optimization review", cost, lambda ctx: "look for idle resources in AWS Cost Explorer and Compute Optimizer"),
         Item("Disaster recovery test", restore_test),
         Item(

@@ -242,6 +242,7 @@ def instance_settings(db: DatabaseConfig) -> InstanceSettings:
         log_retention_days=db.log_retention_days,
         monitoring_interval_seconds=db.monitoring_interval_seconds,
         performance_insights_retention_days=db.performance_insights_retention_days,
+        extended_support=db.extended_support,
     )
 
 

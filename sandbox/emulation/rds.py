@@ -23,6 +23,7 @@ EXTENSIONS = {
     "ReplicaLag": "a read replica reports AWS/RDS ReplicaLag (RDS user guide, 'Amazon CloudWatch metrics for Amazon RDS': the time a read replica lags behind its source; not reported by a standalone instance); here 0 for the last minute whenever it is asked for: replication is modelled as instant, which no lag alarm or RPO check can fail on (said in the report)",
     "replica deletion": "a read replica is deleted without a final snapshot whatever the DeletionPolicy (the RDS handler's DeleteHandler.decideSnapshotIdentifier: final snapshots are not allowed for read replicas)",
     "physical id": "CloudFormation addresses a DB instance by the identifier it created it with (the physical id; the handlers' contract: 'the only input guaranteed to exist in the model is the DB instance identifier', DeleteHandler): after a rename outside the stack an update fails NotFound, and a delete finds nothing and succeeds (the handler returns NotFound, which CloudFormation takes as deleted), or deletes whatever now has that name (moto keeps the renamed object, which the stack would otherwise follow)",
+    "support dates": "DescribeDBMajorEngineVersions (moto has none) answers for PostgreSQL 15 with RDS standard support ending 2028-02-29, the date RDS's release calendar gives as issue 28 quotes it; other engines and versions, and the Extended Support entry, are not modelled (an empty answer)",
     "backup replication on update": "adding AutomaticBackupReplicationRegion in an update starts the replication (StartDBInstanceAutomatedBackupsReplication: aws-cloudformation-resource-providers-rds, ResourceModelHelper.shouldStartAutomaticBackupReplication in the UpdateHandler), e.g. after a failback's promotion",
 }
 
@@ -351,6 +352,7 @@ def install() -> None:
 
     RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica  # type: ignore[method-assign]
     _install_replica_lag()
+    _install_major_engine_versions()
 
     def remove_replica(self: Any, replica: Any) -> None:
         # moto lists a cross-region replica by ARN but removes it by name.
@@ -493,3 +495,35 @@ def _install_replica_lag() -> None:
         return statistics(self, namespace, metric_name, start_time, end_time, *args, **kwargs)
 
     CloudWatchBackend.get_metric_statistics = get_metric_statistics  # type: ignore[method-assign]
+
+
+# RDS standard support by PostgreSQL major version: (start, end), as RDS's release calendar gives them.
+STANDARD_SUPPORT = {"15": ("2023-02-27", "2028-02-29")}
+
+
+def _install_major_engine_versions() -> None:
+    from datetime import UTC, datetime
+
+    from moto.core.responses import ActionResult
+    from moto.rds.responses import RDSResponse
+
+    def describe_db_major_engine_versions(self: Any) -> Any:
+        engine, major = self._get_param("Engine"), self._get_param("MajorEngineVersion")
+        found = [
+            {
+                "Engine": "postgres",
+                "MajorEngineVersion": version,
+                "SupportedEngineLifecycles": [
+                    {
+                        "LifecycleSupportName": "open-source-rds-standard-support",
+                        "LifecycleSupportStartDate": datetime.fromisoformat(start).replace(tzinfo=UTC),
+                        "LifecycleSupportEndDate": datetime.fromisoformat(end).replace(tzinfo=UTC),
+                    }
+                ],
+            }
+            for version, (start, end) in STANDARD_SUPPORT.items()
+            if engine in (None, "postgres") and major in (None, version)
+        ]
+        return ActionResult({"DBMajorEngineVersions": found})
+
+    RDSResponse.describe_db_major_engine_versions = describe_db_major_engine_versions  # type: ignore[attr-defined]

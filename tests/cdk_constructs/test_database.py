@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from tests.cdk_constructs.conftest import built, of_type, one, vpc
 SETTINGS = InstanceSettings(
     engine_version="15.17", instance_type="m7g.large", multi_az=True, max_allocated_storage_gib=500,
     backup_retention_days=14, log_exports=("postgresql", "upgrade"), log_retention_days=365,
-    monitoring_interval_seconds=60, performance_insights_retention_days=7,
+    monitoring_interval_seconds=60, performance_insights_retention_days=7, extended_support=True,
 )  # fmt: skip
 
 
@@ -53,6 +54,15 @@ def test_it_is_encrypted_private_multi_az_and_pinned_to_its_version(primary: Any
     assert (props["StorageEncrypted"], props["PubliclyAccessible"], props["MultiAZ"]) == (True, False, True)
     assert (props["EngineVersion"], props["AutoMinorVersionUpgrade"]) == ("15.17", False)
     assert props["DBInstanceIdentifier"] == "app-db" and props["DBName"] == "app"
+
+
+def test_what_happens_after_standard_support_is_said_in_the_template(primary: Any) -> None:
+    """RDS's default enrols the instance in paid Extended Support without a word; the template says it."""
+    assert _instance(primary[1])["Properties"]["EngineLifecycleSupport"] == "open-source-rds-extended-support"
+    restored = _restored("latest", settings=dataclasses.replace(SETTINGS, extended_support=False))
+    assert _instance(restored)["Properties"]["EngineLifecycleSupport"] == "open-source-rds-extended-support-disabled"
+    # A replica follows its source: CreateDBInstanceReadReplica takes no such parameter.
+    assert "EngineLifecycleSupport" not in _instance(_replica(promoted=False))["Properties"]
 
 
 def test_rds_manages_the_password_in_secrets_manager(primary: Any) -> None:
@@ -105,13 +115,13 @@ def _placement(stack: Stack) -> tuple[ec2.Vpc, RestorePlacement]:
     return network, placement
 
 
-def _restored(kind: str, value: str = "") -> Template:
+def _restored(kind: str, value: str = "", settings: InstanceSettings = SETTINGS) -> Template:
     def build(stack: Stack) -> RestoredPostgresDatabase:
         network, placement = _placement(stack)
         return RestoredPostgresDatabase(
             stack, "Restored", placement=placement, security_group=ec2.SecurityGroup(stack, "Group", vpc=network),
             key=kms.Key(stack, "Key"), instance_identifier="app-db-restored", source_resource_id="db-ABCDEFGHIJKLMNOP",
-            restore_kind=kind, restore_value=value, settings=SETTINGS,
+            restore_kind=kind, restore_value=value, settings=settings,
         )  # fmt: skip
 
     return built(build, region="us-east-1")[1]

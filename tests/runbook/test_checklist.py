@@ -282,6 +282,31 @@ def test_cost_is_this_month_and_last_by_the_environment_tag(aws: None, capsys) -
     assert "production (tag Environment): 2026-10-01: 1812.40 USD; 2026-11-01: 1730.05 USD" in capsys.readouterr().out
 
 
+def _support_ends(ctx: Context, stubber: Stubber, end: datetime) -> None:
+    lifecycle = {"LifecycleSupportName": "open-source-rds-standard-support", "LifecycleSupportStartDate": datetime(2023, 2, 27, tzinfo=UTC),
+                 "LifecycleSupportEndDate": end}  # fmt: skip
+    stubber.add_response(
+        "describe_db_major_engine_versions",
+        {"DBMajorEngineVersions": [{"Engine": "postgres", "MajorEngineVersion": "15", "SupportedEngineLifecycles": [lifecycle]}]},
+        {"Engine": "postgres", "MajorEngineVersion": "15"},
+    )
+
+
+def test_monthly_says_how_long_standard_support_has_left_and_fails_within_a_year(aws: None, capsys) -> None:
+    ctx = _context()
+    with Stubber(ctx.client("rds")) as stubber:
+        _support_ends(ctx, stubber, datetime.now(UTC) + timedelta(days=500, hours=1))
+        assert checklist.engine_support(ctx)
+        _support_ends(ctx, stubber, datetime.now(UTC) + timedelta(days=200, hours=1))
+        assert not checklist.engine_support(ctx)
+        stubber.add_client_error("describe_db_major_engine_versions", "AccessDenied")
+        assert not checklist.engine_support(ctx)
+    out = capsys.readouterr().out
+    assert "in 500 days (RDS, DescribeDBMajorEngineVersions); then RDS Extended Support, charged (database.extended_support = true)" in out
+    assert "in 200 days" in out and "the major upgrade is due (README: Major version upgrades)" in out
+    assert "RDS did not answer (AccessDenied): aws rds describe-db-major-engine-versions --engine postgres --major-engine-version 15" in out
+
+
 def test_the_quarterly_drill_passes_within_the_rto_and_fails_when_stale(aws: None, capsys) -> None:
     ctx = _context()
     ssm = boto3.client("ssm", region_name=PRIMARY)

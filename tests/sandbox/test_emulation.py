@@ -480,6 +480,16 @@ def test_rds_refuses_a_downgrade_a_silent_major_upgrade_and_less_storage(
     rds.modify_db_instance(DBInstanceIdentifier=name, ApplyImmediately=True, EngineVersion="15.18", AllocatedStorage=30)
 
 
+def test_rds_says_when_standard_support_of_postgresql_15_ends(running: Running) -> None:
+    """What `checklist monthly` asks (moto has no DescribeDBMajorEngineVersions)."""
+    rds = running.client("rds", REGION)
+    (version,) = rds.describe_db_major_engine_versions(Engine="postgres", MajorEngineVersion="15")["DBMajorEngineVersions"]
+    (lifecycle,) = version["SupportedEngineLifecycles"]
+    assert lifecycle["LifecycleSupportName"] == "open-source-rds-standard-support"
+    assert lifecycle["LifecycleSupportEndDate"].date().isoformat() == "2028-02-29"
+    assert rds.describe_db_major_engine_versions(Engine="postgres", MajorEngineVersion="16")["DBMajorEngineVersions"] == []
+
+
 def test_rds_refuses_a_bad_instance_class_and_a_parameter_group_of_another_family(running: Running) -> None:
     rds = running.client("rds", REGION)
     rds.create_db_parameter_group(DBParameterGroupName="probe-pg14", DBParameterGroupFamily="postgres14", Description="old")

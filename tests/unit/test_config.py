@@ -108,6 +108,7 @@ def test_an_image_pinned_by_digest_is_taken_from_any_registry(config_dir: Path) 
         (r"^multi_az = .*", "multi_az = false", ["database.multi_az", "Multi-AZ"]),
         (r"^deletion_protection = .*", "deletion_protection = false", ["database.deletion_protection", "only true"]),
         (r"^engine_version = .*", 'engine_version = "16.4"', ["database.engine_version", "PostgreSQL 15"]),
+        (r"^extended_support = .*", "", ["database.extended_support", "required but missing", "true or false"]),
         (r"^hosted_zone_id = .*", 'hosted_zone_id = ""', ["dns.hosted_zone_id", "together"]),
         (r"^container_port = .*", "container_port = 9090", ["service.container_port", "9090"]),
         (

@@ -29,6 +29,13 @@ def test_postgresql_15_with_a_pinned_minor_that_rds_does_not_move(db: dict[str, 
     assert props["AutoMinorVersionUpgrade"] is False
 
 
+def test_each_environment_says_what_happens_after_standard_support(db: dict[str, Any], staging: Synthesis) -> None:
+    """config: production stays on PostgreSQL 15 in RDS Extended Support; staging lets RDS upgrade it."""
+    assert db["Properties"]["EngineLifecycleSupport"] == "open-source-rds-extended-support"
+    (staging_db,) = staging.resources("Data", "AWS::RDS::DBInstance").values()
+    assert staging_db["Properties"]["EngineLifecycleSupport"] == "open-source-rds-extended-support-disabled"
+
+
 def test_production_is_multi_az_and_staging_is_not(db: dict[str, Any], staging: Synthesis) -> None:
     assert db["Properties"]["MultiAZ"] is True
     (staging_db,) = staging.resources("Data", "AWS::RDS::DBInstance").values()

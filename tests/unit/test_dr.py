@@ -448,6 +448,9 @@ def test_backups_active_restores_the_manuals_instance_name_shaped_like_the_prima
     (primary_group,) = dr_active.resources("Data", "AWS::RDS::DBParameterGroup").values()
     assert group["Properties"]["Parameters"] == primary_group["Properties"]["Parameters"]
     assert not {"ManageMasterUserPassword", "MasterUserSecret", "MasterUserPassword"} & set(props)  # the backups' password
+    # What happens after standard support: as production's config says for its primary.
+    primary = dr_active.template("Data")["Resources"]["Database"]["Properties"]
+    assert props["EngineLifecycleSupport"] == primary["EngineLifecycleSupport"] == "open-source-rds-extended-support"
     assert _alarm_names(backups_active) == {f"contractorlens-production-{key}" for key in ACTIVE_ALARMS}
 
 
