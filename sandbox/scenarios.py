@@ -387,6 +387,12 @@ def _scheduled_daily(s: Session) -> tuple[bool, str]:
     return bool(result["ok"]), f"{schedule['ScheduleExpression']} {schedule['ScheduleExpressionTimezone']}: {result}"
 
 
+def _support_line(output: str) -> tuple[bool, str]:
+    """The engine-support line of `checklist monthly`: the end date as the emulator's RDS answers it."""
+    lines = [line.strip() for line in output.splitlines() if "RDS standard support ends" in line]
+    return bool(lines) and "ends 2028-02-29" in lines[0], lines[0] if lines else "no engine-support line in the output"
+
+
 def _confirm_emails(s: Session) -> tuple[bool, str]:
     """What the people on the alert lists do once: open SNS's confirmation message and follow its
     link (the emulator takes the address as the message's token)."""
@@ -415,7 +421,8 @@ def maintenance(s: Session) -> None:
         s.check("the team confirms its e-mail subscriptions (the link in AWS's message)", lambda: _confirm_emails(s), stand_in=True)
     s.deploy_sh("checklist", "weekly", *_env(s), *_health(s), expect=1, look_for="ok    alerting test")
     s.check("Cost Explorer's figures (moto's API)", lambda: _cost_figures(s), stand_in=True)
-    s.deploy_sh("checklist", "monthly", *_env(s), *_health(s), look_for="1730.05 USD")
+    monthly = s.deploy_sh("checklist", "monthly", *_env(s), *_health(s), look_for="1730.05 USD")
+    s.check("monthly says how long RDS's standard support of PostgreSQL 15 has left", lambda: _support_line(monthly))
     if s.cfg.dr.enabled:  # README: Database credentials
         before = _current_master_password(s, s.cfg.region)
         s.deploy_sh("db-password", *_env(s), look_for=f"ok    replicas: {s.cfg.dr_region} InSync")
