@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from aws_cdk import Duration, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -101,13 +101,13 @@ class ScheduledChecklist(Construct):
     def _grant_reads(self, *, cluster_name: str, service_name: str, db_instance: str, topic_arn: str) -> None:
         """What it reads, and the one topic it may publish to."""
         stack = Stack.of(self)
-        where = f"{stack.partition}:{{}}:{stack.region}:{stack.account}"
+        # format_arn, not str.format over a string holding tokens (a token's text has braces).
+        service_arn = stack.format_arn(service="ecs", resource="service", resource_name=f"{cluster_name}/{service_name}")
+        db_arn = stack.format_arn(service="rds", resource="db", resource_name=db_instance, arn_format=ArnFormat.COLON_RESOURCE_NAME)
         for statement in (
             iam.PolicyStatement(actions=["cloudwatch:GetMetricStatistics", "cloudwatch:DescribeAlarms"], resources=["*"]),
-            iam.PolicyStatement(
-                actions=["ecs:DescribeServices"], resources=[f"arn:{where.format('ecs')}:service/{cluster_name}/{service_name}"]
-            ),
-            iam.PolicyStatement(actions=["rds:DescribeDBInstances"], resources=[f"arn:{where.format('rds')}:db:{db_instance}"]),
+            iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[service_arn]),
+            iam.PolicyStatement(actions=["rds:DescribeDBInstances"], resources=[db_arn]),
             iam.PolicyStatement(actions=["sns:Publish"], resources=[topic_arn]),
         ):
             self.function.add_to_role_policy(statement)

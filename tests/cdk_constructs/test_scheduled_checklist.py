@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from aws_cdk import App, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 
@@ -17,26 +18,36 @@ TOPIC = "arn:aws:sns:us-west-2:123456789012:app-alerts-warning"
 TOPIC_KEY = "arn:aws:kms:us-west-2:123456789012:key/alerts"
 
 
+def _checklist(stack: Stack) -> ScheduledChecklist:
+    return ScheduledChecklist(
+        stack,
+        "Daily",
+        function_name="app-daily-checklist",
+        code_directory=str(CODE),
+        handler="daily.handler",
+        settings={"env": "prod", "limits": {"ecs_cpu": 70}},
+        topic_arn=TOPIC,
+        topic_key_arn=TOPIC_KEY,
+        log_group=logs.LogGroup(stack, "Logs"),
+        hour=8,
+        time_zone="America/Los_Angeles",
+        cluster_name="app",
+        service_name="app",
+        db_instance="app-db",
+    )
+
+
 @pytest.fixture(scope="module")
 def template() -> Template:
-    return built(
-        lambda stack: ScheduledChecklist(
-            stack,
-            "Daily",
-            function_name="app-daily-checklist",
-            code_directory=str(CODE),
-            handler="daily.handler",
-            settings={"env": "prod", "limits": {"ecs_cpu": 70}},
-            topic_arn=TOPIC,
-            topic_key_arn=TOPIC_KEY,
-            log_group=logs.LogGroup(stack, "Logs"),
-            hour=8,
-            time_zone="America/Los_Angeles",
-            cluster_name="app",
-            service_name="app",
-            db_instance="app-db",
-        )
-    )[1]
+    return built(_checklist)[1]
+
+
+def test_it_builds_in_a_stack_whose_account_and_region_are_not_known_yet() -> None:
+    """An environment-agnostic stack: the ARNs hold tokens, whose text has braces (str.format failed on them)."""
+    stack = Stack(App(), "Agnostic")
+    _checklist(stack)
+    statements = json.dumps(Template.from_stack(stack).to_json())
+    assert "service/app/app" in statements and "db:app-db" in statements
 
 
 def test_it_runs_every_morning_in_the_configured_time_zone(template: Template) -> None:
