@@ -32,8 +32,10 @@ from stacks import build_environment
 from stacks.catalogue import CatalogueError
 
 
-def main() -> int:
-    app = cdk.App()
+def main(app: cdk.App | None = None) -> int:
+    """The app the cdk CLI runs; `app` with its context already in it, for tests (jsii's Node
+    runtime reads CDK_CONTEXT_JSON once, when it starts)."""
+    app = app or cdk.App()
     env_name = app.node.try_get_context("env") or DEFAULT_ENVIRONMENT
     image_tag = app.node.try_get_context("image-tag")
     try:

@@ -7,7 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests.synth import CDK_JSON, ROOT
 
@@ -24,6 +27,25 @@ def _run_app(cwd: Path, context: dict[str, str], tmp_path: Path) -> subprocess.C
     return subprocess.run([sys.executable, "app.py"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
+def _main(capsys: pytest.CaptureFixture[str], context: dict[str, str], tmp_path: Path) -> Result:
+    """`app.main()` in this process, as the CLI would run it (its exit code and what it printed):
+    a mistake found before anything is built costs no process of its own. An exception would fail
+    the test, where a process would print its traceback; test_unknown_environment runs the process."""
+    import aws_cdk as cdk
+
+    import app
+
+    # The context goes in directly: Node, already running, would not see a changed environment.
+    code = app.main(cdk.App(context={**CDK_JSON["context"], **context}, outdir=str(tmp_path / "out")))
+    return Result(code, capsys.readouterr().err)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stderr: str
+
+
 def _checkout(tmp_path: Path) -> Path:
     """A copy of the app's sources to change a file in."""
     work = tmp_path / "checkout"
@@ -37,7 +59,7 @@ def _checkout(tmp_path: Path) -> Path:
     return work
 
 
-def _assert_one_line_error(result: subprocess.CompletedProcess[str], *parts: str) -> None:
+def _assert_one_line_error(result: subprocess.CompletedProcess[str] | Result, *parts: str) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -62,52 +84,48 @@ def test_bad_value_in_a_config_file(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "manifest.json").exists()
 
 
-def test_image_tag_from_context_overrides_the_config(tmp_path: Path) -> None:
-    result = _run_app(ROOT, {"env": "staging", "image-tag": "2.1.0"}, tmp_path)
+def test_image_tag_from_context_overrides_the_config_and_the_clis_own_keys_pass(tmp_path: Path) -> None:
+    """One synth for both: the context keys the cdk CLI adds itself are not refused as misspelt."""
+    cli_keys = {
+        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:bundling-stacks": ["**"],
+        "availability-zones:account=123456789012:region=us-west-2": ["us-west-2a"],
+    }
+    result = _run_app(ROOT, {"env": "staging", "image-tag": "2.1.0", **cli_keys}, tmp_path)
     assert result.returncode == 0, result.stderr
     template = json.loads((tmp_path / "out" / "ContractorLens-Staging-Service.template.json").read_text())
     (task,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::ECS::TaskDefinition"]
     assert json.dumps(task["Properties"]["ContainerDefinitions"][0]["Image"]).endswith(':2.1.0"]]}')
 
 
-def test_bad_image_tag_in_context(tmp_path: Path) -> None:
-    result = _run_app(ROOT, {"env": "staging", "image-tag": "-latest"}, tmp_path)
+def test_bad_image_tag_in_context(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    result = _main(capsys, {"env": "staging", "image-tag": "-latest"}, tmp_path)
     _assert_one_line_error(result, "-c image-tag = '-latest'", "image tag")
 
 
-def test_bad_dr_mode_in_context(tmp_path: Path) -> None:
-    result = _run_app(ROOT, {"dr-mode": "failover"}, tmp_path)
+def test_bad_dr_mode_in_context(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    result = _main(capsys, {"dr-mode": "failover"}, tmp_path)
     _assert_one_line_error(result, "-c dr-mode = 'failover'", "standby, active")
 
 
-def test_a_failback_replica_needs_the_config_to_say_so(tmp_path: Path) -> None:
+def test_a_failback_replica_needs_the_config_to_say_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """production.toml says its database was created new: a replica's template would replace it.
     (The other refusals of -c failback: tests/unit/test_dr.py.)"""
-    result = _run_app(ROOT, {"failback": "replica"}, tmp_path)
+    result = _main(capsys, {"failback": "replica"}, tmp_path)
     _assert_one_line_error(result, "-c failback = 'replica'", 'set database.created_as = "replica" in config/production.toml first')
 
 
-def test_a_misspelt_context_key_stops_synth(tmp_path: Path) -> None:
+def test_a_misspelt_context_key_stops_synth(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Ignored, `-c environment=staging` would synthesize production and `-c imagetag=1.4.2` the file's tag."""
     for key, value in (("environment", "staging"), ("imagetag", "1.4.2")):
-        result = _run_app(ROOT, {key: value}, tmp_path)
+        result = _main(capsys, {key: value}, tmp_path)
         _assert_one_line_error(result, f"-c {key}: unknown context key", "allowed are env, image-tag, dr-mode, dr-restore")
         assert not (tmp_path / "out" / "manifest.json").exists()
 
 
-def test_the_clis_own_context_keys_pass(tmp_path: Path) -> None:
-    cli_keys = {
-        "aws:cdk:enable-path-metadata": True,
-        "aws:cdk:bundling-stacks": ["**"],
-        "availability-zones:account=123456789012:region=us-west-2": ["us-west-2a"],
-    }
-    result = _run_app(ROOT, {"env": "staging", **cli_keys}, tmp_path)
-    assert result.returncode == 0, result.stderr
-
-
-def test_dr_context_for_an_environment_without_a_dr_stack(tmp_path: Path) -> None:
+def test_dr_context_for_an_environment_without_a_dr_stack(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for key, value in (("dr-mode", "active"), ("dr-restore", "latest")):
-        result = _run_app(ROOT, {"env": "staging", key: value}, tmp_path)
+        result = _main(capsys, {"env": "staging", key: value}, tmp_path)
         _assert_one_line_error(result, f"-c {key} = '{value}'", "staging has no DR stack", "dr.enabled = false")
 
 

@@ -231,11 +231,21 @@ def test_a_change_in_two_groups_is_listed_in_the_riskier_one_only() -> None:
 
 
 def test_after_make_snapshots_make_diff_compares_with_mains_merge_base(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], synthesis: Callable[[str], Synthesis], dr_active: Synthesis
 ) -> None:
     """The reviewer's order in "Changing things": change, `make snapshots`, `make diff`. The working
-    tree's snapshots then equal the synth; the change shows against where the branch left main."""
+    tree's snapshots then equal the synth; the change shows against where the branch left main.
+    (The session's syntheses stand in for the command's own: test_make_diff_fails_... runs those.)"""
     import review.__main__ as review_main
+
+    def synthesized(env: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        synth = synthesis(env)
+        regions = {name: synth.manifest["artifacts"][name]["environment"].rsplit("/", 1)[1] for name in synth.templates}
+        templates = {name: normalized(t) for name, t in synth.templates.items()}
+        templates["ContractorLens-Production-DR-active"] = normalized(dr_active.template("DR"))
+        return templates, regions | {"ContractorLens-Production-DR-active": "us-east-1"}
+
+    monkeypatch.setattr(review_main, "_synthesized", synthesized)
 
     def snapshots(base: str | None, directory: Path) -> dict[str, dict[str, Any]]:
         found = {p.stem: json.loads(p.read_text()) for p in sorted(SNAPSHOTS.glob("*.json"))}
