@@ -12,8 +12,11 @@ from constructs import Construct
 from cdk_constructs.compliance import CONTROL_TOWER, acknowledge
 from cdk_constructs.protection import LATE_PROTECTION, DeletionProtection
 
-# TLS 1.3 and 1.2 only (ELBSecurityPolicy-TLS13-1-2-2021-06): what the iOS app needs, nothing older.
-TLS_POLICY = elbv2.SslPolicy.RECOMMENDED_TLS
+# TLS 1.3 and 1.2 only, TLS 1.2 with forward-secret AEAD ciphers only, and post-quantum hybrid key
+# exchange where the client offers it (ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09, what the console
+# now picks: ELB user guide, "Security policies for your Application Load Balancer"). The iOS app's
+# URLSession speaks TLS 1.3; nothing older than 1.2 is needed.
+TLS_POLICY = elbv2.SslPolicy.TLS13_12_RES_PQ
 
 
 class PublicLoadBalancer(Construct):

@@ -74,6 +74,7 @@ def install() -> None:
     network.define_models()
     network.install_routes()
     network.install_vpc_attributes()
+    network.install_ssl_policies()
     resources.install_ecr_replication()
     rds.install()
     ecs.install()

@@ -15,6 +15,7 @@ EXTENSIONS = {
     "AWS::EC2::Route": "an IPv6 route keeps its DestinationIpv6CidrBlock (moto drops it)",
     "AWS::EC2::VPC": "takes EnableDnsSupport and EnableDnsHostnames from the template, as the AWS::EC2::VPC reference describes them (moto's CloudFormation drops both); network interfaces in the VPC then get private DNS names, which ECS's RunTask reports",
     "EC2 deletions": "route tables, routes, associations, gateways and their attachments, NAT gateways, addresses, endpoints and flow logs are deleted with their stack (moto's CloudFormation keeps them, and the VPC's deletion then fails)",
+    "ELB security policies": "CreateListener and ModifyListener refuse an SslPolicy that is not one of ELB's (SSLPolicyNotFound; ELB API reference, CreateListener: Errors), checked against the policies moto lists from AWS's own; moto took any name",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "created with the template's scheme, IP address type, groups, subnets and attributes; deletion protection refuses deletion; with access logs on, the test object ELB writes into the bucket",
 }
 
@@ -284,6 +285,29 @@ def _delete_endpoint(stack: Any, logical_id: str, instance: Any, props: dict[str
 
 def _delete_flow_log(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
     _ec2(stack).delete_flow_logs(FlowLogIds=[instance.id])
+
+
+def install_ssl_policies() -> None:
+    from moto.elbv2.exceptions import ELBClientError
+    from moto.elbv2.models import ELBv2Backend
+    from moto.elbv2.ssl_policies import SSL_POLICIES
+
+    create, modify = ELBv2Backend.create_listener, ELBv2Backend.modify_listener
+
+    def known(name: str | None) -> None:
+        if name is not None and name not in SSL_POLICIES:
+            raise ELBClientError("SSLPolicyNotFound", f"SSL policy '{name}' not found")
+
+    def create_listener(self: Any, load_balancer_arn: str, protocol: str, port: str, ssl_policy: str, *args: Any, **kwargs: Any) -> Any:
+        known(ssl_policy if protocol in ("HTTPS", "TLS") else None)
+        return create(self, load_balancer_arn, protocol, port, ssl_policy, *args, **kwargs)
+
+    def modify_listener(self: Any, arn: str, *args: Any, **kwargs: Any) -> Any:
+        known(kwargs.get("ssl_policy") if "ssl_policy" in kwargs else (args[2] if len(args) > 2 else None))
+        return modify(self, arn, *args, **kwargs)
+
+    ELBv2Backend.create_listener = create_listener  # type: ignore[method-assign]
+    ELBv2Backend.modify_listener = modify_listener  # type: ignore[method-assign]
 
 
 def install_vpc_attributes() -> None:

@@ -1711,3 +1711,27 @@ def test_a_stacks_sns_subscription_is_made_pending_and_goes_with_the_stack(runni
     ]
     _cfn(running).delete_stack(StackName="Subscribed")
     assert not [x for x in sns.list_subscriptions()["Subscriptions"] if x["TopicArn"] == topic]
+
+
+def test_elb_refuses_a_security_policy_it_does_not_have(running: Running) -> None:
+    """A misspelt or retired SslPolicy fails the listener's create, as ELB fails it (SSLPolicyNotFound)."""
+    ec2, elb = running.client("ec2", REGION), running.client("elbv2", REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.79.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.79.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
+    balancer = elb.create_load_balancer(Name="probe-tls", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    certificate = running.client("acm", REGION).request_certificate(DomainName="probe.example.com")["CertificateArn"]
+    listener = {
+        "LoadBalancerArn": balancer,
+        "Protocol": "HTTPS",
+        "Port": 443,
+        "Certificates": [{"CertificateArn": certificate}],
+        "DefaultActions": [{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+    }
+    with pytest.raises(ClientError, match="SSLPolicyNotFound"):
+        elb.create_listener(SslPolicy="ELBSecurityPolicy-TLS13-1-2-Res-2099-01", **listener)
+    arn = elb.create_listener(SslPolicy="ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", **listener)["Listeners"][0]["ListenerArn"]
+    with pytest.raises(ClientError, match="SSLPolicyNotFound"):
+        elb.modify_listener(ListenerArn=arn, SslPolicy="ELBSecurityPolicy-TLS-0-9")

@@ -127,7 +127,8 @@ def test_alb_is_internet_facing_dual_stack_in_public_subnets(production: Synthes
 def test_https_with_tls_12_or_13_and_http_redirected(production: Synthesis) -> None:
     listeners = _listeners(production)
     assert listeners[443]["Protocol"] == "HTTPS"
-    assert listeners[443]["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    # TLS 1.2 with forward-secret AEAD ciphers only (no CBC), and post-quantum key exchange offered.
+    assert listeners[443]["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
     redirect = listeners[80]["DefaultActions"][0]
     assert redirect["Type"] == "redirect"
     assert redirect["RedirectConfig"] == {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}
