@@ -59,6 +59,17 @@ class ApiFirewall(Construct):
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=_visibility(name),
             rules=_rules(name, rate_limit, large_body_paths),
+            # For every output of the web ACL, its sampled requests in the console included: the
+            # logging configuration's redaction covers the logs only (WAF API reference,
+            # DataProtectionConfig: it "alters the data that's available for ... web ACL request sampling").
+            data_protection_config=wafv2.CfnWebACL.DataProtectionConfigProperty(
+                data_protections=[
+                    wafv2.CfnWebACL.DataProtectProperty(
+                        field=wafv2.CfnWebACL.FieldToProtectProperty(field_type="SINGLE_HEADER", field_keys=list(REDACTED_HEADERS)),
+                        action="SUBSTITUTION",
+                    )
+                ]
+            ),
         )
         wafv2.CfnWebACLAssociation(self, "Association", resource_arn=load_balancer_arn, web_acl_arn=self.web_acl.attr_arn)
         wafv2.CfnLoggingConfiguration(

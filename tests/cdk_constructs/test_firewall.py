@@ -49,6 +49,13 @@ def test_the_logs_leave_out_tokens_and_cookies(template: Any) -> None:
     assert redacted == [{"SingleHeader": {"Name": "authorization"}}, {"SingleHeader": {"Name": "cookie"}}]
 
 
+def test_sampled_requests_leave_them_out_too(template: Any) -> None:
+    """The console's sampled requests are not logs: only the web ACL's own data protection covers them."""
+    (protection,) = one(template, "AWS::WAFv2::WebACL")["Properties"]["DataProtectionConfig"]["DataProtections"]
+    assert protection["Action"] == "SUBSTITUTION"
+    assert protection["Field"] == {"FieldType": "SINGLE_HEADER", "FieldKeys": ["authorization", "cookie"]}
+
+
 def test_the_common_rule_sets_8_kb_body_rule_only_counts(template: Any) -> None:
     """It would block every upload over 8 KB (all WAF inspects behind an ALB)."""
     (common,) = [r for r in one(template, "AWS::WAFv2::WebACL")["Properties"]["Rules"] if r["Name"] == "AWSManagedRulesCommonRuleSet"]
