@@ -213,7 +213,8 @@ class PostgresDatabase(Construct):
             groups and the monitoring role stay for the instance that comes back. Default: false.
         :param created_as_replica: the instance was (or is being) created as a read replica: no
             MasterUsername or StorageEncrypted in the template (it is encrypted by `key` all the
-            same). Required with `replica_of`. Default: false, created new.
+            same), and no AllocatedStorage (it has its source's). Required with `replica_of`.
+            Default: false, created new.
         """
         if replica_of is not None and not created_as_replica:
             raise ValueError("replica_of needs created_as_replica: a replica is created without MasterUsername and StorageEncrypted")
@@ -363,6 +364,10 @@ class PostgresDatabase(Construct):
         cfn = cast(rds.CfnDBInstance, self.instance.node.default_child)
         for prop in ("MasterUsername", "StorageEncrypted"):
             cfn.add_property_deletion_override(prop)
+        # A replica gets its source's storage, which autoscaling may have grown past the configured
+        # allocation: asking for less fails the create, and, once promoted, an update that names the
+        # smaller figure fails too (storage only grows). Autoscaling (MaxAllocatedStorage) goes on.
+        cfn.add_property_deletion_override("AllocatedStorage")
         for rule in ("AwsSolutions-RDS2", "NIST.800.53.R5-RDSStorageEncrypted"):
             acknowledge(self.instance, rule, _FAILBACK_ENCRYPTION)
 
