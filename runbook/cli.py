@@ -329,7 +329,7 @@ COMMANDS: tuple[Command, ...] = (
         "failback",
         summary="after a real failover, the data back to the primary region: status | hold | replicate | switchover | finish",
         readme="after a real failover, the primary region takes the data back without losing a write (see Failback): "
-        "`hold` keeps DNS on the DR region; `replicate` puts the stale `contractorlens-db` aside and makes it a read "
+        "`hold` keeps DNS on the DR region; `replicate` puts the stale `contractorlens-db` aside (its backups no longer copied into the DR region) and makes it a read "
         "replica of the DR database; `switchover` stops the DR service, waits for lag 0 and promotes it; `finish` "
         "returns DNS and puts the DR region in standby with a fresh replica. `status` names the next step; a step out "
         "of order is refused with one line; each picks up where it stopped",

@@ -3,7 +3,8 @@ the DR region without losing a write, in the steps `./scripts/deploy.sh failback
 
   hold        Route 53 keeps answering with the DR region whatever the recovered primary region
               does (the primary's health check inverted): the stale primary must take no writes.
-  replicate   the stale contractorlens-db renamed aside (kept, still protected); the Data stack
+  replicate   the stale contractorlens-db renamed aside (kept, still protected, its automated
+              backups no longer replicated into the DR region); the Data stack
               deployed without its database (-c failback=detached: CloudFormation's delete finds
               nothing by that name), then with contractorlens-db as a cross-Region read replica of
               the DR database (-c failback=replica).
@@ -183,10 +184,27 @@ def hold(ctx: Context, run: Runner = run_command) -> bool:
     )
 
 
+def stop_backup_replication(ctx: Context, primary: dict[str, Any]) -> None:
+    """The stale primary stops copying its automated backups into the DR region (RDS API reference,
+    StopDBInstanceAutomatedBackupsReplication, called in the destination region); the copies made so
+    far stay there for their retention. Else it would go on copying, and costing, for as long as it
+    is kept, beside the backups of the database that takes its name."""
+    dr = ctx.client("rds", ctx.cfg.dr_region)
+    copies = dr.describe_db_instance_automated_backups(DbiResourceId=primary["DbiResourceId"])["DBInstanceAutomatedBackups"]
+    if not any(copy.get("Status") == "replicating" for copy in copies):
+        return
+    dr.stop_db_instance_automated_backups_replication(SourceDBInstanceArn=primary["DBInstanceArn"])
+    ctx.report.check(
+        "stale primary's backup replication", True, f"stopped into {ctx.cfg.dr_region}; the copies made so far stay for their retention"
+    )
+
+
 def _rename_stale(ctx: Context, primary: dict[str, Any]) -> str:
     """The stale primary out of the way, kept: its writes that never reached the DR region are in it."""
     cfg, names = ctx.cfg, ctx.cfg.names
     stale = f"{names.db_stale_prefix}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    # Before the rename, while its ARN is the one RDS knows the replication by.
+    stop_backup_replication(ctx, primary)
     rds = ctx.client("rds", cfg.region)
     change: dict[str, Any] = {"DBInstanceIdentifier": names.db_instance, "NewDBInstanceIdentifier": stale, "ApplyImmediately": True}
     exports = primary.get("EnabledCloudwatchLogsExports") or []

@@ -703,7 +703,10 @@ def failback(s: Session) -> None:
     s.check(f'config/{s.cfg.name}.toml: database.created_as = "replica"', lambda: _created_as_replica(s), stand_in=True)
     s.deploy_sh("failback", "switchover", *_env(s), expect=2, look_for="failback replicate")
     s.deploy_sh("failback", "replicate", *_env(s), look_for=names.db_stale_prefix)
-    s.check(f"{names.db_instance} replicates the DR database; the stale one kept aside", lambda: _replicating_back(s))
+    s.check(
+        f"{names.db_instance} replicates the DR database; the stale one kept aside, its backups no longer copied",
+        lambda: _replicating_back(s),
+    )
     s.deploy_sh(s.cfg.name, *_health(s), expect=1, look_for="a failback is in progress")
     s.deploy_sh("db-users", *_env(s), expect=2, look_for="is a read replica")
     s.deploy_sh("failback", "finish", *_env(s), expect=2, look_for="failback switchover")
@@ -745,8 +748,21 @@ def _replicating_back(s: Session) -> tuple[bool, str]:
     ]
     source = db.get("ReadReplicaSourceDBInstanceIdentifier")
     status = s.stack_status("Data")
-    ok = source == s.cfg.dr_db_instance_arn and len(stale) == 1 and status == "UPDATE_COMPLETE"
-    return ok, f"{names.db_instance} replicating from {source}; kept aside: {stale}; Data stack {status}"
+    # The stale one no longer copies its backups into the DR region (what it copied stays).
+    copies = [
+        b["Status"]
+        for d in rds.describe_db_instances()["DBInstances"]
+        if d["DBInstanceIdentifier"] in stale
+        for b in s.client("rds", s.cfg.dr_region).describe_db_instance_automated_backups(DbiResourceId=d["DbiResourceId"])[
+            "DBInstanceAutomatedBackups"
+        ]
+    ]
+    stopped = "replicating" not in copies and (copies or not s.cfg.database.replicate_backups_to_dr)
+    ok = source == s.cfg.dr_db_instance_arn and len(stale) == 1 and status == "UPDATE_COMPLETE" and bool(stopped)
+    return (
+        ok,
+        f"{names.db_instance} replicating from {source}; kept aside: {stale}, its backups' copies in the DR region {copies}; Data stack {status}",
+    )
 
 
 def _password_secrets(s: Session, task_definition: str) -> set[str]:

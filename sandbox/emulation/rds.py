@@ -24,6 +24,7 @@ EXTENSIONS = {
     "replica deletion": "a read replica is deleted without a final snapshot whatever the DeletionPolicy (the RDS handler's DeleteHandler.decideSnapshotIdentifier: final snapshots are not allowed for read replicas)",
     "physical id": "CloudFormation addresses a DB instance by the identifier it created it with (the physical id; the handlers' contract: 'the only input guaranteed to exist in the model is the DB instance identifier', DeleteHandler): after a rename outside the stack an update fails NotFound, and a delete finds nothing and succeeds (the handler returns NotFound, which CloudFormation takes as deleted), or deletes whatever now has that name (moto keeps the renamed object, which the stack would otherwise follow)",
     "support dates": "DescribeDBMajorEngineVersions (moto has none) answers for PostgreSQL 15 with RDS standard support ending 2028-02-29, the date RDS's release calendar gives as issue 28 quotes it; other engines and versions, and the Extended Support entry, are not modelled (an empty answer)",
+    "stopping backup replication": "StopDBInstanceAutomatedBackupsReplication (moto has none), called in the destination region with the source's ARN, stops the replication: the copies made so far stay, with status retained, and the call for a source that replicates nothing there fails DBInstanceAutomatedBackupNotFound (RDS API reference: Errors); the retained copies' window is not closed at the stop",
     "backup replication on update": "adding AutomaticBackupReplicationRegion in an update starts the replication (StartDBInstanceAutomatedBackupsReplication: aws-cloudformation-resource-providers-rds, ResourceModelHelper.shouldStartAutomaticBackupReplication in the UpdateHandler), e.g. after a failback's promotion",
 }
 
@@ -353,6 +354,7 @@ def install() -> None:
     RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica  # type: ignore[method-assign]
     _install_replica_lag()
     _install_major_engine_versions()
+    _install_stop_backup_replication()
 
     def remove_replica(self: Any, replica: Any) -> None:
         # moto lists a cross-region replica by ARN but removes it by name.
@@ -527,3 +529,24 @@ def _install_major_engine_versions() -> None:
         return ActionResult({"DBMajorEngineVersions": found})
 
     RDSResponse.describe_db_major_engine_versions = describe_db_major_engine_versions  # type: ignore[attr-defined]
+
+
+def _install_stop_backup_replication() -> None:
+    from moto.core.responses import ActionResult
+    from moto.rds.exceptions import RDSClientError
+    from moto.rds.responses import RDSResponse
+
+    def stop_db_instance_automated_backups_replication(self: Any) -> Any:
+        source = self._get_param("SourceDBInstanceArn")
+        copies = [
+            b
+            for b in REPLICATED_BACKUPS.get((self.current_account, self.region), [])
+            if b["DBInstanceArn"] == source and b["Status"] == "replicating"
+        ]
+        if not copies:
+            raise RDSClientError("DBInstanceAutomatedBackupNotFound", f"No automated backups are being replicated from {source}")
+        for copy in copies:
+            copy["Status"] = "retained"
+        return ActionResult({"DBInstanceAutomatedBackup": {k: v for k, v in copies[0].items() if not k.startswith("_")}})
+
+    RDSResponse.stop_db_instance_automated_backups_replication = stop_db_instance_automated_backups_replication  # type: ignore[attr-defined]

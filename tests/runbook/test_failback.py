@@ -282,3 +282,22 @@ def test_dr_standby_and_the_deploys_refuse_a_primary_that_is_a_replica(failed_ov
     ctx = _context()
     assert not checks.check_database(ctx)
     assert "a failback is in progress" in ctx.report.checks[-1].detail
+
+
+def test_the_stale_primary_stops_copying_its_backups_into_the_dr_region(aws: None) -> None:
+    """moto has no StopDBInstanceAutomatedBackupsReplication: RDS's answers at the API boundary (the
+    sandbox's failback scenario runs it against the emulator's)."""
+    from botocore.stub import Stubber
+
+    ctx = _context()
+    primary = {"DbiResourceId": "db-STALE", "DBInstanceArn": f"arn:aws:rds:{PRIMARY}:123456789012:db:contractorlens-db"}
+    copies = {"DBInstanceAutomatedBackups": [{"DbiResourceId": "db-STALE", "Status": "replicating"}]}
+    with Stubber(ctx.client("rds", DR)) as stubber:
+        stubber.add_response("describe_db_instance_automated_backups", copies, {"DbiResourceId": "db-STALE"})
+        stubber.add_response("stop_db_instance_automated_backups_replication", {}, {"SourceDBInstanceArn": primary["DBInstanceArn"]})
+        failback.stop_backup_replication(ctx, primary)
+        # Nothing replicating (stopped before, or never): nothing to stop.
+        stubber.add_response("describe_db_instance_automated_backups", {"DBInstanceAutomatedBackups": []}, {"DbiResourceId": "db-STALE"})
+        failback.stop_backup_replication(ctx, primary)
+        stubber.assert_no_pending_responses()
+    assert [c.name for c in ctx.report.checks] == ["stale primary's backup replication"]

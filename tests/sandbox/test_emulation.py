@@ -411,6 +411,24 @@ def test_replicated_backups_are_found_by_their_sources_resource_id(running: Runn
     assert not rds.describe_db_instance_automated_backups(DbiResourceId="db-NOTTHISONE")["DBInstanceAutomatedBackups"]
 
 
+def test_backup_replication_stops_and_the_copies_stay(running: Running, dr_key: str) -> None:
+    """What failback's replicate asks of RDS for the stale primary, before it renames it."""
+    source = _database("probe-stopping")
+    source["Properties"] |= {
+        "BackupRetentionPeriod": 7,
+        "AutomaticBackupReplicationRegion": DR_REGION,
+        "AutomaticBackupReplicationKmsKeyId": DR_KEY,
+    }
+    assert _deploy(running, "Stopping", {"Db": source}) == "CREATE_COMPLETE"
+    (db,) = running.client("rds", REGION).describe_db_instances(DBInstanceIdentifier="probe-stopping")["DBInstances"]
+    dr = running.client("rds", DR_REGION)
+    dr.stop_db_instance_automated_backups_replication(SourceDBInstanceArn=db["DBInstanceArn"])
+    (copy,) = dr.describe_db_instance_automated_backups(DbiResourceId=db["DbiResourceId"])["DBInstanceAutomatedBackups"]
+    assert copy["Status"] == "retained"
+    with pytest.raises(ClientError, match="DBInstanceAutomatedBackupNotFound"):
+        dr.stop_db_instance_automated_backups_replication(SourceDBInstanceArn=db["DBInstanceArn"])
+
+
 def test_point_in_time_restores_stay_inside_the_restore_window(running: Running, dr_key: str) -> None:
     """dr-restore --time and a backups-mode dr-activate --time: RDS refuses a time outside the
     window, and a source without automated backups."""
