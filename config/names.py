@@ -9,7 +9,8 @@ DB_LOG_EXPORTS = ("postgresql", "upgrade")
 # same in every environment, since each has an instance of its own.
 DATABASE_NAME = "contractorlens"
 MASTER_USERNAME = "contractorlens_admin"
-# The backend's own role (IAM authentication, no password), which `deploy.sh db-users` creates.
+# The backend's own role in production (IAM authentication, no password), which `deploy.sh
+# db-users` creates; every other environment has one of its own (Names.app_db_user).
 APP_DB_USER = "contractorlens_app"
 # Where the backend image keeps the RDS certificate authorities' bundle (README: Backend contract).
 RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
@@ -72,6 +73,14 @@ class Names:
     @property
     def app_log_group(self) -> str:
         return f"/ecs/{self.prefix}"
+
+    @property
+    def app_db_user(self) -> str:
+        """The backend's database role: `contractorlens_app`, `contractorlens_staging_app`. One per
+        environment, because IAM decides who may sign a login token by user name: with one name in
+        every environment, staging's tasks could log in to production's database wherever the
+        network let them."""
+        return APP_DB_USER if self.env == "production" else f"{self.prefix.replace('-', '_')}_app"
 
     @property
     def db_instance(self) -> str:

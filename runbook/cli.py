@@ -202,7 +202,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "db-users",
         summary="create the backend's own database role (IAM login, rows only) with a one-off task; safe to run again",
-        readme="the backend's own role `contractorlens_app` in `contractorlens-db`: IAM authentication only (`rds_iam`), "
+        readme="the backend's own role `contractorlens_app` (`contractorlens_<env>_app` elsewhere) in `contractorlens-db`: IAM authentication only (`rds_iam`), "
         "read and write rows of every table, no DDL. Runs the Data stack's one-off task `contractorlens-db-users` on "
         "cluster `contractorlens-admin` (the master secret goes to that task only) in the app's subnets, waits for it, "
         "and fails with psql's exit code and where its output is; idempotent; Ctrl-C stops the task. `first-deploy` "

@@ -42,11 +42,20 @@ def check_recorded(ctx: Context) -> bool:
         return ctx.report.check(
             "database role",
             False,
-            f"db-users has not run in {cfg.name} ({parameter} missing): the backend logs in as {APP_DB_USER} "
+            f"db-users has not run in {cfg.name} ({parameter} missing): the backend logs in as {names.app_db_user} "
             f'(database.app_login = "iam"), which it creates; run: npx cdk deploy {names.stack("Data")} -c env={cfg.name}, '
             f"then ./scripts/deploy.sh db-users --env {cfg.name}",
         )
-    return ctx.report.check("database role", True, f"{APP_DB_USER} made by db-users at {record.get('at')}")
+    # A record from before each environment had a role of its own names none: it made production's.
+    made = record.get("user", APP_DB_USER)
+    if made != names.app_db_user:
+        return ctx.report.check(
+            "database role",
+            False,
+            f"db-users made {made} in {cfg.name} at {record.get('at')}, but the backend now logs in as {names.app_db_user}: "
+            f"run ./scripts/deploy.sh db-users --env {cfg.name} before this deploy (then drop {made} by hand)",
+        )
+    return ctx.report.check("database role", True, f"{names.app_db_user} made by db-users at {record.get('at')}")
 
 
 def db_users(ctx: Context) -> bool:
@@ -84,7 +93,12 @@ def db_users(ctx: Context) -> bool:
     (task,) = ecs.describe_tasks(cluster=names.admin_cluster, tasks=[arn])["tasks"]
     if not _outcome(ctx, task):
         return False
-    record = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "instance": names.db_instance, "task_definition": task_definition}
+    record = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "instance": names.db_instance,
+        "task_definition": task_definition,
+        "user": names.app_db_user,
+    }
     ctx.client("ssm", cfg.region).put_parameter(Name=record_parameter(ctx), Value=json.dumps(record), Type="String", Overwrite=True)
     return True
 
@@ -95,7 +109,7 @@ def _outcome(ctx: Context, task: dict[str, Any]) -> bool:
     code = container.get("exitCode")
     if code == 0:
         return ctx.report.check(
-            "db-users", True, f"{APP_DB_USER} in {names.db_instance}: logs in with IAM only (rds_iam), reads and writes rows, no DDL"
+            "db-users", True, f"{names.app_db_user} in {names.db_instance}: logs in with IAM only (rds_iam), reads and writes rows, no DDL"
         )
     why = (
         f"psql exited {code}"
@@ -120,7 +134,7 @@ def _writable_primary(ctx: Context) -> None:
         raise RunbookError(f"{names.db_instance} in {cfg.region} is {db['DBInstanceStatus']}: run db-users once it is available")
     if db.get("ReadReplicaSourceDBInstanceIdentifier"):
         raise RunbookError(
-            f"{names.db_instance} is a read replica (a failback is half-way): it has {APP_DB_USER} from its source; "
+            f"{names.db_instance} is a read replica (a failback is half-way): it has {names.app_db_user} from its source; "
             f"run db-users after the switchover (./scripts/deploy.sh failback status --env {cfg.name})"
         )
 

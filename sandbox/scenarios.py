@@ -713,7 +713,7 @@ def failback(s: Session) -> None:
     s.deploy_sh("failback", "switchover", *_env(s))
     s.check(f"{names.db_instance} the primary again, db-users on its new secret", lambda: _failed_back(s))
     # Idempotent: the role came back with the data; running it again on the new primary passes.
-    s.deploy_sh("db-users", *_env(s), look_for="contractorlens_app in")
+    s.deploy_sh("db-users", *_env(s), look_for=f"{names.app_db_user} in")
     s.deploy_sh("health-check", *_env(s), *_health(s))
     s.deploy_sh("failback", "finish", *_env(s), look_for=f"{names.dr_final_snapshot_prefix}-")
     s.check("standby again, with a replica of the new primary", lambda: _replica(s, []))

@@ -16,7 +16,7 @@ from cdk_constructs.db_users import DatabaseUsersTask, app_role_sql
 from cdk_constructs.keys import customer_key
 from cdk_constructs.logs import encrypted_log_group
 from config import EnvironmentConfig
-from config.names import APP_DB_USER, DAILY_BACKUP_HOUR_UTC, DATABASE_NAME, MASTER_USERNAME, PRIMARY_DATABASE_ID
+from config.names import DAILY_BACKUP_HOUR_UTC, DATABASE_NAME, MASTER_USERNAME, PRIMARY_DATABASE_ID
 from stacks.backups import backup_copies, vault_lock
 from stacks.base import EnvironmentStack, pin_logical_id
 from stacks.regional import RegionalNetwork, instance_settings
@@ -130,7 +130,7 @@ class DataStack(EnvironmentStack):
             host=instance.db_instance_endpoint_address,
             port=instance.db_instance_endpoint_port,
             database=DATABASE_NAME,
-            sql=app_role_sql(app_user=APP_DB_USER, database=DATABASE_NAME, owner=MASTER_USERNAME),
+            sql=app_role_sql(app_user=names.app_db_user, database=DATABASE_NAME, owner=MASTER_USERNAME),
             log_group=log_group,
         )
 

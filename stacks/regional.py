@@ -39,7 +39,7 @@ from cdk_constructs.logs import ServiceLogs
 from cdk_constructs.network import AppNetwork, TierSecurityGroups
 from cdk_constructs.threshold import Severity
 from config.manual import API_HOST_LABEL, HEALTH_CHECK_PATH
-from config.names import APP_DB_USER, DATABASE_NAME, DB_LOG_EXPORTS, RDS_CA_BUNDLE
+from config.names import DATABASE_NAME, DB_LOG_EXPORTS, RDS_CA_BUNDLE
 from config.schema import DatabaseConfig, EnvironmentConfig, ServiceConfig
 from stacks.base import EnvironmentStack, pin_logical_id
 
@@ -193,6 +193,8 @@ class DatabaseLink:
     endpoint_port: str
     secret: secretsmanager.ISecret | None
     """The master secret when the backend logs in with it (database.app_login = "master-secret")."""
+    user: str
+    """The backend's own role, when it logs in with an IAM token (Names.app_db_user)."""
 
     @property
     def environment(self) -> dict[str, str]:
@@ -201,7 +203,7 @@ class DatabaseLink:
             return where
         # The backend contract (README): a token from the task role for this user, over TLS that
         # verifies the RDS certificate against the CA bundle in the image.
-        return {**where, "DB_USERNAME": APP_DB_USER, "DB_AUTH": "iam", "DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": RDS_CA_BUNDLE}
+        return {**where, "DB_USERNAME": self.user, "DB_AUTH": "iam", "DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": RDS_CA_BUNDLE}
 
     @property
     def secrets(self) -> dict[str, ecs.Secret]:
@@ -221,13 +223,14 @@ def database_link(
     says "master-secret" (and there is one). The secret is imported without its key: a grant on
     another stack's key would make that stack refer back to this one's role (a cycle); decrypt is
     granted on the execution role instead (`RegionalApi`'s `secret_keys`)."""
+    user = stack.cfg.names.app_db_user
     if stack.cfg.database.app_login != "master-secret" or (secret_arn is None and secret_name is None):
-        return DatabaseLink(endpoint_address=endpoint_address, endpoint_port=endpoint_port, secret=None)
+        return DatabaseLink(endpoint_address=endpoint_address, endpoint_port=endpoint_port, secret=None, user=user)
     if secret_name is not None:
         secret = secretsmanager.Secret.from_secret_name_v2(stack, "DatabaseSecret", secret_name)
     else:
         secret = secretsmanager.Secret.from_secret_complete_arn(stack, "DatabaseSecret", str(secret_arn))
-    return DatabaseLink(endpoint_address=endpoint_address, endpoint_port=endpoint_port, secret=secret)
+    return DatabaseLink(endpoint_address=endpoint_address, endpoint_port=endpoint_port, secret=secret, user=user)
 
 
 def instance_settings(db: DatabaseConfig) -> InstanceSettings:
@@ -333,12 +336,13 @@ class RegionalApi:
     def _allow_iam_login(self, stack: EnvironmentStack) -> None:
         """The task role may sign tokens for the backend's role on any instance of this region: the
         instance's DbiResourceId changes with every promotion, restore and failback."""
-        user_arn = f"arn:{stack.partition}:rds-db:{stack.region}:{stack.account}:dbuser:*/{APP_DB_USER}"
+        user = stack.cfg.names.app_db_user
+        user_arn = f"arn:{stack.partition}:rds-db:{stack.region}:{stack.account}:dbuser:*/{user}"
         self.api.task_definition.add_to_task_role_policy(iam.PolicyStatement(actions=["rds-db:connect"], resources=[user_arn]))
         acknowledge(
             self.api.task_definition.task_role.node.find_child("DefaultPolicy"),
             f"AwsSolutions-IAM5[Resource::{user_arn}]",
-            f"Any DB instance of this account and region, but only as {APP_DB_USER}, the backend's own least-privilege "
+            f"Any DB instance of this account and region, but only as {user}, the backend's own least-privilege "
             "role: the instance's resource id changes with each promotion, restore or failback.",
         )
 

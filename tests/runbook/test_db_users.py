@@ -14,6 +14,7 @@ import pytest
 from botocore.stub import Stubber
 
 from config import load_environment
+from config.schema import EnvironmentConfig
 from runbook import db_users
 from runbook.aws import Aws, RunbookError, WaitPolicy
 from runbook.context import Context
@@ -46,10 +47,9 @@ def app_network(world: World) -> tuple[list[str], str]:
     return sorted(subnets), group
 
 
-def _context() -> Context:
-    return Context(
-        cfg=load_environment("production"), aws=Aws(), report=Report("db-users", "production"), wait=WaitPolicy(1, 1), region=PRIMARY
-    )
+def _context(cfg: EnvironmentConfig | None = None) -> Context:
+    cfg = cfg or load_environment("production")
+    return Context(cfg=cfg, aws=Aws(), report=Report("db-users", cfg.name), wait=WaitPolicy(1, 1), region=PRIMARY)
 
 
 def _stopped(**container: Any) -> dict[str, Any]:
@@ -89,6 +89,26 @@ def test_the_task_runs_in_the_apps_subnets_and_group_and_psql_exiting_0_passes(a
     assert "contractorlens_app in contractorlens-db: logs in with IAM only (rds_iam)" in out
     record = boto3.client("ssm", region_name=PRIMARY).get_parameter(Name="/contractorlens/production/runbook/db-users")["Parameter"]
     assert json.loads(record["Value"])["task_definition"] == "contractorlens-db-users:3"
+    assert json.loads(record["Value"])["user"] == "contractorlens_app"  # which role it made: preflight compares
+
+
+@pytest.mark.parametrize(("env", "ok"), [("production", True), ("staging", False)])
+def test_preflight_refuses_a_record_of_another_role_than_the_backend_logs_in_as(aws: None, capsys, env: str, ok: bool) -> None:
+    """A record from before each environment had a role of its own made contractorlens_app: right for
+    production; staging's tasks now log in as contractorlens_staging_app, which db-users must make."""
+    ctx = _context(load_environment(env))
+    parameter = db_users.record_parameter(ctx)
+    boto3.client("ssm", region_name=PRIMARY).put_parameter(
+        Name=parameter, Value=json.dumps({"at": "2026-12-01T08:00:00+00:00"}), Type="String"
+    )
+    assert db_users.check_recorded(ctx) is ok
+    out = capsys.readouterr().out
+    if not ok:
+        assert (
+            "db-users made contractorlens_app in staging at 2026-12-01T08:00:00+00:00, but the backend now logs in as contractorlens_staging_app"
+            in out
+        )
+        assert "run ./scripts/deploy.sh db-users --env staging before this deploy" in out
 
 
 def test_preflight_refuses_a_deploy_until_db_users_has_run(world: World, health_server: HealthServer, run) -> None:

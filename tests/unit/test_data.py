@@ -223,3 +223,16 @@ def test_db_password_generates_what_the_data_stacks_secret_generates(production:
 
     secret = production.template("Data")["Resources"]["DatabaseMasterSecret"]["Properties"]["GenerateSecretString"]
     assert (secret["ExcludeCharacters"], secret["PasswordLength"]) == (EXCLUDED_CHARACTERS, PASSWORD_LENGTH)
+
+
+def test_each_environment_has_a_database_role_of_its_own(production: Synthesis, staging: Synthesis) -> None:
+    """IAM decides who may sign a login token by user name: with one name in both environments (one
+    account), staging's task role could log in to production's database wherever the network let it."""
+    for synth, user in ((production, "contractorlens_app"), (staging, "contractorlens_staging_app")):
+        (db_users,) = synth.resources("Data", "AWS::ECS::TaskDefinition").values()
+        assert f"CREATE ROLE {user} LOGIN" in db_users["Properties"]["ContainerDefinitions"][0]["Command"][-1]
+        (api,) = synth.resources("Service", "AWS::ECS::TaskDefinition").values()
+        environment = {e["Name"]: e["Value"] for e in api["Properties"]["ContainerDefinitions"][0]["Environment"]}
+        assert environment["DB_USERNAME"] == user
+        policies = json.dumps(list(synth.resources("Service", "AWS::IAM::Policy").values()))
+        assert f":dbuser:*/{user}" in policies and (user == "contractorlens_app" or ':dbuser:*/contractorlens_app"' not in policies)
