@@ -396,15 +396,21 @@ def test_a_changed_restore_source_is_immutable(running: Running) -> None:
     assert any("Resource is immutable" in r for r in _reasons(running, "Restored"))
 
 
-def test_replicated_backups_are_found_by_their_sources_resource_id(running: Running, dr_key: str) -> None:
-    source = _database("probe-replicating")
+def _replicating(running: Running, identifier: str, stack: str) -> dict[str, Any]:
+    """A database that replicates its automated backups into DR_REGION, as the Data stack's does."""
+    source = _database(identifier)
     source["Properties"] |= {
         "BackupRetentionPeriod": 7,
         "AutomaticBackupReplicationRegion": DR_REGION,
         "AutomaticBackupReplicationKmsKeyId": DR_KEY,
     }
-    assert _deploy(running, "Replicating", {"Db": source}) == "CREATE_COMPLETE"
-    (db,) = running.client("rds", REGION).describe_db_instances(DBInstanceIdentifier="probe-replicating")["DBInstances"]
+    assert _deploy(running, stack, {"Db": source}) == "CREATE_COMPLETE"
+    (db,) = running.client("rds", REGION).describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+    return dict(db)
+
+
+def test_replicated_backups_are_found_by_their_sources_resource_id(running: Running, dr_key: str) -> None:
+    db = _replicating(running, "probe-replicating", "Replicating")
     rds = running.client("rds", DR_REGION)
     found = rds.describe_db_instance_automated_backups(DbiResourceId=db["DbiResourceId"])["DBInstanceAutomatedBackups"]
     assert [b["DBInstanceIdentifier"] for b in found] == ["probe-replicating"]
@@ -413,14 +419,7 @@ def test_replicated_backups_are_found_by_their_sources_resource_id(running: Runn
 
 def test_backup_replication_stops_and_the_copies_stay(running: Running, dr_key: str) -> None:
     """What failback's replicate asks of RDS for the stale primary, before it renames it."""
-    source = _database("probe-stopping")
-    source["Properties"] |= {
-        "BackupRetentionPeriod": 7,
-        "AutomaticBackupReplicationRegion": DR_REGION,
-        "AutomaticBackupReplicationKmsKeyId": DR_KEY,
-    }
-    assert _deploy(running, "Stopping", {"Db": source}) == "CREATE_COMPLETE"
-    (db,) = running.client("rds", REGION).describe_db_instances(DBInstanceIdentifier="probe-stopping")["DBInstances"]
+    db = _replicating(running, "probe-stopping", "Stopping")
     dr = running.client("rds", DR_REGION)
     dr.stop_db_instance_automated_backups_replication(SourceDBInstanceArn=db["DBInstanceArn"])
     (copy,) = dr.describe_db_instance_automated_backups(DbiResourceId=db["DbiResourceId"])["DBInstanceAutomatedBackups"]
