@@ -217,7 +217,10 @@ def _trimmed(old: str, new: str) -> tuple[str, str]:
     while end < min(len(old), len(new)) - start and old[-1 - end] == new[-1 - end]:
         end += 1
     start, end = max(0, start - 16), max(0, end - 16)  # some context either side
-    cut = lambda t: ("…" if start else "") + t[start : len(t) - end] + ("…" if end else "")  # noqa: E731
+
+    def cut(text: str) -> str:
+        return ("…" if start else "") + text[start : len(text) - end] + ("…" if end else "")
+
     return cut(old), cut(new)
 
 
