@@ -70,7 +70,37 @@ def load_environment(name: str, directory: Path = CONFIG_DIR) -> EnvironmentConf
     except ValidationError as exc:
         raise ConfigError(_describe(source, exc)) from None
     _cross_check(cfg)
+    _check_other_environments(cfg, directory)
     return cfg
+
+
+def _check_other_environments(cfg: EnvironmentConfig, directory: Path) -> None:
+    """An environment's network blocks must not overlap another's in the same account: a `dev`
+    copied from staging would otherwise keep staging's ranges, and no route, peering or VPN could
+    ever tell the two apart. The other files are read as they are (their own load reports their
+    own mistakes)."""
+    mine = {
+        key: ipaddress.IPv4Network(value) for key, value in (("network.cidr", cfg.network.cidr), ("network.dr_cidr", cfg.network.dr_cidr))
+    }
+    for other in available_environments(directory):
+        if other == cfg.name:
+            continue
+        path = directory / f"{other}.toml"
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            network = data.get("network", {})
+            theirs = {f"network.{key}": ipaddress.IPv4Network(network[key]) for key in ("cidr", "dr_cidr") if key in network}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, TypeError, AttributeError):
+            continue
+        if str(data.get("account")) != cfg.account:
+            continue
+        for key, block in mine.items():
+            for their_key, their_block in theirs.items():
+                if block.overlaps(their_block):
+                    raise ConfigError(
+                        f"{cfg.source}: {key} = {str(block)!r} overlaps {their_key} = {str(their_block)!r} of {_display(path)}, "
+                        f"in the same account {cfg.account}: choose a block no other environment of the account uses"
+                    )
 
 
 def with_image_tag(cfg: EnvironmentConfig, tag: str) -> EnvironmentConfig:

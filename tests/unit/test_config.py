@@ -204,3 +204,24 @@ def test_a_missing_key_is_named(config_dir: Path) -> None:
 def test_an_unreadable_file_is_reported(config_dir: Path) -> None:
     (config_dir / "production.toml").write_bytes(b"\xff\xfe")
     assert "production.toml" in _error(config_dir)
+
+
+def test_an_environment_copied_from_another_must_change_its_network_blocks(config_dir: Path) -> None:
+    """The newcomer's `dev`, copied from staging: same account, same ranges. One line names both."""
+    staging = (config_dir / "staging.toml").read_text()
+    (config_dir / "dev.toml").write_text(staging)
+    message = _error(config_dir, "dev")
+    assert message == (
+        f"{config_dir / 'dev.toml'}: network.cidr = '10.30.0.0/16' overlaps network.cidr = '10.30.0.0/16' of "
+        f"{config_dir / 'staging.toml'}, in the same account 123456789012: choose a block no other environment of the account uses"
+    )
+    (config_dir / "dev.toml").write_text(staging.replace('cidr = "10.30.0.0/16"', 'cidr = "10.60.0.0/16"'))
+    assert "overlaps network.dr_cidr = '10.40.0.0/16' of" in _error(config_dir, "dev")  # its DR block too
+    moved = staging.replace('cidr = "10.30.0.0/16"', 'cidr = "10.60.0.0/16"').replace(
+        'dr_cidr = "10.40.0.0/16"', 'dr_cidr = "10.70.0.0/16"'
+    )
+    (config_dir / "dev.toml").write_text(moved)
+    assert load_environment("dev", config_dir).network.cidr == "10.60.0.0/16"
+    # Another account's environment may use the same blocks.
+    (config_dir / "dev.toml").write_text(staging.replace('account = "123456789012"', 'account = "210987654321"'))
+    assert load_environment("dev", config_dir).network.cidr == "10.30.0.0/16"
