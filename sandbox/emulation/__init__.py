@@ -75,6 +75,7 @@ def install() -> None:
     network.install_routes()
     network.install_vpc_attributes()
     network.install_ssl_policies()
+    network.install_groups_in_use()
     resources.install_ecr_replication()
     rds.install()
     ecs.install()

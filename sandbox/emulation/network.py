@@ -15,6 +15,7 @@ EXTENSIONS = {
     "AWS::EC2::Route": "an IPv6 route keeps its DestinationIpv6CidrBlock (moto drops it)",
     "AWS::EC2::VPC": "takes EnableDnsSupport and EnableDnsHostnames from the template, as the AWS::EC2::VPC reference describes them (moto's CloudFormation drops both); network interfaces in the VPC then get private DNS names, which ECS's RunTask reports",
     "EC2 deletions": "route tables, routes, associations, gateways and their attachments, NAT gateways, addresses, endpoints and flow logs are deleted with their stack (moto's CloudFormation keeps them, and the VPC's deletion then fails)",
+    "security groups in use": "DeleteSecurityGroup refuses a group that a load balancer or a DB instance still uses, or that another group's rule references, DependencyViolation (EC2 API reference, DeleteSecurityGroup: 'associated with an instance or network interface, is referenced by another security group in the same VPC'), so a stack deletion that reaches one ends DELETE_FAILED; moto deleted it. A group's rules that reference itself do not hold it. Not modelled: network interfaces and VPC endpoints holding a group (moto leaves a stopped task's interface behind, which ECS would release, and the emulator deletes a stack's endpoints after its other resources)",
     "ELB security policies": "CreateListener and ModifyListener refuse an SslPolicy that is not one of ELB's (SSLPolicyNotFound; ELB API reference, CreateListener: Errors), checked against the policies moto lists from AWS's own; moto took any name",
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "created with the template's scheme, IP address type, groups, subnets and attributes; deletion protection refuses deletion; with access logs on, the test object ELB writes into the bucket",
 }
@@ -285,6 +286,46 @@ def _delete_endpoint(stack: Any, logical_id: str, instance: Any, props: dict[str
 
 def _delete_flow_log(stack: Any, logical_id: str, instance: Any, props: dict[str, Any], snapshot: bool) -> None:
     _ec2(stack).delete_flow_logs(FlowLogIds=[instance.id])
+
+
+def install_groups_in_use() -> None:
+    from moto.ec2.exceptions import DependencyViolationError
+    from moto.ec2.models import EC2Backend
+    from moto.elbv2.models import elbv2_backends
+    from moto.rds.models import rds_backends
+
+    delete = EC2Backend.delete_security_group
+
+    def users(backend: Any, group_id: str) -> list[str]:
+        """What still uses the group, as EC2 would name it."""
+        # Not network interfaces or VPC endpoints: moto leaves a stopped task's interface behind (ECS
+        # releases it), and the emulator deletes a stack's endpoints after the stack's other resources.
+        found = [
+            g.id
+            for groups in backend.groups.values()
+            for g in groups.values()
+            if g.id != group_id
+            for rule in [*g.ingress_rules, *g.egress_rules]
+            if (rule.source_group or {}).get("GroupId") == group_id
+        ]
+        account, region = backend.account_id, backend.region_name
+        found += [lb.name for lb in elbv2_backends[account][region].load_balancers.values() if group_id in (lb.security_groups or [])]
+        found += [
+            db.db_instance_identifier
+            for db in rds_backends[account][region].databases.values()
+            if group_id in (db.vpc_security_group_ids or [])
+        ]
+        return sorted(set(found))
+
+    def delete_security_group(self: Any, name: str | None = None, group_id: str | None = None) -> Any:
+        group = self.get_security_group_from_id(group_id) if group_id else (self.get_security_group_by_name_or_id(name) if name else None)
+        if group is not None:
+            holding = users(self, group.id)
+            if holding:
+                raise DependencyViolationError(f"resource {group.id} has a dependent object ({', '.join(holding)})")
+        return delete(self, name=name, group_id=group_id)
+
+    EC2Backend.delete_security_group = delete_security_group  # type: ignore[method-assign]
 
 
 def install_ssl_policies() -> None:

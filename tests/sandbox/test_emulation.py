@@ -1752,3 +1752,26 @@ def test_elb_refuses_a_security_policy_it_does_not_have(running: Running) -> Non
     arn = elb.create_listener(SslPolicy="ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", **listener)["Listeners"][0]["ListenerArn"]
     with pytest.raises(ClientError, match="SSLPolicyNotFound"):
         elb.modify_listener(ListenerArn=arn, SslPolicy="ELBSecurityPolicy-TLS-0-9")
+
+
+def test_a_security_group_still_in_use_is_not_deleted(running: Running) -> None:
+    """Referenced by another group's rule, or by a load balancer: DependencyViolation, as EC2 refuses
+    it (moto deleted it). A stack deletion that reaches such a group ends DELETE_FAILED."""
+    ec2, elb = running.client("ec2", REGION), running.client("elbv2", REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.81.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.81.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"]
+        for i, z in ((1, "a"), (2, "b"))
+    ]
+    front, back = (ec2.create_security_group(GroupName=f"probe-{n}", Description=n, VpcId=vpc)["GroupId"] for n in ("front", "back"))
+    ec2.authorize_security_group_ingress(
+        GroupId=back, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": front}]}]
+    )
+    with pytest.raises(ClientError, match=rf"DependencyViolation.*{back}"):
+        ec2.delete_security_group(GroupId=front)
+    balancer = elb.create_load_balancer(Name="probe-in-use", Subnets=subnets, SecurityGroups=[back])["LoadBalancers"][0]
+    with pytest.raises(ClientError, match=r"DependencyViolation.*probe-in-use"):
+        ec2.delete_security_group(GroupId=back)
+    elb.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
+    ec2.delete_security_group(GroupId=back)
+    ec2.delete_security_group(GroupId=front)
