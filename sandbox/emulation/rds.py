@@ -24,7 +24,7 @@ EXTENSIONS = {
     "replica deletion": "a read replica is deleted without a final snapshot whatever the DeletionPolicy (the RDS handler's DeleteHandler.decideSnapshotIdentifier: final snapshots are not allowed for read replicas)",
     "physical id": "CloudFormation addresses a DB instance by the identifier it created it with (the physical id; the handlers' contract: 'the only input guaranteed to exist in the model is the DB instance identifier', DeleteHandler): after a rename outside the stack an update fails NotFound, and a delete finds nothing and succeeds (the handler returns NotFound, which CloudFormation takes as deleted), or deletes whatever now has that name (moto keeps the renamed object, which the stack would otherwise follow)",
     "support dates": "DescribeDBMajorEngineVersions (moto has none) answers for PostgreSQL 15 with RDS standard support ending 2028-02-29, the date RDS's release calendar gives as issue 28 quotes it; other engines and versions, and the Extended Support entry, are not modelled (an empty answer)",
-    "stopping backup replication": "StopDBInstanceAutomatedBackupsReplication (moto has none), called in the destination region with the source's ARN, stops the replication: the copies made so far stay, with status retained, and the call for a source that replicates nothing there fails DBInstanceAutomatedBackupNotFound (RDS API reference: Errors); the retained copies' window is not closed at the stop",
+    "stopping backup replication": "StopDBInstanceAutomatedBackupsReplication (moto has none), called in the destination region with the source's ARN, stops the replication: the copies made so far stay, with status retained, and the call for a source that replicates nothing there fails with one of the two errors the API lists (RDS API reference, StopDBInstanceAutomatedBackupsReplication: Errors): DBInstanceNotFound for an ARN that never replicated here, InvalidDBInstanceState for one already stopped; which of the two AWS picks for each, and its message, are the emulator's guess. The retained copies' window is not closed at the stop",
     "backup replication on update": "adding AutomaticBackupReplicationRegion in an update starts the replication (StartDBInstanceAutomatedBackupsReplication: aws-cloudformation-resource-providers-rds, ResourceModelHelper.shouldStartAutomaticBackupReplication in the UpdateHandler), e.g. after a failback's promotion",
 }
 
@@ -538,13 +538,12 @@ def _install_stop_backup_replication() -> None:
 
     def stop_db_instance_automated_backups_replication(self: Any) -> Any:
         source = self._get_param("SourceDBInstanceArn")
-        copies = [
-            b
-            for b in REPLICATED_BACKUPS.get((self.current_account, self.region), [])
-            if b["DBInstanceArn"] == source and b["Status"] == "replicating"
-        ]
+        known = [b for b in REPLICATED_BACKUPS.get((self.current_account, self.region), []) if b["DBInstanceArn"] == source]
+        copies = [b for b in known if b["Status"] == "replicating"]
+        if not known:
+            raise RDSClientError("DBInstanceNotFound", f"no automated backups of {source} are replicated to {self.region}")
         if not copies:
-            raise RDSClientError("DBInstanceAutomatedBackupNotFound", f"No automated backups are being replicated from {source}")
+            raise RDSClientError("InvalidDBInstanceState", f"the replication of {source}'s automated backups to {self.region} is stopped")
         for copy in copies:
             copy["Status"] = "retained"
         return ActionResult({"DBInstanceAutomatedBackup": {k: v for k, v in copies[0].items() if not k.startswith("_")}})

@@ -424,8 +424,11 @@ def test_backup_replication_stops_and_the_copies_stay(running: Running, dr_key: 
     dr.stop_db_instance_automated_backups_replication(SourceDBInstanceArn=db["DBInstanceArn"])
     (copy,) = dr.describe_db_instance_automated_backups(DbiResourceId=db["DbiResourceId"])["DBInstanceAutomatedBackups"]
     assert copy["Status"] == "retained"
-    with pytest.raises(ClientError, match="DBInstanceAutomatedBackupNotFound"):
+    # Only the errors the API lists: a stop of a stopped replication, and of a source never replicated here.
+    with pytest.raises(ClientError, match="InvalidDBInstanceState"):
         dr.stop_db_instance_automated_backups_replication(SourceDBInstanceArn=db["DBInstanceArn"])
+    with pytest.raises(ClientError, match="DBInstanceNotFound"):
+        dr.stop_db_instance_automated_backups_replication(SourceDBInstanceArn=db["DBInstanceArn"].replace("probe-stopping", "probe-never"))
 
 
 def test_point_in_time_restores_stay_inside_the_restore_window(running: Running, dr_key: str) -> None:
