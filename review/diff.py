@@ -226,7 +226,7 @@ def _trimmed(old: str, new: str) -> tuple[str, str]:
 
 def _values(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[str]:
     """`path: old -> new` for each value that differs under `path`: into objects key by key,
-    lists of the same length element by element, and JSON held in a string (or a Join of strings
+    lists element by element (an element one side lacks is `(none)` there), and JSON held in a string (or a Join of strings
     and references, as a dashboard body is) path by path."""
     if old == new:
         return
@@ -237,8 +237,11 @@ def _values(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[str]:
         for key in sorted(set(old) | set(new)):
             yield from _values(old.get(key), new.get(key), (*path, key))
         return
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+    if isinstance(old, list) and isinstance(new, list):
+        # Element by element; an element only one side has shows as added or removed.
+        for index in range(max(len(old), len(new))):
+            a = old[index] if index < len(old) else None
+            b = new[index] if index < len(new) else None
             yield from _values(a, b, (*path, str(index)))
         return
     if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > _MAX_VALUE:

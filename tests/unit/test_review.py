@@ -259,3 +259,18 @@ def test_after_make_snapshots_make_diff_compares_with_mains_merge_base(
     out = capsys.readouterr().out
     assert "main's merge base" in out.splitlines()[-1] and "BASE=<git ref>" in out.splitlines()[-1]
     assert f"        Threshold: 70 -> {THRESHOLDS['db-cpu'].value}" in out.splitlines()
+
+
+def test_a_statement_added_to_a_policy_shows_alone_with_its_value() -> None:
+    """The vault's access policy gains a Deny: the new statement, not two lists cut off alike."""
+    stack = "ContractorLens-Production-Data"
+
+    def deny_more(resources: dict[str, Any]) -> None:
+        statements = resources["BackupVault"]["Properties"]["AccessPolicy"]["Statement"]
+        statements.append({"Action": "backup:DisassociateRecoveryPoint", "Effect": "Deny", "Principal": {"AWS": "*"}, "Resource": "*"})
+
+    text = _report(stack, deny_more)
+    (line,) = [line.strip() for line in text.splitlines() if "AccessPolicy.Statement" in line and "->" in line]
+    index = len(_snapshot(stack)["Resources"]["BackupVault"]["Properties"]["AccessPolicy"]["Statement"])
+    assert line.startswith(f"AccessPolicy.Statement.{index}: (none) -> ")
+    assert '"Action":"backup:DisassociateRecoveryPoint"' in line
